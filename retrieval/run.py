@@ -1,0 +1,209 @@
+"""The run contract: one ranked list type, one tie rule, TREC run files in and out.
+
+A run is a table with the columns ``qid, docid, rank, score`` (str, str, int, float64), one row per
+retrieved document, ``rank`` starting at 1 within each query.
+
+Tie rule (the only one in this project): within a query, documents are ordered by ``score``
+descending; documents with equal scores are ordered by ``docid`` **descending**, compared as
+strings (code point order, which for UTF-8 is byte order). This is exactly how trec_eval, and so
+pytrec_eval and ir_measures' default provider, order a run: they ignore the rank column of a TREC
+file and sort by (score desc, docno desc). Ranks shown in the app are therefore the ranks that were
+evaluated. :func:`retrieval.evaluate.evaluate` additionally hands the evaluator scores derived from
+``rank`` so no evaluator can re-break ties differently.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from .errors import DataFormatError
+
+COLUMNS = ("qid", "docid", "rank", "score")
+TIE_RULE = "score descending, then docid descending (trec_eval's order)"
+
+
+def rank_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Apply the tie rule to a frame with ``qid, docid, score``; returns the run columns, re-ranked.
+
+    Example:
+        >>> df = pd.DataFrame({"qid": ["1", "1"], "docid": ["a", "b"], "score": [1.0, 1.0]})
+        >>> rank_frame(df)["docid"].tolist()  # tie: docid descending
+        ['b', 'a']
+    """
+    missing = {"qid", "docid", "score"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"run frame lacks columns {sorted(missing)}")
+    df = pd.DataFrame(
+        {
+            "qid": frame["qid"].astype(str).to_numpy(),
+            "docid": frame["docid"].astype(str).to_numpy(),
+            "score": frame["score"].astype("float64").to_numpy(),
+        }
+    )
+    if df["score"].isna().any():
+        bad = df[df["score"].isna()].iloc[0]
+        raise ValueError(f"run has a NaN score (query {bad.qid}, document {bad.docid})")
+    dup = df.duplicated(["qid", "docid"])
+    if dup.any():
+        bad = df[dup].iloc[0]
+        raise ValueError(f"run lists document {bad.docid} twice for query {bad.qid}")
+    df = df.sort_values(["qid", "score", "docid"], ascending=[True, False, False], kind="mergesort")
+    df["rank"] = df.groupby("qid", sort=False).cumcount().astype("int64") + 1
+    return df[list(COLUMNS)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A ranked list for many queries; ``frame`` always obeys the tie rule (see module doc)."""
+
+    frame: pd.DataFrame
+    name: str = ""
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "", **metadata: object) -> "Run":
+        """Rank a frame with ``qid, docid, score`` (any ``rank`` column is ignored, as trec_eval does)."""
+        return cls(rank_frame(frame), name, dict(metadata))
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[tuple[str, str, float]], name: str = "", **metadata: object
+    ) -> "Run":
+        rows = list(records)
+        frame = pd.DataFrame(rows, columns=["qid", "docid", "score"]) if rows else _empty()
+        return cls.from_frame(frame, name, **metadata)
+
+    @classmethod
+    def from_dict(
+        cls, scores: Mapping[str, Mapping[str, float]], name: str = "", **metadata: object
+    ) -> "Run":
+        """``{qid: {docid: score}}`` -> Run."""
+        return cls.from_records(
+            ((q, d, s) for q, docs in scores.items() for d, s in docs.items()), name, **metadata
+        )
+
+    # ---- views --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def qids(self) -> list[str]:
+        return list(dict.fromkeys(self.frame["qid"]))
+
+    def for_query(self, qid: str, k: int | None = None) -> pd.DataFrame:
+        """Rows of one query in rank order (an empty frame when the run lacks it)."""
+        rows = self._by_qid().get(str(qid))
+        if rows is None:
+            return self.frame.iloc[0:0]
+        return rows if k is None else rows.head(k)
+
+    def depth(self) -> int:
+        """Largest number of documents retrieved for any query."""
+        return int(self.frame["rank"].max()) if len(self.frame) else 0
+
+    def truncate(self, k: int) -> "Run":
+        return Run(self.frame[self.frame["rank"] <= k].reset_index(drop=True), self.name, self.metadata)
+
+    def restrict(self, qids: Iterable[str]) -> "Run":
+        keep = set(map(str, qids))
+        return Run(self.frame[self.frame["qid"].isin(keep)].reset_index(drop=True), self.name, self.metadata)
+
+    def rename(self, name: str) -> "Run":
+        return Run(self.frame, name, self.metadata)
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for q, d, s in zip(self.frame["qid"], self.frame["docid"], self.frame["score"]):
+            out.setdefault(q, {})[d] = float(s)
+        return out
+
+    def rank_lookup(self, qid: str) -> dict[str, int]:
+        """``{docid: rank}`` for one query."""
+        rows = self.for_query(qid)
+        return dict(zip(rows["docid"], rows["rank"].astype(int)))
+
+    def _by_qid(self) -> dict[str, pd.DataFrame]:
+        cache = self.__dict__.get("_groups")
+        if cache is None:
+            cache = {q: g for q, g in self.frame.groupby("qid", sort=False)}
+            object.__setattr__(self, "_groups", cache)
+        return cache
+
+    # ---- TREC files ---------------------------------------------------------------------
+    def write_trec(self, path: str | Path, tag: str | None = None) -> None:
+        """Write a 6-column TREC run file atomically."""
+        from .cache import atomic_write_text
+
+        atomic_write_text(Path(path), self.to_trec(tag))
+
+    def to_trec(self, tag: str | None = None) -> str:
+        tag = _safe_tag(tag or self.name or "run")
+        lines = [
+            f"{q} Q0 {d} {r} {_fmt_score(s)} {tag}\n"
+            for q, d, r, s in zip(self.frame["qid"], self.frame["docid"], self.frame["rank"], self.frame["score"])
+        ]
+        return "".join(lines)
+
+    @classmethod
+    def read_trec(cls, path: str | Path, name: str | None = None) -> "Run":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(path, None, f"not UTF-8 text ({exc})") from None
+        return cls.parse_trec(text, source=str(path), name=name or path.stem)
+
+    @classmethod
+    def parse_trec(cls, text: str, source: str = "<run>", name: str = "run") -> "Run":
+        """Parse TREC run text (``qid Q0 docid rank score tag``); ranks in the file are ignored."""
+        qids: list[str] = []
+        docids: list[str] = []
+        scores: list[float] = []
+        seen: dict[tuple[str, str], int] = {}
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 6:
+                raise DataFormatError(
+                    source, lineno, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}"
+                )
+            qid, _, docid, rank, score_text, _ = parts
+            try:
+                score = float(score_text)
+                int(rank)
+            except ValueError:
+                raise DataFormatError(source, lineno, f"rank {rank!r} or score {score_text!r} is not a number") from None
+            if not math.isfinite(score):
+                raise DataFormatError(source, lineno, f"score {score_text!r} is not finite")
+            key = (qid, docid)
+            if key in seen:
+                raise DataFormatError(
+                    source, lineno, f"document {docid} listed again for query {qid} (first on line {seen[key]})"
+                )
+            seen[key] = lineno
+            qids.append(qid)
+            docids.append(docid)
+            scores.append(score)
+        if not qids:
+            raise DataFormatError(source, None, "the run file holds no results")
+        return cls.from_frame(pd.DataFrame({"qid": qids, "docid": docids, "score": scores}), name)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"qid": pd.Series(dtype=str), "docid": pd.Series(dtype=str), "score": pd.Series(dtype="float64")})
+
+
+def _fmt_score(score: float) -> str:
+    # repr round-trips a float64 exactly, so a written run re-reads with identical ties.
+    return repr(float(score))
+
+
+def _safe_tag(tag: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.:+" else "_" for c in tag) or "run"
