@@ -157,7 +157,7 @@ class BM25(systems.System):
         return Run.from_records(records, self.spec, family=self.family)
 
 
-def _parse(spec: str) -> BM25:
+def _parse(spec: str, **_options: Any) -> BM25:
     condition = spec.split("-", 1)[1] if "-" in spec else "flat"
     return BM25(condition)
 

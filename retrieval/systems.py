@@ -50,12 +50,16 @@ class System:
         return f"{type(self).__name__}({self.spec!r})"
 
 
-_PARSERS: dict[str, Callable[[str], System]] = {}
+_PARSERS: dict[str, Callable[..., System]] = {}
 _LOADED = False
 
 
-def register(prefix: str, parser: Callable[[str], System]) -> None:
-    """Register ``parser`` for specs that start with ``prefix`` (before ``-`` or ``:``)."""
+def register(prefix: str, parser: Callable[..., System]) -> None:
+    """Register ``parser(spec, **options)`` for specs that start with ``prefix`` (before ``-`` or ``:``).
+
+    ``options`` are command-line style settings (``first_stage``, ``depth``, ``device``, ...); a
+    parser ignores those that do not apply to it.
+    """
     _PARSERS[prefix] = parser
 
 
@@ -71,14 +75,15 @@ def _load_builtin() -> None:
             pass
 
 
-def parse_system(spec: str) -> System:
+def parse_system(spec: str, **options: Any) -> System:
     """``"bm25-flat"`` -> a System. Raises :class:`UnknownSystem` with the known prefixes."""
     _load_builtin()
     spec = spec.strip()
+    options = {k: v for k, v in options.items() if v is not None}
     for sep in (":", "-"):
         prefix = spec.split(sep, 1)[0]
         if prefix in _PARSERS:
-            return _PARSERS[prefix](spec)
+            return _PARSERS[prefix](spec, **options)
     raise UnknownSystem(f"unknown system {spec!r}; known prefixes: {', '.join(sorted(_PARSERS))}")
 
 

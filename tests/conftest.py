@@ -1,0 +1,81 @@
+"""Shared fixtures: a tiny BEIR-shaped dataset made here, the real SciFact when present, caches."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def beir_root() -> Path:
+    """Where the real BEIR data is: $BEIR_DATA_DIR, else ../shared/beir beside the project."""
+    env = os.environ.get("BEIR_DATA_DIR")
+    return Path(env) if env else ROOT.parent / "shared" / "beir"
+
+
+SCIFACT = beir_root() / "scifact"
+needs_scifact = pytest.mark.skipif(
+    not (SCIFACT / "corpus.jsonl").is_file(),
+    reason=f"real BEIR SciFact not found at {SCIFACT} (set BEIR_DATA_DIR to the folder holding scifact/)",
+)
+
+TINY_DOCS = [
+    {"_id": "d1", "title": "Vitamin D and bone health", "text": "Vitamin D supplementation improves bone density in older adults."},
+    {"_id": "d2", "title": "Coffee", "text": "Coffee consumption and the risk of heart disease in a large cohort."},
+    {"_id": "d3", "title": "Exercise", "text": "Regular exercise lowers blood pressure and improves bone strength."},
+    {"_id": "d4", "title": "", "text": "Sleep deprivation impairs memory consolidation."},
+    {"_id": "d5", "title": "Unsafe <script>alert(1)</script>", "text": "A document with <img src=x onerror=alert(2)> markup about vitamin D."},
+    {"_id": "d6", "title": "Heart", "text": "Heart disease risk rises with high blood pressure."},
+]
+TINY_QUERIES = [
+    {"_id": "q1", "text": "vitamin D bone density"},
+    {"_id": "q2", "text": "coffee heart disease"},
+    {"_id": "q3", "text": "blood pressure exercise"},
+    {"_id": "q4", "text": "memory and sleep"},
+]
+TINY_QRELS = [("q1", "d1", 2), ("q1", "d3", 1), ("q1", "d2", 0), ("q2", "d2", 1), ("q2", "d6", 1), ("q3", "d3", 1), ("q4", "d4", 1)]
+
+
+def write_tiny_beir(root: Path, name: str = "tiny") -> Path:
+    """A BEIR folder with BOM, CRLF and a blank line, as real files sometimes have."""
+    ds = root / name
+    (ds / "qrels").mkdir(parents=True, exist_ok=True)
+    (ds / "corpus.jsonl").write_text("\ufeff" + "\r\n".join(json.dumps(d) for d in TINY_DOCS) + "\r\n\r\n", encoding="utf-8")
+    (ds / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in TINY_QUERIES) + "\n", encoding="utf-8")
+    lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{r}" for q, d, r in TINY_QRELS]
+    (ds / "qrels" / "test.tsv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return ds
+
+
+@pytest.fixture
+def tiny_dir(tmp_path: Path) -> Path:
+    return write_tiny_beir(tmp_path / "beir")
+
+
+@pytest.fixture
+def cache(tmp_path: Path):
+    from retrieval.cache import Cache
+
+    return Cache(tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory):
+    """One cache for the whole session, so SciFact indexes and runs are built once."""
+    from retrieval.cache import Cache
+
+    env = os.environ.get("RETRIEVAL_TEST_CACHE")
+    return Cache(Path(env) if env else tmp_path_factory.mktemp("session-cache"))
+
+
+@pytest.fixture(scope="session")
+def scifact():
+    if not (SCIFACT / "corpus.jsonl").is_file():
+        pytest.skip(f"real BEIR SciFact not found at {SCIFACT}")
+    from retrieval.beir import BeirDataset
+
+    return BeirDataset(SCIFACT, "scifact")
