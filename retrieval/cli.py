@@ -1,0 +1,194 @@
+"""Command line: ``python -m retrieval {datasets,download,index,run,eval,runs}``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import RetrievalError
+
+
+def _add_data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
+    p.add_argument("--dataset", default="scifact", help="BEIR dataset name or path to a BEIR folder (default: scifact)")
+    p.add_argument("--data-dir", type=Path, default=None, help="folder holding <dataset>/ (default: $BEIR_DATA_DIR, then the cache, then download)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="cache root (default: $RETRIEVAL_CACHE_DIR or ./cache)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
+    if split:
+        p.add_argument("--split", default="test", help="qrels split (default: test)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m retrieval", description="Retrieval runs and evaluation on BEIR.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("datasets", help="list the BEIR datasets and whether each is here, downloadable or not redistributable")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--cache-dir", type=Path, default=None)
+
+    p = sub.add_parser("download", help="download BEIR datasets from the official server into the cache")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--cache-dir", type=Path, default=None)
+
+    p = sub.add_parser("index", help="build the Lucene index of a dataset (flat, multifield or both)")
+    _add_data_args(p, split=False)
+    p.add_argument("--condition", choices=["flat", "multifield", "all"], default="all")
+
+    p = sub.add_parser("run", help="compute (or load from the cache) runs, write TREC files, print metrics")
+    _add_data_args(p)
+    p.add_argument("--system", action="append", required=True, help="system spec, repeatable: bm25-flat, bm25-multifield, dense:<model>, monot5:<size>, ce:<model>")
+    p.add_argument("--first-stage", default=None, help="first-stage system for rerankers (default: bm25-flat)")
+    p.add_argument("--depth", type=int, default=None, help="rerank depth (default: 100, at most 1000)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--output", type=Path, default=None, help="TREC file (one system) or folder (several); default: <cache>/exports/")
+    p.add_argument("--per-query", action="store_true", help="also print per-query metrics")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("eval", help="evaluate any TREC run file (ours or another tool's) against a dataset's qrels")
+    _add_data_args(p)
+    p.add_argument("runs", nargs="+", type=Path)
+    p.add_argument("--measure", action="append", default=None, help="ir_measures measure, repeatable (default: nDCG@10 R@100 RR@10 Judged@10)")
+    p.add_argument("--per-query", action="store_true")
+
+    p = sub.add_parser("runs", help="list cached runs")
+    p.add_argument("--cache-dir", type=Path, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except RetrievalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+def _cache(args):
+    from .cache import Cache
+
+    return Cache(args.cache_dir)
+
+
+def _dataset(args):
+    from .beir import open_dataset
+
+    return open_dataset(args.dataset, args.data_dir, cache_root=args.cache_dir, download=not args.no_download)
+
+
+def cmd_datasets(args) -> int:
+    import pandas as pd
+
+    from .beir import catalogue, dataset_status
+
+    rows = [
+        {
+            "name": i.name, "domain": i.domain, "task": i.task, "documents": f"{i.corpus_docs:,}",
+            "test queries": f"{i.test_queries:,}", "splits": ",".join(i.splits),
+            "status": dataset_status(i.name, args.data_dir, args.cache_dir), "licence": i.license,
+        }
+        for i in catalogue().values()
+    ]
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .beir import open_dataset
+
+    for name in args.names:
+        ds = open_dataset(name, cache_root=args.cache_dir, download=True)
+        print(f"{name}: {ds.path}")
+    return 0
+
+
+def cmd_index(args) -> int:
+    from .bm25 import build_index
+
+    ds = _dataset(args)
+    for cond in (["flat", "multifield"] if args.condition == "all" else [args.condition]):
+        print(f"{ds.name} {cond}: {build_index(ds, cond, cache=_cache(args))}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .evaluate import evaluate
+    from .systems import get_run, parse_system
+
+    cache = _cache(args)
+    ds = _dataset(args)
+    qrels = ds.qrels(args.split)
+    options = {"first_stage": args.first_stage, "depth": args.depth, "device": args.device, "batch_size": args.batch_size}
+    systems = [parse_system(s, **options) for s in args.system]
+    out_dir = None
+    if args.output is not None and len(systems) == 1 and args.output.suffix:
+        targets = [args.output]
+    else:
+        out_dir = args.output or cache.root / "exports"
+        targets = [out_dir / f"{ds.name}.{args.split}.{_slug(s.spec)}.trec" for s in systems]
+    summaries = []
+    for system, target in zip(systems, targets):
+        ok, why = system.availability()
+        if not ok:
+            print(f"skipped {system.spec}: {why}", file=sys.stderr)
+            continue
+        run = get_run(ds, args.split, system, cache=cache, progress=not args.no_progress)
+        run.write_trec(target, tag=_slug(system.spec))
+        ev = evaluate(run, qrels)
+        print(f"{system.spec}: wrote {target}", file=sys.stderr)
+        for note in ev.notes:
+            print(f"note ({system.spec}): {note}", file=sys.stderr)
+        summaries.append(ev)
+        if args.per_query:
+            print(ev.per_query.round(4).to_string())
+    _print_summary(summaries, ds.name, args.split)
+    return 0 if summaries else 1
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import DEFAULT_MEASURES, evaluate
+    from .run import Run
+
+    ds = _dataset(args)
+    qrels = ds.qrels(args.split)
+    summaries = []
+    for path in args.runs:
+        ev = evaluate(Run.read_trec(path), qrels, args.measure or DEFAULT_MEASURES)
+        for note in ev.notes:
+            print(f"note ({path.name}): {note}", file=sys.stderr)
+        if args.per_query:
+            print(ev.per_query.round(4).to_string())
+        summaries.append(ev)
+    _print_summary(summaries, ds.name, args.split)
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from .systems import list_cached_runs
+
+    frame = list_cached_runs(_cache(args))
+    print(frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no cached runs")
+    return 0
+
+
+def _print_summary(evals, dataset: str, split: str) -> None:
+    import pandas as pd
+
+    if not evals:
+        return
+    table = pd.concat([e.summary_frame() for e in evals], ignore_index=True)
+    print(f"\n{dataset} / {split} (queries in qrels: {evals[0].n_queries}; runs lacking a query score 0 on it)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", text)
+
+
+_COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "index": cmd_index, "run": cmd_run, "eval": cmd_eval, "runs": cmd_runs}

@@ -1,0 +1,157 @@
+"""BEIR loading: tolerant of BOM/CRLF/blank lines, strict (file + line) on everything else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.beir import BeirDataset, catalogue, dataset_status, load_corpus, load_qrels, load_queries, open_dataset
+from retrieval.errors import DataFormatError, DatasetUnavailable
+
+from .conftest import needs_scifact, SCIFACT
+
+
+def test_tiny_fixture_loads_despite_bom_crlf_and_blank_lines(tiny_dir: Path) -> None:
+    ds = BeirDataset(tiny_dir)
+    assert list(ds.corpus)[:2] == ["d1", "d2"]  # the BOM did not leak into the first id
+    assert ds.corpus["d4"].title == ""
+    assert ds.queries["q1"] == "vitamin D bone density"
+    qrels = ds.qrels("test")
+    assert qrels.for_query("q1") == {"d1": 2, "d3": 1, "d2": 0}
+    assert qrels.relevant("q1") == {"d1": 2, "d3": 1}
+    assert ds.split_queries("test") == {q: ds.queries[q] for q in ["q1", "q2", "q3", "q4"]}
+    assert ds.splits == ["test"]
+
+
+def test_fingerprint_changes_with_content(tiny_dir: Path) -> None:
+    ds = BeirDataset(tiny_dir)
+    before = ds.fingerprint()
+    assert before == BeirDataset(tiny_dir).fingerprint()
+    with open(tiny_dir / "queries.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"_id": "q9", "text": "new"}) + "\n")
+    assert BeirDataset(tiny_dir).fingerprint() != before
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, line, fragment",
+    [
+        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": \n', 2, "invalid JSON"),
+        ('{"_id": "a", "text": "x"}\n\n{"_id": "b", "title": "t"}\n', 3, "missing field 'text'"),
+        ('{"text": "x"}\n', 1, "missing field '_id'"),
+        ('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', 2, "duplicate document id 'a' (first on line 1)"),
+        ('["not", "an", "object"]\n', 1, "expected a JSON object"),
+        ('{"_id": "has space", "text": "x"}\n', 1, "whitespace"),
+    ],
+)
+def test_corpus_errors_name_file_and_line(tmp_path: Path, content: str, line: int, fragment: str) -> None:
+    path = _write(tmp_path / "corpus.jsonl", content)
+    with pytest.raises(DataFormatError) as err:
+        load_corpus(path)
+    assert err.value.line == line
+    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n\r\n", "\ufeff"])
+def test_empty_files_are_errors(tmp_path: Path, content: str) -> None:
+    corpus = _write(tmp_path / "corpus.jsonl", content)
+    with pytest.raises(DataFormatError, match="corpus is empty") as err:
+        load_corpus(corpus)
+    assert str(corpus) in str(err.value)
+    with pytest.raises(DataFormatError, match="no queries"):
+        load_queries(_write(tmp_path / "queries.jsonl", content))
+    with pytest.raises(DataFormatError, match="no judgements"):
+        load_qrels(_write(tmp_path / "q.tsv", content))
+
+
+def test_non_utf8_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(b'{"_id": "a", "text": "\xff\xfe"}\n')
+    with pytest.raises(DataFormatError, match="not UTF-8"):
+        load_corpus(path)
+
+
+def test_duplicate_query_id(tmp_path: Path) -> None:
+    path = _write(tmp_path / "queries.jsonl", '{"_id": "1", "text": "a"}\n{"_id": 1, "text": "b"}\n')
+    with pytest.raises(DataFormatError, match=r"queries.jsonl:2: duplicate query id '1'"):
+        load_queries(path)
+
+
+@pytest.mark.parametrize(
+    "rows, line, fragment",
+    [
+        (["q1\td1\t1", "q9\td1\t1"], 3, "query 'q9' is not in queries.jsonl"),
+        (["q1\td1\t1", "q1\td99\t1"], 3, "document 'd99' is not in corpus.jsonl"),
+        (["q1\td1\t1", "q1\td1\t2"], 3, "judged twice (first on line 2)"),
+        (["q1\td1\tyes"], 2, "relevance 'yes' is not an integer"),
+        (["q1\td1"], 2, "expected 3 tab-separated columns"),
+    ],
+)
+def test_qrels_errors_name_file_and_line(tiny_dir: Path, rows: list[str], line: int, fragment: str) -> None:
+    path = tiny_dir / "qrels" / "test.tsv"
+    path.write_text("\r\n".join(["query-id\tcorpus-id\tscore", *rows]) + "\r\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as err:
+        BeirDataset(tiny_dir).qrels("test")
+    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert fragment in str(err.value)
+
+
+def test_qrels_without_header_is_accepted(tmp_path: Path) -> None:
+    qrels = load_qrels(_write(tmp_path / "dev.tsv", "1\tA\t1\n2\tB\t0\n"))
+    assert qrels.by_query == {"1": {"A": 1}, "2": {"B": 0}}
+    assert qrels.split == "dev"
+
+
+def test_missing_split_and_missing_folder(tiny_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetUnavailable, match="no split 'dev'.*have: test"):
+        BeirDataset(tiny_dir).qrels("dev")
+    with pytest.raises(DatasetUnavailable, match="corpus.jsonl is missing"):
+        BeirDataset(tmp_path / "nowhere")
+
+
+def test_catalogue_covers_beir() -> None:
+    cat = catalogue()
+    assert len(cat) >= 18
+    for name in ["bioasq", "signal1m", "trec-news", "robust04"]:
+        assert not cat[name].downloadable and cat[name].url is None
+    assert cat["scifact"].md5 == "5f7d1de60b170fc8027bb7898e2efca1"
+    assert cat["scifact"].url.endswith("/BEIR/datasets/scifact.zip")
+    assert all(i.license and i.domain for i in cat.values())
+    assert all(len(i.md5) == 32 for i in cat.values() if i.downloadable)
+
+
+def test_open_dataset_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BEIR_DATA_DIR", raising=False)
+    with pytest.raises(DatasetUnavailable, match="cannot be redistributed"):
+        open_dataset("robust04", tmp_path, cache_root=tmp_path / "c")
+    with pytest.raises(DatasetUnavailable, match="unknown dataset"):
+        open_dataset("no-such-set", tmp_path, cache_root=tmp_path / "c")
+    with pytest.raises(DatasetUnavailable, match="python -m retrieval download nfcorpus"):
+        open_dataset("nfcorpus", tmp_path, cache_root=tmp_path / "c", download=False)
+    assert dataset_status("robust04", tmp_path, tmp_path / "c") == "not redistributable"
+    assert dataset_status("nfcorpus", tmp_path, tmp_path / "c") == "downloadable"
+
+
+def test_open_dataset_by_path_and_by_name(tiny_dir: Path, tmp_path: Path) -> None:
+    assert open_dataset(tiny_dir).name == "tiny"
+    assert open_dataset("tiny", tiny_dir.parent, cache_root=tmp_path / "c").path == tiny_dir
+    assert dataset_status("tiny", tiny_dir.parent, tmp_path / "c") == "here"
+
+
+@needs_scifact
+def test_real_scifact_counts() -> None:
+    ds = BeirDataset(SCIFACT, "scifact")
+    assert len(ds.corpus) == 5183
+    assert len(ds.queries) == 1109
+    test = ds.qrels("test")
+    assert len(test.frame) == 339 and len(test.qids) == 300
+    assert len(ds.qrels("train").qids) == 809
+    assert test.for_query("1") == {"31715818": 1}
