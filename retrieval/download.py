@@ -30,8 +30,11 @@ def download_file(url: str, dest: Path, md5: str | None, *, connect_timeout: flo
     part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.part")
     digest = hashlib.md5()
     try:
+        _resolve_or_fail(url, connect_timeout)
         try:
             response = urllib.request.urlopen(url, timeout=connect_timeout)  # noqa: S310 - https/http only
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(f"could not download {url}: the server answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, socket.timeout, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DownloadError(
@@ -63,6 +66,28 @@ def download_file(url: str, dest: Path, md5: str | None, *, connect_timeout: flo
         return dest
     finally:
         part.unlink(missing_ok=True)
+
+
+def _resolve_or_fail(url: str, timeout: float) -> None:
+    """Resolve the host in a worker thread: socket timeouts do not cover DNS, which can hang offline."""
+    import concurrent.futures
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        raise DownloadError(f"not a download URL: {url}")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(socket.getaddrinfo, host, None).result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise DownloadError(
+            f"could not resolve {host} within {timeout:.0f} s: this machine looks offline. Pass --data-dir "
+            f"(or set BEIR_DATA_DIR) to a folder holding <dataset>/corpus.jsonl, queries.jsonl and qrels/."
+        ) from None
+    except OSError:
+        pass  # urlopen reports the resolver's error with the usual advice
+    finally:
+        pool.shutdown(wait=False)
 
 
 def extract_dataset_zip(zip_path: Path, name: str, datasets_root: Path) -> Path:

@@ -1,0 +1,74 @@
+"""Lucene BM25 through pyserini: Pyserini's BEIR numbers on SciFact, both conditions, remove-query."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.beir import BeirDataset
+from retrieval.bm25 import BM25, build_index
+from retrieval.errors import UnknownSystem
+from retrieval.evaluate import evaluate
+from retrieval.systems import get_run, parse_system
+
+from .conftest import needs_scifact
+
+
+def test_parse_specs() -> None:
+    assert parse_system("bm25-flat").condition == "flat"
+    assert parse_system("bm25-multifield").spec == "bm25-multifield"
+    with pytest.raises(UnknownSystem):
+        parse_system("bm25-bogus")
+    with pytest.raises(UnknownSystem, match="known prefixes"):
+        parse_system("nonsense:thing")
+    assert BM25("flat").key_parts() != BM25("multifield").key_parts()
+    assert BM25("flat").key_parts()["k1"] == 0.9 and BM25("flat").key_parts()["b"] == 0.4
+
+
+def test_tiny_bm25_both_conditions(tiny_dir: Path, cache) -> None:
+    ds = BeirDataset(tiny_dir)
+    flat = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)
+    assert flat.for_query("q1")["docid"].iloc[0] == "d1"
+    assert flat.for_query("q2")["docid"].iloc[0] in {"d2", "d6"}
+    assert set(flat.qids) <= {"q1", "q2", "q3", "q4"}
+    ev = evaluate(flat, ds.qrels("test"))
+    assert ev.mean["nDCG@10"] > 0.8
+    multi = get_run(ds, "test", "bm25-multifield", cache=cache, progress=False)
+    # d5's title is not in the multifield 'contents' field but the title field is searched too
+    live = BM25("multifield").retrieve(ds, {"live": "unsafe script"}, cache=cache, progress=False)
+    assert live.for_query("live")["docid"].tolist()[:1] == ["d5"]
+    assert len(multi) > 0
+    assert (tiny_dir / "corpus.jsonl").read_text(encoding="utf-8-sig").count("\n") >= 6  # data untouched
+    assert not any(p.name.startswith("index") for p in tiny_dir.rglob("*"))  # nothing written beside the data
+
+
+def test_index_is_cached_per_content(tiny_dir: Path, cache) -> None:
+    ds = BeirDataset(tiny_dir)
+    first = build_index(ds, "flat", cache=cache, progress=False)
+    assert build_index(ds, "flat", cache=cache, progress=False) == first
+    with open(tiny_dir / "corpus.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"_id": "d9", "title": "x", "text": "new words"}) + "\n")
+    assert build_index(BeirDataset(tiny_dir), "flat", cache=cache, progress=False) != first
+
+
+def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
+    folder = tmp_path / "args"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [{"_id": "a1", "title": "", "text": "nuclear power is safe"}, {"_id": "a2", "title": "", "text": "nuclear power is dangerous"}]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
+    (folder / "queries.jsonl").write_text(json.dumps({"_id": "a1", "text": "nuclear power is safe"}))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\na1\ta2\t1\n")
+    run = get_run(BeirDataset(folder), "test", "bm25-flat", cache=cache, progress=False)
+    assert run.for_query("a1")["docid"].tolist() == ["a2"]
+
+
+@needs_scifact
+@pytest.mark.parametrize("spec, expected", [("bm25-flat", 0.6789), ("bm25-multifield", 0.6647)])
+def test_scifact_matches_pyserini(scifact: BeirDataset, session_cache, spec: str, expected: float) -> None:
+    run = get_run(scifact, "test", spec, cache=session_cache, progress=False)
+    ev = evaluate(run, scifact.qrels("test"))
+    assert ev.mean["nDCG@10"] == pytest.approx(expected, abs=5e-4)
+    assert ev.n_queries == 300 and not ev.missing_qids
+    assert run.depth() == 1000

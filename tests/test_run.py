@@ -1,0 +1,90 @@
+"""The run contract: one tie rule (trec_eval's), TREC files round-trip, bad files name the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from retrieval.errors import DataFormatError
+from retrieval.run import Run, rank_frame
+
+
+def test_tie_rule_is_score_desc_then_docid_desc() -> None:
+    run = Run.from_records([("q", "a", 1.0), ("q", "c", 2.0), ("q", "b", 1.0), ("q", "d", 1.0), ("p", "x", 0.5)])
+    assert run.for_query("q")["docid"].tolist() == ["c", "d", "b", "a"]
+    assert run.for_query("q")["rank"].tolist() == [1, 2, 3, 4]
+    assert run.for_query("p")["rank"].tolist() == [1]
+    assert run.rank_lookup("q") == {"c": 1, "d": 2, "b": 3, "a": 4}
+
+
+def test_tie_rule_matches_trec_eval_order() -> None:
+    """pytrec_eval (trec_eval's C code) decides which tied document is 'first': P@1 tells us."""
+    import pytrec_eval
+
+    for docs in (["10", "9", "100"], ["b", "B", "a"], ["é", "e", "z"]):
+        run = Run.from_records([("q", d, 1.0) for d in docs])
+        first = run.for_query("q")["docid"].iloc[0]
+        for d in docs:
+            ev = pytrec_eval.RelevanceEvaluator({"q": {d: 1}}, {"P.1"})
+            p1 = ev.evaluate({"q": {x: 1.0 for x in docs}})["q"]["P_1"]
+            assert (p1 == 1.0) == (d == first), (docs, d, first)
+
+
+def test_ranks_ignore_input_order_and_rank_column() -> None:
+    frame = pd.DataFrame({"qid": ["1", "1", "1"], "docid": ["x", "y", "z"], "score": [0.1, 0.3, 0.2], "rank": [1, 2, 3]})
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    assert rank_frame(frame).equals(rank_frame(shuffled))
+    assert rank_frame(frame)["docid"].tolist() == ["y", "z", "x"]
+
+
+def test_run_rejects_duplicates_and_nan() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        Run.from_records([("q", "a", 1.0), ("q", "a", 2.0)])
+    with pytest.raises(ValueError, match="NaN"):
+        Run.from_records([("q", "a", float("nan"))])
+
+
+def test_trec_round_trip_keeps_exact_scores_and_order(tmp_path: Path) -> None:
+    scores = [1 / 3, 2 / 3, 1e-300, -5.0, 2 / 3]
+    run = Run.from_records([("q1", f"d{i}", s) for i, s in enumerate(scores)] + [("q2", "d0", 0.1)], name="my run")
+    path = tmp_path / "out" / "run.trec"
+    run.write_trec(path)
+    again = Run.read_trec(path)
+    assert again.frame.equals(run.frame)
+    first = path.read_text().splitlines()[0].split()
+    assert first[1] == "Q0" and first[5] == "my_run"
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_truncate_restrict_and_missing_query() -> None:
+    run = Run.from_records([("q", f"d{i}", float(i)) for i in range(5)] + [("p", "x", 1.0)])
+    assert run.truncate(2).for_query("q")["docid"].tolist() == ["d4", "d3"]
+    assert run.restrict(["p"]).qids == ["p"]
+    assert run.for_query("nope").empty
+    assert run.depth() == 5
+
+
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ("q1 Q0 d1 1 1.5 tag\nq1 Q0 d2 2 1.0\n", 2, "expected 6 columns"),
+        ("q1 Q0 d1 1 high tag\n", 1, "not a number"),
+        ("\nq1 Q0 d1 1 1.0 t\nq1 Q0 d1 2 0.5 t\n", 3, "listed again for query q1 (first on line 2)"),
+        ("q1 Q0 d1 1 nan t\n", 1, "not finite"),
+    ],
+)
+def test_bad_trec_lines(tmp_path: Path, text: str, line: int, fragment: str) -> None:
+    path = tmp_path / "bad.run"
+    path.write_text(text)
+    with pytest.raises(DataFormatError) as err:
+        Run.read_trec(path)
+    assert str(err.value).startswith(f"{path}:{line}: ") and fragment in str(err.value)
+
+
+def test_empty_trec_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.run"
+    path.write_text("\n")
+    with pytest.raises(DataFormatError, match="no results"):
+        Run.read_trec(path)
