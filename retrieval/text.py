@@ -1,0 +1,196 @@
+"""Text for display: query terms, highlighted spans, snippets, and safe Markdown.
+
+Highlighting returns structured :class:`Span` values (text + whether it matches a query term),
+never HTML. :func:`to_markdown` turns spans into Markdown in which every ASCII punctuation
+character of the source text is backslash-escaped, so document text can never become markup,
+links, HTML, LaTeX or emoji: only the highlight markers this module adds are live.
+
+Matching is deliberately simple and documented: words are ``\\w+`` runs, compared lower-cased
+after a light suffix stemmer (plurals, ``-ing``, ``-ed``, ``-ly``), and the stop words of Lucene's
+English analyzer (the one BM25 uses here) are not highlighted.
+
+Example:
+    >>> [(s.text, s.hit) for s in highlight("Vitamin D improves bones.", query_terms("bone vitamins"))]
+    [('Vitamin', True), (' D improves ', False), ('bones', True), ('.', False)]
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+# Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET (what Anserini's default analyzer removes).
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+    "these they this to was will with".split()
+)
+WORD = re.compile(r"\w+", re.UNICODE)
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of text; ``hit`` is True when it matches a query term."""
+
+    text: str
+    hit: bool = False
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A window of a document as spans; ``cut_start``/``cut_end`` say whether text was left out."""
+
+    spans: tuple[Span, ...]
+    cut_start: bool
+    cut_end: bool
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+def stem(word: str) -> str:
+    """A light English suffix stemmer, enough to match plurals and simple inflections.
+
+    Example:
+        >>> [stem(w) for w in ["studies", "bones", "improved", "running", "glass"]]
+        ['study', 'bone', 'improv', 'runn', 'glass']
+    """
+    w = word.lower()
+    if len(w) <= 3:
+        return w
+    if w.endswith("'s"):
+        w = w[:-2]
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("sses"):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ing", "ed", "ly"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            break
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def query_terms(query: str) -> frozenset[str]:
+    """The stems of a query's words, without stop words."""
+    return frozenset(stem(w) for w in WORD.findall(query) if w.lower() not in STOP_WORDS)
+
+
+def highlight(text: str, terms: frozenset[str] | set[str]) -> list[Span]:
+    """Split ``text`` into spans, marking words whose stem is in ``terms``; joining them gives ``text`` back."""
+    spans: list[Span] = []
+    plain_start = 0
+    for m in WORD.finditer(text):
+        if m.group().lower() in STOP_WORDS or stem(m.group()) not in terms:
+            continue
+        if m.start() > plain_start:
+            spans.append(Span(text[plain_start : m.start()]))
+        spans.append(Span(m.group(), True))
+        plain_start = m.end()
+    if plain_start < len(text):
+        spans.append(Span(text[plain_start:]))
+    return spans
+
+
+def normalize_space(text: str) -> str:
+    """Collapse runs of whitespace (newlines included) to one space."""
+    return " ".join(text.split())
+
+
+def snippet(text: str, terms: frozenset[str] | set[str], max_chars: int = 300) -> Snippet:
+    """The ``max_chars`` window of ``text`` (whitespace collapsed) with the most distinct query terms.
+
+    Ties go to the earliest window; a window starts at a word boundary and does not cut words.
+    """
+    text = normalize_space(text)
+    if len(text) <= max_chars:
+        return Snippet(tuple(highlight(text, terms)), False, False)
+    words = list(WORD.finditer(text))
+    hits = [(m.start(), stem(m.group())) for m in words if m.group().lower() not in STOP_WORDS and stem(m.group()) in terms]
+    best_start, best_score = 0, (-1, -1)
+    for start in [0] + [pos for pos, _ in hits]:
+        # Start a little before the hit so it reads as context, at a word boundary.
+        begin = _word_start_before(text, start, words, back=40 if start else 0)
+        inside = [t for pos, t in hits if begin <= pos < begin + max_chars]
+        score = (len(set(inside)), len(inside))
+        if score > best_score:
+            best_start, best_score = begin, score
+    end = min(len(text), best_start + max_chars)
+    if end < len(text):
+        cut = text.rfind(" ", best_start, end)
+        end = cut if cut > best_start else end
+    window = text[best_start:end].strip()
+    spans = highlight(window, terms)
+    cut_start, cut_end = best_start > 0, end < len(text)
+    if cut_start:
+        spans.insert(0, Span(ELLIPSIS + " "))
+    if cut_end:
+        spans.append(Span(" " + ELLIPSIS))
+    return Snippet(tuple(spans), cut_start, cut_end)
+
+
+def _word_start_before(text: str, pos: int, words: list[re.Match], back: int) -> int:
+    target = max(0, pos - back)
+    for m in words:
+        if m.start() >= target:
+            return min(m.start(), pos)
+    return pos
+
+
+def truncate(text: str, max_chars: int) -> tuple[str, bool]:
+    """``text`` cut at a word boundary to at most ``max_chars`` (plus an ellipsis); and whether it was cut."""
+    if len(text) <= max_chars:
+        return text, False
+    cut = text.rfind(" ", 0, max_chars)
+    cut = cut if cut > max_chars // 2 else max_chars
+    return text[:cut].rstrip() + " " + ELLIPSIS, True
+
+
+_MD_SPECIAL = frozenset(string.punctuation)
+# Streamlit's Markdown rewrites some plain text after parsing, where backslash escapes no longer
+# count: ":name:" becomes an emoji or icon, and "www.x.org", "http://..." or "a@b.org" become
+# links. A word joiner (U+2060, invisible, zero width) after each ":" and "@" and before each "."
+# keeps such text literal (checked in a browser against Streamlit's renderer).
+_WORD_JOINER = "\u2060"
+_JOIN_AFTER = frozenset(":@")
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as Markdown that renders literally: every ASCII punctuation character is escaped.
+
+    Whitespace runs become single spaces (so no line can turn into a heading, list or code block).
+
+    Example:
+        >>> print(escape_markdown("*x*  <b>"))
+        \\*x\\* \\<b\\>
+    """
+    out = []
+    for ch in _SPACE_RUN.sub(" ", text):
+        if ch in _MD_SPECIAL:
+            if ch == ".":
+                out.append(_WORD_JOINER)
+            out.append("\\" + ch)
+            if ch in _JOIN_AFTER:
+                out.append(_WORD_JOINER)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def to_markdown(spans: list[Span] | tuple[Span, ...], mark: str = "orange") -> str:
+    """Spans as Markdown: plain text escaped, hits wrapped as ``:{mark}[**word**]`` (Streamlit syntax)."""
+    parts = []
+    for span in spans:
+        text = escape_markdown(span.text) if not span.hit else escape_markdown(span.text).strip()
+        if span.hit and text:
+            parts.append(f":{mark}[**{text}**]")
+        else:
+            parts.append(text)
+    return "".join(parts)
