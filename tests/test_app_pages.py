@@ -1,0 +1,210 @@
+"""Model size, Failure cases, Data & runs and the navigation, headless (AppTest).
+
+Tiny fixture and real SciFact; expectations come from the core and the reference data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from retrieval import analysis, reference
+from retrieval.evaluate import evaluate
+
+from .conftest import needs_scifact, write_tiny_beir
+from .test_app_compare import REAL_BEIR, app, core_run
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {name: str(ROOT / "pages" / f"{name}.py") for name in ("compare", "model_size", "failures", "data_runs")}
+
+
+@pytest.fixture(scope="module")
+def envs(tmp_path_factory, session_cache):
+    """Environments for this module: the tiny fixture (own cache) and SciFact (session cache)."""
+    root = tmp_path_factory.mktemp("tiny-pages")
+    write_tiny_beir(root / "beir")
+    tiny = {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
+    scifact = {"BEIR_DATA_DIR": str(REAL_BEIR), "RETRIEVAL_CACHE_DIR": str(session_cache.root)}
+    saved = {k: os.environ.get(k) for k in tiny}
+    yield {"tiny": tiny, "scifact": scifact}
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def chart_frames(at) -> list[pd.DataFrame]:
+    """The data behind every Vega-Lite chart on the page (Arrow IPC in the element's datasets)."""
+    import pyarrow as pa
+
+    frames = []
+    for chart in at.get("vega_lite_chart"):
+        for ds in chart.proto.datasets:
+            frames.append(pa.ipc.open_stream(ds.data.data).read_all().to_pandas())
+    return frames
+
+
+def chart_points(at) -> pd.DataFrame:
+    frames = [f for f in chart_frames(at) if "label" in f.columns]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def select_chart_point(at, key: str, selection: dict) -> None:
+    """Simulate a click on a chart point (AppTest has no public API for chart selections)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    chart = next(c for c in at.get("vega_lite_chart") if c.proto.id.endswith(key))
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps({"selection": selection})))
+    at._run(states)
+
+
+def select_dataframe_row(at, key: str, row: int) -> None:
+    """Simulate selecting a dataframe row (no public AppTest API for it either)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    frame = next(d for d in at.dataframe if getattr(d.proto, "id", "").endswith(key))
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=frame.proto.id, string_value=json.dumps({"selection": {"rows": [row], "columns": []}})))
+    at._run(states)
+
+
+# ---- Model size -------------------------------------------------------------------------------------
+
+
+def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
+    env = envs["scifact"]
+    measured_ok = (REAL_BEIR / "scifact" / "corpus.jsonl").is_file()
+    if measured_ok:
+        ds, flat = core_run(env, "scifact", "test", "bm25-flat")
+    at = app(env, {"dataset": "scifact"}, PAGES["model_size"])
+    at.run()
+    assert not at.exception
+    points = chart_points(at).set_index("label")
+    published = reference.dataset_points("scifact")
+    dots, rules, _ = reference.split_points(published)
+    for _, row in pd.concat([dots, rules]).iterrows():
+        assert points.loc[row["label"], "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
+        assert points.loc[row["label"], "source"] == row["source"]
+    if measured_ok:
+        mine = points.loc["BM25 (flat) [test] (measured)"]
+        assert mine["kind"] == "measured" and mine["ndcg_at_10"] == pytest.approx(evaluate(flat, ds.qrels("test")).mean["nDCG@10"])
+
+
+def test_model_size_beir_average_includes_the_paper_figure(envs):
+    at = app(envs["tiny"], page=PAGES["model_size"])
+    at.run()
+    at.selectbox(key="w_ms_scope").set_value("BEIR average").run()
+    assert not at.exception
+    points = chart_points(at)
+    datasets = reference.default_average_datasets()
+    avg, _ = reference.average_points(datasets)
+    fig = reference.figure_frame(reference.figure_versions()[0])
+    plotted = set(points["label"])
+    assert set(reference.split_points(fig)[0]["label"]) <= plotted
+    assert (points.loc[points["label"].str.endswith("[figure]"), "kind"] == reference.FIGURE_LABEL).all()
+    sized = reference.split_points(avg)[0].set_index("label")
+    got = points.set_index("label")
+    for label, row in sized.iterrows():
+        assert got.loc[label, "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
+    captions = " ".join(c.value for c in at.caption)
+    assert ", ".join(datasets) in captions and "read from the paper's figure" in captions
+
+
+# ---- Failure cases ------------------------------------------------------------------------------------
+
+
+def failure_checks(at, env, dataset: str, specs: list[str]) -> None:
+    ds, run_a = core_run(env, dataset, "test", specs[0])
+    _, run_b = core_run(env, dataset, "test", specs[1])
+    qrels = ds.qrels("test")
+    cmp = analysis.compare_pair(evaluate(run_a, qrels), evaluate(run_b, qrels), with_tests=False)
+    metrics = {m.label: m.value for m in at.metric}
+    assert (int(metrics["A better"]), int(metrics["ties"]), int(metrics["B better"])) == (cmp.a_better, cmp.ties, cmp.b_better)
+    assert float(metrics["mean A"]) == pytest.approx(cmp.mean_a, abs=1e-4)
+    tests = at.dataframe[0].value
+    assert list(tests["test"]) == ["paired t-test", "Wilcoxon signed-rank", "paired randomization"]
+    assert tests["p-value"].between(0, 1).all()
+    lost = analysis.unfound_relevant({"a": run_a, "b": run_b}, qrels, k=10)
+    assert any(s.value.endswith(f"top 10 ({len(lost)})") for s in at.subheader)
+
+
+def test_failures_tiny(envs):
+    env = envs["tiny"]
+    for spec in ("bm25-flat", "bm25-multifield"):
+        core_run(env, "tiny", "test", spec)
+    at = app(env, {"dataset": "tiny", "systems": "bm25-flat,bm25-multifield"}, PAGES["failures"])
+    at.run()
+    assert not at.exception
+    failure_checks(at, env, "tiny", ["bm25-flat", "bm25-multifield"])
+
+
+@needs_scifact
+def test_failures_scifact_and_a_selected_point_opens_compare(envs):
+    env = envs["scifact"]
+    for spec in ("bm25-flat", "bm25-multifield"):
+        core_run(env, "scifact", "test", spec)
+    at = app(env, page=str(ROOT / "app.py"))
+    at.query_params.update({"systems": "bm25-flat,bm25-multifield"})
+    at.run()
+    at.switch_page("pages/failures.py").run()
+    assert not at.exception
+    failure_checks(at, env, "scifact", ["bm25-flat", "bm25-multifield"])
+    select_chart_point(at, "w_f_scatter", {"query": [{"qid": "3"}]})
+    assert not at.exception
+    assert at.title[0].value == "Compare"
+    assert at.selectbox(key="w_qid").value == "3"
+    assert at.query_params["qid"] == "3" and at.query_params["dataset"] == "scifact"
+
+
+# ---- Data & runs ---------------------------------------------------------------------------------------
+
+
+def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp_path):
+    env = {**envs["tiny"], "RETRIEVAL_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    at = app(env, page=PAGES["data_runs"])
+    at.run()
+    assert not at.exception
+    datasets = at.dataframe[0].value.set_index("dataset")
+    assert datasets.loc["tiny", "status"].startswith("here")
+    assert datasets.loc["scifact", "status"] in {"downloadable", "here"}
+    models = at.dataframe[1].value.set_index("system")
+    assert models.loc["bm25-flat", "available here"] == "yes"
+    assert any("No cached runs" in i.value for i in at.info)
+    at.selectbox(key="w_b_ds").set_value("tiny").run()
+    at.selectbox(key="w_b_spec").set_value("bm25-multifield").run()
+    at.button(key="w_b_go").click().run()
+    assert not at.exception
+    assert any("Cached BM25 (multifield) on tiny" in s.value for s in at.success)
+    at.run()
+    runs = at.dataframe[2].value
+    assert runs[["dataset", "split", "system"]].values.tolist() == [["tiny", "test", "bm25-multifield"]]
+    select_dataframe_row(at, "w_d_runs", 0)
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download run (TREC)", "Download per-query metrics (CSV)"]
+
+
+# ---- every page through the navigation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["tiny", "scifact"])
+def test_every_page_renders_without_exceptions(envs, which):
+    if which == "scifact" and not (REAL_BEIR / "scifact" / "corpus.jsonl").is_file():
+        pytest.skip(f"real BEIR SciFact not found at {REAL_BEIR}")
+    env = envs[which]
+    ds_name = "tiny" if which == "tiny" else "scifact"
+    at = app(env, {"dataset": ds_name}, page=str(ROOT / "app.py"))
+    at.run()
+    assert not at.exception and at.title[0].value == "Compare"
+    for page, title in (("model_size", "Model size"), ("failures", "Failure cases"), ("data_runs", "Data & runs"), ("compare", "Compare")):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert at.title[0].value == title
+    # The dataset chosen on one page is kept when coming back through the navigation.
+    assert at.selectbox(key="w_dataset").value == ds_name

@@ -1,0 +1,178 @@
+"""The real app in real Chromium: `streamlit run app.py`, Compare renders rankings, badges and
+hostile document text as text, uploads work, and the URL restores the view.
+
+Needs Debian's chromium (/usr/bin/chromium) and the playwright package; skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import write_tiny_beir
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(os.environ.get("APP_SCREENSHOT_DIR", "/tmp/app-screenshots"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"Debian chromium not found at {CHROMIUM} (apt-get install chromium)"),
+]
+
+# Extra hostile document: if any of this became markup, window.__pwned would be set.
+HOSTILE = {
+    "_id": "d7",
+    "title": "Vitamin D <script>window.__pwned='script'</script> :smile: **bold**",
+    "text": "vitamin D <img src=x onerror=\"window.__pwned='img'\"> [click](javascript:window.__pwned='link') "
+    "<svg onload=\"window.__pwned='svg'\"></svg> www.example.com $x^2$",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run app.py` on a free port over the tiny fixture (plus one hostile document)."""
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("browser")
+    ds = write_tiny_beir(root / "beir")
+    with open(ds / "corpus.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(HOSTILE) + "\n")
+    env = {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
+    port = free_port()
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{(root / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield {"url": f"http://127.0.0.1:{port}", "env": env, "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1500, "height": 1000})
+            pg.dialogs = []  # every alert/confirm/prompt the page tries to open
+            pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+            yield pg
+        finally:
+            browser.close()
+
+
+def card(pg, spec: str, docid: str):
+    return pg.locator(".st-key-card-" + "".join(c if c.isalnum() else "_" for c in f"{spec}-{docid}"))
+
+
+def assert_nothing_ran(pg) -> None:
+    assert pg.dialogs == []
+    assert pg.evaluate("window.__pwned") is None
+    assert pg.locator("img[src='x'], svg[onload]").count() == 0
+    scripts = pg.evaluate("Array.from(document.scripts).map(s => s.textContent).join('\\n')")
+    assert "__pwned" not in scripts and "alert(1)" not in scripts
+
+
+def core_top(server, spec: str, qid: str, k: int = 10):
+    from retrieval.beir import open_dataset
+    from retrieval.cache import Cache
+    from retrieval.systems import get_run
+
+    ds = open_dataset("tiny", server["env"]["BEIR_DATA_DIR"], download=False)
+    run = get_run(ds, "test", spec, cache=Cache(server["env"]["RETRIEVAL_CACHE_DIR"]), progress=False)
+    return run.for_query(qid, k)
+
+
+def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
+    card(page, "bm25-flat", "d1").wait_for(timeout=120_000)  # first load indexes the fixture
+    card(page, "bm25-multifield", "d1").wait_for(timeout=60_000)
+    assert page.get_by_role("heading", name="BM25 (flat)").is_visible()
+    assert page.get_by_role("heading", name="BM25 (multifield)").is_visible()
+    # Rankings: each card says its rank and document, in the run's order (from the core's cache).
+    top = core_top(server, "bm25-flat", "q1")
+    for rank, docid in zip(top["rank"], top["docid"]):
+        assert card(page, "bm25-flat", docid).inner_text().startswith(f"#{rank} · doc {docid}")
+    # Badges from the qrels: d1 graded 2, d3 graded 1, d5 never judged.
+    assert "relevant (2)" in card(page, "bm25-flat", "d1").inner_text()
+    assert "unjudged" in card(page, "bm25-flat", "d5").inner_text()
+    if "d3" in set(top["docid"]):
+        assert "relevant (1)" in card(page, "bm25-flat", "d3").inner_text()
+    # Hostile document text shows literally and nothing runs.
+    d5 = card(page, "bm25-flat", "d5")
+    assert d5.get_by_text("Unsafe <script>alert(1)</script>", exact=True).is_visible()
+    assert "<img src=x onerror=alert(2)>" in d5.inner_text()
+    assert "onerror" in card(page, "bm25-flat", "d7").inner_text()
+    assert card(page, "bm25-flat", "d7").locator("a").count() == 0  # no links made from text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compare-tiny.png"), full_page=True)
+    assert_nothing_ran(page)
+    # The full document opens in a dialog, still as text.
+    d5.get_by_role("button", name="Open").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Plain text (as stored)").wait_for(timeout=30_000)
+    assert "A document with <img src=x onerror=alert(2)> markup about" in dialog.inner_text()
+    dialog.get_by_text("Plain text (as stored)").click()
+    dialog.get_by_text("A document with <img src=x onerror=alert(2)> markup about vitamin D.", exact=True).wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOTS / "document-dialog.png"))
+    assert_nothing_ran(page)
+
+
+def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
+    page.goto(server["url"] + "/?dataset=tiny&qid=q3&systems=bm25-flat")
+    card(page, "bm25-flat", "d3").wait_for(timeout=120_000)
+    assert "qid=q3" in page.url and "systems=bm25-flat" in page.url
+    page.reload()
+    card(page, "bm25-flat", "d3").wait_for(timeout=60_000)
+    assert page.get_by_text("Query q3:").is_visible()
+    # A bad run file gets a clear message naming file and line; a good one becomes a column.
+    page.get_by_text("Add a TREC run file").click()
+    bad = tmp_path / "broken.trec"
+    bad.write_text("q3 Q0 d3 1 2.0 t\nq3 Q0 d6 2 two t\n", encoding="utf-8")
+    page.locator("input[type=file]").set_input_files(str(bad))
+    page.get_by_text("Could not read broken.trec, line 2").wait_for(timeout=30_000)
+    good = tmp_path / "mine.trec"
+    good.write_text("q3 Q0 d6 1 3.0 mine\nq3 Q0 d3 2 1.0 mine\n", encoding="utf-8")
+    page.locator("input[type=file]").set_input_files(str(good))
+    card(page, "upload:mine", "d3").wait_for(timeout=30_000)
+    assert card(page, "upload:mine", "d3").inner_text().startswith("#2 · doc d3")
+    assert "relevant (1)" in card(page, "upload:mine", "d3").inner_text()
+    assert page.get_by_role("heading", name="mine (uploaded)").is_visible()
+    page.screenshot(path=str(SHOTS / "compare-upload.png"), full_page=True)
+    assert_nothing_ran(page)
