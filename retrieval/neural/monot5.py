@@ -1,0 +1,156 @@
+"""monoT5 relevance scores, as pygaggle's ``MonoT5`` computes them, but faster.
+
+Input ``Query: {q} Document: {d} Relevant:`` plus the end-of-sequence token, truncated to 512
+tokens (pygaggle appends ``</s>`` to the text and lets the tokenizer truncate the whole input;
+tokenising without the literal ``</s>`` with a tokenizer that appends it gives the same ids).
+Score = log-softmax over the logits of ``▁false`` and ``▁true`` at the first decoder step, taken
+for ``true``. One encoder pass and one decoder step per batch; no ``generate()``.
+
+Speed-ups over pygaggle's batches of 8 in the given order: pairs are tokenised once, sorted by
+token length (longest first) and cut into larger batches padded only to their own longest
+member, run under ``torch.inference_mode`` with SDPA attention. Scores return in input order.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .device import resolve_device, resolve_dtype, torch_dtype
+
+TEMPLATE = "Query: {query} Document: {document} Relevant:"
+TOKEN_TRUE = "▁true"
+TOKEN_FALSE = "▁false"
+
+
+def prediction_token_ids(tokenizer: Any, token_true: str = TOKEN_TRUE, token_false: str = TOKEN_FALSE) -> tuple[int, int]:
+    """(id of ``true``, id of ``false``); raises ValueError if the tokenizer lacks them as single pieces."""
+    vocab = tokenizer.get_vocab()
+    ids = []
+    for piece in (token_true, token_false):
+        if piece in vocab:
+            ids.append(int(vocab[piece]))
+            continue
+        enc = tokenizer(piece.lstrip("▁"), add_special_tokens=False)["input_ids"]
+        if len(enc) != 1 or enc[0] == getattr(tokenizer, "unk_token_id", None):
+            raise ValueError(f"the tokenizer does not know {piece!r} as a single token (got ids {enc}); not a monoT5 tokenizer")
+        ids.append(int(enc[0]))
+    if ids[0] == ids[1]:
+        raise ValueError(f"the tokenizer maps true and false to the same id {ids[0]}")
+    return ids[0], ids[1]
+
+
+class MonoT5Scorer:
+    """Score (query, document) pairs with a monoT5 model.
+
+    Example:
+        >>> scorer = MonoT5Scorer.from_pretrained("castorini/monot5-base-msmarco-10k")  # doctest: +SKIP
+        >>> scorer.score_pairs([("vitamin d", "Vitamin D improves bone density.")])  # doctest: +SKIP
+        array([-0.08...])
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, *, device: str | None = None, dtype: str | None = None,
+                 batch_size: int | None = None, max_length: int = 512, template: str = TEMPLATE) -> None:
+        import torch
+
+        current = next(model.parameters())
+        self.device = resolve_device(device) if device else str(current.device)
+        if dtype:
+            self.dtype = resolve_dtype(dtype, self.device, t5=True)
+        elif device and self.device != str(current.device):
+            self.dtype = resolve_dtype(None, self.device, t5=True)
+        else:
+            self.dtype = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[current.dtype]
+        self.model = model.to(device=self.device, dtype=torch_dtype(self.dtype)).eval()
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.template = template
+        self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 16))
+        self.true_id, self.false_id = prediction_token_ids(tokenizer)
+        cfg = model.config
+        start = getattr(cfg, "decoder_start_token_id", None)
+        self.decoder_start_id = int(start if start is not None else (cfg.pad_token_id or 0))
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
+                        batch_size: int | None = None, max_length: int = 512, model_path: str | Path | None = None,
+                        revision: str | None = None, cache: Any = None) -> "MonoT5Scorer":
+        """Load from a local folder, or by registry id / Hugging Face id through the loading order."""
+        from . import loading, registry
+
+        path = Path(str(name_or_path)).expanduser()
+        if model_path is not None:
+            path = loading.explicit_folder(model_path).path
+        elif not path.is_dir():
+            info = registry.lookup(str(name_or_path), "monot5")
+            path = loading.resolve(info, revision=revision, cache=cache).path
+        dev = resolve_device(device)
+        dt = resolve_dtype(dtype, dev, t5=True)
+        model, tokenizer = load_monot5(str(path), dev, dt)
+        return cls(model, tokenizer, device=dev, dtype=dt, batch_size=batch_size, max_length=max_length)
+
+    def texts(self, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        return [self.template.format(query=q, document=d) for q, d in pairs]
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]], *, batch_size: int | None = None, progress: bool = False,
+                    on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """float64 log P(true) per pair, in input order (all <= 0)."""
+        import torch
+
+        pairs = list(pairs)
+        out = np.zeros(len(pairs), dtype=np.float64)
+        if not pairs:
+            return out
+        ids = self.tokenizer(self.texts(pairs), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        bs = int(batch_size or self.batch_size)
+        from tqdm.auto import tqdm
+
+        with torch.inference_mode(), tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress,
+                                          file=sys.stderr, mininterval=1.0) as bar:
+            for start in range(0, len(order), bs):
+                idx = order[start : start + bs]
+                width = len(ids[idx[0]])
+                input_ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+                    mask[row, : len(ids[i])] = 1
+                out[idx] = self._score_batch(input_ids.to(self.device), mask.to(self.device))
+                bar.update(len(idx))
+                if on_batch:
+                    on_batch(len(idx))
+        return out
+
+    def _score_batch(self, input_ids, attention_mask) -> np.ndarray:
+        import torch
+
+        decoder_input_ids = torch.full((input_ids.shape[0], 1), self.decoder_start_id, dtype=torch.long, device=self.device)
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
+                            use_cache=False).logits[:, -1, :]
+        pair = logits[:, [self.false_id, self.true_id]].float()
+        return torch.log_softmax(pair, dim=1)[:, 1].double().cpu().numpy()
+
+
+_MODELS: dict[tuple, tuple[Any, Any]] = {}
+
+
+def load_monot5(path: str, device: str, dtype: str) -> tuple[Any, Any]:
+    """(model, tokenizer) from a local folder: safetensors only, no remote code, SDPA attention; memoised."""
+    key = (path, device, dtype)
+    if key not in _MODELS:
+        from transformers import AutoTokenizer, T5ForConditionalGeneration
+
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        model = T5ForConditionalGeneration.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch_dtype(dtype),
+            attn_implementation="sdpa",
+        ).to(device).eval()
+        if len(_MODELS) >= 2:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = (model, tokenizer)
+    return _MODELS[key]

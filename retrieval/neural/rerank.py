@@ -1,0 +1,181 @@
+"""Rerankers (monoT5, MiniLM cross-encoder) as systems over a cached first stage.
+
+``monot5:base`` reranks the top ``depth`` (default 100, at most 1000) documents of its first stage
+(default ``bm25-flat``, as in the monoT5 papers). The first stage's run comes from
+:func:`retrieval.systems.get_run` when the queries are a split's judged queries (so it is cached
+like any run), else from the first stage's own ``retrieve`` (a typed query). Scores come from the
+per-(query, document, model) :class:`~retrieval.neural.scores.ScoreStore`; only missing pairs go
+to the model, longest first, flushed to the store every ``flush_every`` pairs. A rerank returns
+exactly its candidates, reordered.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Mapping
+
+from .. import systems
+from ..beir import BeirDataset
+from ..cache import Cache
+from ..run import Run
+from . import loading, registry
+from .common import MAX_DEPTH, doc_text, int_option, join_spec, merge_options, query_hash, split_spec
+from .device import resolve_device, resolve_dtype
+from .scores import KIND, ScoreStore
+
+RERANK_CODE_VERSION = 1
+SCORE_CODE_VERSION = 1
+DEFAULT_FIRST_STAGE = "bm25-flat"
+DEFAULT_DEPTH = 100
+FLUSH_EVERY = 1024
+
+
+class Reranker(systems.System):
+    """A monoT5 or cross-encoder reranker over a first-stage system."""
+
+    family = "reranker"
+
+    def __init__(self, info: registry.ModelInfo, *, first_stage: str | systems.System = DEFAULT_FIRST_STAGE,
+                 depth: int = DEFAULT_DEPTH, device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
+                 model_path: str | None = None, revision: str | None = None, flush_every: int = FLUSH_EVERY) -> None:
+        if info.family != "reranker":
+            raise systems.UnknownSystem(f"{info.spec} is not a reranker")
+        self.info = info
+        self.first = systems.parse_system(first_stage) if isinstance(first_stage, str) else first_stage
+        if not 1 <= int(depth) <= MAX_DEPTH:
+            raise systems.UnknownSystem(f"{info.spec}: depth must be between 1 and {MAX_DEPTH}, not {depth}")
+        self.depth = int(depth)
+        self.device_option = device
+        self.dtype_option = dtype
+        self.batch_size = batch_size
+        self.model_path = model_path
+        self.revision_option = revision
+        self.flush_every = int(flush_every)
+        extra: dict[str, Any] = {}
+        if self.first.spec != DEFAULT_FIRST_STAGE:
+            extra["first_stage"] = self.first.spec
+        if self.depth != DEFAULT_DEPTH:
+            extra["depth"] = self.depth
+        if revision:
+            extra["revision"] = revision
+        self.spec = join_spec(info.spec, extra)
+        kind = "monoT5" if info.kind == "monot5" else "cross-encoder"
+        self.label = f"{info.id} ({kind}, {info.params_millions:g}M) over {self.first.display_name}, top {self.depth}"
+        self._revision: str | None = None
+        self._scorer = None
+
+    # ---- identity ---------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return resolve_device(self.device_option)
+
+    @property
+    def dtype(self) -> str:
+        return resolve_dtype(self.dtype_option, self.device, t5=self.info.kind == "monot5")
+
+    @property
+    def revision(self) -> str:
+        if self._revision is None:
+            self._revision = loading.resolve_revision(self.info, model_path=self.model_path, revision=self.revision_option)
+        return self._revision
+
+    def model_key(self) -> dict[str, Any]:
+        """What changes a (query, document) score: the score cache key, with the dataset."""
+        i = self.info
+        return {"kind": i.kind, "model": i.hf_id, "revision": self.revision, "dtype": self.dtype, "max_length": i.max_length,
+                "template": i.template, "score": "log P(true)" if i.kind == "monot5" else "logit", "code_version": SCORE_CODE_VERSION}
+
+    def key_parts(self) -> dict[str, Any]:
+        return {"system": "rerank", **self.model_key(), "first_stage": self.first.key_parts(), "depth": self.depth,
+                "rerank_code_version": RERANK_CODE_VERSION}
+
+    def availability(self) -> tuple[bool, str]:
+        ok, why = loading.availability(self.info, model_path=self.model_path, revision=self.revision_option)
+        if not ok:
+            return ok, why
+        first_ok, first_why = self.first.availability()
+        if not first_ok:
+            return False, f"first stage {self.first.spec}: {first_why}"
+        return True, why
+
+    # ---- work -------------------------------------------------------------------------------
+    def scorer(self, cache: Cache | None = None):
+        """The loaded scorer (MonoT5Scorer or CrossEncoderScorer), loaded once."""
+        if self._scorer is None:
+            kwargs = dict(device=self.device, dtype=self.dtype, batch_size=self.batch_size, max_length=self.info.max_length,
+                          model_path=self.model_path, revision=self.revision_option, cache=cache)
+            if self.info.kind == "monot5":
+                from .monot5 import MonoT5Scorer
+
+                self._scorer = MonoT5Scorer.from_pretrained(self.info.id, **kwargs)
+            else:
+                from .crossencoder import CrossEncoderScorer
+
+                self._scorer = CrossEncoderScorer.from_pretrained(self.info.id, **kwargs)
+        return self._scorer
+
+    def score_store(self, dataset: BeirDataset, cache: Cache) -> ScoreStore:
+        key = cache.key(KIND, dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=self.model_key())
+        return ScoreStore(cache, key)
+
+    def first_stage_run(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
+        """The first stage's run for ``queries``: the cached split run when they are a split's queries."""
+        wanted = set(queries)
+        for split in dataset.splits:
+            judged = dataset.split_queries(split)
+            if wanted <= set(judged) and all(judged[q] == queries[q] for q in wanted):
+                return systems.get_run(dataset, split, self.first, cache=cache, progress=progress).restrict(wanted)
+        return self.first.retrieve(dataset, queries, cache=cache, progress=progress)
+
+    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
+        first = self.first_stage_run(dataset, queries, cache=cache, progress=progress)
+        candidates = {q: list(first.for_query(q, self.depth)["docid"]) for q in queries}
+        qhash = {q: query_hash(text) for q, text in queries.items()}
+        store = self.score_store(dataset, cache)
+        known = store.get(set(qhash.values()))
+        todo: dict[tuple[str, str], tuple[str, str]] = {}
+        for q, docs in candidates.items():
+            for d in docs:
+                if (qhash[q], d) not in known:
+                    todo.setdefault((qhash[q], d), (queries[q], d))
+        if todo:
+            self._score_missing(dataset, todo, store, known, cache, progress)
+        records = [(q, d, known[(qhash[q], d)]) for q, docs in candidates.items() for d in docs]
+        return Run.from_records(records, self.spec, family=self.family, first_stage=self.first.spec, depth=self.depth)
+
+    def _score_missing(self, dataset: BeirDataset, todo: dict, store: ScoreStore, known: dict, cache: Cache, progress: bool) -> None:
+        corpus = dataset.corpus
+        items = [(k, text, doc_text(corpus[d])) for k, (text, d) in todo.items()]
+        items.sort(key=lambda it: -(len(it[1]) + len(it[2])))  # similar lengths end up in the same flush block
+        scorer = self.scorer(cache)
+        from tqdm.auto import tqdm
+
+        started = time.time()
+        with tqdm(total=len(items), desc=f"{self.info.id} rerank", unit="pair", disable=not progress, file=sys.stderr,
+                  mininterval=1.0, smoothing=0.1) as bar:
+            for start in range(0, len(items), self.flush_every):
+                block = items[start : start + self.flush_every]
+                scores = scorer.score_pairs([(q, d) for _, q, d in block], on_batch=bar.update)
+                rows = [(k[0], k[1], float(s)) for (k, _, _), s in zip(block, scores)]
+                store.append(rows)
+                known.update({(r[0], r[1]): r[2] for r in rows})
+        if progress:
+            print(f"{self.info.id}: scored {len(items):,} new pairs in {time.time() - started:.1f} s", file=sys.stderr)
+
+
+def parse_reranker(spec: str, **options: Any) -> Reranker:
+    base, spec_options = split_spec(spec)
+    opts = merge_options(spec_options, options, spec)
+    prefix, _, name = base.partition(":")
+    info = registry.lookup(name or base, prefix)
+    batch = opts.get("batch_size")
+    first = opts.get("first_stage", DEFAULT_FIRST_STAGE)
+    if isinstance(first, str):  # the device choice carries over to a neural first stage; its other options do not
+        first = systems.parse_system(first, device=opts.get("device"))
+    return Reranker(
+        info, first_stage=first, depth=int_option(opts, "depth", DEFAULT_DEPTH, 1, MAX_DEPTH, spec),
+        device=opts.get("device"), dtype=opts.get("dtype"), batch_size=int(batch) if batch else None,
+        model_path=opts.get("model_path"), revision=opts.get("revision"),
+        flush_every=int_option(opts, "flush_every", FLUSH_EVERY, 1, 1 << 20, spec),
+    )

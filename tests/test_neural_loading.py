@@ -1,0 +1,151 @@
+"""Where model weights come from: explicit folder, RETRIEVAL_MODEL_DIR, offline packages, HF cache, hub."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.errors import ModelUnavailable
+from retrieval.neural import loading, registry
+from retrieval.systems import parse_system
+
+
+@pytest.fixture(scope="module")
+def tiny_t5_dir(tmp_path_factory) -> Path:
+    from retrieval.neural.testing import tiny_t5
+
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    tiny_t5(folder)
+    return folder
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_folder_checks_refuse_pickle_weights(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not loaded")
+    problem = loading.folder_problem(tmp_path)
+    assert "only pickle weights" in problem and "safetensors" in problem
+    ok, why = parse_system("monot5:base", model_path=str(tmp_path)).availability()
+    assert not ok and "pytorch_model.bin" in why and "--model-path" in why
+
+
+def test_explicit_folder_and_model_dir_come_first(tiny_t5_dir, tmp_path, monkeypatch):
+    info = registry.lookup("monot5:base")
+    src = loading.resolve(info, model_path=tiny_t5_dir)
+    assert src.origin == "folder" and src.revision.startswith("sha256:")
+    monkeypatch.setenv(loading.MODEL_DIR_ENV, str(tmp_path))
+    _copy(tiny_t5_dir, tmp_path / "castorini" / "monot5-base-msmarco-10k")  # <dir>/<org>/<name> works too
+    found = loading.resolve(info)
+    assert found.origin == "model-dir" and found.path == tmp_path / "castorini" / "monot5-base-msmarco-10k"
+    assert found.revision == src.revision  # same files, same fingerprint
+    ok, why = parse_system("monot5:base").availability()
+    assert ok and str(found.path) in why
+    # a changed file changes the revision, so cached runs of the old weights are not reused
+    (found.path / "config.json").write_text((found.path / "config.json").read_text() + " ")
+    assert loading.resolve(info).revision != src.revision
+
+
+def test_offline_hub_fails_fast_with_how_to(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv(loading.MODEL_DIR_ENV, raising=False)
+    info = registry.lookup("ce:ms-marco-MiniLM-L-6-v2")
+    if loading.hf_cached(info, info.revision):
+        pytest.skip("the cross-encoder is in this machine's Hugging Face cache")
+    with pytest.raises(ModelUnavailable) as exc:
+        loading.resolve(info)
+    assert "not on this machine" in str(exc.value) and "HF_HUB_OFFLINE" in str(exc.value)
+
+
+def test_hugging_face_cache_snapshot_is_found(tiny_t5_dir, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--castorini--monot5-small-msmarco-10k"
+    _copy(tiny_t5_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    info = registry.lookup("monot5:small")
+    src = loading.resolve(info)
+    assert src.origin == "hf-cache" and src.revision == commit
+    assert loading.resolve_revision(info) == commit
+    assert parse_system("monot5:small").availability()[0]
+
+
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_split_zip_is_joined_and_unpacked_once(tmp_path, cache):
+    weights = np.random.default_rng(0).bytes(50_000)
+    data = _zip_bytes({"m/config.json": b"{}", "m/model.safetensors": weights, "m/desktop.ini": b"x", "m/sub/a.json": b"[]"})
+    parts = []
+    for i, start in enumerate(range(0, len(data), len(data) // 3 + 1)):
+        p = tmp_path / f"m.zip.{i + 1:03d}"
+        p.write_bytes(data[start : start + len(data) // 3 + 1])
+        parts.append(p)
+    assert len(parts) == 3
+    key = cache.key("models", model="test/m", packages="test")
+    folder = loading.unpack_zip_parts(parts, cache, key)
+    assert (folder / "model.safetensors").read_bytes() == weights
+    assert not (folder / "desktop.ini").exists() and (folder / "sub" / "a.json").read_text() == "[]"
+    assert loading.unpack_zip_parts([tmp_path / "missing"], cache, key) == folder  # cached: parts not read again
+
+
+def test_zip_with_escaping_member_is_refused(tmp_path, cache):
+    part = tmp_path / "evil.zip.001"
+    part.write_bytes(_zip_bytes({"m/config.json": b"{}", "../outside.txt": b"x"}))
+    with pytest.raises(ModelUnavailable, match="unsafe member"):
+        loading.unpack_zip_parts([part], cache, cache.key("models", model="evil"))
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_joined_parts_read_and_seek_like_one_file(tmp_path):
+    blob = bytes(range(256)) * 40
+    paths = []
+    for i, (a, b) in enumerate([(0, 1000), (1000, 1001), (1001, len(blob))]):
+        p = tmp_path / f"p{i}"
+        p.write_bytes(blob[a:b])
+        paths.append(p)
+    with loading._JoinedParts(paths) as f:
+        assert f.read() == blob
+        f.seek(995)
+        assert f.read(10) == blob[995:1005]
+        f.seek(-3, io.SEEK_END)
+        assert f.read() == blob[-3:]
+
+
+def test_mpnet_offline_packages_load_or_are_reported(session_cache):
+    """With the five split packages installed, all-mpnet-base-v2 loads from them (unpacked once into the cache)."""
+    info = registry.lookup("dense:all-mpnet-base-v2")
+    installed, missing = loading.package_status(info)
+    if not installed:
+        ok, why = parse_system(info.spec).availability()
+        assert missing and (ok or info.install_hint in why)
+        return
+    from retrieval.neural.dense import DenseEncoder
+
+    enc = DenseEncoder.from_pretrained(info.id, device="cpu", cache=session_cache)
+    texts = ["Vitamin D and bone density", "coffee"]
+    ref = enc.model.encode(texts, normalize_embeddings=True)
+    assert enc.dim == 768 and enc.max_length == 384
+    np.testing.assert_allclose(enc.encode_documents(texts), ref, atol=1e-5)
+    src = loading.resolve(info, cache=session_cache)
+    assert src.origin == "package" and src.revision.startswith("pypi:")
+    assert json.loads((src.path / "config.json").read_text())["model_type"] == "mpnet"

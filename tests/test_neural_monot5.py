@@ -1,0 +1,177 @@
+"""monoT5 scoring and reranking on a tiny random T5 (built here, nothing downloaded).
+
+A random model's scores mean nothing: these tests check invariants (log-probabilities, batch and
+order invariance, agreement with a pygaggle-style reference computation, reranking only reorders,
+cached scores are reused), never the values themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.beir import BeirDataset
+from retrieval.cache import Cache
+from retrieval.neural import live_search
+from retrieval.neural.monot5 import MonoT5Scorer, prediction_token_ids
+from retrieval.systems import get_run, parse_system
+
+PAIRS = [
+    ("vitamin D bone density", "Vitamin D supplementation improves bone density in older adults."),
+    ("coffee heart disease", "Coffee consumption and the risk of heart disease in a large cohort."),
+    ("memory and sleep", "Sleep deprivation impairs memory consolidation."),
+    ("blood pressure", "Regular exercise lowers blood pressure and improves bone strength. " * 12),
+    ("x", "y"),
+    ("is it true?", "false claims, 12.5% (n=3)"),
+    ("vitamin D bone density", "Heart disease risk rises with high blood pressure."),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from retrieval.neural.testing import tiny_t5
+
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    model, tokenizer = tiny_t5(folder)
+    return folder, model, tokenizer
+
+
+def conftest_function(request, name: str):
+    """A helper from tests/conftest.py (not importable by name under pytest's rootdir conftest loading)."""
+    for plugin in request.config.pluginmanager.get_plugins():
+        if callable(getattr(plugin, name, None)) and getattr(plugin, "__file__", "").endswith("conftest.py"):
+            return getattr(plugin, name)
+    raise LookupError(name)
+
+
+@pytest.fixture(scope="module")
+def tiny_ds(request, tmp_path_factory) -> BeirDataset:
+    write_tiny_beir = conftest_function(request, "write_tiny_beir")
+    return BeirDataset(write_tiny_beir(tmp_path_factory.mktemp("beir")), "tiny")
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> Cache:
+    return Cache(tmp_path_factory.mktemp("cache"))
+
+
+def test_tiny_tokenizer_really_knows_true_and_false(tiny):
+    _, _, tok = tiny
+    true_id, false_id = prediction_token_ids(tok)
+    assert true_id != false_id and tok.unk_token_id not in (true_id, false_id)
+    assert tok.convert_ids_to_tokens([true_id, false_id]) == ["▁true", "▁false"]
+    assert tok("true", add_special_tokens=False)["input_ids"] == [true_id]
+
+
+def test_scores_are_log_probabilities(tiny):
+    _, model, tok = tiny
+    scores = MonoT5Scorer(model, tok).score_pairs(PAIRS)
+    assert scores.dtype == np.float64 and scores.shape == (len(PAIRS),)
+    assert np.all(scores <= 0) and np.all((np.exp(scores) >= 0) & (np.exp(scores) <= 1))
+    assert len(set(np.round(scores, 9))) > 1  # not a constant
+
+
+def test_scores_do_not_depend_on_batch_size_or_order(tiny):
+    _, model, tok = tiny
+    ref = MonoT5Scorer(model, tok, batch_size=64).score_pairs(PAIRS)
+    for bs in (1, 2, 3):
+        np.testing.assert_allclose(MonoT5Scorer(model, tok, batch_size=bs).score_pairs(PAIRS), ref, atol=1e-5, rtol=0)
+    perm = np.random.default_rng(1).permutation(len(PAIRS))
+    shuffled = MonoT5Scorer(model, tok, batch_size=2).score_pairs([PAIRS[i] for i in perm])
+    np.testing.assert_allclose(shuffled, ref[perm], atol=1e-5, rtol=0)
+
+
+def _pygaggle_style(model, tok, pairs, batch=8):
+    """Reference: batches of 8 in the given order, padded to the longest, encoder + one decoder step."""
+    import torch
+
+    true_id, false_id = prediction_token_ids(tok)
+    out = []
+    for start in range(0, len(pairs), batch):
+        texts = [f"Query: {q} Document: {d} Relevant:" for q, d in pairs[start : start + batch]]
+        enc = tok(texts, padding="longest", truncation=True, max_length=512, return_tensors="pt")
+        with torch.no_grad():
+            encoded = model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+            start_ids = torch.full((len(texts), 1), model.config.decoder_start_token_id, dtype=torch.long)
+            logits = model(encoder_outputs=encoded, attention_mask=enc["attention_mask"], decoder_input_ids=start_ids).logits[:, -1]
+            out.extend(torch.log_softmax(logits[:, [false_id, true_id]], dim=1)[:, 1].tolist())
+    return np.array(out)
+
+
+def test_scores_equal_the_pygaggle_style_computation(tiny):
+    _, model, tok = tiny
+    pairs = PAIRS * 3
+    np.testing.assert_allclose(MonoT5Scorer(model, tok, batch_size=5).score_pairs(pairs), _pygaggle_style(model, tok, pairs),
+                               atol=1e-5, rtol=0)
+
+
+def test_long_documents_are_truncated_to_512_tokens(tiny):
+    _, model, tok = tiny
+    scorer = MonoT5Scorer(model, tok)
+    long_doc = "Regular exercise lowers blood pressure. " * 200
+    ids = tok(scorer.texts([("q", long_doc)]), truncation=True, max_length=512)["input_ids"][0]
+    assert len(ids) == 512 and ids[-1] == tok.eos_token_id
+    a, b = scorer.score_pairs([("q", long_doc), ("q", long_doc + " And more text at the end.")])
+    assert a == pytest.approx(b, abs=1e-6)  # the tail beyond 512 tokens is cut off in both
+
+
+def _reranker(folder: Path, **options):
+    return parse_system("monot5:base", model_path=str(folder), device="cpu", **options)
+
+
+def test_rerank_only_reorders_first_stage_candidates(tiny, tiny_ds, shared_cache):
+    folder = tiny[0]
+    first = get_run(tiny_ds, "test", "bm25-flat", cache=shared_cache, progress=False)
+    run = get_run(tiny_ds, "test", _reranker(folder, depth=3), cache=shared_cache, progress=False)
+    assert run.qids == first.qids
+    for q in first.qids:
+        assert set(run.for_query(q)["docid"]) == set(first.for_query(q, 3)["docid"])
+    assert (run.frame["score"] <= 0).all()
+
+
+def test_deeper_rerank_scores_only_new_pairs(tiny, tiny_ds, cache, monkeypatch):
+    folder, shared_cache = tiny[0], cache  # a fresh cache: no scores from other tests
+    calls: list[int] = []
+    original = MonoT5Scorer.score_pairs
+
+    def counting(self, pairs, **kwargs):
+        calls.append(len(pairs))
+        return original(self, pairs, **kwargs)
+
+    monkeypatch.setattr(MonoT5Scorer, "score_pairs", counting)
+    first = get_run(tiny_ds, "test", "bm25-flat", cache=shared_cache, progress=False)
+    n = {d: sum(min(d, len(first.for_query(q))) for q in first.qids) for d in (1, 5)}
+    assert n[5] > n[1]
+    shallow = _reranker(folder, depth=1).retrieve(tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False)
+    before = sum(calls)
+    deep_system = _reranker(folder, depth=5)
+    deep = get_run(tiny_ds, "test", deep_system, cache=shared_cache, progress=False)
+    assert before == n[1] and sum(calls) - before == n[5] - n[1]  # only the pairs below depth 1 were new
+    for q in shallow.qids:  # the shared pairs kept their cached scores
+        s = dict(zip(shallow.for_query(q)["docid"], shallow.for_query(q)["score"]))
+        d = dict(zip(deep.for_query(q)["docid"], deep.for_query(q)["score"]))
+        assert all(d[k] == s[k] for k in s)
+    calls.clear()
+    get_run(tiny_ds, "test", deep_system, cache=shared_cache, progress=False)  # the run itself is cached
+    live = live_search(tiny_ds, deep_system, tiny_ds.queries["q1"], k=5, cache=shared_cache)  # same text: cached scores
+    assert calls == []
+    assert list(live.for_query("live")["docid"]) == list(deep.for_query("q1")["docid"])
+
+
+def test_reranker_key_has_first_stage_and_depth(tiny):
+    system = _reranker(tiny[0], depth=7, first_stage="bm25-multifield")
+    parts = system.key_parts()
+    assert parts["first_stage"] == parse_system("bm25-multifield").key_parts() and parts["depth"] == 7
+    assert parts["revision"].startswith("sha256:") and parts["dtype"] == "float32"
+    assert _reranker(tiny[0], depth=8).key_parts() != _reranker(tiny[0], depth=7).key_parts()
+    assert _reranker(tiny[0], dtype="bfloat16").key_parts()["dtype"] == "bfloat16"
+
+
+def test_live_query_reranks_a_typed_query(tiny, tiny_ds, shared_cache):
+    run = live_search(tiny_ds, _reranker(tiny[0], depth=4), "  does exercise help  blood pressure? ", k=3, cache=shared_cache)
+    assert run.qids == ["live"] and len(run) <= 3
+    bm25 = live_search(tiny_ds, "bm25-flat", "does exercise help blood pressure?", k=4, cache=shared_cache)
+    assert set(run.for_query("live")["docid"]) <= set(bm25.for_query("live")["docid"])
+    assert list(run.for_query("live")["rank"]) == list(range(1, len(run) + 1))
