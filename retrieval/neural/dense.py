@@ -142,12 +142,12 @@ class DenseEncoder:
         enc = self.tokenizer([prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt").to(self.device)
         with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state
+            hidden = self.model(**enc).last_hidden_state.float()  # pool in float32 whatever the compute dtype
             if self.pooling == "cls":
-                emb = hidden[:, 0].float()
+                emb = hidden[:, 0]
             else:
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                emb = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float()
+                emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if self.normalize:
                 emb = torch.nn.functional.normalize(emb, p=2, dim=1)
         return emb.cpu().numpy().astype(np.float32)

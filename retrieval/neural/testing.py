@@ -85,6 +85,25 @@ def _train_unigram(sentences: list[str], vocab_size: int, *, coverage: float) ->
     return model.getvalue()
 
 
+def _unigram_pieces(sentences: list[str], vocab_size: int, *, coverage: float) -> list[tuple[str, float]]:
+    """(piece, score) pairs in T5 order (``<pad>``, ``</s>``, ``<unk>``, pieces...): sentencepiece when
+    installed, else the ``tokenizers`` package's unigram trainer (a dependency of transformers)."""
+    try:
+        import sentencepiece as spm
+    except ImportError:
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.Unigram())
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+                                          show_progress=False)
+        tok.train_from_iterator(sentences, trainer=trainer)
+        vocab = json.loads(tok.to_str())["model"]["vocab"]
+        return [(p, float(sc)) for p, sc in vocab]
+    sp = spm.SentencePieceProcessor(model_proto=_train_unigram(sentences, vocab_size, coverage=coverage))
+    return [(sp.id_to_piece(i), float(sp.get_score(i))) for i in range(sp.get_piece_size())]
+
+
 def _check_true_false(tokenizer: Any) -> None:
     from .monot5 import prediction_token_ids
 
@@ -121,7 +140,7 @@ def tiny_t5(tmp_dir: str | Path, *, seed: int = 0) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def t5_tokenizer(tmp_dir: str | Path, *, vocab_size: int = 32000) -> Any:
+def t5_tokenizer(tmp_dir: str | Path, *, vocab_size: int = 32000, use_scifact: bool = True) -> Any:
     """A T5-like tokenizer (unigram, ``vocab_size`` pieces + 100 sentinels = T5's 32100 by default).
 
     Trained once on SciFact titles+abstracts when the data is present (else on generated text) and
@@ -134,16 +153,12 @@ def t5_tokenizer(tmp_dir: str | Path, *, vocab_size: int = 32000) -> Any:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         _check_true_false(tokenizer)
         return tokenizer
-    texts = _scifact_texts()
+    texts = _scifact_texts() if use_scifact else None
     if texts:
         texts = texts + generated_sentences(500)  # makes sure the prompt words and true/false are pieces
-        proto = _train_unigram(texts, vocab_size, coverage=0.9995)
+        vocab = _unigram_pieces(texts, vocab_size, coverage=0.9995)
     else:
-        proto = _train_unigram(generated_sentences(20000), min(vocab_size, 2000), coverage=1.0)
-    import sentencepiece as spm
-
-    sp = spm.SentencePieceProcessor(model_proto=proto)
-    vocab = [(sp.id_to_piece(i), float(sp.get_score(i))) for i in range(sp.get_piece_size())]
+        vocab = _unigram_pieces(generated_sentences(20000), min(vocab_size, 2000), coverage=1.0)
     tokenizer = T5Tokenizer(vocab=vocab, extra_ids=100, model_max_length=512)
     _check_true_false(tokenizer)
     folder.mkdir(parents=True, exist_ok=True)
