@@ -7,6 +7,7 @@ their lookups, so a rerun copies nothing) and keeps dataset, split, query and sy
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 from pathlib import Path
@@ -100,9 +101,13 @@ def dataset(name: str) -> BeirDataset:
 
 
 # ---- systems and runs -----------------------------------------------------------------------
-@st.cache_resource(max_entries=64, show_spinner=False)
+@functools.lru_cache(maxsize=128)
 def system_info(spec: str) -> tuple[Any, bool, str]:
-    """``(system or None, available, message)``; never raises."""
+    """``(system or None, available, message)``; never raises.
+
+    A plain process-wide memo (like ``st.cache_resource``, without its per-call hashing: this is
+    called for every column, option and card on every rerun).
+    """
     from retrieval.systems import parse_system
 
     try:
@@ -192,8 +197,13 @@ class _NoRun(Exception):
 def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> analysis.RunLookup:
     from retrieval.systems import cached_run
 
-    system = system_info(spec)[0]
-    run = cached_run(get_cache(root), _dataset(ds_name, data_dir_text, root), split, system) if system else None
+    system, available, _ = system_info(spec)
+    if system is None or not available:
+        raise _NoRun(spec)
+    try:
+        run = cached_run(get_cache(root), _dataset(ds_name, data_dir_text, root), split, system)
+    except RetrievalError as exc:  # e.g. the model's revision cannot be resolved offline
+        raise _NoRun(spec) from exc
     if run is None:
         raise _NoRun(spec)  # exceptions are not cached, so a later build is picked up
     return analysis.RunLookup(run.rename(spec))
@@ -348,6 +358,7 @@ def random_qid(qids: list[str]) -> str:
     return rng.choice(qids)
 
 
+@functools.lru_cache(maxsize=32)
 def measure_help(measure: str) -> str:
     from retrieval.evaluate import measure_description
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -28,6 +29,14 @@ DIALOG_CHARS = 4000
 def card_key(spec: str, docid: str) -> str:
     """A widget-safe key (also a CSS class ``st-key-...``) for one document card."""
     return "card-" + "".join(c if c.isalnum() else "_" for c in f"{spec}-{docid}")
+
+
+@functools.lru_cache(maxsize=8192)
+def card_text_md(title: str, body: str, query: str, chars: int) -> tuple[str, str]:
+    """(title, snippet) Markdown for one card; memoised, as a card's text only depends on these."""
+    terms = text.query_terms(query)
+    title_md = text.to_markdown(text.highlight(text.normalize_space(title), terms)) or "*(no title)*"
+    return title_md, text.to_markdown(text.snippet(body, terms, chars).spans)
 
 
 def badge_md(badge: analysis.Badge) -> str:
@@ -190,7 +199,6 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
         st.markdown(metrics_md(ev, qid), help="Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(f"{m}: {sh.measure_help(m)}" for m in sh.MEASURES))
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
     column = analysis.query_column(lookup, qid, k, judged, others)
-    terms = text.query_terms(query)
     ds = sh.dataset(ds_name)
     snippet_chars = SNIPPET_CHARS if len(lookups) <= 2 else SNIPPET_CHARS * 2 // 3
     if not column.docs:
@@ -201,8 +209,7 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
         body = d.text if d else "(document not in this corpus)"
         with st.container(border=True, key=card_key(spec, doc.docid)):
             head = f"**#{doc.rank}** · doc {text.escape_markdown(doc.docid)} · score {doc.score:.4f}" + (f" · {badge_md(doc.badge)}" if not live else "")
-            title_md = text.to_markdown(text.highlight(text.normalize_space(title), terms)) or "*(no title)*"
-            snip = text.to_markdown(text.snippet(body, terms, snippet_chars).spans)
+            title_md, snip = card_text_md(title, body, query, snippet_chars)
             st.markdown(f"{head}\n\n**{title_md}**\n\n{snip}")
             ranks = {sh.display_name(o.system): o.label for o in doc.others}
             other = " · ".join(f"{text.escape_markdown(n)} {r}" for n, r in ranks.items())

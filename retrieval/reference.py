@@ -166,11 +166,15 @@ def registry() -> pd.DataFrame | None:
 def params_for_spec(spec: str, models: pd.DataFrame | None) -> float | None:
     """The parameter count (millions) of a system spec, looked up in the registry by id.
 
-    Tries the whole spec, then the part after ``:`` and ``-``-joined forms (``monot5:base`` ->
+    Tries the registry's ``spec`` column, then ``id`` against the whole spec, the part after ``:`` and ``-``-joined forms (``monot5:base`` ->
     ``monot5-base``), then ``hf_id`` endings. ``None`` when unknown.
     """
     if models is None or models.empty or "params_millions" not in models.columns:
         return None
+    if "spec" in models.columns:
+        hit = models[models["spec"].astype(str).str.lower() == spec.lower()]
+        if not hit.empty and pd.notna(hit["params_millions"].iloc[0]):
+            return float(hit["params_millions"].iloc[0])
     head, _, tail = spec.partition(":")
     candidates = [spec, tail, f"{head}-{tail}", f"{head}:{tail}"] if tail else [spec]
     ids = models["id"].astype(str).str.lower() if "id" in models.columns else pd.Series([], dtype=str)
@@ -240,7 +244,10 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 460):
         "family:N", title="family", scale=alt.Scale(domain=families, range=[palette.get(f, "#17becf") for f in families])
     )
     shape = alt.Shape(
-        "kind:N", title="source kind", scale=alt.Scale(domain=list(KINDS), range=["circle", "diamond", "triangle-up"])
+        "kind:N",
+        title="source kind",
+        scale=alt.Scale(domain=list(KINDS), range=["circle", "diamond", "triangle-up"]),
+        legend=alt.Legend(labelLimit=360),
     )
     tooltip = [
         alt.Tooltip("label:N", title="model"),
@@ -267,7 +274,7 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 460):
         )
     if not rules.empty:
         dash = alt.StrokeDash(
-            "kind:N", title="source kind", scale=alt.Scale(domain=list(KINDS), range=[[1, 0], [6, 3], [2, 2]]), legend=None
+            "kind:N", title="source kind", scale=alt.Scale(domain=list(KINDS), range=[[1, 0], [6, 3], [2, 2]])
         )
         layers.append(alt.Chart(rules).mark_rule(strokeWidth=2, opacity=0.7).encode(y=y, color=color, strokeDash=dash, tooltip=tooltip))
     chart = alt.layer(*layers).properties(height=height)

@@ -143,6 +143,17 @@ def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_docume
     assert sorted(d for d, _, _ in cols["BM25 (flat)"]["missed"]) == expected
 
 
+def test_compare_tiny_random_picks_a_judged_query(tiny_env):
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
+    at.run()
+    seen = set()
+    for _ in range(8):
+        at.button[[b.label for b in at.button].index("Random")].click().run()
+        assert not at.exception
+        seen.add(at.selectbox(key="w_qid").value)
+    assert seen <= {"q1", "q2", "q3", "q4"} and len(seen) > 1
+
+
 def test_compare_tiny_unavailable_systems_say_why(tiny_env):
     from retrieval.systems import parse_system
     from retrieval.errors import UnknownSystem
@@ -262,3 +273,12 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
     assert want in captions[0]
     if dense:
         assert any("MiniLM" in name for name in cols)
+    # "Most contrasting": the largest nDCG@10 difference between A and B, one click away.
+    from retrieval import analysis
+    from retrieval.evaluate import evaluate
+
+    cmp = analysis.compare_pair(evaluate(runs[specs[0]], qrels), evaluate(runs[specs[1]], qrels), with_tests=False)
+    top_qid = str(cmp.contrasting(1).index[0])
+    at.button(key=f"contrast_{specs[0]}_{specs[1]}_{top_qid}").click().run()
+    assert not at.exception
+    assert at.selectbox(key="w_qid").value == top_qid and at.query_params["qid"] == top_qid

@@ -125,6 +125,8 @@ def test_params_for_spec_reads_the_registry_by_id_or_hf_id():
     assert reference.params_for_spec("ce:ms-marco-MiniLM-L-6-v2", models) is None  # registered without a size
     assert reference.params_for_spec("bm25-flat", models) is None
     assert reference.params_for_spec("dense:x", None) is None
+    with_spec = models.assign(spec=["dense:all-MiniLM-L6-v2", "monot5:base", "ce:other"])
+    assert reference.params_for_spec("ce:other", with_spec.assign(params_millions=[22.7, 220.0, 5.0])) == 5.0
 
 
 def test_registry_is_read_when_present():
