@@ -1,0 +1,318 @@
+"""GPU benchmark: monoT5 (ours in bf16 vs pygaggle today in fp32) at t5-base and t5-3b size, dense encoding.
+
+Run on a machine with a CUDA GPU, from the repository root (nothing is downloaded; models are built from
+config with random weights, so only speed is measured, never quality):
+
+    python bench/gpu_bench.py            # about 2-3 minutes on one H100
+    python bench/gpu_bench.py --smoke    # tiny sizes, runs on CPU too (checks the code path)
+
+It needs torch and transformers (plus the repository; not sentencepiece, sentence-transformers or pyserini).
+There is no SciFact on the GPU machine, so the text is synthetic: queries of 8-12 words and documents drawn
+from a fixed list of biomedical and common English words, each pair as long (in T5 tokens, before truncation
+at 512) as a pair drawn from the token-length quantiles of the CPU benchmark's real pairs (SciFact test,
+BM25 top-100, measured with the repository's T5-like tokenizer). The tokenizer here is a T5 unigram tokenizer
+built from that word list (one piece per word), so lengths come out as drawn. Dense documents have token
+counts drawn from SciFact's corpus under BERT's WordPiece (measured likewise).
+
+FLOPs are counted analytically on real (unpadded) tokens, so padding is work that earns nothing:
+
+* T5 encoder, per layer, for a sequence of L tokens: ``2*L*(4*d*h*dk + m*d*ff) + 4*L^2*h*dk``
+  (q, k, v, o projections; feed-forward with m = 2 matrices, 3 when gated; scores and weighted values).
+* T5 decoder, one step: per layer ``2*(4*d*h*dk + m*d*ff) + 2*2*L*d*h*dk + 4*L*h*dk`` (self-attention and
+  feed-forward for one token, cross-attention keys and values over the L encoder tokens, scores over L),
+  plus the vocabulary projection ``2*d*V``.
+* BERT encoder, per layer: ``2*L*(4*H^2 + 2*H*I) + 4*L^2*H``.
+
+Achieved TFLOP/s = those FLOPs / seconds; the share of the card's dense bf16 peak (``--peak``, 790 TFLOP/s
+for H100/H200 as the project uses it) is printed beside it. The table is printed and, when the ``OUT``
+environment variable names a folder, also written to ``$OUT/gpu_bench.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+# Quantiles (0, 5, 10, 25, 50, 75, 90, 95, 99, 100 %) measured on the real data with the repository's tools:
+# T5 tokens of "Query: {q} Document: {d} Relevant:" + </s> for SciFact test x BM25 top-100 (2,000 pairs, untruncated),
+# and BERT WordPiece tokens ([CLS] + title + text + [SEP]) of the 5,183 SciFact documents.
+QUANTILES = (0.0, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99, 1.0)
+T5_PAIR_TOKENS = (94, 185, 213, 258, 321, 389, 478, 543, 760, 1881)
+BERT_DOC_TOKENS = (70, 156, 188, 244, 316, 410, 502, 567, 760, 1939)
+WORDS = (
+    "cell cells protein proteins gene genes expression patients patient risk disease clinical study studies "
+    "treatment therapy cancer tumor tumour mice mouse human humans activity role effect effects increased "
+    "decreased reduced higher lower levels level response responses associated association analysis data "
+    "results showed found significant significantly model models function functional mechanism mechanisms "
+    "pathway pathways signaling receptor receptors binding immune infection virus viral bacterial blood "
+    "brain heart liver kidney lung muscle bone tissue tissues growth factor factors development stem "
+    "differentiation regulation regulatory transcription dna rna mrna mutation mutations variant variants "
+    "population cohort trial randomized controlled placebo dose doses drug drugs inhibitor inhibition "
+    "mortality survival outcome outcomes age women men children adults years year months week weeks "
+    "compared between among during after before within without however although therefore moreover "
+    "the of and in to a with for by on was were is are that this these from as at be have has been which "
+    "not or also than may can we our their its using used use based including both two three high low "
+    "new novel previously reported here evidence suggest suggests indicate indicates demonstrate "
+    "vitamin insulin glucose obesity diabetes inflammation inflammatory oxidative stress apoptosis "
+    "metabolism metabolic mitochondrial membrane surface antibody antibodies antigen vaccine vaccination "
+    "hiv tuberculosis malaria influenza hypertension stroke cardiovascular coronary artery vascular "
+    "neurons neuronal synaptic memory cognitive alzheimer dementia depression anxiety sleep exercise "
+    "diet dietary intake supplementation smoking alcohol pregnancy birth infants maternal genome genomic "
+    "sequencing chromatin histone methylation epigenetic kinase phosphorylation ubiquitin degradation "
+    "autophagy lysosomal endothelial epithelial fibroblast macrophage lymphocyte tcell bcell cytokine "
+    "interleukin tnf interferon chemokine migration invasion metastasis proliferation angiogenesis"
+).split()
+
+
+@dataclass
+class Result:
+    name: str
+    ours: float
+    base: float | None
+    unit: str
+    tflops_ours: float | None = None
+    tflops_base: float | None = None
+    note: str = ""
+
+
+# ---- synthetic text ------------------------------------------------------------------------------
+def draw_length(rng: random.Random, quantiles: tuple[int, ...], scale: float = 1.0) -> int:
+    """A length drawn from a piecewise-linear inverse CDF through ``quantiles`` (at :data:`QUANTILES`)."""
+    u = rng.random()
+    for (p0, v0), (p1, v1) in zip(zip(QUANTILES, quantiles), zip(QUANTILES[1:], quantiles[1:])):
+        if u <= p1:
+            return max(1, int((v0 + (v1 - v0) * (u - p0) / (p1 - p0)) * scale))
+    return int(quantiles[-1] * scale)
+
+
+def word_tokenizer():
+    """A T5 unigram tokenizer whose pieces are :data:`WORDS` (one token each), the prompt words and letters."""
+    from transformers import T5Tokenizer
+
+    words = dict.fromkeys(["Query", "Document", "Relevant", "true", "false", *WORDS, *(w.capitalize() for w in WORDS)])
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(f"\u2581{w}", -5.0) for w in words]
+    vocab += [(c, -8.0) for c in ":.,?\u2581"] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    return T5Tokenizer(vocab=vocab, extra_ids=100, model_max_length=512)
+
+
+def synthetic_pairs(n: int, *, per_query: int = 100, seed: int = 0, smoke: bool = False) -> list[tuple[str, str]]:
+    """``n`` (query, document) pairs, ``per_query`` documents per query, SciFact-like token lengths.
+
+    With :func:`word_tokenizer` a pair has ``len(query words) + len(doc words) + 6`` tokens
+    (``Query``, ``:``, ``Document``, ``:``, ``Relevant``, ``:``) + ``</s>``; the document gets the rest.
+    """
+    rng = random.Random(seed)
+    pairs = []
+    query, q_words = "", 0
+    for i in range(n):
+        if i % per_query == 0:
+            q_words = rng.randint(8, 12)
+            query = " ".join(rng.choice(WORDS) for _ in range(q_words))
+        total = draw_length(rng, T5_PAIR_TOKENS, 1 / 8 if smoke else 1.0)
+        doc_words = max(1, total - q_words - 7)
+        pairs.append((query, " ".join(rng.choice(WORDS) for _ in range(doc_words))))
+    return pairs
+
+
+# ---- FLOPs ---------------------------------------------------------------------------------------
+def t5_pair_flops(cfg, length: int) -> float:
+    d, h, dk, ff, vocab = cfg.d_model, cfg.num_heads, cfg.d_kv, cfg.d_ff, cfg.vocab_size
+    m = 3 if getattr(cfg, "is_gated_act", False) or "gated" in str(getattr(cfg, "feed_forward_proj", "")) else 2
+    n_enc = cfg.num_layers
+    n_dec = getattr(cfg, "num_decoder_layers", None) or cfg.num_layers
+    enc = n_enc * (2 * length * (4 * d * h * dk + m * d * ff) + 4 * length * length * h * dk)
+    dec = n_dec * (2 * (4 * d * h * dk + m * d * ff) + 4 * length * d * h * dk + 4 * length * h * dk) + 2 * d * vocab
+    return float(enc + dec)
+
+
+def bert_doc_flops(cfg, length: int) -> float:
+    hdim, inter = cfg.hidden_size, cfg.intermediate_size
+    return float(cfg.num_hidden_layers * (2 * length * (4 * hdim * hdim + 2 * hdim * inter) + 4 * length * length * hdim))
+
+
+# ---- timing --------------------------------------------------------------------------------------
+def sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_it(fn, device: str, rounds: int, warmup=None) -> tuple[float, object]:
+    """Median seconds over ``rounds`` calls of ``fn`` after one untimed ``warmup()`` (default ``fn``), and the last result."""
+    (warmup or fn)()
+    sync(device)
+    times, out = [], None
+    for _ in range(rounds):
+        sync(device)
+        start = time.perf_counter()
+        out = fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+# ---- monoT5 --------------------------------------------------------------------------------------
+def t5_config(name: str, smoke: bool):
+    from retrieval.neural.testing import t5_config as repo_config
+
+    cfg = repo_config("small" if smoke else name)
+    if smoke:  # a miniature of the same family: the code path, not the size
+        cfg.d_model, cfg.d_kv, cfg.d_ff, cfg.num_heads = 64, 16, 128, 4
+        cfg.num_layers = cfg.num_decoder_layers = 2
+    return cfg
+
+
+def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_size: int, rounds: int, tokenizer) -> Result:
+    import numpy as np
+    import torch
+    from transformers import T5ForConditionalGeneration
+
+    from bench.pygaggle_baseline import PATTERN, PygaggleMonoT5
+    from retrieval.neural.monot5 import MonoT5Scorer
+
+    cfg = t5_config(name, smoke)
+    torch.manual_seed(0)
+    built = time.perf_counter()
+    with torch.device(device):
+        model = T5ForConditionalGeneration(cfg).eval()
+    sync(device)
+    built = time.perf_counter() - built
+    params = sum(p.numel() for p in model.parameters())
+    pairs = synthetic_pairs(n_pairs, smoke=smoke)
+    lengths = [len(ids) for ids in tokenizer([PATTERN.format(query=q, document=d) for q, d in pairs], truncation=True, max_length=512)["input_ids"]]
+    flops = sum(t5_pair_flops(cfg, n) for n in lengths)
+
+    base = PygaggleMonoT5(model, tokenizer, padding="longest")  # fp32, batches of 8, as pygaggle today
+    t_base, s_base = time_it(lambda: base.score_pairs(pairs), device, rounds, lambda: base.score_pairs(pairs[:16]))
+    model.to(torch.bfloat16)  # in place: the 3B model is not held twice
+    ours = MonoT5Scorer(model, tokenizer, device=device, dtype="bfloat16", batch_size=batch_size)
+    t_ours, s_ours = time_it(lambda: ours.score_pairs(pairs), device, rounds, lambda: ours.score_pairs(pairs[:16]))
+    diff = float(np.max(np.abs(np.asarray(s_ours, dtype=np.float64) - np.asarray(s_base, dtype=np.float64))))
+    del model, ours, base
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return Result(
+        f"monoT5 {name}{' (smoke miniature)' if smoke else ''} ({params / 1e6:,.0f}M), {n_pairs} pairs, mean {statistics.mean(lengths):.0f} tokens",
+        n_pairs / t_ours, n_pairs / t_base, "pairs/s", flops / t_ours / 1e12, flops / t_base / 1e12,
+        f"ours bf16 batch {batch_size} vs pygaggle (a) fp32 batch 8; max |score diff| {diff:.1e} (bf16 vs fp32); "
+        f"built in {built:.0f} s",
+    )
+
+
+# ---- dense ---------------------------------------------------------------------------------------
+def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, rounds: int) -> Result:
+    """bge-base-sized BERT (12 layers, 768, random weights), bf16, max_length 512, length-sorted batches, CLS pooling."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    if smoke:
+        cfg = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
+    else:
+        cfg = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072, max_position_embeddings=512)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = BertModel(cfg, add_pooling_layer=False).eval().to(torch.bfloat16)
+    rng = random.Random(1)
+    # Tokens per document drawn from SciFact's WordPiece lengths, truncated at 512 as the encoder does.
+    lengths = [max(3, min(512, draw_length(rng, BERT_DOC_TOKENS, 1 / 8 if smoke else 1.0))) for _ in range(n_docs)]
+    docs = [[101] + [rng.randrange(1000, 30000) for _ in range(n - 2)] + [102] for n in lengths]
+    order = sorted(range(n_docs), key=lambda i: -lengths[i])
+
+    def encode():
+        out = torch.empty((n_docs, cfg.hidden_size), dtype=torch.float32, device=device)
+        with torch.inference_mode():
+            for start in range(0, n_docs, batch_size):
+                idx = order[start : start + batch_size]
+                width = lengths[idx[0]]
+                ids = torch.zeros((len(idx), width), dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    ids[row, : lengths[i]] = torch.tensor(docs[i])
+                    mask[row, : lengths[i]] = 1
+                hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state[:, 0]
+                out[idx] = torch.nn.functional.normalize(hidden.float(), dim=-1)
+        return out
+
+    seconds, _ = time_it(encode, device, rounds)
+    flops = sum(bert_doc_flops(cfg, n) for n in lengths)
+    return Result(
+        f"dense bge-base-sized BERT ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M), {n_docs} docs, mean {statistics.mean(lengths):.0f} tokens",
+        n_docs / seconds, None, "docs/s", flops / seconds / 1e12, None,
+        f"bf16, batch {batch_size}, length-sorted, max_length 512 (bare transformers BertModel, CLS pooling)",
+    )
+
+
+# ---- report --------------------------------------------------------------------------------------
+def table(results: list[Result], peak: float, header: list[str]) -> str:
+    lines = [*header, "", "| benchmark | ours | pygaggle (a) | speed-up | ours TFLOP/s (% of peak) | (a) TFLOP/s (% of peak) | note |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        def tf(x):
+            return "" if x is None else f"{x:.3g} ({100 * x / peak:.2g}%)"
+        base = "" if r.base is None else f"{r.base:,.1f} {r.unit}"
+        ratio = "" if r.base is None else f"{r.ours / r.base:.2f}x"
+        lines.append(f"| {r.name} | {r.ours:,.1f} {r.unit} | {base} | {ratio} | {tf(r.tflops_ours)} | {tf(r.tflops_base)} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny models and sizes (CPU is fine): checks the code path")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--models", default="t5-base,t5-3b")
+    parser.add_argument("--pairs", default="t5-base=1024,t5-3b=256", help="pairs per model, name=count,...")
+    parser.add_argument("--batch-size", type=int, default=64, help="ours (monoT5) batch size")
+    parser.add_argument("--dense-docs", type=int, default=8192)
+    parser.add_argument("--dense-batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median) after one warm-up")
+    parser.add_argument("--peak", type=float, default=790.0, help="the card's dense bf16 peak in TFLOP/s")
+    args = parser.parse_args(argv)
+
+    import torch
+    import transformers
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    pair_counts = dict((k, int(v)) for k, v in (item.split("=") for item in args.pairs.split(",")))
+    if args.smoke:
+        pair_counts = {k: 12 for k in pair_counts}
+        args.dense_docs, args.batch_size, args.dense_batch_size, args.rounds = 24, 8, 8, 1
+    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
+    header = [
+        f"# GPU benchmark{' (smoke: tiny sizes, not a measurement)' if args.smoke else ''}",
+        "",
+        f"device: {gpu}; torch {torch.__version__}, transformers {transformers.__version__}; "
+        f"peak used for %: {args.peak:.0f} TFLOP/s bf16; synthetic SciFact-length text; random weights; "
+        f"median of {args.rounds} timed rounds after a warm-up",
+    ]
+    started = time.perf_counter()
+    tokenizer = word_tokenizer()
+    results = []
+    for name in [m for m in args.models.split(",") if m]:
+        print(f"monoT5 {name}...", file=sys.stderr, flush=True)
+        results.append(bench_monot5(name, pair_counts.get(name, 256), device=device, smoke=args.smoke,
+                                    batch_size=args.batch_size, rounds=args.rounds, tokenizer=tokenizer))
+    print("dense...", file=sys.stderr, flush=True)
+    results.append(bench_dense(args.dense_docs, device=device, smoke=args.smoke, batch_size=args.dense_batch_size, rounds=args.rounds))
+    text = table(results, args.peak, header) + f"\n\nTotal wall time {time.perf_counter() - started:.0f} s.\n"
+    print(text)
+    out = os.environ.get("OUT")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "gpu_bench.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
