@@ -153,3 +153,19 @@ def test_live_dense_query_reuses_corpus_embeddings(minilm, tiny_ds, cache, monke
     if faiss_ok:
         approx = live_search(tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache)
         assert list(approx.for_query("live")["docid"]) == list(run.for_query("live")["docid"])
+
+
+def test_plain_checkpoint_without_modules_gets_registry_pooling(minilm, tmp_path):
+    """A folder with no modules.json (like facebook/contriever-msmarco) is wrapped with Transformer + Pooling here."""
+    import shutil
+
+    from retrieval.neural.dense import load_sentence_transformer
+
+    src = minilm.model[0].model.name_or_path
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(f"{src}/{name}", tmp_path / name)
+    st = load_sentence_transformer(str(tmp_path), "cpu", "float32", pooling="mean", normalize=True)
+    enc = DenseEncoder(st, normalize=True, max_length=256)
+    np.testing.assert_allclose(enc.encode_documents(TEXTS[:2]), minilm.encode_documents(TEXTS[:2]), atol=1e-5, rtol=0)
+    cls = DenseEncoder(load_sentence_transformer(str(tmp_path), "cpu", "float32", pooling="cls"), normalize=False)
+    assert not np.allclose(cls.encode_documents(TEXTS[:1]), enc.encode_documents(TEXTS[:1]), atol=1e-3)

@@ -38,6 +38,14 @@ def test_folder_checks_refuse_pickle_weights(tmp_path):
     assert "only pickle weights" in problem and "safetensors" in problem
     ok, why = parse_system("monot5:base", model_path=str(tmp_path)).availability()
     assert not ok and "pytorch_model.bin" in why and "--model-path" in why
+    # a sentence-transformers module folder (GTR's 2_Dense) must not smuggle in a pickle either
+    (tmp_path / "pytorch_model.bin").unlink()
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    assert loading.folder_problem(tmp_path) is None
+    (tmp_path / "2_Dense").mkdir()
+    (tmp_path / "2_Dense" / "config.json").write_text("{}")
+    (tmp_path / "2_Dense" / "pytorch_model.bin").write_bytes(b"")
+    assert "2_Dense" in loading.folder_problem(tmp_path) and "pickle" in loading.folder_problem(tmp_path)
 
 
 def test_explicit_folder_and_model_dir_come_first(tiny_t5_dir, tmp_path, monkeypatch):
@@ -149,3 +157,53 @@ def test_mpnet_offline_packages_load_or_are_reported(session_cache):
     src = loading.resolve(info, cache=session_cache)
     assert src.origin == "package" and src.revision.startswith("pypi:")
     assert json.loads((src.path / "config.json").read_text())["model_type"] == "mpnet"
+
+
+def test_hub_branch_downloads_safetensors_only_at_a_pinned_revision(tiny_t5_dir, tmp_path, monkeypatch):
+    """The hub path (simulated: no network here): pickles are never requested, revisions resolve to commits."""
+    import huggingface_hub
+
+    calls = []
+    served = {"folder": _copy(tiny_t5_dir, tmp_path / "snap" / ("a" * 40))}
+
+    def fake_snapshot_download(repo_id, *, revision=None, local_files_only=False, ignore_patterns=None, **kwargs):
+        calls.append((repo_id, revision, local_files_only, tuple(ignore_patterns or ())))
+        if local_files_only:
+            raise FileNotFoundError("not cached")
+        return str(served["folder"])
+
+    class FakeApi:
+        def model_info(self, repo_id, revision=None, timeout=None):
+            return type("Info", (), {"sha": "b" * 40})()
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(loading, "hub_offline_reason", lambda: None)
+    monkeypatch.delenv(loading.MODEL_DIR_ENV, raising=False)
+    info = registry.lookup("monot5:large")
+    assert loading.resolve_revision(info) == "b" * 40  # "main" asked of the hub, no download
+    assert parse_system("monot5:large").availability() == (True, f"{info.hf_id} downloads from the Hugging Face hub on first use (~770M parameters)")
+    src = loading.resolve(info)
+    assert src.origin == "hub" and src.revision == "a" * 40
+    repo, rev, _, ignored = calls[-1]
+    assert repo == info.hf_id and rev == info.revision and "*.bin" in ignored and "*.pt" in ignored
+    served["folder"] = tmp_path / "pickle-only"
+    served["folder"].mkdir()
+    (served["folder"] / "config.json").write_text("{}")
+    with pytest.raises(ModelUnavailable, match="has no safetensors weights"):
+        loading.resolve(info)
+
+
+def test_device_and_dtype_choice():
+    from retrieval.errors import RetrievalError
+    from retrieval.neural.device import cuda_available, resolve_device, resolve_dtype
+
+    assert resolve_dtype(None, "cpu") == "float32" and resolve_dtype("bf16", "cpu") == "bfloat16"
+    with pytest.raises(RetrievalError, match="unknown dtype"):
+        resolve_dtype("int4", "cpu")
+    with pytest.raises(RetrievalError, match="unknown device"):
+        resolve_device("tpu")
+    if not cuda_available():
+        assert resolve_device(None) == "cpu"
+        with pytest.raises(RetrievalError, match="no CUDA GPU"):
+            resolve_device("cuda")

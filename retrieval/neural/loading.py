@@ -64,6 +64,13 @@ def folder_problem(path: Path) -> str | None:
             return (f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
                     "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))")
         return f"{path} has no *.safetensors weights"
+    for sub in sorted(p for p in path.iterdir() if p.is_dir() and p.name.split("_", 1)[0].isdigit()):
+        # sentence-transformers module folders (2_Dense, ...) carry weights of their own
+        pickles = [p.name for p in sub.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt")]
+        if pickles and not any(sub.glob("*.safetensors")):
+            return f"{sub} holds only pickle weights ({', '.join(sorted(pickles))}); this project loads safetensors only"
+        if (sub / "config.json").is_file() and sub.name.endswith("_Dense") and not any(sub.glob("*.safetensors")):
+            return f"{sub} (a dense projection module) has no safetensors weights"
     return None
 
 
