@@ -121,6 +121,17 @@ def system_info(spec: str) -> tuple[Any, bool, str]:
     return system, ok, message
 
 
+def esc(value: object, joiners: bool = True) -> str:
+    """Any text that is not ours (data, URL, file names, error details) as literal Markdown."""
+    from retrieval.text import escape_markdown
+
+    return escape_markdown(str(value), joiners)
+
+
+def name_md(spec: str) -> str:
+    return esc(display_name(spec))
+
+
 def display_name(spec: str) -> str:
     if spec.startswith(UPLOAD_PREFIX):
         return f"{spec[len(UPLOAD_PREFIX):]} (uploaded)"
@@ -331,13 +342,13 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
         return None, None
     ds_name = v["dataset"] if v["dataset"] in names else (DEFAULT_DATASET if DEFAULT_DATASET in names else names[0])
     if v["dataset"] not in names:
-        st.sidebar.warning(f"Dataset {v['dataset']!r} is not here; showing {ds_name}.")
+        st.sidebar.warning(f"Dataset {esc(v['dataset'])} is not here; showing {esc(ds_name)}.")
     bind("w_dataset", "dataset", ds_name)
     ds_name = st.sidebar.selectbox("Dataset", names, key="w_dataset", on_change=on_widget_change, args=("w_dataset", "dataset"))
     try:
         splits = dataset(ds_name).splits
     except RetrievalError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(esc(exc, joiners=False))
         return None, None
     if not splits:
         st.sidebar.error(f"{ds_name} has no qrels/*.tsv, so there is nothing to evaluate.")

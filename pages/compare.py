@@ -49,7 +49,7 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
     ds = sh.dataset(ds_name)
     doc = ds.corpus.get(docid)
     if doc is None:
-        st.error(f"Document {docid} is not in {ds_name}'s corpus.")
+        st.error(f"Document {sh.esc(docid)} is not in {sh.esc(ds_name)}'s corpus.")
         return
     terms = text.query_terms(query)
     st.markdown(f"**{text.to_markdown(text.highlight(doc.title, terms)) or '(no title)'}**")
@@ -77,7 +77,7 @@ def sidebar_systems(ds_name: str, split: str, v: dict) -> list[str]:
     unknown = [s for s in wanted if s not in options]
     for s in unknown:
         if s.startswith(sh.UPLOAD_PREFIX):
-            st.sidebar.warning(f"{s[len(sh.UPLOAD_PREFIX):]} was an uploaded run, not in this session: upload it again.")
+            st.sidebar.warning(f"{sh.esc(s[len(sh.UPLOAD_PREFIX):])} was an uploaded run, not in this session: upload it again.")
         else:
             options.append(s)  # unknown specs still get a column that says why they are unavailable
     chosen = [s for s in wanted if s in options][: sh.MAX_SYSTEMS]
@@ -105,17 +105,18 @@ def sidebar_upload() -> None:
                 raw = up.getvalue().decode("utf-8-sig")
                 run = Run.parse_trec(raw, source=up.name, name=name)
             except UnicodeDecodeError as exc:
-                st.error(f"{up.name} is not UTF-8 text ({exc.reason}).")
+                st.error(f"{sh.esc(up.name)} is not UTF-8 text ({sh.esc(exc.reason)}).")
                 return
             except DataFormatError as exc:
-                st.error(f"Could not read {exc.path}, line {exc.line}: {exc.reason}" if exc.line else f"Could not read {exc.path}: {exc.reason}")
+                where = f"{exc.path}, line {exc.line}" if exc.line else exc.path
+                st.error(f"Could not read {sh.esc(where, joiners=False)}: {sh.esc(exc.reason, joiners=False)}")
                 return
             spec = sh.add_upload(name, run)
             st.session_state["_last_upload"] = (up.name, up.size)
             current = sh.view()["systems"] or []
             if spec not in current and len(current) < sh.MAX_SYSTEMS:
                 sh.remember(systems=[*current, spec])
-            st.success(f"Added {name}: {len(run.qids):,} queries, {len(run):,} results.")
+            st.success(f"Added {sh.esc(name)}: {len(run.qids):,} queries, {len(run):,} results.")
             st.rerun()
 
 
@@ -125,9 +126,9 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
     qids = ds.qrels(split).qids
     qid = v["qid"] if v["qid"] in ds.queries else None
     if v["qid"] and qid is None:
-        st.warning(f"Query {v['qid']!r} is not in {ds_name}; pick another.")
+        st.warning(f"Query {sh.esc(v['qid'])} is not in {sh.esc(ds_name)}; pick another.")
     if qid is not None and qid not in set(qids):
-        st.info(f"Query {qid} has no judgements in the {split} split; badges will say unjudged.")
+        st.info(f"Query {sh.esc(qid)} has no judgements in the {sh.esc(split)} split; badges will say unjudged.")
     if qid is None:
         qid = qids[0]
     options = qids if qid in set(qids) else [qid, *qids]
@@ -166,9 +167,9 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
         cmp = analysis.compare_pair(sh.evaluation(ds_name, split, a), sh.evaluation(ds_name, split, b), names=(a, b), with_tests=False)
         top = cmp.contrasting(12)
         queries = sh.dataset(ds_name).queries
-        st.caption(f"Largest nDCG@10 differences between {sh.display_name(a)} (A) and {sh.display_name(b)} (B).")
+        st.caption(f"Largest nDCG@10 differences between {sh.name_md(a)} (A) and {sh.name_md(b)} (B).")
         for qid, row in top.iterrows():
-            label = f"{row['diff']:+.3f} · {qid} · {queries.get(qid, '')[:60]}"
+            label = f"{row['diff']:+.3f} · {sh.esc(qid)} · {sh.esc(queries.get(qid, '')[:60])}"
             if st.button(label, key=f"contrast_{a}_{b}_{qid}", width="stretch"):
                 sh.remember(qid=str(qid))
                 st.rerun()
@@ -235,13 +236,13 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:
     eta = analysis.estimate_build_seconds(sh.cached_runs(), spec, len(sh.dataset(ds_name).corpus), {n: i.corpus_docs for n, i in sh.catalogue().items()})
-    st.info(f"No cached run of this system on {ds_name} ({split}) yet. Estimated build time: {analysis.format_seconds(eta)}.")
+    st.info(f"No cached run of this system on {sh.esc(ds_name)} ({sh.esc(split)}) yet. Estimated build time: {analysis.format_seconds(eta)}.")
     if st.button("Build the run now", key=f"build_{spec}", icon=":material/play_arrow:"):
-        with st.spinner(f"Building {sh.display_name(spec)} on {ds_name}…", show_time=True):
+        with st.spinner(f"Building {sh.name_md(spec)} on {sh.esc(ds_name)}…", show_time=True):
             try:
                 sh.build_run(ds_name, split, spec)
             except RetrievalError as exc:
-                st.error(str(exc))
+                st.error(sh.esc(exc, joiners=False))
                 return
         st.rerun()
 
@@ -252,12 +253,12 @@ def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
     for spec in systems:
         lookup = sh.run_lookup(ds_name, split, spec)
         if lookup is None and sh.family(spec) == "bm25" and sh.system_info(spec)[1]:
-            with st.spinner(f"Building the {sh.display_name(spec)} run on {ds_name} (first time only)…", show_time=True):
+            with st.spinner(f"Building the {sh.name_md(spec)} run on {sh.esc(ds_name)} (first time only)…", show_time=True):
                 try:
                     sh.build_run(ds_name, split, spec)
                     lookup = sh.run_lookup(ds_name, split, spec)
                 except RetrievalError as exc:
-                    st.error(f"{sh.display_name(spec)}: {exc}")
+                    st.error(f"{sh.name_md(spec)}: {sh.esc(exc, joiners=False)}")
         lookups[spec] = lookup
     return lookups
 
@@ -272,10 +273,10 @@ def live_lookups(ds_name: str, systems: list[str], query: str) -> dict:
             lookups[spec] = None
             continue
         try:
-            with st.spinner(f"Running {sh.display_name(spec)}…"):
+            with st.spinner(f"Running {sh.name_md(spec)}…"):
                 lookups[spec] = sh.live_lookup(ds_name, spec, query)
         except (RetrievalError, NotImplementedError) as exc:
-            st.warning(f"{sh.display_name(spec)} cannot run a typed query here: {exc}")
+            st.warning(f"{sh.name_md(spec)} cannot run a typed query here: {sh.esc(exc, joiners=False)}")
             lookups[spec] = None
     return lookups
 
@@ -312,7 +313,7 @@ def main() -> None:
         judged = ds.qrels(split).for_query(qid)
         rel = sum(1 for g in judged.values() if g > 0)
         st.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
-        st.caption(f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {ds_name} / {split} · ranks use the run contract's tie rule (score, then docid descending)")
+        st.caption(f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {sh.esc(ds_name)} / {sh.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)")
     if len(systems) < 2:
         st.caption("Add a second system in the sidebar to compare.")
     cols = st.columns(len(systems), gap="medium")

@@ -65,7 +65,9 @@ def models_section() -> None:
                 "how to get it / why not": message,
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    frame = pd.DataFrame(rows)
+    frame["parameters (M)"] = pd.to_numeric(frame["parameters (M)"], errors="coerce")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
     if models is None:
         st.caption("No model registry (retrieval/data/models.csv) yet: parameter counts are unknown.")
 
@@ -91,7 +93,7 @@ def runs_section() -> None:
 
 def export_run(ds_name: str, split: str, spec: str) -> None:
     if ds_name not in sh.local_datasets():
-        st.warning(f"{ds_name} is not here, so its run cannot be loaded for export.")
+        st.warning(f"{sh.esc(ds_name)} is not here, so its run cannot be loaded for export.")
         return
     lookup = sh.run_lookup(ds_name, split, spec)
     if lookup is None:
@@ -127,7 +129,7 @@ def build_section() -> None:
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{sh.display_name(s)} ({s})", key="w_b_spec")
     system, ok, message = sh.system_info(spec)
     if sh.has_run(ds_name, split, spec):
-        st.success(f"{sh.display_name(spec)} on {ds_name} ({split}) is already cached.")
+        st.success(f"{sh.name_md(spec)} on {sh.esc(ds_name)} ({sh.esc(split)}) is already cached.")
         return
     if not ok:
         st.warning(message or "Not available here.")
@@ -169,10 +171,10 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) ->
         worker.join(0.5)
     if "error" in result:
         bar.empty()
-        st.error(f"Building {spec} failed: {result['error']}")
+        st.error(f"Building {sh.esc(spec)} failed: {sh.esc(result['error'], joiners=False)}")
         return
     bar.progress(1.0, text=f"Done in {analysis.format_seconds(time.time() - started)}.")
-    st.success(f"Cached {sh.display_name(spec)} on {ds_name} ({split}).")
+    st.success(f"Cached {sh.name_md(spec)} on {sh.esc(ds_name)} ({sh.esc(split)}).")
 
 
 def main() -> None:

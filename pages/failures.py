@@ -26,7 +26,7 @@ def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> N
         st.switch_page(COMPARE_PAGE, query_params=params)
     except st.errors.StreamlitAPIException:
         # Run outside the navigation (e.g. this page file alone): say where to go instead.
-        st.info(f"Open Compare with query {qid} (the URL now carries it).")
+        st.info(f"Open Compare with query {sh.esc(qid)} (the URL now carries it).")
 
 
 @st.cache_data(max_entries=16, show_spinner="Running paired tests…")
@@ -95,7 +95,7 @@ def main() -> None:
     cmp = _comparison(ds_name, split, a, b, measure, token)
     name_a, name_b = sh.display_name(a), sh.display_name(b)
 
-    st.subheader(f"{name_a} (A) vs {name_b} (B) · {measure} · {cmp.n} queries")
+    st.subheader(f"{sh.esc(name_a)} (A) vs {sh.esc(name_b)} (B) · {measure} · {cmp.n} queries")
     m = st.columns(5)
     m[0].metric(f"mean A", f"{cmp.mean_a:.4f}")
     m[1].metric(f"mean B", f"{cmp.mean_b:.4f}", delta=f"{cmp.mean_b - cmp.mean_a:+.4f}")
@@ -125,7 +125,7 @@ def main() -> None:
     left, right = st.columns(2)
     for col, better, title in ((left, "a", f"Largest wins of A ({name_a})"), (right, "b", f"Largest wins of B ({name_b})")):
         with col:
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{sh.esc(title)}**")
             table = query_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
             ev = st.dataframe(
                 table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=f"w_f_top_{better}",

@@ -162,10 +162,12 @@ _JOIN_AFTER = frozenset(":@")
 _SPACE_RUN = re.compile(r"\s+")
 
 
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: str, joiners: bool = True) -> str:
     """``text`` as Markdown that renders literally: every ASCII punctuation character is escaped.
 
     Whitespace runs become single spaces (so no line can turn into a heading, list or code block).
+    ``joiners=False`` leaves out the invisible word joiners (for our own messages, where an emoji
+    shortcode or a link cannot occur and paths should copy cleanly).
 
     Example:
         >>> print(escape_markdown("*x*  <b>"))
@@ -174,10 +176,10 @@ def escape_markdown(text: str) -> str:
     out = []
     for ch in _SPACE_RUN.sub(" ", text):
         if ch in _MD_SPECIAL:
-            if ch == ".":
+            if joiners and ch == ".":
                 out.append(_WORD_JOINER)
             out.append("\\" + ch)
-            if ch in _JOIN_AFTER:
+            if joiners and ch in _JOIN_AFTER:
                 out.append(_WORD_JOINER)
         else:
             out.append(ch)

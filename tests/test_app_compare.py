@@ -143,6 +143,16 @@ def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_docume
     assert sorted(d for d, _, _ in cols["BM25 (flat)"]["missed"]) == expected
 
 
+def test_compare_tiny_values_from_the_url_are_shown_as_text(tiny_env):
+    hostile = "[x](javascript:alert(1))**<b>"
+    at = app(tiny_env, {"dataset": "tiny", "qid": hostile, "systems": "bm25-flat"})
+    at.run()
+    assert not at.exception
+    warning = next(w.value for w in at.main.warning if "is not in" in w.value)
+    assert "\\[x\\]\\(javascript" in warning and "\\*\\*\\<b\\>" in warning
+    assert at.selectbox(key="w_qid").value == "q1"  # falls back to a real query
+
+
 def test_compare_tiny_random_picks_a_judged_query(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
@@ -187,7 +197,7 @@ def test_compare_tiny_upload_adds_a_column_and_reports_bad_lines(tiny_env):
     at.run()
     at.file_uploader(key="w_upload").upload("broken.trec", b"q1 Q0 d1 1 2.5 tag\nq1 Q0 d3 2 oops tag\n").run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [unescape(e.value) for e in at.error]
     assert any("broken.trec, line 2" in e and "not a number" in e for e in errors), errors
     at.file_uploader(key="w_upload").upload("mine.trec", b"q1 Q0 d3 1 5.0 mine\nq1 Q0 d1 2 4.0 mine\nq1 Q0 d4 3 4.0 mine\n").run()
     assert not at.exception

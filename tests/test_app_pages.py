@@ -16,7 +16,7 @@ from retrieval import analysis, reference
 from retrieval.evaluate import evaluate
 
 from .conftest import needs_scifact, write_tiny_beir
-from .test_app_compare import REAL_BEIR, app, core_run
+from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {name: str(ROOT / "pages" / f"{name}.py") for name in ("compare", "model_size", "failures", "data_runs")}
@@ -180,7 +180,7 @@ def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp
     at.selectbox(key="w_b_spec").set_value("bm25-multifield").run()
     at.button(key="w_b_go").click().run()
     assert not at.exception
-    assert any("Cached BM25 (multifield) on tiny" in s.value for s in at.success)
+    assert any("Cached BM25 (multifield) on tiny" in unescape(s.value) for s in at.success)
     at.run()
     runs = at.dataframe[2].value
     assert runs[["dataset", "split", "system"]].values.tolist() == [["tiny", "test", "bm25-multifield"]]
