@@ -104,6 +104,10 @@ def main() -> None:
         st.info(message)
     else:
         st.altair_chart(chart, width="stretch")
+        st.caption(
+            "Horizontal lines are BM25 (no parameters): solid = published, dashed = measured here, dotted = read from "
+            "the paper's figure. Outlined diamonds are your measured runs."
+        )
         if message:
             st.caption(message)
     for n in notes:

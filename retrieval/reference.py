@@ -260,23 +260,22 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 460):
     ]
     y = alt.Y("ndcg_at_10:Q", title="nDCG@10", scale=alt.Scale(zero=False))
     layers = []
-    if not dots.empty:
+    x = alt.X("params_millions:Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log"))
+    # Measured points go on top, larger and outlined, so they stay visible over a published twin.
+    for part, size, stroke in ((dots[dots["kind"] != "measured"], 90, 0), (dots[dots["kind"] == "measured"], 220, 2)):
+        if part.empty:
+            continue
         layers.append(
-            alt.Chart(dots)
-            .mark_point(size=90, filled=True, opacity=0.85)
-            .encode(
-                x=alt.X("params_millions:Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log")),
-                y=y,
-                color=color,
-                shape=shape,
-                tooltip=tooltip,
-            )
+            alt.Chart(part)
+            .mark_point(size=size, filled=True, opacity=0.85, stroke="#111111", strokeWidth=stroke)
+            .encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip)
         )
-    if not rules.empty:
-        dash = alt.StrokeDash(
-            "kind:N", title="source kind", scale=alt.Scale(domain=list(KINDS), range=[[1, 0], [6, 3], [2, 2]])
-        )
-        layers.append(alt.Chart(rules).mark_rule(strokeWidth=2, opacity=0.7).encode(y=y, color=color, strokeDash=dash, tooltip=tooltip))
+    # BM25 rules: solid when published, dashed when measured, dotted when read from the figure (a
+    # fixed dash per layer, so no second legend merges into the shape legend).
+    for kind, dash in zip(KINDS, ([1, 0], [6, 3], [2, 2])):
+        part = rules[rules["kind"] == kind]
+        if not part.empty:
+            layers.append(alt.Chart(part).mark_rule(strokeWidth=2, opacity=0.7, strokeDash=dash).encode(y=y, color=color, tooltip=tooltip))
     chart = alt.layer(*layers).properties(height=height)
     if title:
         chart = chart.properties(title=title)

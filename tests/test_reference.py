@@ -96,7 +96,9 @@ def test_model_size_chart_holds_points_rules_and_sources():
     assert all(r["source"] for r in rows)
     spec = chart.to_dict()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
-    assert marks == ["point", "rule"]
+    assert marks == ["point", "point", "rule", "rule"]  # published, measured on top; BM25 published and measured rules
+    assert spec["layer"][3]["mark"]["strokeDash"] != [1, 0]  # the measured rule is dashed
+    assert spec["layer"][1]["mark"]["strokeWidth"] > 0  # measured points are outlined
     assert spec["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
     tooltip_fields = {t["field"] for t in spec["layer"][0]["encoding"]["tooltip"]}
     assert {"source", "kind", "label"} <= tooltip_fields
