@@ -91,6 +91,11 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
         ok = ok and bool(np.all(gpu <= 0))
         row(table, f"monoT5 {device} {dtype} vs cpu fp32", ok, max_abs_diff=f"{diff:.2e}", diff_over_std=f"{diff / max(cpu.std(), 1e-12):.3f}",
             spearman=f"{rho:.4f}", kendall=f"{tau:.4f}", top10=f"{top:.2f}", secs=f"{secs:.1f}")
+    direct = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
+    forward = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size,
+                           fast_decoder=False).score_pairs(pairs[:16])
+    row(table, f"monoT5 {device} fp32 direct step vs forward", float(np.max(np.abs(direct - forward))) < 1e-5,
+        max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}")
     bs1 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=1).score_pairs(pairs[:16])
     full = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
     row(table, f"monoT5 {device} fp32 batch 1 vs batched", float(np.max(np.abs(bs1 - full))) < 1e-5,

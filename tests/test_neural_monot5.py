@@ -103,8 +103,12 @@ def _pygaggle_style(model, tok, pairs, batch=8):
 def test_scores_equal_the_pygaggle_style_computation(tiny):
     _, model, tok = tiny
     pairs = PAIRS * 3
-    np.testing.assert_allclose(MonoT5Scorer(model, tok, batch_size=5).score_pairs(pairs), _pygaggle_style(model, tok, pairs),
-                               atol=1e-5, rtol=0)
+    reference = _pygaggle_style(model, tok, pairs)
+    fast = MonoT5Scorer(model, tok, batch_size=5)
+    assert fast.fast_decoder  # the direct first decoder step
+    np.testing.assert_allclose(fast.score_pairs(pairs), reference, atol=1e-5, rtol=0)
+    full = MonoT5Scorer(model, tok, batch_size=5, fast_decoder=False)  # the model's own forward
+    np.testing.assert_allclose(full.score_pairs(pairs), reference, atol=1e-5, rtol=0)
 
 
 def test_long_documents_are_truncated_to_512_tokens(tiny):
