@@ -45,6 +45,7 @@ def kendall(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def topk_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
+    k = min(k, len(a))
     return len(set(np.argsort(-a)[:k]) & set(np.argsort(-b)[:k])) / k
 
 
@@ -129,7 +130,7 @@ def check_dense(tok, pairs, table, device: str) -> None:
         diff = float(np.max(np.abs(g_docs - cpu_docs)))
         cos = float(np.min(np.sum(g_docs * cpu_docs, axis=1)))
         g_scores, g_idx = exact_search(g_q, g_docs.astype(np.float16), 10, device=device)
-        top = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(g_idx, cpu_idx)]))
+        top = float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(g_idx, cpu_idx)]))
         ok = diff < FP32_ATOL if name == "float32" else cos > 0.99
         row(table, f"dense {device} {name} vs cpu fp32", ok, max_abs_diff=f"{diff:.2e}", min_cosine=f"{cos:.5f}", top10=f"{top:.2f}")
     rng = np.random.default_rng(0)
