@@ -104,8 +104,15 @@ def run_key(cache: Cache, dataset: BeirDataset, split: str, system: System):
 
 
 def cached_run(cache: Cache, dataset: BeirDataset, split: str, system: System) -> Run | None:
-    """The cached run if present and intact (nothing is built)."""
-    entry = cache.lookup(run_key(cache, dataset, split, system))
+    """The cached run if present and intact (nothing is built); ``None`` also when the key cannot be
+    worked out here (e.g. a model revision that needs the hub while offline)."""
+    from .errors import RetrievalError
+
+    try:
+        key = run_key(cache, dataset, split, system)
+    except RetrievalError:
+        return None
+    entry = cache.lookup(key)
     return None if entry is None else _read_run(entry, system)
 
 
