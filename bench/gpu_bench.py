@@ -97,13 +97,22 @@ def draw_length(rng: random.Random, quantiles: tuple[int, ...], scale: float = 1
 
 
 def word_tokenizer():
-    """A T5 unigram tokenizer whose pieces are :data:`WORDS` (one token each), the prompt words and letters."""
-    from transformers import T5Tokenizer
+    """A T5-style unigram tokenizer whose pieces are :data:`WORDS` (one token each), the prompt words and letters.
 
-    words = dict.fromkeys(["Query", "Document", "Relevant", "true", "false", *WORDS, *(w.capitalize() for w in WORDS)])
+    Built with the ``tokenizers`` library (shipped with transformers), so no sentencepiece is needed.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    words = dict.fromkeys(["Query", "Document", "Relevant", "true", "false", *WORDS])
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(f"\u2581{w}", -5.0) for w in words]
-    vocab += [(c, -8.0) for c in ":.,?\u2581"] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
-    return T5Tokenizer(vocab=vocab, extra_ids=100, model_max_length=512)
+    vocab += [(c, -8.0) for c in ":.,?\u2581"] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=2))
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>", model_max_length=512)
 
 
 def synthetic_pairs(n: int, *, per_query: int = 100, seed: int = 0, smoke: bool = False) -> list[tuple[str, str]]:
