@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from .. import systems
 from ..beir import BeirDataset
 from ..cache import Cache
+from ..errors import UnknownSystem
 from ..run import Run
 from . import loading, registry
 from .common import MAX_DEPTH, doc_text, int_option, join_spec, merge_options, query_hash, split_spec
@@ -40,11 +41,11 @@ class Reranker(systems.System):
                  depth: int = DEFAULT_DEPTH, device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
                  model_path: str | None = None, revision: str | None = None, flush_every: int = FLUSH_EVERY) -> None:
         if info.family != "reranker":
-            raise systems.UnknownSystem(f"{info.spec} is not a reranker")
+            raise UnknownSystem(f"{info.spec} is not a reranker")
         self.info = info
         self.first = systems.parse_system(first_stage) if isinstance(first_stage, str) else first_stage
         if not 1 <= int(depth) <= MAX_DEPTH:
-            raise systems.UnknownSystem(f"{info.spec}: depth must be between 1 and {MAX_DEPTH}, not {depth}")
+            raise UnknownSystem(f"{info.spec}: depth must be between 1 and {MAX_DEPTH}, not {depth}")
         self.depth = int(depth)
         self.device_option = device
         self.dtype_option = dtype
