@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=None, help="rerank depth (default: 100, at most 1000)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: fp32 on CPU, half precision on CUDA)")
+    p.add_argument("--model-path", type=Path, default=None, help="local model folder (safetensors) instead of the hub")
+    p.add_argument("--revision", default=None, help="model revision on the Hugging Face hub (default: the registry's)")
     p.add_argument("--output", type=Path, default=None, help="TREC file (one system) or folder (several); default: <cache>/exports/")
     p.add_argument("--per-query", action="store_true", help="also print per-query metrics")
     p.add_argument("--no-progress", action="store_true")
@@ -124,7 +127,10 @@ def cmd_run(args) -> int:
     cache = _cache(args)
     ds = _dataset(args)
     qrels = ds.qrels(args.split)
-    options = {"first_stage": args.first_stage, "depth": args.depth, "device": args.device, "batch_size": args.batch_size}
+    options = {
+        "first_stage": args.first_stage, "depth": args.depth, "device": args.device, "batch_size": args.batch_size,
+        "dtype": args.dtype, "model_path": str(args.model_path) if args.model_path else None, "revision": args.revision,
+    }
     systems = [parse_system(s, **options) for s in args.system]
     out_dir = None
     if args.output is not None and len(systems) == 1 and args.output.suffix:
