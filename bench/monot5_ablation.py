@@ -43,14 +43,13 @@ class Variant:
 VARIANTS = (
     Variant("sorted, batch 8", batch_size=8),
     Variant("sorted, batch 32", batch_size=32),
-    Variant("sorted, batch 64", batch_size=64),
     Variant("sorted, batch 32, oneDNN linear", onednn=True),
-    Variant("unsorted, batch 32, oneDNN linear", sort=False, onednn=True),
-    Variant("sorted, batch 32, oneDNN linear, 1 thread", onednn=True, threads=1),
     Variant("sorted, batch 32, bf16 (info)", bf16=True),
     Variant("MonoT5Scorer as is (batch 16)", batch_size=16, scorer=True),
+    Variant("MonoT5Scorer, batch 32", batch_size=32, scorer=True),
     Variant("MonoT5Scorer, batch 16, oneDNN linear", batch_size=16, onednn=True, scorer=True),
     Variant("MonoT5Scorer, batch 32, oneDNN linear", batch_size=32, onednn=True, scorer=True),
+    Variant("MonoT5Scorer, batch 16, oneDNN linear, 1 thread", batch_size=16, onednn=True, threads=1, scorer=True),
 )
 
 

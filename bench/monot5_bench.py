@@ -138,7 +138,8 @@ def run(
 
     n = pairs.n
     nb_pairs = sum(len(g) for g in pairs.groups[:nb])
-    pps = {"ours": n / sum(seconds["ours"]), "a": n / sum(seconds["a"]), "b": nb_pairs / sum(seconds["b"])}
+    pps = {"ours": n / sum(seconds["ours"]), "a": n / sum(seconds["a"]), "b": nb_pairs / sum(seconds["b"]),
+           "ours_b": nb_pairs / sum(seconds["ours"][:nb])}  # ours on the same queries as (b)
     ours_all = np.concatenate(scores["ours"])
     diff_a = float(np.max(np.abs(ours_all - np.concatenate(scores["a"]))))
     diff_b = float(np.max(np.abs(ours_all[:nb_pairs] - np.concatenate(scores["b"]))))
@@ -148,7 +149,7 @@ def run(
     section.rows += [
         Row("monot5", f"pairs/s vs pygaggle today (a), {what}", fmt(pps["ours"]), fmt(pps["a"]), pps["ours"] / pps["a"],
             "speed-up ours/(a)", ">= 1.5", f"median per-query ratio {per_q_a:.2f}"),
-        Row("monot5", f"pairs/s vs pygaggle pad-512 (b), {nb_pairs:,} pairs", fmt(pps["ours"]), fmt(pps["b"]), pps["ours"] / pps["b"],
+        Row("monot5", f"pairs/s vs pygaggle pad-512 (b), first {nb} q = {nb_pairs:,} pairs", fmt(pps["ours_b"]), fmt(pps["b"]), pps["ours_b"] / pps["b"],
             "speed-up ours/(b)", ">= 2", f"median per-query ratio {per_q_b:.2f}"),
         Row("monot5", "max |score diff| vs (a), fp32", f"{diff_a:.2e}", "", None, "log P(true)", "< 1e-4",
             "met" if diff_a < 1e-4 else "MISSED"),

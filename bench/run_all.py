@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="monoT5: queries for baseline (b) (every batch is 8x512, so its cost is the same for any text; default 5)")
     g.add_argument("--monot5-batch-size", type=int, default=None, help="monoT5: our batch size (default: MonoT5Scorer's)")
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes for a few-minute check: 1,000 documents, 5 x 100 pairs, (b) on 2 queries, 2 rounds")
     p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = p.parse_args(argv)
@@ -61,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [b for b in args.only if b not in BENCHMARKS + OPTIONAL]
     if unknown:
         p.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS + OPTIONAL)}")
+    if args.quick:
+        args.dense_docs = args.dense_docs or 1000
+        args.queries, args.b_queries, args.rounds, args.app_rounds = 5, 2, 2, 1
     if args.pairs:
         args.queries = max(1, -(-args.pairs // args.depth))
     return args

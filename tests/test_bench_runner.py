@@ -17,6 +17,9 @@ def test_arguments_select_benchmarks_and_sizes():
     assert args.only == list(run_all.BENCHMARKS) and args.queries == 20 and args.depth == 100
     args = run_all.parse_args(["--only", "bm25, monot5", "--pairs", "250", "--depth", "100"])
     assert args.only == ["bm25", "monot5"] and args.queries == 3
+    args = run_all.parse_args(["--quick"])
+    assert (args.dense_docs, args.queries, args.b_queries, args.rounds) == (1000, 5, 2, 2)
+    assert run_all.parse_args(["--only", "monot5-ablation"]).only == ["monot5-ablation"]
     with pytest.raises(SystemExit):
         run_all.parse_args(["--only", "bm25,nonsense"])
 
