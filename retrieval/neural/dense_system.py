@@ -21,14 +21,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .. import systems
 from ..beir import BeirDataset
 from ..cache import Cache, atomic_write_bytes, atomic_write_json
 from ..errors import UnknownSystem
 from ..run import Run
 from . import loading, registry
+from .base import ModelSystem
 from .common import doc_text, int_option, join_spec, merge_options, split_spec
-from .device import resolve_device, resolve_dtype
 
 EMBEDDINGS_CODE_VERSION = 1
 DENSE_CODE_VERSION = 1
@@ -125,7 +124,7 @@ def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
 
 
 # ---- the system ---------------------------------------------------------------------------------
-class DenseRetriever(systems.System):
+class DenseRetriever(ModelSystem):
     """``dense:<registry id>``: bi-encoder retrieval, exact (default) or FAISS HNSW search."""
 
     family = "dense"
@@ -152,19 +151,8 @@ class DenseRetriever(systems.System):
         self._encoder = None
 
     # ---- identity ---------------------------------------------------------------------------
-    @property
-    def device(self) -> str:
-        return resolve_device(self.device_option)
-
-    @property
-    def dtype(self) -> str:
-        return resolve_dtype(self.dtype_option, self.device, t5="t5" in self.info.hf_id.lower())
-
-    @property
-    def revision(self) -> str:
-        if self._revision is None:
-            self._revision = loading.resolve_revision(self.info, model_path=self.model_path, revision=self.revision_option)
-        return self._revision
+    def _is_t5(self) -> bool:
+        return "t5" in self.info.hf_id.lower()
 
     def model_key(self) -> dict[str, Any]:
         """What changes the document vectors (the embeddings cache key)."""

@@ -21,8 +21,8 @@ from ..cache import Cache
 from ..errors import UnknownSystem
 from ..run import Run
 from . import loading, registry
+from .base import ModelSystem
 from .common import MAX_DEPTH, doc_text, int_option, join_spec, merge_options, query_hash, split_spec
-from .device import resolve_device, resolve_dtype
 from .scores import KIND, ScoreStore
 
 RERANK_CODE_VERSION = 1
@@ -32,7 +32,7 @@ DEFAULT_DEPTH = 100
 FLUSH_EVERY = 1024
 
 
-class Reranker(systems.System):
+class Reranker(ModelSystem):
     """A monoT5 or cross-encoder reranker over a first-stage system."""
 
     family = "reranker"
@@ -67,19 +67,8 @@ class Reranker(systems.System):
         self._scorer = None
 
     # ---- identity ---------------------------------------------------------------------------
-    @property
-    def device(self) -> str:
-        return resolve_device(self.device_option)
-
-    @property
-    def dtype(self) -> str:
-        return resolve_dtype(self.dtype_option, self.device, t5=self.info.kind == "monot5")
-
-    @property
-    def revision(self) -> str:
-        if self._revision is None:
-            self._revision = loading.resolve_revision(self.info, model_path=self.model_path, revision=self.revision_option)
-        return self._revision
+    def _is_t5(self) -> bool:
+        return self.info.kind == "monot5"
 
     def model_key(self) -> dict[str, Any]:
         """What changes a (query, document) score: the score cache key, with the dataset."""
