@@ -230,6 +230,8 @@ def write_report(text: str, path: Path) -> Path:
     return path
 
 
-def results_path(info: Mapping[str, str], day: _dt.date | None = None, folder: Path = RESULTS_DIR) -> Path:
+def results_path(info: Mapping[str, str], day: _dt.date | None = None, folder: Path = RESULTS_DIR, tag: str = "") -> Path:
+    """``<folder>/<YYYY-MM-DD>-<machine>[-<tag>].md``."""
     day = day or _dt.date.today()
-    return folder / f"{day:%Y-%m-%d}-{machine_slug(info)}.md"
+    suffix = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
+    return folder / f"{day:%Y-%m-%d}-{machine_slug(info)}{'-' + suffix if suffix else ''}.md"

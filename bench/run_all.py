@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="small sizes for a few-minute check: 1,000 documents, 5 x 100 pairs, (b) on 2 queries, 2 rounds")
     p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--tag", default="", help="appended to the results file name (e.g. for a partial rerun)")
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
     unknown = [b for b in args.only if b not in BENCHMARKS + OPTIONAL]
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if s.skipped:
             print(f"{s.name}: skipped: {s.skipped}")
     if not args.no_write:
-        out = write_report(render_report(sections, info, command.strip(), started), results_path(info, started.date(), args.results_dir))
+        out = write_report(render_report(sections, info, command.strip(), started), results_path(info, started.date(), args.results_dir, args.tag))
         print(f"\nwritten: {out}")
     return 0
 
