@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pytest
 
@@ -79,3 +81,17 @@ def scifact():
     from retrieval.beir import BeirDataset
 
     return BeirDataset(SCIFACT, "scifact")
+
+
+@contextlib.contextmanager
+def env_restored(keys: Iterable[str]) -> Iterator[None]:
+    """Put back the given environment variables as they were (or unset) when the block ends."""
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, needs_scifact, write_tiny_beir
+from .conftest import beir_root, env_restored, needs_scifact, write_tiny_beir
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -64,13 +64,8 @@ def tiny_env(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny-app")
     write_tiny_beir(root / "beir")
     env = {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
-    saved = {k: os.environ.get(k) for k in env}
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with env_restored(env):
+        yield env
 
 
 def core_run(env: dict[str, str], dataset: str, split: str, spec: str):
@@ -228,13 +223,8 @@ def scifact_env(session_cache):
     if not (REAL_BEIR / "scifact" / "corpus.jsonl").is_file():
         pytest.skip(f"real BEIR SciFact not found at {REAL_BEIR}")
     env = {"BEIR_DATA_DIR": str(REAL_BEIR), "RETRIEVAL_CACHE_DIR": str(session_cache.root)}
-    saved = {k: os.environ.get(k) for k in env}
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with env_restored(env):
+        yield env
 
 
 def dense_spec_if_available(env) -> str | None:

@@ -6,7 +6,6 @@ Tiny fixture and real SciFact; expectations come from the core and the reference
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,7 @@ import pytest
 from retrieval import analysis, reference
 from retrieval.evaluate import evaluate
 
-from .conftest import needs_scifact, write_tiny_beir
+from .conftest import env_restored, needs_scifact, write_tiny_beir
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,13 +28,8 @@ def envs(tmp_path_factory, session_cache):
     write_tiny_beir(root / "beir")
     tiny = {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
     scifact = {"BEIR_DATA_DIR": str(REAL_BEIR), "RETRIEVAL_CACHE_DIR": str(session_cache.root)}
-    saved = {k: os.environ.get(k) for k in tiny}
-    yield {"tiny": tiny, "scifact": scifact}
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with env_restored(tiny):
+        yield {"tiny": tiny, "scifact": scifact}
 
 
 def chart_frames(at) -> list[pd.DataFrame]:
