@@ -131,7 +131,7 @@ def warm_rerun(data_dir: Path, cache_root: Path, systems: str = "bm25-flat,bm25-
 
 def prepare_cache(dataset, cache) -> None:
     """Build the runs the default Compare view shows at once (BM25), so the start is cold for the app only."""
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     for spec in ("bm25-flat", "bm25-multifield"):
         get_run(dataset, "test", spec, cache=cache, progress=False)

@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.beir import open_dataset
     from retrieval.cache import Cache
     from retrieval.errors import RetrievalError
-    from retrieval.systems import get_run, parse_system
+    from retrieval.runner import get_run
+    from retrieval.systems import parse_system
 
     ds = open_dataset(args.dataset, args.data_dir, download=False)
     cache = Cache()

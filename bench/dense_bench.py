@@ -1,6 +1,6 @@
 """Dense: our encode path against a bare ``SentenceTransformer.encode``, and the embedding cache.
 
-Overhead: :meth:`DenseEncoder.encode_documents` (``retrieval.neural.dense``, all-MiniLM-L6-v2 on CPU, its
+Overhead: :meth:`DenseEncoder.encode_documents` (``retrieval.neural.dense_model``, all-MiniLM-L6-v2 on CPU, its
 default batch size) against ``SentenceTransformer.encode`` of the *same* loaded model object with the same
 batch size and normalisation, over the same texts (``title + " " + text`` of every document). The corpus
 is cut into ``chunks`` contiguous slices; per slice both run, in alternating order, after an untimed
@@ -48,7 +48,7 @@ def count_forward_calls(model_class) -> Iterator[list[int]]:
 
 def encoder_pair(device: str = "cpu"):
     """(our DenseEncoder, the bare encode callable of the same SentenceTransformer)."""
-    from retrieval.neural.dense import DenseEncoder
+    from retrieval.neural.dense_model import DenseEncoder
 
     ours = DenseEncoder.from_pretrained(MODEL, device=device)
     model = ours.model
@@ -88,7 +88,8 @@ def cache_check(dataset, docs: int = 300) -> dict[str, int]:
     """Model forward calls of a first run, a second run and a re-read of the corpus embeddings."""
     from retrieval.beir import BeirDataset
     from retrieval.cache import Cache
-    from retrieval.systems import get_run, parse_system
+    from retrieval.runner import get_run
+    from retrieval.systems import parse_system
 
     calls = {}
     with tempfile.TemporaryDirectory(prefix="bench-dense-") as tmp:
@@ -116,7 +117,7 @@ def run(dataset, *, cache=None, docs: int | None = None, chunks: int = 16, cache
     """Overhead ratio of our encode path over the corpus, and the cache check."""
     import torch
 
-    from retrieval.neural.common import doc_text
+    from retrieval.neural.model_system import doc_text
 
     section = Section("Dense")
     started = time.perf_counter()

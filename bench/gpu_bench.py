@@ -174,7 +174,7 @@ def time_it(fn, device: str, rounds: int, warmup=None) -> tuple[float, object]:
 
 # ---- monoT5 --------------------------------------------------------------------------------------
 def t5_config(name: str, smoke: bool):
-    from retrieval.neural.testing import t5_config as repo_config
+    from bench.tiny_models import t5_config as repo_config
 
     cfg = repo_config("small" if smoke else name)
     if smoke:  # a miniature of the same family: the code path, not the size
@@ -189,7 +189,7 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     from transformers import T5ForConditionalGeneration
 
     from bench.pygaggle_baseline import PATTERN, PygaggleMonoT5
-    from retrieval.neural.monot5 import MonoT5Scorer
+    from retrieval.neural.monot5_model import MonoT5Scorer
 
     cfg = t5_config(name, smoke)
     torch.manual_seed(0)
@@ -235,14 +235,14 @@ def bert_tokenizer(folder: Path):
 def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, rounds: int) -> Result:
     """bge-base-sized BERT (12 layers, 768, random weights) in bf16, max_length 512, CLS pooling, normalised.
 
-    Ours: ``retrieval.neural.dense.DenseEncoder`` (transformers backend) over the texts; baseline: a bare loop
+    Ours: ``retrieval.neural.dense_model.DenseEncoder`` (transformers backend) over the texts; baseline: a bare loop
     over the same token ids, pre-tokenised and length-sorted (the floor for this model).
     """
     import numpy as np
     import torch
     from transformers import BertConfig, BertModel
 
-    from retrieval.neural.dense import DenseEncoder
+    from retrieval.neural.dense_model import DenseEncoder
 
     if smoke:
         cfg = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)

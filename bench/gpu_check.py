@@ -50,7 +50,7 @@ def topk_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
 
 
 def make_pairs(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    from retrieval.neural.testing import _WORDS
+    from bench.tiny_models import _WORDS
 
     rng = random.Random(seed)
     pairs = []
@@ -70,8 +70,8 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
     import torch
     from transformers import T5ForConditionalGeneration
 
-    from retrieval.neural.monot5 import MonoT5Scorer
-    from retrieval.neural.testing import t5_config
+    from retrieval.neural.monot5_model import MonoT5Scorer
+    from bench.tiny_models import t5_config
 
     torch.manual_seed(0)
     model = T5ForConditionalGeneration(t5_config("base")).eval()
@@ -107,7 +107,8 @@ def check_dense(tok, pairs, table, device: str) -> None:
     import torch
     from transformers import BertConfig, BertModel
 
-    from retrieval.neural.dense import DenseEncoder, exact_search
+    from retrieval.neural.dense_model import DenseEncoder
+from retrieval.neural.vector_search import exact_search
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {where}, "
           f"CPU threads {torch.get_num_threads()}", flush=True)
     started = time.time()
-    from retrieval.neural.testing import t5_tokenizer
+    from bench.tiny_models import t5_tokenizer
 
     with tempfile.TemporaryDirectory() as tmp:
         tok = t5_tokenizer(tmp, use_scifact=False)

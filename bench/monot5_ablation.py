@@ -10,7 +10,7 @@ the effect of each technique is measured apart from any one implementation:
 * ``threads``: torch intra-op threads;
 * ``bf16``: weights and activations in bfloat16 (for information: scores move by ~1e-2).
 
-Rows named ``MonoT5Scorer ...`` run the real ``retrieval.neural.monot5.MonoT5Scorer`` with the same switches
+Rows named ``MonoT5Scorer ...`` run the real ``retrieval.neural.monot5_model.MonoT5Scorer`` with the same switches
 applied from outside, which is what a change inside it would give.
 """
 
@@ -57,7 +57,7 @@ class SwitchedScorer:
     """The real MonoT5Scorer with a variant's batch size, kernels and threads applied from outside."""
 
     def __init__(self, model, tokenizer, variant: Variant) -> None:
-        from retrieval.neural.monot5 import MonoT5Scorer
+        from retrieval.neural.monot5_model import MonoT5Scorer
 
         self.inner = MonoT5Scorer(model, tokenizer, device="cpu", dtype="float32", batch_size=variant.batch_size)
         self.variant = variant

@@ -1,7 +1,7 @@
 """monoT5 on CPU: our ``MonoT5Scorer`` against two pygaggle-style baselines, same model and tokenizer.
 
-Model: a random-initialised t5-small (``retrieval.neural.testing.t5_config("t5-small")``, seed 0), fp32,
-with the offline T5-like tokenizer of ``retrieval.neural.testing``; the three contenders share the
+Model: a random-initialised t5-small (``bench.tiny_models.t5_config("t5-small")``, seed 0), fp32,
+with the offline T5-like tokenizer of ``bench.tiny_models``; the three contenders share the
 very same objects. Pairs: the first ``queries`` judged queries of SciFact test, each with its BM25-flat
 top ``depth`` documents (``retrieval.get_run``), document text as our reranker builds it.
 
@@ -40,15 +40,15 @@ class Pairs:
 
 
 def document_text(doc) -> str:
-    """The document text our reranker scores (``title + " " + text``, retrieval.neural.common.doc_text)."""
-    from retrieval.neural.common import doc_text
+    """The document text our reranker scores (``title + " " + text``, retrieval.neural.model_system.doc_text)."""
+    from retrieval.neural.model_system import doc_text
 
     return doc_text(doc)
 
 
 def load_pairs(dataset, cache, *, queries: int = 20, depth: int = 100, split: str = "test", first_stage: str = "bm25-flat") -> Pairs:
     """The first ``queries`` judged queries of ``split`` with their ``first_stage`` top ``depth`` documents."""
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     run = get_run(dataset, split, first_stage, cache=cache, progress=False)
     texts = dataset.split_queries(split)
@@ -65,14 +65,14 @@ def build_model(name: str = "t5-small", seed: int = 0):
     import torch
     from transformers import T5ForConditionalGeneration
 
-    from retrieval.neural.testing import t5_config
+    from bench.tiny_models import t5_config
 
     torch.manual_seed(seed)
     return T5ForConditionalGeneration(t5_config(name)).eval()
 
 
 def build_tokenizer(folder: str):
-    from retrieval.neural.testing import t5_tokenizer
+    from bench.tiny_models import t5_tokenizer
 
     return t5_tokenizer(folder)
 
@@ -110,7 +110,7 @@ def run(
     """Pairs/s of ours against pygaggle today (a) and pygaggle padded to 512 (b), and score differences."""
     import torch
 
-    from retrieval.neural.monot5 import MonoT5Scorer
+    from retrieval.neural.monot5_model import MonoT5Scorer
 
     from .pygaggle_baseline import PygaggleMonoT5
 
@@ -174,7 +174,7 @@ def _bf16_row(model, tokenizer, pairs: Pairs, kwargs: dict, fp32_scores: np.ndar
     """For information: ours in bf16 (this CPU has avx512_bf16) on the first two queries."""
     import copy
 
-    from retrieval.neural.monot5 import MonoT5Scorer
+    from retrieval.neural.monot5_model import MonoT5Scorer
 
     sub = Pairs(pairs.qids[:2], pairs.groups[:2])
     scorer = MonoT5Scorer(copy.deepcopy(model), tokenizer, **{**kwargs, "dtype": "bfloat16"})

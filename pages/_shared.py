@@ -191,7 +191,7 @@ def default_systems(ds_name: str, split: str) -> list[str]:
 
 @st.cache_data(ttl=10, show_spinner=False)
 def _cached_runs(root: str):
-    from retrieval.systems import list_cached_runs
+    from retrieval.runner import list_cached_runs
 
     return list_cached_runs(get_cache(root))
 
@@ -206,7 +206,7 @@ class _NoRun(Exception):
 
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> analysis.RunLookup:
-    from retrieval.systems import cached_run
+    from retrieval.runner import cached_run
 
     system, available, _ = system_info(spec)
     if system is None or not available:
@@ -237,7 +237,7 @@ def has_run(ds_name: str, split: str, spec: str) -> bool:
 
 def build_run(ds_name: str, split: str, spec: str) -> None:
     """Build (or load) a run into the cache; blocking."""
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     system = system_info(spec)[0]
     get_run(dataset(ds_name), split, system, cache=cache(), progress=False)
@@ -267,8 +267,10 @@ def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _live(ds_name: str, data_dir_text: str, root: str, spec: str, text: str) -> analysis.RunLookup:
+    from retrieval.runner import live_search
+
     system = system_info(spec)[0]
-    run = system.retrieve(_dataset(ds_name, data_dir_text, root), {"live": text}, cache=get_cache(root), progress=False)
+    run = live_search(_dataset(ds_name, data_dir_text, root), system, text, k=1000, cache=get_cache(root))
     return analysis.RunLookup(run.rename(spec))
 
 

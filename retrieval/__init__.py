@@ -8,10 +8,11 @@ from .cache import Cache
 from .errors import DataFormatError, DatasetUnavailable, DownloadError, ModelUnavailable, RetrievalError
 from .evaluate import DEFAULT_MEASURES, Evaluation, evaluate
 from .run import Run
-from .systems import get_run, parse_system
+from .runner import get_run, live_search
+from .systems import parse_system
 
 __all__ = [
     "BeirDataset", "Cache", "DEFAULT_MEASURES", "DataFormatError", "DatasetUnavailable", "DownloadError",
-    "Evaluation", "ModelUnavailable", "Qrels", "RetrievalError", "Run", "catalogue", "evaluate", "get_run",
+    "Evaluation", "ModelUnavailable", "Qrels", "RetrievalError", "Run", "catalogue", "evaluate", "get_run", "live_search",
     "open_dataset", "parse_system",
 ]

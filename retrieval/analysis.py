@@ -348,7 +348,7 @@ def unfound_relevant(runs: Mapping[str, Run], qrels, k: int = 10, min_rel: int =
 def estimate_build_seconds(history: pd.DataFrame, spec: str, corpus_docs: int, docs_by_dataset: Mapping[str, int]) -> float | None:
     """A coarse ETA for building ``spec``'s run on a corpus of ``corpus_docs`` documents.
 
-    ``history`` is :func:`retrieval.systems.list_cached_runs`; earlier builds of the same system
+    ``history`` is :func:`retrieval.runner.list_cached_runs`; earlier builds of the same system
     are scaled linearly by corpus size (the median of their per-document rates). ``None`` when
     this system was never built here.
     """

@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import systems
 from .beir import BeirDataset
 from .cache import Cache
 from .errors import RetrievalError, UnknownSystem
 from .run import Run
+from .system import System
 
 CONDITIONS = {
     "flat": {"collection": "BeirFlatCollection", "index_args": [], "fields": None},
@@ -116,7 +116,7 @@ def _searcher(index_path: str, k1: float, b: float):
     return searcher
 
 
-class BM25(systems.System):
+class BM25(System):
     family = "bm25"
 
     def __init__(self, condition: str = "flat", **params: Any) -> None:
@@ -157,9 +157,6 @@ class BM25(systems.System):
         return Run.from_records(records, self.spec, family=self.family)
 
 
-def _parse(spec: str, **_options: Any) -> BM25:
+def parse_bm25(spec: str, **_options: Any) -> BM25:
     condition = spec.split("-", 1)[1] if "-" in spec else "flat"
     return BM25(condition)
-
-
-systems.register("bm25", _parse)

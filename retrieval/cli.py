@@ -122,7 +122,8 @@ def cmd_index(args) -> int:
 
 def cmd_run(args) -> int:
     from .evaluate import evaluate
-    from .systems import get_run, parse_system
+    from .runner import get_run
+    from .systems import parse_system
 
     cache = _cache(args)
     ds = _dataset(args)
@@ -176,7 +177,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .systems import list_cached_runs
+    from .runner import list_cached_runs
 
     frame = list_cached_runs(_cache(args))
     print(frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no cached runs")

@@ -211,7 +211,7 @@ def test_scatter_chart_fails_soft_without_queries():
 
 @needs_scifact
 def test_bm25_flat_vs_multifield_on_scifact(scifact, session_cache):
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     flat = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)
     multi = get_run(scifact, "test", "bm25-multifield", cache=session_cache, progress=False)

@@ -71,7 +71,7 @@ def tiny_env(tmp_path_factory):
 def core_run(env: dict[str, str], dataset: str, split: str, spec: str):
     from retrieval.beir import open_dataset
     from retrieval.cache import Cache
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     ds = open_dataset(dataset, env["BEIR_DATA_DIR"], download=False)
     return ds, get_run(ds, split, spec, cache=Cache(env["RETRIEVAL_CACHE_DIR"]), progress=False)

@@ -26,7 +26,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from retrieval.neural.testing import tiny_t5
+    from bench.tiny_models import tiny_t5
 
     return tiny_t5(tmp_path_factory.mktemp("tiny-t5"))
 
@@ -66,7 +66,7 @@ def test_older_form_pads_every_batch_to_512(tiny):
 
 
 def test_both_baselines_and_ours_give_the_same_scores(tiny):
-    from retrieval.neural.monot5 import MonoT5Scorer
+    from retrieval.neural.monot5_model import MonoT5Scorer
 
     model, tokenizer = tiny
     a = PygaggleMonoT5(model, tokenizer, padding="longest").score_pairs(PAIRS)

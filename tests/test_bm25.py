@@ -11,7 +11,8 @@ from retrieval.beir import BeirDataset
 from retrieval.bm25 import BM25, build_index
 from retrieval.errors import UnknownSystem
 from retrieval.evaluate import evaluate
-from retrieval.systems import get_run, parse_system
+from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 from .conftest import needs_scifact
 

@@ -112,7 +112,7 @@ def assert_nothing_ran(pg) -> None:
 def core_top(server, spec: str, qid: str, k: int = 10):
     from retrieval.beir import open_dataset
     from retrieval.cache import Cache
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     ds = open_dataset("tiny", server["env"]["BEIR_DATA_DIR"], download=False)
     run = get_run(ds, "test", spec, cache=Cache(server["env"]["RETRIEVAL_CACHE_DIR"]), progress=False)

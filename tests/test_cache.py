@@ -11,7 +11,8 @@ import pytest
 
 from retrieval.cache import Cache, atomic_write_text
 from retrieval.run import Run
-from retrieval.systems import System, get_run, read_run_parquet
+from retrieval.runner import get_run, read_run_parquet
+from retrieval.system import System
 
 
 def _build_counter(counter: Path, payload: bytes = b"x" * 1000):

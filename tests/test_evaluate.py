@@ -61,7 +61,7 @@ def _trec_eval(run: Run, qrels: Qrels, measures: set[str], relevance=None) -> di
 
 @needs_scifact
 def test_scifact_bm25_numbers_agree_with_trec_eval(scifact: BeirDataset, session_cache) -> None:
-    from retrieval.systems import get_run
+    from retrieval.runner import get_run
 
     qrels = scifact.qrels("test")
     run = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)

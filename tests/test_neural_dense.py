@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.neural import live_search
-from retrieval.neural.common import doc_text
-from retrieval.neural.dense import DenseEncoder, exact_search
-from retrieval.neural.dense_system import embeddings_key
-from retrieval.systems import get_run, parse_system
+from retrieval.runner import live_search
+from retrieval.neural.model_system import doc_text
+from retrieval.neural.dense_model import DenseEncoder
+from retrieval.neural.vector_search import exact_search
+from retrieval.neural.dense import embeddings_key
+from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 SPEC = "dense:all-MiniLM-L6-v2"
 TEXTS = ["Vitamin D and bone health", "coffee", "Regular exercise lowers blood pressure and improves bone strength. " * 30, ""]
@@ -61,7 +63,7 @@ def test_exact_search_equals_brute_force():
 
 def test_faiss_search_finds_the_exact_neighbours(tmp_path):
     pytest.importorskip("faiss")
-    from retrieval.neural.dense import build_faiss_index, faiss_search
+    from retrieval.neural.vector_search import build_faiss_index, faiss_search
 
     rng = np.random.default_rng(1)
     corpus = rng.standard_normal((2000, 32)).astype(np.float16)
@@ -159,7 +161,7 @@ def test_plain_checkpoint_without_modules_gets_registry_pooling(minilm, tmp_path
     """A folder with no modules.json (like facebook/contriever-msmarco) is wrapped with Transformer + Pooling here."""
     import shutil
 
-    from retrieval.neural.dense import load_sentence_transformer
+    from retrieval.neural.dense_model import load_sentence_transformer
 
     src = minilm.model[0].model.name_or_path
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):

@@ -14,9 +14,10 @@ import pytest
 
 from retrieval.beir import BeirDataset
 from retrieval.cache import Cache
-from retrieval.neural import live_search
-from retrieval.neural.monot5 import MonoT5Scorer, prediction_token_ids
-from retrieval.systems import get_run, parse_system
+from retrieval.runner import live_search
+from retrieval.neural.monot5_model import MonoT5Scorer, prediction_token_ids
+from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 PAIRS = [
     ("vitamin D bone density", "Vitamin D supplementation improves bone density in older adults."),
@@ -31,7 +32,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from retrieval.neural.testing import tiny_t5
+    from bench.tiny_models import tiny_t5
 
     folder = tmp_path_factory.mktemp("tiny-t5")
     model, tokenizer = tiny_t5(folder)
@@ -148,7 +149,8 @@ def test_deeper_rerank_scores_only_new_pairs(tiny, tiny_ds, cache, monkeypatch):
     first = get_run(tiny_ds, "test", "bm25-flat", cache=shared_cache, progress=False)
     n = {d: sum(min(d, len(first.for_query(q))) for q in first.qids) for d in (1, 5)}
     assert n[5] > n[1]
-    shallow = _reranker(folder, depth=1).retrieve(tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False)
+    shallow = _reranker(folder, depth=1).retrieve(tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False,
+                                                first_stage_run=first)
     before = sum(calls)
     deep_system = _reranker(folder, depth=5)
     deep = get_run(tiny_ds, "test", deep_system, cache=shared_cache, progress=False)

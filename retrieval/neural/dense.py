@@ -1,273 +1,203 @@
-"""Dense encoders and search: length-sorted batched encoding, exact search by chunked matrix products.
+"""Dense retrieval as a :class:`~retrieval.system.System`, with corpus embeddings cached on disk.
 
-:class:`DenseEncoder` wraps a ``SentenceTransformer`` (the normal case: it runs the model folder's
-own modules, e.g. GTR's dense projection) or a plain ``transformers`` encoder plus tokenizer with
-mean or CLS pooling (no sentence-transformers needed; used for hand-built models). Either way the
-vectors equal ``SentenceTransformer.encode(texts, normalize_embeddings=...)`` up to float noise.
-
-:func:`exact_search` has the shape of sentence-transformers' ``semantic_search``: chunked over the
-corpus, a running top-k per query, on CPU or GPU. :func:`faiss_search` is the approximate option
-(HNSW) for corpora too large for that.
+Corpus embeddings are a cache entry (kind ``embeddings``) keyed by the dataset checksum, the model
+(id, revision, pooling, normalisation, maximum length, document prompt, compute dtype) and the
+storage format: ``embeddings.npy`` (float16, rows in corpus order, opened with ``mmap_mode="r"``,
+``allow_pickle=False``) and ``docids.json``. Encoding runs longest-first in chunks; each chunk is
+written atomically to the entry's scratch folder, so an interrupted encode resumes with the
+chunks not yet done.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import shutil
 import sys
+import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .device import resolve_device, resolve_dtype, torch_dtype
+from ..beir import BeirDataset
+from ..cache import Cache, atomic_write_bytes, atomic_write_json
+from ..errors import UnknownSystem
+from ..run import Run
+from . import registry
+from .model_system import ModelSystem, doc_text, int_option, join_spec, model_options, spec_options
+
+EMBEDDINGS_CODE_VERSION = 1
+DENSE_CODE_VERSION = 1
+STORAGE = "float16"
+DEFAULT_HITS = 1000
+DEFAULT_CHUNK = 1024
+INDEXES = ("exact", "faiss")
 
 
-class DenseEncoder:
-    """Encode queries and documents into float32 vectors.
+# ---- corpus embeddings --------------------------------------------------------------------------
+def embeddings_key(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, Any]):
+    return cache.key("embeddings", dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=dict(model_key),
+                     storage=STORAGE, code_version=EMBEDDINGS_CODE_VERSION)
 
-    Example:
-        >>> enc = DenseEncoder.from_pretrained("all-MiniLM-L6-v2", device="cpu")  # doctest: +SKIP
-        >>> enc.encode_documents(["Vitamin D and bone health"]).shape  # doctest: +SKIP
-        (1, 384)
+
+def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_key: Mapping[str, Any], *, cache: Cache,
+                      chunk_size: int = DEFAULT_CHUNK, batch_size: int | None = None, progress: bool = True) -> tuple[np.ndarray, list[str], Path]:
+    """``(embeddings memmap float16 (n_docs, dim), docids in row order, entry folder)``, built once.
+
+    ``encoder()`` returns a :class:`~retrieval.neural.dense_model.DenseEncoder`; it is only called when
+    something must be encoded.
     """
+    key = embeddings_key(cache, dataset, model_key)
 
-    def __init__(self, model: Any, *, tokenizer: Any = None, pooling: str = "mean", normalize: bool = False,
-                 query_prompt: str = "", document_prompt: str = "", max_length: int | None = None,
-                 batch_size: int = 32, device: str | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.backend = "transformers" if tokenizer is not None else "sentence-transformers"
-        if self.backend == "sentence-transformers" and not hasattr(model, "encode"):
-            raise TypeError("DenseEncoder needs a SentenceTransformer, or a transformers model together with its tokenizer")
-        if pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be mean or cls, not {pooling!r}")
-        self.pooling = pooling
-        self.normalize = bool(normalize)
-        self.query_prompt = query_prompt
-        self.document_prompt = document_prompt
-        self.batch_size = int(batch_size)
-        if self.backend == "sentence-transformers":
-            if max_length:
-                model.max_seq_length = int(max_length)
-            self.max_length = int(model.max_seq_length)
-            self.device = str(model.device)
-        else:
-            self.max_length = int(max_length or getattr(tokenizer, "model_max_length", 512) or 512)
-            self.device = str(next(model.parameters()).device) if device is None else device
-            model.to(self.device).eval()
-
-    # ---- construction ---------------------------------------------------------------------
-    @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
-                        batch_size: int | None = None, normalize: bool | None = None, model_path: str | Path | None = None,
-                        revision: str | None = None, cache: Any = None, progress: bool = False) -> "DenseEncoder":
-        """Load by registry id / Hugging Face id (through the loading order) or from a local folder."""
-        from . import loading, registry
-
-        info = None
-        path = Path(str(name_or_path)).expanduser()
-        if model_path is None and not path.is_dir():
-            info = registry.lookup(str(name_or_path), "dense")
-            source = loading.resolve(info, revision=revision, cache=cache, progress=progress)
-            path = source.path
-        elif model_path is not None:
-            info = registry.lookup(str(name_or_path), "dense")
-            path = loading.explicit_folder(model_path).path
-        problem = loading.folder_problem(path)
-        if problem:
-            from ..errors import ModelUnavailable
-
-            raise ModelUnavailable(problem)
-        dev = resolve_device(device)
-        dt = resolve_dtype(dtype, dev, t5=_is_t5(path))
-        st = load_sentence_transformer(str(path), dev, dt, info.pooling if info else "mean", bool(info and info.normalize))
-        if normalize is None:
-            normalize = info.normalize if info else any(type(m).__name__ == "Normalize" for m in st)
-        return cls(
-            st, normalize=normalize,
-            query_prompt=info.query_prompt if info else "", document_prompt=info.document_prompt if info else "",
-            max_length=info.max_length if info else None, batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
-        )
-
-    @property
-    def dim(self) -> int:
-        if self.backend == "sentence-transformers":
-            return int(self.model.get_embedding_dimension())
-        return int(self.model.config.hidden_size)
-
-    @property
-    def dtype(self) -> str:
-        import torch
-
-        model = self.model if self.backend == "transformers" else self.model[0].model
-        return {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[next(model.parameters()).dtype]
-
-    # ---- encoding -------------------------------------------------------------------------
-    def encode_documents(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                         on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.document_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode documents", on_batch=on_batch)
-
-    def encode_queries(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.query_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode queries", on_batch=on_batch)
-
-    def encode(self, texts: Sequence[str], *, prompt: str = "", batch_size: int | None = None, progress: bool = False,
-               desc: str = "encode", on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """float32 ``(len(texts), dim)``; batches are formed longest-first so padding is small."""
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        bs = int(batch_size or self.batch_size)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    def build(tmp: Path) -> dict[str, Any]:
+        started = time.time()
+        docids = list(dataset.corpus)
+        texts = {d: doc_text(dataset.corpus[d]) for d in docids}
+        order = sorted(docids, key=lambda d: (-len(texts[d]), d))
+        scratch = cache.scratch(key)
+        plan = {"n": len(order), "chunk_size": int(chunk_size),
+                "order_sha256": hashlib.sha256("\n".join(order).encode("utf-8")).hexdigest()}
+        plan_file = scratch / "plan.json"
+        try:
+            same_plan = json.loads(plan_file.read_text(encoding="utf-8")) == plan
+        except (OSError, ValueError):
+            same_plan = False
+        if not same_plan:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(plan_file, plan)
+        chunks = [order[i : i + chunk_size] for i in range(0, len(order), chunk_size)]
+        done = [_load_chunk(scratch / f"chunk-{i:06d}.npy", len(c)) is not None for i, c in enumerate(chunks)]
+        remaining = sum(len(c) for c, ok in zip(chunks, done) if not ok)
         from tqdm.auto import tqdm
 
-        with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr, mininterval=1.0) as bar:
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                out[idx] = self._encode_batch([texts[i] for i in idx], prompt)
-                bar.update(len(idx))
-                if on_batch:
-                    on_batch(len(idx))
-        return out
-
-    def _encode_batch(self, batch: list[str], prompt: str) -> np.ndarray:
-        if self.backend == "sentence-transformers":
-            emb = self.model.encode(batch, batch_size=len(batch), prompt=prompt or None, normalize_embeddings=self.normalize,
-                                    convert_to_numpy=True, show_progress_bar=False)
-            return np.asarray(emb, dtype=np.float32)
-        import torch
-
-        enc = self.tokenizer([prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt").to(self.device)
-        with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state.float()  # pool in float32 whatever the compute dtype
-            if self.pooling == "cls":
-                emb = hidden[:, 0]
-            else:
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            if self.normalize:
-                emb = torch.nn.functional.normalize(emb, p=2, dim=1)
-        return emb.cpu().numpy().astype(np.float32)
-
-
-def _is_t5(path: Path) -> bool:
-    try:
-        import json
-
-        return json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("model_type") in ("t5", "mt5")
-    except (OSError, ValueError):
-        return False
-
-
-_ST_MODELS: dict[tuple, Any] = {}
-
-
-def load_sentence_transformer(path: str, device: str, dtype: str, pooling: str = "mean", normalize: bool = False):
-    """A SentenceTransformer from a local folder (safetensors only, no remote code), memoised per process.
-
-    A folder without ``modules.json`` (a plain transformers checkpoint such as Contriever) gets
-    Transformer + Pooling(``pooling``) (+ Normalize) modules built here.
-    """
-    key = (path, device, dtype, pooling, normalize)
-    if key not in _ST_MODELS:
-        from sentence_transformers import SentenceTransformer
-
-        model_kwargs = {"use_safetensors": True, "dtype": torch_dtype(dtype)}
-        if (Path(path) / "modules.json").is_file():
-            st = SentenceTransformer(path, device=device, trust_remote_code=False, local_files_only=True, model_kwargs=model_kwargs)
+        enc = None
+        with tqdm(total=len(order), initial=len(order) - remaining, desc=f"encode {dataset.name}", unit="doc",
+                  disable=not progress or remaining == 0, file=sys.stderr, mininterval=1.0, smoothing=0.1) as bar:
+            for i, chunk in enumerate(chunks):
+                if done[i]:
+                    continue
+                enc = enc or encoder()
+                vecs = enc.encode_documents([texts[d] for d in chunk], batch_size=batch_size, on_batch=bar.update)
+                _save_chunk(scratch / f"chunk-{i:06d}.npy", vecs.astype(np.float16))
+        dim = None
+        for i, chunk in enumerate(chunks):
+            arr = _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk))
+            if arr is None:
+                raise RuntimeError(f"embedding chunk {i} vanished from {scratch} during the build")
+            if dim is None:
+                dim = int(arr.shape[1])
+                out = np.lib.format.open_memmap(tmp / "embeddings.npy", mode="w+", dtype=np.float16, shape=(len(order), dim))
+                row = {d: r for r, d in enumerate(docids)}
+            out[[row[d] for d in chunk]] = arr
+        if dim is None:
+            np.save(tmp / "embeddings.npy", np.zeros((0, 0), dtype=np.float16))
         else:
-            from sentence_transformers.sentence_transformer import modules
+            out.flush()
+            del out
+        (tmp / "docids.json").write_text(json.dumps(docids, ensure_ascii=False), encoding="utf-8")
+        return {"documents": len(docids), "dim": dim, "encode_seconds": round(time.time() - started, 3),
+                "encoded_now": remaining}
 
-            first = modules.Transformer(path, model_kwargs={**model_kwargs, "trust_remote_code": False})
-            mods = [first, modules.Pooling(first.get_embedding_dimension(), pooling_mode=pooling)]
-            if normalize:
-                mods.append(modules.Normalize())
-            st = SentenceTransformer(modules=mods, device=device)
-        st.eval()
-        if len(_ST_MODELS) >= 4:
-            _ST_MODELS.pop(next(iter(_ST_MODELS)))
-        _ST_MODELS[key] = st
-    return _ST_MODELS[key]
-
-
-# ---- search -------------------------------------------------------------------------------------
-def exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, *, similarity: str = "cos", device: str = "cpu",
-                 corpus_chunk: int = 50_000, query_chunk: int = 1_000) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` corpus rows per query by dot product (``"dot"``) or cosine (``"cos"``).
-
-    ``corpus`` may be a float16 memmap; it is read chunk by chunk and compared in float32.
-    Returns ``(scores, indices)``, both ``(n_queries, min(k, n_docs))``, best first.
-    """
-    import torch
-
-    n_docs = int(corpus.shape[0])
-    k = min(int(k), n_docs)
-    nq = int(queries.shape[0])
-    all_scores = np.zeros((nq, k), dtype=np.float32)
-    all_idx = np.zeros((nq, k), dtype=np.int64)
-    if nq == 0 or k == 0:
-        return all_scores, all_idx
-    with torch.inference_mode():
-        for qs in range(0, nq, query_chunk):
-            q = torch.from_numpy(np.ascontiguousarray(queries[qs : qs + query_chunk], dtype=np.float32)).to(device)
-            if similarity == "cos":
-                q = torch.nn.functional.normalize(q, p=2, dim=1)
-            best_s = best_i = None
-            for cs in range(0, n_docs, corpus_chunk):
-                c = torch.from_numpy(np.ascontiguousarray(corpus[cs : cs + corpus_chunk], dtype=np.float32)).to(device)
-                if similarity == "cos":
-                    c = torch.nn.functional.normalize(c, p=2, dim=1)
-                scores = q @ c.T
-                top_s, top_i = torch.topk(scores, min(k, scores.shape[1]), dim=1, largest=True, sorted=False)
-                top_i = top_i + cs
-                if best_s is not None:
-                    top_s = torch.cat([best_s, top_s], dim=1)
-                    top_i = torch.cat([best_i, top_i], dim=1)
-                    keep_s, pos = torch.topk(top_s, min(k, top_s.shape[1]), dim=1, largest=True, sorted=False)
-                    top_s, top_i = keep_s, torch.gather(top_i, 1, pos)
-                best_s, best_i = top_s, top_i
-            order = torch.argsort(best_s, dim=1, descending=True, stable=True)
-            all_scores[qs : qs + q.shape[0]] = torch.gather(best_s, 1, order).cpu().numpy()
-            all_idx[qs : qs + q.shape[0]] = torch.gather(best_i, 1, order).cpu().numpy()
-    return all_scores, all_idx
+    entry = cache.get_or_build(key, build, info={"dataset": dataset.name, "model": dict(model_key).get("model")})
+    shutil.rmtree(cache.root / "_partial" / key.kind / key.digest, ignore_errors=True)
+    emb = np.load(entry / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+    docids = json.loads((entry / "docids.json").read_text(encoding="utf-8"))
+    return emb, docids, entry
 
 
-def build_faiss_index(corpus: np.ndarray, path: Path, *, similarity: str = "cos", m: int = 32, ef_construction: int = 200,
-                      chunk: int = 50_000) -> None:
-    """An HNSW (inner product) index over ``corpus``, written to ``path`` (FAISS's own format, no pickle)."""
-    faiss = _faiss()
-    index = faiss.IndexHNSWFlat(int(corpus.shape[1]), m, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = ef_construction
-    for start in range(0, corpus.shape[0], chunk):
-        block = np.ascontiguousarray(corpus[start : start + chunk], dtype=np.float32)
-        if similarity == "cos":
-            faiss.normalize_L2(block)
-        index.add(block)
-    faiss.write_index(index, str(path))
+def _save_chunk(path: Path, arr: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
 
 
-def faiss_search(queries: np.ndarray, index_path: Path, k: int, *, similarity: str = "cos", ef_search: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate top-``k`` from an index made by :func:`build_faiss_index` (same return shape as exact_search)."""
-    faiss = _faiss()
-    index = faiss.read_index(str(index_path))
-    index.hnsw.efSearch = max(ef_search, k)
-    q = np.ascontiguousarray(queries, dtype=np.float32)
-    if similarity == "cos":
-        q = q.copy()
-        faiss.normalize_L2(q)
-    k = min(int(k), index.ntotal)
-    scores, idx = index.search(q, k)
-    return scores, idx.astype(np.int64)
-
-
-def _faiss():
+def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
     try:
-        import faiss
-    except ImportError:
-        from ..errors import RetrievalError
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return arr if arr.ndim == 2 and arr.shape[0] == rows and arr.dtype == np.float16 else None
 
-        raise RetrievalError("index=faiss needs the faiss-cpu package (pip install faiss-cpu==1.15.1)") from None
-    return faiss
+
+# ---- the system ---------------------------------------------------------------------------------
+class DenseRetriever(ModelSystem):
+    """``dense:<registry id>``: bi-encoder retrieval, exact (default) or FAISS HNSW search."""
+
+    family = "dense"
+
+    def __init__(self, info: registry.ModelInfo, *, hits: int = DEFAULT_HITS, index: str = "exact",
+                 chunk_size: int = DEFAULT_CHUNK, **model_options: Any) -> None:
+        if index not in INDEXES:
+            raise UnknownSystem(f"{info.spec}: index must be one of {INDEXES}, not {index!r}")
+        super().__init__(info, **model_options)
+        self.hits = int(hits)
+        self.index = index
+        self.chunk_size = int(chunk_size)
+        self.spec = join_spec(info.spec, {"hits": hits if hits != DEFAULT_HITS else None,
+                                          "index": index if index != "exact" else None, "revision": self.revision_option or None})
+        self.label = f"{info.id} (dense, {info.params_millions:g}M)"
+        self._encoder = None
+
+    # ---- identity ---------------------------------------------------------------------------
+    def _is_t5(self) -> bool:
+        return "t5" in self.info.hf_id.lower()
+
+    def model_key(self) -> dict[str, Any]:
+        """What changes the document vectors (the embeddings cache key)."""
+        i = self.info
+        return {"model": i.hf_id, "revision": self.revision, "pooling": i.pooling, "normalize": i.normalize,
+                "max_length": i.max_length, "document_prompt": i.document_prompt, "dtype": self.dtype}
+
+    def key_parts(self) -> dict[str, Any]:
+        return {"system": "dense", **self.model_key(), "similarity": self.info.similarity, "query_prompt": self.info.query_prompt,
+                "hits": self.hits, "remove_query": True, "index": self.index, "storage": STORAGE, "code_version": DENSE_CODE_VERSION}
+
+    # ---- work -------------------------------------------------------------------------------
+    def encoder(self, cache: Cache | None = None):
+        if self._encoder is None:
+            from .dense_model import DenseEncoder
+
+            self._encoder = DenseEncoder.from_pretrained(self.info.id, **self.load_options(cache))
+        return self._encoder
+
+    def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
+        return corpus_embeddings(dataset, lambda: self.encoder(cache), self.model_key(), cache=cache, chunk_size=self.chunk_size,
+                                 batch_size=self.batch_size, progress=progress)
+
+    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
+        emb, docids, entry = self.corpus_embeddings(dataset, cache=cache, progress=progress)
+        qids = list(queries)
+        qvecs = self.encoder(cache).encode_queries([queries[q] for q in qids], progress=progress and len(qids) > 50)
+        k = min(self.hits + 1, len(docids))  # one extra so that dropping the query's own id still leaves `hits`
+        if self.index == "faiss":
+            from .vector_search import faiss_search
+
+            scores, idx = faiss_search(qvecs, self._faiss_index(emb, entry, cache), k, similarity=self.info.similarity)
+        else:
+            from .vector_search import exact_search
+
+            scores, idx = exact_search(qvecs, emb, k, similarity=self.info.similarity, device=self.device)
+        records = []
+        for row, qid in enumerate(qids):
+            kept = [(docids[j], float(s)) for s, j in zip(scores[row], idx[row]) if j >= 0 and docids[j] != qid]
+            records.extend((qid, d, s) for d, s in kept[: self.hits])
+        return Run.from_records(records, self.spec, family=self.family)
+
+    def _faiss_index(self, emb: np.ndarray, entry: Path, cache: Cache) -> Path:
+        from .vector_search import build_faiss_index
+
+        key = cache.key("faiss-index", embeddings=entry.name, similarity=self.info.similarity, index="hnsw", m=32, ef_construction=200)
+        built = cache.get_or_build(key, lambda tmp: build_faiss_index(emb, tmp / "index.faiss", similarity=self.info.similarity))
+        return built / "index.faiss"
+
+
+def parse_dense(spec: str, **options: Any) -> DenseRetriever:
+    base, opts = spec_options(spec, options)
+    info = registry.lookup(base.split(":", 1)[1] if ":" in base else base, "dense")
+    return DenseRetriever(
+        info, hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec), index=str(opts.get("index", "exact")),
+        chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec), **model_options(opts, spec),
+    )

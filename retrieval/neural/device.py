@@ -48,6 +48,12 @@ def resolve_dtype(dtype: str | None, device: str, *, t5: bool = False) -> str:
 
 
 def torch_dtype(name: str):
+    """``"bfloat16"`` -> ``torch.bfloat16`` (any name :data:`DTYPES` knows)."""
     import torch
 
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return getattr(torch, DTYPES[name])
+
+
+def dtype_name(dtype: object) -> str:
+    """``torch.bfloat16`` -> ``"bfloat16"``: the inverse of :func:`torch_dtype`."""
+    return DTYPES[str(dtype).removeprefix("torch.")]

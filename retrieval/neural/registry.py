@@ -129,12 +129,20 @@ def registry() -> dict[str, ModelInfo]:
     return parse_registry(text, f"retrieval/data/{REGISTRY_FILE}")
 
 
-def lookup(name: str, prefix: str | None = None) -> ModelInfo:
-    """Find a model by spec, registry id or Hugging Face id (optionally within one spec prefix)."""
-    rows = [m for m in registry().values() if prefix is None or m.prefix == prefix]
-    for m in rows:
-        if name in (m.spec, m.id, m.hf_id, m.spec.split(":", 1)[1]):
+def find(name: str, prefix: str | None = None) -> ModelInfo | None:
+    """A model by spec, registry id or Hugging Face id (optionally within one spec prefix), or None."""
+    for m in registry().values():
+        if (prefix is None or m.prefix == prefix) and name in (m.spec, m.id, m.hf_id, m.spec.split(":", 1)[1]):
             return m
+    return None
+
+
+def lookup(name: str, prefix: str | None = None) -> ModelInfo:
+    """Like :func:`find`, but an unknown name raises :class:`UnknownSystem` listing the known models."""
+    found = find(name, prefix)
+    if found is not None:
+        return found
+    rows = [m for m in registry().values() if prefix is None or m.prefix == prefix]
     known = ", ".join(m.spec for m in rows)
     raise UnknownSystem(f"unknown model {name!r}; the registry (retrieval/data/{REGISTRY_FILE}) has: {known}")
 

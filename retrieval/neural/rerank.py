@@ -1,9 +1,9 @@
 """Rerankers (monoT5, MiniLM cross-encoder) as systems over a cached first stage.
 
 ``monot5:base`` reranks the top ``depth`` (default 100, at most 1000) documents of its first stage
-(default ``bm25-flat``, as in the monoT5 papers). The first stage's run comes from
-:func:`retrieval.systems.get_run` when the queries are a split's judged queries (so it is cached
-like any run), else from the first stage's own ``retrieve`` (a typed query). Scores come from the
+(default ``bm25-flat``, as in the monoT5 papers). The caller (:mod:`retrieval.runner`) hands over the
+first stage's run: the cached split run for a split's judged queries, a fresh one for a typed query.
+Scores come from the
 per-(query, document, model) :class:`~retrieval.neural.scores.ScoreStore`; only missing pairs go
 to the model, longest first, flushed to the store every ``flush_every`` pairs. A rerank returns
 exactly its candidates, reordered.
@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from .. import systems
 from ..beir import BeirDataset
 from ..cache import Cache
-from ..errors import UnknownSystem
+from ..errors import RetrievalError, UnknownSystem
 from ..run import Run
-from . import loading, registry
-from .base import ModelSystem
-from .common import MAX_DEPTH, doc_text, int_option, join_spec, merge_options, query_hash, split_spec
-from .scores import KIND, ScoreStore
+from ..system import System
+from . import registry
+from .model_system import MAX_DEPTH, ModelSystem, doc_text, int_option, join_spec, model_options, spec_options
+from .scores import KIND, ScoreStore, query_hash
 
 RERANK_CODE_VERSION = 1
 SCORE_CODE_VERSION = 1
@@ -37,33 +36,23 @@ class Reranker(ModelSystem):
 
     family = "reranker"
 
-    def __init__(self, info: registry.ModelInfo, *, first_stage: str | systems.System = DEFAULT_FIRST_STAGE,
-                 depth: int = DEFAULT_DEPTH, device: str | None = None, dtype: str | None = None, batch_size: int | None = None,
-                 model_path: str | None = None, revision: str | None = None, flush_every: int = FLUSH_EVERY) -> None:
+    def __init__(self, info: registry.ModelInfo, *, first_stage: System, depth: int = DEFAULT_DEPTH,
+                 flush_every: int = FLUSH_EVERY, **model_options: Any) -> None:
         if info.family != "reranker":
             raise UnknownSystem(f"{info.spec} is not a reranker")
-        self.info = info
-        self.first = systems.parse_system(first_stage) if isinstance(first_stage, str) else first_stage
+        super().__init__(info, **model_options)
+        self.first_stage = first_stage
         if not 1 <= int(depth) <= MAX_DEPTH:
             raise UnknownSystem(f"{info.spec}: depth must be between 1 and {MAX_DEPTH}, not {depth}")
         self.depth = int(depth)
-        self.device_option = device
-        self.dtype_option = dtype
-        self.batch_size = batch_size
-        self.model_path = model_path
-        self.revision_option = revision
         self.flush_every = int(flush_every)
-        extra: dict[str, Any] = {}
-        if self.first.spec != DEFAULT_FIRST_STAGE:
-            extra["first_stage"] = self.first.spec
-        if self.depth != DEFAULT_DEPTH:
-            extra["depth"] = self.depth
-        if revision:
-            extra["revision"] = revision
-        self.spec = join_spec(info.spec, extra)
+        self.spec = join_spec(info.spec, {
+            "first_stage": first_stage.spec if first_stage.spec != DEFAULT_FIRST_STAGE else None,
+            "depth": self.depth if self.depth != DEFAULT_DEPTH else None,
+            "revision": self.revision_option or None,
+        })
         kind = "monoT5" if info.kind == "monot5" else "cross-encoder"
-        self.label = f"{info.id} ({kind}, {info.params_millions:g}M) over {self.first.display_name}, top {self.depth}"
-        self._revision: str | None = None
+        self.label = f"{info.id} ({kind}, {info.params_millions:g}M) over {first_stage.display_name}, top {self.depth}"
         self._scorer = None
 
     # ---- identity ---------------------------------------------------------------------------
@@ -77,30 +66,29 @@ class Reranker(ModelSystem):
                 "template": i.template, "score": "log P(true)" if i.kind == "monot5" else "logit", "code_version": SCORE_CODE_VERSION}
 
     def key_parts(self) -> dict[str, Any]:
-        return {"system": "rerank", **self.model_key(), "first_stage": self.first.key_parts(), "depth": self.depth,
+        return {"system": "rerank", **self.model_key(), "first_stage": self.first_stage.key_parts(), "depth": self.depth,
                 "rerank_code_version": RERANK_CODE_VERSION}
 
     def availability(self) -> tuple[bool, str]:
-        ok, why = loading.availability(self.info, model_path=self.model_path, revision=self.revision_option)
+        ok, why = super().availability()
         if not ok:
             return ok, why
-        first_ok, first_why = self.first.availability()
+        first_ok, first_why = self.first_stage.availability()
         if not first_ok:
-            return False, f"first stage {self.first.spec}: {first_why}"
+            return False, f"first stage {self.first_stage.spec}: {first_why}"
         return True, why
 
     # ---- work -------------------------------------------------------------------------------
     def scorer(self, cache: Cache | None = None):
         """The loaded scorer (MonoT5Scorer or CrossEncoderScorer), loaded once."""
         if self._scorer is None:
-            kwargs = dict(device=self.device, dtype=self.dtype, batch_size=self.batch_size, max_length=self.info.max_length,
-                          model_path=self.model_path, revision=self.revision_option, cache=cache)
+            kwargs = dict(self.load_options(cache), max_length=self.info.max_length)
             if self.info.kind == "monot5":
-                from .monot5 import MonoT5Scorer
+                from .monot5_model import MonoT5Scorer
 
                 self._scorer = MonoT5Scorer.from_pretrained(self.info.id, **kwargs)
             else:
-                from .crossencoder import CrossEncoderScorer
+                from .crossencoder_model import CrossEncoderScorer
 
                 self._scorer = CrossEncoderScorer.from_pretrained(self.info.id, **kwargs)
         return self._scorer
@@ -109,18 +97,12 @@ class Reranker(ModelSystem):
         key = cache.key(KIND, dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=self.model_key())
         return ScoreStore(cache, key)
 
-    def first_stage_run(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
-        """The first stage's run for ``queries``: the cached split run when they are a split's queries."""
-        wanted = set(queries)
-        for split in dataset.splits:
-            judged = dataset.split_queries(split)
-            if wanted <= set(judged) and all(judged[q] == queries[q] for q in wanted):
-                return systems.get_run(dataset, split, self.first, cache=cache, progress=progress).restrict(wanted)
-        return self.first.retrieve(dataset, queries, cache=cache, progress=progress)
-
-    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
-        first = self.first_stage_run(dataset, queries, cache=cache, progress=progress)
-        candidates = {q: list(first.for_query(q, self.depth)["docid"]) for q in queries}
+    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True,
+                 first_stage_run: Run | None = None) -> Run:
+        if first_stage_run is None:
+            raise RetrievalError(f"{self.spec} reranks {self.first_stage.spec}: pass its run as first_stage_run "
+                                 "(retrieval.runner.get_run and live_search do)")
+        candidates = {q: list(first_stage_run.for_query(q, self.depth)["docid"]) for q in queries}
         qhash = {q: query_hash(text) for q, text in queries.items()}
         store = self.score_store(dataset, cache)
         known = store.get(set(qhash.values()))
@@ -132,7 +114,7 @@ class Reranker(ModelSystem):
         if todo:
             self._score_missing(dataset, todo, store, known, cache, progress)
         records = [(q, d, known[(qhash[q], d)]) for q, docs in candidates.items() for d in docs]
-        return Run.from_records(records, self.spec, family=self.family, first_stage=self.first.spec, depth=self.depth)
+        return Run.from_records(records, self.spec, family=self.family, first_stage=self.first_stage.spec, depth=self.depth)
 
     def _score_missing(self, dataset: BeirDataset, todo: dict, store: ScoreStore, known: dict, cache: Cache, progress: bool) -> None:
         corpus = dataset.corpus
@@ -154,18 +136,15 @@ class Reranker(ModelSystem):
             print(f"{self.info.id}: scored {len(items):,} new pairs in {time.time() - started:.1f} s", file=sys.stderr)
 
 
-def parse_reranker(spec: str, **options: Any) -> Reranker:
-    base, spec_options = split_spec(spec)
-    opts = merge_options(spec_options, options, spec)
+def parse_reranker(spec: str, *, parse_first_stage: Callable[..., System], **options: Any) -> Reranker:
+    """``monot5:base?depth=1000`` -> a Reranker; ``parse_first_stage`` turns the first stage's spec into a System."""
+    base, opts = spec_options(spec, options)
     prefix, _, name = base.partition(":")
     info = registry.lookup(name or base, prefix)
-    batch = opts.get("batch_size")
     first = opts.get("first_stage", DEFAULT_FIRST_STAGE)
     if isinstance(first, str):  # the device choice carries over to a neural first stage; its other options do not
-        first = systems.parse_system(first, device=opts.get("device"))
+        first = parse_first_stage(first, device=opts.get("device"))
     return Reranker(
         info, first_stage=first, depth=int_option(opts, "depth", DEFAULT_DEPTH, 1, MAX_DEPTH, spec),
-        device=opts.get("device"), dtype=opts.get("dtype"), batch_size=int(batch) if batch else None,
-        model_path=opts.get("model_path"), revision=opts.get("revision"),
-        flush_every=int_option(opts, "flush_every", FLUSH_EVERY, 1, 1 << 20, spec),
+        flush_every=int_option(opts, "flush_every", FLUSH_EVERY, 1, 1 << 20, spec), **model_options(opts, spec),
     )

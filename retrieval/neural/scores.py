@@ -10,6 +10,7 @@ dropped (its pairs are scored again). Many segments are merged under the entry's
 
 from __future__ import annotations
 
+import hashlib
 import io
 import sys
 import time
@@ -21,6 +22,11 @@ from ..cache import Cache, CacheKey, atomic_write_bytes, atomic_write_json
 
 KIND = "rerank-scores"
 COMPACT_AT = 32
+
+
+def query_hash(text: str) -> str:
+    """The store's key for a query: a hash of its text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 class ScoreStore:

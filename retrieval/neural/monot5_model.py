@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .device import resolve_device, resolve_dtype, torch_dtype
+from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 TEMPLATE = "Query: {query} Document: {document} Relevant:"
 TOKEN_TRUE = "▁true"
@@ -74,7 +74,7 @@ class MonoT5Scorer:
         elif device and self.device != str(current.device):
             self.dtype = resolve_dtype(None, self.device, t5=True)
         else:
-            self.dtype = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[current.dtype]
+            self.dtype = dtype_name(current.dtype)
         self.model = model.to(device=self.device, dtype=torch_dtype(self.dtype)).eval()
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -92,14 +92,9 @@ class MonoT5Scorer:
                         batch_size: int | None = None, max_length: int = 512, model_path: str | Path | None = None,
                         revision: str | None = None, cache: Any = None) -> "MonoT5Scorer":
         """Load from a local folder, or by registry id / Hugging Face id through the loading order."""
-        from . import loading, registry
+        from . import weights
 
-        path = Path(str(name_or_path)).expanduser()
-        if model_path is not None:
-            path = loading.explicit_folder(model_path).path
-        elif not path.is_dir():
-            info = registry.lookup(str(name_or_path), "monot5")
-            path = loading.resolve(info, revision=revision, cache=cache).path
+        path, _ = weights.model_folder(name_or_path, "monot5", model_path=model_path, revision=revision, cache=cache)
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev, t5=True)
         model, tokenizer = load_monot5(str(path), dev, dt)
@@ -194,13 +189,11 @@ def _has_t5_layout(model: Any) -> bool:
         return False
 
 
-_MODELS: dict[tuple, tuple[Any, Any]] = {}
-
-
 def load_monot5(path: str, device: str, dtype: str) -> tuple[Any, Any]:
     """(model, tokenizer) from a local folder: safetensors only, no remote code, SDPA attention; memoised."""
-    key = (path, device, dtype)
-    if key not in _MODELS:
+    from . import weights
+
+    def load() -> tuple[Any, Any]:
         from transformers import AutoTokenizer, T5ForConditionalGeneration
 
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
@@ -208,7 +201,6 @@ def load_monot5(path: str, device: str, dtype: str) -> tuple[Any, Any]:
             path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch_dtype(dtype),
             attn_implementation="sdpa",
         ).to(device).eval()
-        if len(_MODELS) >= 2:
-            _MODELS.pop(next(iter(_MODELS)))
-        _MODELS[key] = (model, tokenizer)
-    return _MODELS[key]
+        return model, tokenizer
+
+    return weights.loaded(("monot5", path, device, dtype), load)

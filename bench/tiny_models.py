@@ -105,7 +105,7 @@ def _unigram_pieces(sentences: list[str], vocab_size: int, *, coverage: float) -
 
 
 def _check_true_false(tokenizer: Any) -> None:
-    from .monot5 import prediction_token_ids
+    from retrieval.neural.monot5_model import prediction_token_ids
 
     true_id, false_id = prediction_token_ids(tokenizer)
     got = tokenizer.convert_ids_to_tokens(tokenizer("true false", add_special_tokens=False)["input_ids"])

@@ -411,3 +411,47 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
     if reason:
         return False, not_here_message(info, reason)
     return True, f"{info.hf_id} downloads from the Hugging Face hub on first use (~{info.params_millions:g}M parameters)"
+
+
+# ---- from a name to a folder, and loaded models -------------------------------------------------
+def model_folder(name_or_path: str | Path, prefix: str, *, model_path: str | Path | None = None, revision: str | None = None,
+                 cache: Cache | None = None, progress: bool = False) -> tuple[Path, ModelInfo | None]:
+    """``(usable model folder, registry entry or None)`` for a folder, or a registry id / Hugging Face id.
+
+    ``model_path`` (a local folder) wins over the loading order; the registry entry is still looked up
+    by name then, since it carries the model's pooling, prompts and maximum length.
+    """
+    from . import registry
+
+    path = Path(str(name_or_path)).expanduser()
+    info = None
+    if model_path is not None:
+        info = registry.find(str(name_or_path), prefix)
+        path = explicit_folder(model_path).path
+    elif not path.is_dir():
+        info = registry.lookup(str(name_or_path), prefix)
+        path = resolve(info, revision=revision, cache=cache, progress=progress).path
+    problem = folder_problem(path)
+    if problem:
+        raise ModelUnavailable(problem)
+    return path, info
+
+
+MAX_LOADED_MODELS = 3
+_LOADED: dict[tuple, Any] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def loaded(key: tuple, load: Any) -> Any:
+    """The one process-wide memo of loaded models: ``load()`` once per ``key`` (folder, device, dtype, ...),
+    keeping the ``MAX_LOADED_MODELS`` most recently used, whatever their kind."""
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            _LOADED[key] = _LOADED.pop(key)  # most recently used last
+            return _LOADED[key]
+    value = load()
+    with _LOADED_LOCK:
+        _LOADED[key] = value
+        while len(_LOADED) > MAX_LOADED_MODELS:
+            _LOADED.pop(next(iter(_LOADED)))
+    return value

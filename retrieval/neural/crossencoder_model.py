@@ -27,14 +27,9 @@ class CrossEncoderScorer:
     def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
                         batch_size: int | None = None, max_length: int = 512, model_path: str | Path | None = None,
                         revision: str | None = None, cache: Any = None) -> "CrossEncoderScorer":
-        from . import loading, registry
+        from . import weights
 
-        path = Path(str(name_or_path)).expanduser()
-        if model_path is not None:
-            path = loading.explicit_folder(model_path).path
-        elif not path.is_dir():
-            info = registry.lookup(str(name_or_path), "ce")
-            path = loading.resolve(info, revision=revision, cache=cache).path
+        path, _ = weights.model_folder(name_or_path, "ce", model_path=model_path, revision=revision, cache=cache)
         dev = resolve_device(device)
         return cls(load_cross_encoder(str(path), dev, resolve_dtype(dtype, dev), max_length), batch_size=batch_size)
 
@@ -60,20 +55,16 @@ class CrossEncoderScorer:
         return out
 
 
-_MODELS: dict[tuple, Any] = {}
-
-
 def load_cross_encoder(path: str, device: str, dtype: str, max_length: int = 512):
-    key = (path, device, dtype, max_length)
-    if key not in _MODELS:
+    from . import weights
+
+    def load():
         import torch
         from sentence_transformers import CrossEncoder
 
         model = CrossEncoder(path, device=device, trust_remote_code=False, local_files_only=True, max_length=max_length,
                              activation_fn=torch.nn.Identity(),
                              model_kwargs={"use_safetensors": True, "dtype": torch_dtype(dtype)})
-        model.eval()
-        if len(_MODELS) >= 2:
-            _MODELS.pop(next(iter(_MODELS)))
-        _MODELS[key] = model
-    return _MODELS[key]
+        return model.eval()
+
+    return weights.loaded(("cross-encoder", path, device, dtype, max_length), load)

@@ -1,0 +1,154 @@
+"""Running systems: the cached ``get_run`` every caller goes through, and one typed query (``live_search``).
+
+:func:`get_run` caches a system's run on a dataset split, keyed by the dataset's checksum, the split,
+everything :meth:`System.key_parts` reports (model id and revision, parameters, first stage) and
+:data:`RUN_CODE_VERSION`. A reranker's first stage is run here (from the cache for a split) and handed
+to it, so no system looks for its own split or calls back into this module.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .beir import BeirDataset
+from .cache import Cache
+from .errors import RetrievalError
+from .run import COLUMNS, Run
+from .system import System
+from .systems import parse_system
+
+RUN_CODE_VERSION = 1
+
+
+def run_key(cache: Cache, dataset: BeirDataset, split: str, system: System):
+    return cache.key(
+        "run",
+        dataset=dataset.name,
+        dataset_sha256=dataset.fingerprint(),
+        split=split,
+        system=system.key_parts(),
+        code_version=RUN_CODE_VERSION,
+    )
+
+
+def cached_run(cache: Cache, dataset: BeirDataset, split: str, system: System) -> Run | None:
+    """The cached run if present and intact (nothing is built); ``None`` also when the key cannot be
+    worked out here (e.g. a model revision that needs the hub while offline)."""
+    try:
+        key = run_key(cache, dataset, split, system)
+    except RetrievalError:
+        return None
+    entry = cache.lookup(key)
+    return None if entry is None else _read_run(entry, system)
+
+
+def get_run(
+    dataset: BeirDataset, split: str, system: System | str, *, cache: Cache | None = None, progress: bool = True
+) -> Run:
+    """The run of ``system`` over the judged queries of ``split``, from the cache or built once."""
+    system = parse_system(system) if isinstance(system, str) else system
+    cache = cache or Cache()
+    key = run_key(cache, dataset, split, system)
+
+    def build(tmp: Path) -> dict[str, Any]:
+        started = time.time()
+        run = _produce(system, dataset, dataset.split_queries(split), split, cache, progress)
+        write_run_parquet(run, tmp / "run.parquet")
+        return {"queries": len(run.qids), "rows": len(run), "seconds": round(time.time() - started, 3), "spec": system.spec}
+
+    entry = cache.get_or_build(key, build, info={"dataset": dataset.name, "split": split, "spec": system.spec})
+    return _read_run(entry, system)
+
+
+def _produce(system: System, dataset: BeirDataset, queries: Mapping[str, str], split: str | None, cache: Cache,
+             progress: bool) -> Run:
+    """Run ``system`` on ``queries``; a reranker first gets its first stage's run (cached when ``split`` is given)."""
+    if system.first_stage is None:
+        return system.retrieve(dataset, queries, cache=cache, progress=progress)
+    if split is not None:
+        first_run = get_run(dataset, split, system.first_stage, cache=cache, progress=progress).restrict(set(queries))
+    else:
+        first_run = _produce(system.first_stage, dataset, queries, None, cache, progress)
+    return system.retrieve(dataset, queries, cache=cache, progress=progress, first_stage_run=first_run)
+
+
+LIVE_QID = "live"
+
+
+def live_search(dataset: BeirDataset, system: System | str, query_text: str, k: int = 100, *,
+                cache: Cache | None = None, progress: bool = False, **options: Any) -> Run:
+    """The top ``k`` of ``system`` for one typed query, as a Run whose only qid is ``"live"``.
+
+    Dense systems reuse the cached corpus embeddings and encode only the query; rerankers run their
+    first stage for the query and score only (query, document) pairs not in the score cache.
+
+    Example:
+        >>> run = live_search(dataset, "dense:all-MiniLM-L6-v2", "vitamin D and bone density", k=10)  # doctest: +SKIP
+        >>> run.for_query("live")[["rank", "docid", "score"]]  # doctest: +SKIP
+    """
+    text = " ".join(str(query_text).split())
+    if not text:
+        raise RetrievalError("the query is empty")
+    system = parse_system(system, **options) if isinstance(system, str) else system
+    run = _produce(system, dataset, {LIVE_QID: text}, None, cache or Cache(), progress)
+    return run.truncate(int(k))
+
+
+def write_run_parquet(run: Run, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(run.frame[list(COLUMNS)], preserve_index=False)
+    pq.write_table(table, path)
+
+
+def read_run_parquet(path: Path, name: str = "") -> Run:
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(path).to_pandas()
+    if list(frame.columns) != list(COLUMNS):
+        raise ValueError(f"{path}: columns {list(frame.columns)} are not {list(COLUMNS)}")
+    frame["qid"] = frame["qid"].astype(str)
+    frame["docid"] = frame["docid"].astype(str)
+    return Run(frame, name)
+
+
+def _read_run(entry: Path, system: System) -> Run:
+    run = read_run_parquet(entry / "run.parquet", system.spec)
+    return Run(run.frame, system.spec, {"cache_entry": str(entry), "family": system.family})
+
+
+@dataclass(frozen=True)
+class CachedRunInfo:
+    path: Path
+    dataset: str
+    split: str
+    spec: str
+    rows: int
+    created: str
+
+
+def list_cached_runs(cache: Cache) -> pd.DataFrame:
+    """One row per cached run: dataset, split, system, rows, created, path."""
+    rows = []
+    for path, manifest in cache.entries("run"):
+        parts = manifest.get("key", {}).get("parts", {})
+        info = manifest.get("info", {})
+        rows.append(
+            {
+                "dataset": parts.get("dataset"),
+                "split": parts.get("split"),
+                "system": info.get("spec") or str(parts.get("system")),
+                "queries": info.get("queries"),
+                "rows": info.get("rows"),
+                "build_seconds": manifest.get("build_seconds"),
+                "created": manifest.get("created"),
+                "path": str(path),
+            }
+        )
+    return pd.DataFrame(rows, columns=["dataset", "split", "system", "queries", "rows", "build_seconds", "created", "path"])
