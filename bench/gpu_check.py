@@ -108,7 +108,7 @@ def check_dense(tok, pairs, table, device: str) -> None:
     from transformers import BertConfig, BertModel
 
     from retrieval.neural.dense_model import DenseEncoder
-from retrieval.neural.vector_search import exact_search
+    from retrieval.neural.vector_search import exact_search
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from retrieval import analysis, reference
+from retrieval import columns
 from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, dataset_status, open_dataset
 from retrieval.cache import Cache, default_cache_root
 from retrieval.errors import RetrievalError
@@ -160,26 +160,22 @@ def system_options(ds_name: str | None = None) -> list[str]:
 
 
 def registry_specs() -> list[str]:
-    models = reference.registry()
-    if models is None or "id" not in models.columns:
-        return []
-    if "spec" in models.columns:
-        return [str(s) for s in models["spec"].dropna()]
-    out = []
-    for mid, fam in zip(models["id"].astype(str), models.get("family", [""] * len(models))):
-        out.append(mid if ":" in mid else f"dense:{mid}" if fam == "dense" else mid)
-    return out
+    from retrieval.neural import registry
+
+    return [m.spec for m in registry.models()]
 
 
 def default_systems(ds_name: str, split: str) -> list[str]:
     """BM25 flat, the best dense model available (best measured here, else largest), monoT5 if available."""
+    from retrieval.neural import registry
+
     chosen = ["bm25-flat"]
     dense = [s for s in system_options(ds_name) if family(s) == "dense" and system_info(s)[1]]
     if dense:
         def score(spec: str) -> tuple[float, float]:
             ev = evaluation(ds_name, split, spec) if has_run(ds_name, split, spec) else None
             measured = ev.mean["nDCG@10"] if ev is not None else -1.0
-            params = reference.params_for_spec(spec, reference.registry()) or 0.0
+            params = registry.params_for_spec(spec) or 0.0
             return measured, params
 
         chosen.append(max(dense, key=score))
@@ -205,7 +201,7 @@ class _NoRun(Exception):
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
-def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> analysis.RunLookup:
+def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> columns.RunLookup:
     from retrieval.runner import cached_run
 
     system, available, _ = system_info(spec)
@@ -217,10 +213,10 @@ def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) 
         raise _NoRun(spec) from exc
     if run is None:
         raise _NoRun(spec)  # exceptions are not cached, so a later build is picked up
-    return analysis.RunLookup(run.rename(spec))
+    return columns.RunLookup(run.rename(spec))
 
 
-def run_lookup(ds_name: str, split: str, spec: str) -> analysis.RunLookup | None:
+def run_lookup(ds_name: str, split: str, spec: str) -> columns.RunLookup | None:
     """The cached run of ``spec`` (or this session's upload) with its lookups; None if not built."""
     if spec.startswith(UPLOAD_PREFIX):
         up = uploads().get(spec)
@@ -266,15 +262,15 @@ def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _live(ds_name: str, data_dir_text: str, root: str, spec: str, text: str) -> analysis.RunLookup:
+def _live(ds_name: str, data_dir_text: str, root: str, spec: str, text: str) -> columns.RunLookup:
     from retrieval.runner import live_search
 
     system = system_info(spec)[0]
     run = live_search(_dataset(ds_name, data_dir_text, root), system, text, k=1000, cache=get_cache(root))
-    return analysis.RunLookup(run.rename(spec))
+    return columns.RunLookup(run.rename(spec))
 
 
-def live_lookup(ds_name: str, spec: str, text: str) -> analysis.RunLookup:
+def live_lookup(ds_name: str, spec: str, text: str) -> columns.RunLookup:
     """Run one typed query through a system (cached per text)."""
     return _live(ds_name, str(data_dir() or ""), cache_root(), spec, text)
 
@@ -286,7 +282,7 @@ def uploads() -> dict[str, dict]:
 
 def add_upload(name: str, run: Run) -> str:
     spec = UPLOAD_PREFIX + name
-    uploads()[spec] = {"lookup": analysis.RunLookup(run.rename(spec)), "evaluations": {}}
+    uploads()[spec] = {"lookup": columns.RunLookup(run.rename(spec)), "evaluations": {}}
     return spec
 
 

@@ -13,7 +13,7 @@ if _ROOT not in sys.path:  # AppTest runs a page file directly
 import streamlit as st
 
 from pages import _shared as sh
-from retrieval import analysis, text
+from retrieval import columns, runner, stats, text
 from retrieval.errors import DataFormatError, RetrievalError
 from retrieval.run import Run
 
@@ -39,7 +39,7 @@ def card_text_md(title: str, body: str, query: str, chars: int) -> tuple[str, st
     return title_md, text.to_markdown(text.snippet(body, terms, chars).spans)
 
 
-def badge_md(badge: analysis.Badge) -> str:
+def badge_md(badge: columns.Badge) -> str:
     return BADGE_MD[badge.kind].format(label=badge.label)
 
 
@@ -53,7 +53,7 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
         return
     terms = text.query_terms(query)
     st.markdown(f"**{text.to_markdown(text.highlight(doc.title, terms)) or '(no title)'}**")
-    st.markdown(f"{badge_md(analysis.relevance_badge(grade))}  · document {text.escape_markdown(docid)}")
+    st.markdown(f"{badge_md(columns.relevance_badge(grade))}  · document {text.escape_markdown(docid)}")
     if ranks:
         st.caption(" · ".join(f"{text.escape_markdown(n)}: {r}" for n, r in ranks.items()))
     body = text.normalize_space(doc.text)
@@ -164,7 +164,7 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
         if a == b:
             st.caption("Pick two different systems.")
             return
-        cmp = analysis.compare_pair(sh.evaluation(ds_name, split, a), sh.evaluation(ds_name, split, b), names=(a, b), with_tests=False)
+        cmp = stats.compare_pair(sh.evaluation(ds_name, split, a), sh.evaluation(ds_name, split, b), names=(a, b), with_tests=False)
         top = cmp.contrasting(12)
         queries = sh.dataset(ds_name).queries
         st.caption(f"Largest nDCG@10 differences between {sh.name_md(a)} (A) and {sh.name_md(b)} (B).")
@@ -199,7 +199,7 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
         ev = sh.evaluation(ds_name, split, spec)
         st.markdown(metrics_md(ev, qid), help="Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(f"{m}: {sh.measure_help(m)}" for m in sh.MEASURES))
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
-    column = analysis.query_column(lookup, qid, k, judged, others)
+    column = columns.query_column(lookup, qid, k, judged, others)
     ds = sh.dataset(ds_name)
     snippet_chars = SNIPPET_CHARS if len(lookups) <= 2 else SNIPPET_CHARS * 2 // 3
     if not column.docs:
@@ -231,12 +231,12 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
                 d = ds.corpus.get(m.docid)
                 where = f"#{m.rank}" if m.rank is not None else f"not in top {column.depth}"
                 title = text.escape_markdown(text.truncate(d.title, 90)[0]) if d and d.title else ""
-                st.markdown(f"{badge_md(analysis.relevance_badge(m.grade))} doc {text.escape_markdown(m.docid)} · {where}" + (f" · {title}" if title else ""))
+                st.markdown(f"{badge_md(columns.relevance_badge(m.grade))} doc {text.escape_markdown(m.docid)} · {where}" + (f" · {title}" if title else ""))
 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:
-    eta = analysis.estimate_build_seconds(sh.cached_runs(), spec, len(sh.dataset(ds_name).corpus), {n: i.corpus_docs for n, i in sh.catalogue().items()})
-    st.info(f"No cached run of this system on {sh.esc(ds_name)} ({sh.esc(split)}) yet. Estimated build time: {analysis.format_seconds(eta)}.")
+    eta = runner.estimate_build_seconds(sh.cached_runs(), spec, len(sh.dataset(ds_name).corpus), {n: i.corpus_docs for n, i in sh.catalogue().items()})
+    st.info(f"No cached run of this system on {sh.esc(ds_name)} ({sh.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}.")
     if st.button("Build the run now", key=f"build_{spec}", icon=":material/play_arrow:"):
         with st.spinner(f"Building {sh.name_md(spec)} on {sh.esc(ds_name)}…", show_time=True):
             try:

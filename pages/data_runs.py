@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from pages import _shared as sh
-from retrieval import analysis, reference
+from retrieval import runner, text
+from retrieval.neural import registry
 from retrieval.beir import catalogue, dataset_status
 
 
@@ -49,7 +50,6 @@ def datasets_section() -> None:
 
 def models_section() -> None:
     st.subheader("Models")
-    models = reference.registry()
     rows = []
     for spec in sh.system_options():
         if spec.startswith(sh.UPLOAD_PREFIX):
@@ -60,7 +60,7 @@ def models_section() -> None:
                 "system": spec,
                 "name": sh.display_name(spec),
                 "family": sh.family(spec) if system is not None else "",
-                "parameters (M)": reference.params_for_spec(spec, models),
+                "parameters (M)": registry.params_for_spec(spec),
                 "available here": "yes" if ok else "no",
                 "how to get it / why not": message,
             }
@@ -68,8 +68,6 @@ def models_section() -> None:
     frame = pd.DataFrame(rows)
     frame["parameters (M)"] = pd.to_numeric(frame["parameters (M)"], errors="coerce")
     st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
-    if models is None:
-        st.caption("No model registry (retrieval/data/models.csv) yet: parameter counts are unknown.")
 
 
 def runs_section() -> None:
@@ -135,9 +133,9 @@ def build_section() -> None:
         st.warning(message or "Not available here.")
         return
     docs = len(sh.dataset(ds_name).corpus)
-    eta = analysis.estimate_build_seconds(sh.cached_runs(), spec, docs, {n: i.corpus_docs for n, i in catalogue().items()})
+    eta = runner.estimate_build_seconds(sh.cached_runs(), spec, docs, {n: i.corpus_docs for n, i in catalogue().items()})
     st.caption(
-        f"Estimated time: {analysis.format_seconds(eta)}"
+        f"Estimated time: {text.format_seconds(eta)}"
         + (" (scaled from earlier builds of this system here)" if eta is not None else " (no earlier build of this system to estimate from)")
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
@@ -164,16 +162,16 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) ->
         if eta:
             frac = min(0.97, elapsed / eta)
             left = max(0.0, eta - elapsed)
-            bar.progress(frac, text=f"Building {sh.display_name(spec)} on {ds_name}: {analysis.format_seconds(elapsed)} elapsed, about {analysis.format_seconds(left)} left")
+            bar.progress(frac, text=f"Building {sh.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left")
         else:
             # No earlier build to scale from: report time honestly instead of inventing a fraction.
-            bar.progress(0.0, text=f"Building {sh.display_name(spec)} on {ds_name}: {analysis.format_seconds(elapsed)} elapsed (first build here, no estimate)")
+            bar.progress(0.0, text=f"Building {sh.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)")
         worker.join(0.5)
     if "error" in result:
         bar.empty()
         st.error(f"Building {sh.esc(spec)} failed: {sh.esc(result['error'], joiners=False)}")
         return
-    bar.progress(1.0, text=f"Done in {analysis.format_seconds(time.time() - started)}.")
+    bar.progress(1.0, text=f"Done in {text.format_seconds(time.time() - started)}.")
     st.success(f"Cached {sh.name_md(spec)} on {sh.esc(ds_name)} ({sh.esc(split)}).")
 
 

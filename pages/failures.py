@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import _shared as sh
-from retrieval import analysis
+from retrieval import charts, failures, stats
 
 MEASURE_CHOICES = ("nDCG@10", "R@100", "RR@10")
 COMPARE_PAGE = "pages/compare.py"
@@ -30,8 +30,8 @@ def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> N
 
 
 @st.cache_data(max_entries=16, show_spinner="Running paired tests…")
-def _comparison(ds_name: str, split: str, a: str, b: str, measure: str, token: tuple) -> analysis.PairedComparison:
-    return analysis.compare_pair(sh.evaluation(ds_name, split, a), sh.evaluation(ds_name, split, b), measure, names=(sh.display_name(a), sh.display_name(b)))
+def _comparison(ds_name: str, split: str, a: str, b: str, measure: str, token: tuple) -> stats.PairedComparison:
+    return stats.compare_pair(sh.evaluation(ds_name, split, a), sh.evaluation(ds_name, split, b), measure, names=(sh.display_name(a), sh.display_name(b)))
 
 
 def run_token(ds_name: str, split: str, spec: str) -> str:
@@ -111,7 +111,7 @@ def main() -> None:
         st.caption(note)
     st.caption("Two-sided tests on per-query differences (B − A) from ir_measures; ties count in the t-test and randomization test, the Wilcoxon test drops them.")
 
-    chart, message = analysis.scatter_chart(cmp, ds.queries)
+    chart, message = charts.scatter_chart(cmp, ds.queries)
     if chart is None:
         st.info(message)
     else:
@@ -135,7 +135,7 @@ def main() -> None:
             if row is not None:
                 open_in_compare(ds_name, split, str(table.iloc[row]["qid"]), [a, b])
 
-    zero = analysis.all_zero_queries(evals, measure)
+    zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")
     if zero:
         zt = pd.DataFrame({"qid": zero, "query": [ds.queries.get(q, "") for q in zero], "relevant": [len(ds.qrels(split).relevant(q)) for q in zero]})
@@ -147,7 +147,7 @@ def main() -> None:
         st.caption("None.")
 
     runs = {sh.display_name(s): sh.run_lookup(ds_name, split, s).run for s in systems}
-    lost = analysis.unfound_relevant(runs, ds.qrels(split), k=10)
+    lost = failures.unfound_relevant(runs, ds.qrels(split), k=10)
     st.subheader(f"Relevant documents no chosen system ranks in its top 10 ({len(lost)})")
     if len(lost):
         lost = lost.assign(title=[(ds.corpus[d].title if d in ds.corpus else "") for d in lost["docid"]], query=[ds.queries.get(q, "") for q in lost["qid"]])

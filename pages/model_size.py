@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from pages import _shared as sh
-from retrieval import reference
+from retrieval import charts, published
+from retrieval.neural import registry
 
 AVERAGE = "BEIR average"
 
@@ -23,16 +24,15 @@ def measured_for(ds_name: str) -> pd.DataFrame:
     (evaluations are cached by the shared helpers)."""
     runs = sh.cached_runs()
     rows = []
-    models = reference.registry()
     if runs.empty:
-        return reference.measured_points([])
+        return published.measured_points([])
     for _, r in runs[runs["dataset"] == ds_name].iterrows():
         spec, split = str(r["system"]), str(r["split"])
         ev = sh.evaluation(ds_name, split, spec)
         if ev is None:
             continue
         system = sh.system_info(spec)[0]
-        params = reference.params_for_spec(spec, models)
+        params = registry.params_for_spec(spec)
         if params is None and system is not None:
             params = getattr(system, "params_millions", None)
         rows.append(
@@ -45,7 +45,7 @@ def measured_for(ds_name: str) -> pd.DataFrame:
                 "notes": "parameter count from retrieval/data/models.csv" if params is not None else "parameter count unknown (no model registry entry)",
             }
         )
-    return reference.measured_points(rows)
+    return published.measured_points(rows)
 
 
 def main() -> None:
@@ -56,10 +56,10 @@ def main() -> None:
     )
     v = sh.view()
     local = sh.local_datasets()
-    choices = [AVERAGE] + reference.published_datasets()
+    choices = [AVERAGE] + published.published_datasets()
     default = v["dataset"] if v["dataset"] in choices else "scifact"
     scope = st.sidebar.selectbox("Dataset", choices, index=choices.index(default), key="w_ms_scope")
-    families = sorted(set(reference.published()["family"]) | {"external"})
+    families = sorted(set(published.published()["family"]) | {"external"})
     shown_families = st.sidebar.multiselect("Families", families, default=families, key="w_ms_families")
     show_measured = st.sidebar.toggle("Overlay my measured runs", value=True, key="w_ms_measured")
     sh.sidebar_footer()
@@ -67,30 +67,30 @@ def main() -> None:
     notes: list[str] = []
     left_out = pd.DataFrame()
     if scope == AVERAGE:
-        avg_default = reference.default_average_datasets()
+        avg_default = published.default_average_datasets()
         chosen = st.multiselect(
             "Average over these datasets (only models published on every one of them are plotted)",
-            reference.published_datasets(),
+            published.published_datasets(),
             default=avg_default,
             key="w_ms_avg",
         )
         if not chosen:
             st.info("Choose at least one dataset to average over.")
             return
-        points, left_out = reference.average_points(chosen)
+        points, left_out = published.average_points(chosen)
         notes.append(f"Mean of published nDCG@10 over {len(chosen)} datasets: {', '.join(chosen)}.")
         with_fig = st.toggle("Include the paper's own figure (Rosa et al. 2022, BEIR average by model size)", value=True, key="w_ms_fig")
         if with_fig:
-            version = st.selectbox("Figure version", reference.figure_versions(), key="w_ms_figver")
-            points = pd.concat([points, reference.figure_frame(version)], ignore_index=True)
+            version = st.selectbox("Figure version", published.figure_versions(), key="w_ms_figver")
+            points = pd.concat([points, published.figure_frame(version)], ignore_index=True)
             notes.append(
-                f"Triangles are {reference.FIGURE_LABEL}; the paper averages over its own set of BEIR datasets, "
+                f"Triangles are {published.FIGURE_LABEL}; the paper averages over its own set of BEIR datasets, "
                 "so they are not directly comparable with the computed average."
             )
         if show_measured:
             notes.append("Measured runs are shown per dataset only (a BEIR average would need runs on every averaged dataset).")
     else:
-        points = reference.dataset_points(scope)
+        points = published.dataset_points(scope)
         if show_measured and scope in local:
             measured = measured_for(scope)
             if measured.empty:
@@ -99,7 +99,7 @@ def main() -> None:
         elif show_measured:
             notes.append(f"{scope} is not here, so there are no measured runs on it.")
     points = points[points["family"].isin(shown_families)]
-    chart, message = reference.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
+    chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
     if chart is None:
         st.info(message)
     else:
@@ -112,7 +112,7 @@ def main() -> None:
             st.caption(message)
     for n in notes:
         st.caption(n)
-    dots, rules, unplotted = reference.split_points(points)
+    dots, rules, unplotted = charts.split_points(points)
     st.subheader("Every point and its source")
     table = pd.concat([dots.assign(shown="point"), rules.assign(shown="horizontal line"), unplotted.assign(shown="not plotted (no parameter count)")])
     st.dataframe(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from .beir import BeirDataset
@@ -152,3 +153,23 @@ def list_cached_runs(cache: Cache) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["dataset", "split", "system", "queries", "rows", "build_seconds", "created", "path"])
+
+
+def estimate_build_seconds(history: pd.DataFrame, spec: str, corpus_docs: int, docs_by_dataset: Mapping[str, int]) -> float | None:
+    """A coarse ETA for building ``spec``'s run on a corpus of ``corpus_docs`` documents.
+
+    ``history`` is :func:`retrieval.runner.list_cached_runs`; earlier builds of the same system
+    are scaled linearly by corpus size (the median of their per-document rates). ``None`` when
+    this system was never built here.
+    """
+    if history is None or history.empty:
+        return None
+    rows = history[(history["system"] == spec) & history["build_seconds"].notna()]
+    rates = []
+    for ds, secs in zip(rows["dataset"], rows["build_seconds"]):
+        docs = docs_by_dataset.get(ds)
+        if docs:
+            rates.append(float(secs) / docs)
+    if not rates:
+        return None
+    return float(np.median(rates)) * corpus_docs

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import re
 import string
 from dataclasses import dataclass
@@ -196,3 +198,17 @@ def to_markdown(spans: list[Span] | tuple[Span, ...], mark: str = "orange") -> s
         else:
             parts.append(text)
     return "".join(parts)
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``75`` -> ``"1 min 15 s"``; ``None`` -> ``"unknown"``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrieval import analysis
+from retrieval import charts, columns, failures, runner, stats, text
 from retrieval.beir import Qrels
 from retrieval.evaluate import evaluate
 from retrieval.run import Run
@@ -29,7 +29,7 @@ def qrels_of(rows) -> Qrels:
     [(2, "relevant (2)", "relevant"), (1, "relevant (1)", "relevant"), (0, "not relevant", "not_relevant"), (None, "unjudged", "unjudged"), (-1, "not relevant (-1)", "not_relevant")],
 )
 def test_relevance_badge(grade, label, kind):
-    badge = analysis.relevance_badge(grade)
+    badge = columns.relevance_badge(grade)
     assert (badge.label, badge.kind, badge.grade) == (label, kind, grade)
 
 
@@ -37,9 +37,9 @@ def test_query_column_uses_run_ranks_with_the_tie_rule_badges_and_other_ranks():
     # d2 and d9 tie on score: the tie rule puts the larger docid first (d9 before d2).
     a = Run.from_records([("q", "d1", 3.0), ("q", "d2", 2.0), ("q", "d9", 2.0), ("q", "d4", 1.0), ("q", "d7", 0.5)], "A")
     b = Run.from_records([("q", "d4", 9.0), ("q", "d1", 8.0)], "B")
-    la, lb = analysis.RunLookup(a), analysis.RunLookup(b)
+    la, lb = columns.RunLookup(a), columns.RunLookup(b)
     judged = {"d1": 2, "d2": 0, "d7": 1, "d8": 1}
-    col = analysis.query_column(la, "q", 3, judged, {"A": la, "B": lb})
+    col = columns.query_column(la, "q", 3, judged, {"A": la, "B": lb})
     assert [(d.rank, d.docid) for d in col.docs] == list(zip(a.for_query("q", 3)["rank"], a.for_query("q", 3)["docid"]))
     assert [d.docid for d in col.docs] == ["d1", "d9", "d2"]
     assert [d.badge.label for d in col.docs] == ["relevant (2)", "unjudged", "not relevant"]
@@ -53,14 +53,14 @@ def test_query_column_uses_run_ranks_with_the_tie_rule_badges_and_other_ranks():
 
 def test_query_column_without_judgements_lists_nothing_missed():
     run = Run.from_records([("live", "x", 1.0), ("live", "y", 0.5)], "A")
-    col = analysis.query_column(analysis.RunLookup(run), "live", 10, None)
+    col = columns.query_column(columns.RunLookup(run), "live", 10, None)
     assert [d.badge.kind for d in col.docs] == ["unjudged", "unjudged"]
     assert col.missed == ()
 
 
 def test_query_column_for_a_query_the_run_lacks_is_empty():
     run = Run.from_records([("q", "x", 1.0)], "A")
-    col = analysis.query_column(analysis.RunLookup(run), "other", 10, {"x": 1})
+    col = columns.query_column(columns.RunLookup(run), "other", 10, {"x": 1})
     assert col.docs == () and [(m.docid, m.rank) for m in col.missed] == [("x", None)]
 
 
@@ -82,7 +82,7 @@ def two_systems():
 
 def test_compare_pair_counts_wins_ties_losses_from_evaluate(two_systems):
     ev_a, ev_b = two_systems
-    cmp = analysis.compare_pair(ev_a, ev_b, "nDCG@10")
+    cmp = stats.compare_pair(ev_a, ev_b, "nDCG@10")
     assert (cmp.a_better, cmp.ties, cmp.b_better) == (1, 2, 2)
     assert cmp.n == 5
     assert cmp.mean_a == pytest.approx(ev_a.mean["nDCG@10"]) and cmp.mean_b == pytest.approx(ev_b.mean["nDCG@10"])
@@ -95,20 +95,20 @@ def test_compare_pair_counts_wins_ties_losses_from_evaluate(two_systems):
 
 
 def test_t_test_matches_scipy_on_the_same_pairs():
-    from scipy import stats
+    from scipy import stats as scipy_stats
 
     rng = np.random.default_rng(3)
     a = rng.random(40)
     b = np.clip(a + rng.normal(0.05, 0.1, 40), 0, 1)
-    t, w, _ = analysis.paired_tests(a, b, permutations=100)
-    ref_t = stats.ttest_rel(b, a)
+    t, w, _ = stats.paired_tests(a, b, permutations=100)
+    ref_t = scipy_stats.ttest_rel(b, a)
     assert t.p_value == pytest.approx(ref_t.pvalue) and t.statistic == pytest.approx(ref_t.statistic)
-    assert w.p_value == pytest.approx(stats.wilcoxon(b - a).pvalue)
+    assert w.p_value == pytest.approx(scipy_stats.wilcoxon(b - a).pvalue)
 
 
 def test_identical_systems_give_p_one_and_say_why(two_systems):
     ev_a, _ = two_systems
-    cmp = analysis.compare_pair(ev_a, ev_a)
+    cmp = stats.compare_pair(ev_a, ev_a)
     assert (cmp.a_better, cmp.b_better, cmp.ties) == (0, 0, 5)
     for test in cmp.tests:
         assert test.p_value == 1.0
@@ -119,9 +119,9 @@ def test_randomization_test_approximates_the_exact_sign_flip_p_value():
     # Five equal positive differences: exactly 2 of the 32 sign patterns are as extreme, p = 1/16.
     a = np.zeros(5)
     b = np.full(5, 0.2)
-    res = analysis.randomization_test(a, b, permutations=20_000, seed=1)
+    res = stats.randomization_test(a, b, permutations=20_000, seed=1)
     assert res.p_value == pytest.approx(2 / 32, abs=0.01)
-    again = analysis.randomization_test(a, b, permutations=20_000, seed=1)
+    again = stats.randomization_test(a, b, permutations=20_000, seed=1)
     assert again.p_value == res.p_value  # seeded: reproducible
 
 
@@ -129,7 +129,7 @@ def test_randomization_test_small_p_for_a_consistent_large_effect():
     rng = np.random.default_rng(0)
     a = rng.random(200) * 0.5
     b = a + 0.2 + rng.normal(0, 0.05, 200)
-    res = analysis.randomization_test(a, b, permutations=2000)
+    res = stats.randomization_test(a, b, permutations=2000)
     assert res.p_value == pytest.approx(1 / 2001)
 
 
@@ -138,16 +138,16 @@ def test_compare_pair_pairs_only_shared_queries():
     ev_a = evaluate(Run.from_records([("q1", "d", 1.0)], "A"), qrels)
     ev_b = evaluate(Run.from_records([("q2", "d", 1.0)], "B"), qrels)
     ev_b_short = type(ev_b)(ev_b.per_query.loc[["q2"]], ev_b.measures, run_name="B")
-    cmp = analysis.compare_pair(ev_a, ev_b_short)
+    cmp = stats.compare_pair(ev_a, ev_b_short)
     assert list(cmp.frame.index) == ["q2"] and cmp.notes
 
 
 def test_per_query_frame_rejects_unknown_measures(two_systems):
     ev_a, ev_b = two_systems
-    frame = analysis.per_query_frame({"A": ev_a, "B": ev_b}, "R@100")
+    frame = stats.per_query_frame({"A": ev_a, "B": ev_b}, "R@100")
     assert list(frame.columns) == ["A", "B"] and len(frame) == 5
     with pytest.raises(KeyError, match="P@5"):
-        analysis.per_query_frame({"A": ev_a}, "P@5")
+        stats.per_query_frame({"A": ev_a}, "P@5")
 
 
 # ---- failures -------------------------------------------------------------------------------------
@@ -159,8 +159,8 @@ def test_all_zero_queries_and_unfound_relevant_documents():
     r1 = Run.from_records(far + [("q1", "a", 1.0), ("q2", "c", 5.0)], "R1")  # q1: a at rank 13
     r2 = Run.from_records([("q1", "x", 1.0), ("q2", "y", 2.0)], "R2")
     ev = {"R1": evaluate(r1, qrels), "R2": evaluate(r2, qrels)}
-    assert analysis.all_zero_queries(ev, "nDCG@10") == ["q1"]
-    lost = analysis.unfound_relevant({"R1": r1, "R2": r2}, qrels, k=10)
+    assert failures.all_zero_queries(ev, "nDCG@10") == ["q1"]
+    lost = failures.unfound_relevant({"R1": r1, "R2": r2}, qrels, k=10)
     assert lost[["qid", "docid", "grade"]].values.tolist() == [["q1", "b", 2], ["q1", "a", 1]]
     assert lost["best_rank"].tolist()[1] == r1.rank_lookup("q1")["a"] == 13
     assert pd.isna(lost["best_rank"].tolist()[0]) and lost["best_system"].tolist() == [None, "R1"]
@@ -173,15 +173,15 @@ def test_estimate_build_seconds_scales_earlier_builds_by_corpus_size():
     history = pd.DataFrame(
         {"dataset": ["small", "other", "small"], "system": ["dense:x", "bm25-flat", "dense:x"], "build_seconds": [10.0, 99.0, 30.0]}
     )
-    eta = analysis.estimate_build_seconds(history, "dense:x", 5000, {"small": 1000, "other": 10})
+    eta = runner.estimate_build_seconds(history, "dense:x", 5000, {"small": 1000, "other": 10})
     assert eta == pytest.approx(20.0 / 1000 * 5000)
-    assert analysis.estimate_build_seconds(history, "monot5:base", 5000, {"small": 1000}) is None
-    assert analysis.estimate_build_seconds(pd.DataFrame(), "dense:x", 5000, {}) is None
+    assert runner.estimate_build_seconds(history, "monot5:base", 5000, {"small": 1000}) is None
+    assert runner.estimate_build_seconds(pd.DataFrame(), "dense:x", 5000, {}) is None
 
 
-@pytest.mark.parametrize("secs,text", [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")])
-def test_format_seconds(secs, text):
-    assert analysis.format_seconds(secs) == text
+@pytest.mark.parametrize("secs,shown", [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")])
+def test_format_seconds(secs, shown):
+    assert text.format_seconds(secs) == shown
 
 
 # ---- scatter -------------------------------------------------------------------------------------------
@@ -189,8 +189,8 @@ def test_format_seconds(secs, text):
 
 def test_scatter_chart_plots_every_query_with_a_query_selection(two_systems):
     ev_a, ev_b = two_systems
-    cmp = analysis.compare_pair(ev_a, ev_b, permutations=10)
-    chart, message = analysis.scatter_chart(cmp, {"q1": "first query"})
+    cmp = stats.compare_pair(ev_a, ev_b, permutations=10)
+    chart, message = charts.scatter_chart(cmp, {"q1": "first query"})
     assert message == ""
     spec = chart.to_dict()
     values = [row for ds in spec["datasets"].values() for row in ds if "qid" in row]
@@ -201,8 +201,8 @@ def test_scatter_chart_plots_every_query_with_a_query_selection(two_systems):
 
 
 def test_scatter_chart_fails_soft_without_queries():
-    empty = analysis.PairedComparison("A", "B", "nDCG@10", pd.DataFrame(columns=["a", "b", "diff"]), 0, 0, 0, ())
-    chart, message = analysis.scatter_chart(empty)
+    empty = stats.PairedComparison("A", "B", "nDCG@10", pd.DataFrame(columns=["a", "b", "diff"]), 0, 0, 0, ())
+    chart, message = charts.scatter_chart(empty)
     assert chart is None and "no queries" in message.lower()
 
 
@@ -217,11 +217,11 @@ def test_bm25_flat_vs_multifield_on_scifact(scifact, session_cache):
     multi = get_run(scifact, "test", "bm25-multifield", cache=session_cache, progress=False)
     qrels = scifact.qrels("test")
     ev_f, ev_m = evaluate(flat, qrels), evaluate(multi, qrels)
-    cmp = analysis.compare_pair(ev_f, ev_m, "nDCG@10", permutations=2000)
+    cmp = stats.compare_pair(ev_f, ev_m, "nDCG@10", permutations=2000)
     assert cmp.a_better + cmp.ties + cmp.b_better == cmp.n == 300
     assert cmp.mean_a == pytest.approx(0.6789, abs=5e-5) and cmp.mean_b == pytest.approx(0.6647, abs=5e-5)
     assert all(0 < t.p_value <= 1 for t in cmp.tests)
-    lost = analysis.unfound_relevant({"flat": flat, "multi": multi}, qrels, k=10)
+    lost = failures.unfound_relevant({"flat": flat, "multi": multi}, qrels, k=10)
     # Cross-check against the runs themselves: no listed document is in either top 10.
     top10 = set(zip(flat.truncate(10).frame["qid"], flat.truncate(10).frame["docid"])) | set(
         zip(multi.truncate(10).frame["qid"], multi.truncate(10).frame["docid"])

@@ -274,10 +274,10 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
     if dense:
         assert any("MiniLM" in name for name in cols)
     # "Most contrasting": the largest nDCG@10 difference between A and B, one click away.
-    from retrieval import analysis
+    from retrieval import stats
     from retrieval.evaluate import evaluate
 
-    cmp = analysis.compare_pair(evaluate(runs[specs[0]], qrels), evaluate(runs[specs[1]], qrels), with_tests=False)
+    cmp = stats.compare_pair(evaluate(runs[specs[0]], qrels), evaluate(runs[specs[1]], qrels), with_tests=False)
     top_qid = str(cmp.contrasting(1).index[0])
     at.button(key=f"contrast_{specs[0]}_{specs[1]}_{top_qid}").click().run()
     assert not at.exception

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrieval import analysis, reference
+from retrieval import charts, failures, published, stats
 from retrieval.evaluate import evaluate
 
 from .conftest import env_restored, needs_scifact, write_tiny_beir
@@ -80,8 +80,8 @@ def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
     at.run()
     assert not at.exception
     points = chart_points(at).set_index("label")
-    published = reference.dataset_points("scifact")
-    dots, rules, _ = reference.split_points(published)
+    shipped = published.dataset_points("scifact")
+    dots, rules, _ = charts.split_points(shipped)
     for _, row in pd.concat([dots, rules]).iterrows():
         assert points.loc[row["label"], "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
         assert points.loc[row["label"], "source"] == row["source"]
@@ -96,13 +96,13 @@ def test_model_size_beir_average_includes_the_paper_figure(envs):
     at.selectbox(key="w_ms_scope").set_value("BEIR average").run()
     assert not at.exception
     points = chart_points(at)
-    datasets = reference.default_average_datasets()
-    avg, _ = reference.average_points(datasets)
-    fig = reference.figure_frame(reference.figure_versions()[0])
+    datasets = published.default_average_datasets()
+    avg, _ = published.average_points(datasets)
+    fig = published.figure_frame(published.figure_versions()[0])
     plotted = set(points["label"])
-    assert set(reference.split_points(fig)[0]["label"]) <= plotted
-    assert (points.loc[points["label"].str.endswith("[figure]"), "kind"] == reference.FIGURE_LABEL).all()
-    sized = reference.split_points(avg)[0].set_index("label")
+    assert set(charts.split_points(fig)[0]["label"]) <= plotted
+    assert (points.loc[points["label"].str.endswith("[figure]"), "kind"] == published.FIGURE_LABEL).all()
+    sized = charts.split_points(avg)[0].set_index("label")
     got = points.set_index("label")
     for label, row in sized.iterrows():
         assert got.loc[label, "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
@@ -117,14 +117,14 @@ def failure_checks(at, env, dataset: str, specs: list[str]) -> None:
     ds, run_a = core_run(env, dataset, "test", specs[0])
     _, run_b = core_run(env, dataset, "test", specs[1])
     qrels = ds.qrels("test")
-    cmp = analysis.compare_pair(evaluate(run_a, qrels), evaluate(run_b, qrels), with_tests=False)
+    cmp = stats.compare_pair(evaluate(run_a, qrels), evaluate(run_b, qrels), with_tests=False)
     metrics = {m.label: m.value for m in at.metric}
     assert (int(metrics["A better"]), int(metrics["ties"]), int(metrics["B better"])) == (cmp.a_better, cmp.ties, cmp.b_better)
     assert float(metrics["mean A"]) == pytest.approx(cmp.mean_a, abs=1e-4)
     tests = at.dataframe[0].value
     assert list(tests["test"]) == ["paired t-test", "Wilcoxon signed-rank", "paired randomization"]
     assert tests["p-value"].between(0, 1).all()
-    lost = analysis.unfound_relevant({"a": run_a, "b": run_b}, qrels, k=10)
+    lost = failures.unfound_relevant({"a": run_a, "b": run_b}, qrels, k=10)
     assert any(s.value.endswith(f"top 10 ({len(lost)})") for s in at.subheader)
 
 

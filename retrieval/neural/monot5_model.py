@@ -65,8 +65,6 @@ class MonoT5Scorer:
     def __init__(self, model: Any, tokenizer: Any, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int | None = None, max_length: int = 512, template: str = TEMPLATE,
                  fast_decoder: bool = True) -> None:
-        import torch
-
         current = next(model.parameters())
         self.device = resolve_device(device) if device else str(current.device)
         if dtype:

@@ -149,3 +149,11 @@ def lookup(name: str, prefix: str | None = None) -> ModelInfo:
 
 def models(family: str | None = None) -> list[ModelInfo]:
     return [m for m in registry().values() if family is None or m.family == family]
+
+
+def params_for_spec(spec: str) -> float | None:
+    """The parameter count (millions) of a system spec (``dense:all-MiniLM-L6-v2``, ``monot5:base?depth=1000``);
+    ``None`` for a spec that names no registered model (BM25, an uploaded run)."""
+    prefix, _, name = spec.partition("?")[0].partition(":")
+    info = find(name, prefix) if name else None
+    return float(info.params_millions) if info is not None and info.params_millions > 0 else None

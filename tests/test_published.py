@@ -1,4 +1,4 @@
-"""retrieval.reference: the shipped facts keep their sources; averages, figure points, the chart."""
+"""retrieval.published and retrieval.charts: the shipped facts keep their sources; averages, figure points, the chart."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrieval import reference
+from retrieval import charts, published
 
 from .conftest import ROOT
 
@@ -15,7 +15,7 @@ SHARED = ROOT.parent / "shared" / "reference"
 DATA = ROOT / "retrieval" / "data"
 
 
-@pytest.mark.parametrize("name", [reference.PUBLISHED_FILE, reference.FIGURE_FILE])
+@pytest.mark.parametrize("name", [published.PUBLISHED_FILE, published.FIGURE_FILE])
 def test_shipped_facts_are_the_shared_reference_files_unchanged(name):
     if not (SHARED / name).is_file():
         pytest.skip(f"shared reference folder not found at {SHARED}")
@@ -23,7 +23,7 @@ def test_shipped_facts_are_the_shared_reference_files_unchanged(name):
 
 
 def test_every_published_row_names_its_source_and_is_a_valid_ndcg():
-    pub = reference.published()
+    pub = published.published()
     assert len(pub) > 400
     assert pub["source"].str.strip().str.len().gt(10).all()
     assert pub["ndcg_at_10"].between(0, 1).all()
@@ -31,7 +31,7 @@ def test_every_published_row_names_its_source_and_is_a_valid_ndcg():
 
 
 def test_scifact_points_hold_the_published_values_with_sources():
-    pts = reference.dataset_points("scifact").set_index("label")
+    pts = published.dataset_points("scifact").set_index("label")
     flat = pts.loc["BM25 flat (Pyserini/Anserini, title+text in one field)"]
     assert flat["ndcg_at_10"] == pytest.approx(0.6789) and "pyserini" in flat["source"].lower()
     mono = pts.loc["monoT5-3B (castorini/monot5-3b-msmarco-10k)"]
@@ -40,10 +40,10 @@ def test_scifact_points_hold_the_published_values_with_sources():
 
 
 def test_average_is_over_datasets_every_plotted_model_has():
-    datasets = reference.default_average_datasets()
+    datasets = published.default_average_datasets()
     assert "scifact" in datasets and len(datasets) >= 5
-    points, left_out = reference.average_points(datasets)
-    pub = reference.published()
+    points, left_out = published.average_points(datasets)
+    pub = published.published()
     for _, p in points.iterrows():
         rows = pub[(pub["model"] == p["label"]) & pub["dataset"].isin(datasets)]
         assert sorted(rows["dataset"]) == sorted(datasets)
@@ -58,22 +58,22 @@ def test_average_is_over_datasets_every_plotted_model_has():
 
 def test_average_needs_datasets():
     with pytest.raises(ValueError):
-        reference.average_points([])
+        published.average_points([])
 
 
 def test_figure_points_are_labelled_as_read_from_the_figure_with_full_sources():
-    versions = reference.figure_versions()
+    versions = published.figure_versions()
     assert len(versions) == 2
     for v in versions:
-        fig = reference.figure_frame(v)
-        assert set(fig["kind"]) == {reference.FIGURE_LABEL}
-        assert "figure" in reference.FIGURE_LABEL and "±0.002" in reference.FIGURE_LABEL
+        fig = published.figure_frame(v)
+        assert set(fig["kind"]) == {published.FIGURE_LABEL}
+        assert "figure" in published.FIGURE_LABEL and "±0.002" in published.FIGURE_LABEL
         assert not fig["source"].str.lower().str.startswith("same").any()
         assert fig["source"].str.contains("scaling-zero-shot-retrieval").all()
-    v5 = reference.figure_frame(versions[0]).set_index("label")
+    v5 = published.figure_frame(versions[0]).set_index("label")
     assert v5.loc["monoT5 (3B) [figure]", "ndcg_at_10"] == pytest.approx(0.532)
     with pytest.raises(ValueError):
-        reference.figure_frame("v99")
+        published.figure_frame("v99")
 
 
 def _chart_rows(chart) -> list[dict]:
@@ -82,11 +82,11 @@ def _chart_rows(chart) -> list[dict]:
 
 
 def test_model_size_chart_holds_points_rules_and_sources():
-    pts = pd.concat([reference.dataset_points("scifact"), reference.measured_points([
+    pts = pd.concat([published.dataset_points("scifact"), published.measured_points([
         {"label": "MiniLM", "family": "dense", "params_millions": 22.7, "ndcg_at_10": 0.645, "source": "cache entry X"},
         {"label": "BM25 mine", "family": "bm25", "params_millions": None, "ndcg_at_10": 0.6789, "source": "cache entry Y"},
     ])], ignore_index=True)
-    chart, message = reference.model_size_chart(pts, title="scifact")
+    chart, message = charts.model_size_chart(pts, title="scifact")
     assert chart is not None
     rows = _chart_rows(chart)
     labels = {r["label"]: r for r in rows}
@@ -107,33 +107,17 @@ def test_model_size_chart_holds_points_rules_and_sources():
 
 
 def test_model_size_chart_fails_soft():
-    chart, message = reference.model_size_chart(pd.DataFrame(columns=list(reference.POINT_COLUMNS)))
+    chart, message = charts.model_size_chart(pd.DataFrame(columns=list(published.POINT_COLUMNS)))
     assert chart is None and "Nothing to plot" in message
-    chart, message = reference.model_size_chart(pd.DataFrame({"label": ["x"]}))
+    chart, message = charts.model_size_chart(pd.DataFrame({"label": ["x"]}))
     assert chart is None and "lack" in message
 
 
-def test_params_for_spec_reads_the_registry_by_id_or_hf_id():
-    models = pd.DataFrame(
-        {
-            "id": ["all-MiniLM-L6-v2", "monot5-base", "other"],
-            "family": ["dense", "reranker", "dense"],
-            "hf_id": ["sentence-transformers/all-MiniLM-L6-v2", "castorini/monot5-base-msmarco-10k", "org/ms-marco-MiniLM-L-6-v2"],
-            "params_millions": [22.7, 220.0, None],
-        }
-    )
-    assert reference.params_for_spec("dense:all-MiniLM-L6-v2", models) == 22.7
-    assert reference.params_for_spec("monot5:base", models) == 220.0
-    assert reference.params_for_spec("ce:ms-marco-MiniLM-L-6-v2", models) is None  # registered without a size
-    assert reference.params_for_spec("bm25-flat", models) is None
-    assert reference.params_for_spec("dense:x", None) is None
-    with_spec = models.assign(spec=["dense:all-MiniLM-L6-v2", "monot5:base", "ce:other"])
-    assert reference.params_for_spec("ce:other", with_spec.assign(params_millions=[22.7, 220.0, 5.0])) == 5.0
+def test_params_for_spec_reads_the_one_model_registry():
+    from retrieval.neural import registry
 
-
-def test_registry_is_read_when_present():
-    models = reference.registry()
-    if not (DATA / reference.MODELS_FILE).is_file():
-        assert models is None
-    else:
-        assert {"id", "params_millions"} <= set(models.columns)
+    assert registry.params_for_spec("dense:all-MiniLM-L6-v2") == 22.7
+    assert registry.params_for_spec("monot5:base") == 220.0
+    assert registry.params_for_spec("monot5:base?depth=1000") == 220.0
+    assert registry.params_for_spec("bm25-flat") is None
+    assert registry.params_for_spec("dense:not-a-model") is None

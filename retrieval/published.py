@@ -9,8 +9,7 @@ with its source):
   Rosa et al. 2022's own figure (about +-0.002). These are estimates, never table values, and
   are always labelled :data:`FIGURE_LABEL`.
 
-Points are plain frames with the columns of :data:`POINT_COLUMNS`; the chart is a pure
-``DataFrame -> chart`` function that fails soft with a message.
+Points are plain frames with the columns of :data:`POINT_COLUMNS`; :mod:`retrieval.charts` draws them.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import pandas as pd
 
 PUBLISHED_FILE = "published_ndcg.csv"
 FIGURE_FILE = "figure_digitized_beir_avg.csv"
-MODELS_FILE = "models.csv"
 FIGURE_LABEL = "read from the paper's figure (approx. ±0.002)"
 POINT_COLUMNS = ("label", "family", "params_millions", "ndcg_at_10", "kind", "source", "notes")
 KINDS = ("published", "measured", FIGURE_LABEL)
@@ -149,47 +147,6 @@ def figure_frame(version: str | None = None) -> pd.DataFrame:
     return _points(out)
 
 
-# ---- the model registry (written by the neural module) and measured runs ------------------------
-
-
-def registry() -> pd.DataFrame | None:
-    """``retrieval/data/models.csv`` if present (columns include id, family, hf_id, params_millions)."""
-    try:
-        frame = _read_csv(MODELS_FILE)
-    except (FileNotFoundError, OSError):
-        return None
-    if "params_millions" in frame.columns:
-        frame["params_millions"] = pd.to_numeric(frame["params_millions"], errors="coerce")
-    return frame
-
-
-def params_for_spec(spec: str, models: pd.DataFrame | None) -> float | None:
-    """The parameter count (millions) of a system spec, looked up in the registry by id.
-
-    Tries the registry's ``spec`` column, then ``id`` against the whole spec, the part after ``:`` and ``-``-joined forms (``monot5:base`` ->
-    ``monot5-base``), then ``hf_id`` endings. ``None`` when unknown.
-    """
-    if models is None or models.empty or "params_millions" not in models.columns:
-        return None
-    if "spec" in models.columns:
-        hit = models[models["spec"].astype(str).str.lower() == spec.lower()]
-        if not hit.empty and pd.notna(hit["params_millions"].iloc[0]):
-            return float(hit["params_millions"].iloc[0])
-    head, _, tail = spec.partition(":")
-    candidates = [spec, tail, f"{head}-{tail}", f"{head}:{tail}"] if tail else [spec]
-    ids = models["id"].astype(str).str.lower() if "id" in models.columns else pd.Series([], dtype=str)
-    for cand in [c.lower() for c in candidates if c]:
-        hit = models[ids == cand]
-        if not hit.empty and pd.notna(hit["params_millions"].iloc[0]):
-            return float(hit["params_millions"].iloc[0])
-    if tail and "hf_id" in models.columns:
-        hf = models["hf_id"].astype(str).str.lower()
-        hit = models[hf.str.endswith("/" + tail.lower()) | (hf == tail.lower())]
-        if not hit.empty and pd.notna(hit["params_millions"].iloc[0]):
-            return float(hit["params_millions"].iloc[0])
-    return None
-
-
 def measured_points(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     """Chart points for the user's own runs.
 
@@ -211,72 +168,3 @@ def measured_points(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=list(POINT_COLUMNS))
     frame["params_millions"] = pd.to_numeric(frame["params_millions"], errors="coerce")
     return frame
-
-
-def split_points(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(dots, rules, unplotted)``: sized points, BM25 rules, and non-BM25 rows without a size."""
-    sized = points["params_millions"].notna() & (points["params_millions"] > 0)
-    is_rule = ~sized & (points["family"] == "bm25")
-    return points[sized].reset_index(drop=True), points[is_rule].reset_index(drop=True), points[~sized & ~is_rule].reset_index(drop=True)
-
-
-def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 460):
-    """nDCG@10 against parameters (log x), one colour per family, BM25 as horizontal rules.
-
-    Returns ``(chart, message)``; ``chart`` is None when nothing can be plotted, and ``message``
-    says why (or notes rows left out for lack of a parameter count).
-    """
-    import altair as alt
-
-    missing = set(POINT_COLUMNS) - set(points.columns)
-    if missing:
-        return None, f"Cannot draw the chart: the points lack {', '.join(sorted(missing))}."
-    points = points.dropna(subset=["ndcg_at_10"])
-    dots, rules, unplotted = split_points(points)
-    if dots.empty and rules.empty:
-        return None, "Nothing to plot: no model here has both a parameter count and an nDCG@10."
-    message = ""
-    if not unplotted.empty:
-        message = f"{len(unplotted)} published rows have no parameter count and are listed below the chart, not plotted."
-    families = [f for f in FAMILY_ORDER if f in set(points["family"])] + sorted(set(points["family"]) - set(FAMILY_ORDER))
-    palette = {"bm25": "#444444", "dense": "#1f77b4", "reranker": "#d62728", "sparse": "#2ca02c", "late-interaction": "#9467bd", "external": "#8c564b"}
-    color = alt.Color(
-        "family:N", title="family", scale=alt.Scale(domain=families, range=[palette.get(f, "#17becf") for f in families])
-    )
-    shape = alt.Shape(
-        "kind:N",
-        title="source kind",
-        scale=alt.Scale(domain=list(KINDS), range=["circle", "diamond", "triangle-up"]),
-        legend=alt.Legend(labelLimit=360),
-    )
-    tooltip = [
-        alt.Tooltip("label:N", title="model"),
-        alt.Tooltip("family:N"),
-        alt.Tooltip("params_millions:Q", title="parameters (M)", format=",.1f"),
-        alt.Tooltip("ndcg_at_10:Q", title="nDCG@10", format=".4f"),
-        alt.Tooltip("kind:N", title="kind"),
-        alt.Tooltip("source:N", title="source"),
-        alt.Tooltip("notes:N", title="notes"),
-    ]
-    y = alt.Y("ndcg_at_10:Q", title="nDCG@10", scale=alt.Scale(zero=False))
-    layers = []
-    x = alt.X("params_millions:Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log"))
-    # Measured points go on top, larger and outlined, so they stay visible over a published twin.
-    for part, size, stroke in ((dots[dots["kind"] != "measured"], 90, 0), (dots[dots["kind"] == "measured"], 220, 2)):
-        if part.empty:
-            continue
-        layers.append(
-            alt.Chart(part)
-            .mark_point(size=size, filled=True, opacity=0.85, stroke="#111111", strokeWidth=stroke)
-            .encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip)
-        )
-    # BM25 rules: solid when published, dashed when measured, dotted when read from the figure (a
-    # fixed dash per layer, so no second legend merges into the shape legend).
-    for kind, dash in zip(KINDS, ([1, 0], [6, 3], [2, 2])):
-        part = rules[rules["kind"] == kind]
-        if not part.empty:
-            layers.append(alt.Chart(part).mark_rule(strokeWidth=2, opacity=0.7, strokeDash=dash).encode(y=y, color=color, tooltip=tooltip))
-    chart = alt.layer(*layers).properties(height=height)
-    if title:
-        chart = chart.properties(title=title)
-    return chart.interactive(bind_y=False), message

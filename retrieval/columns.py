@@ -1,0 +1,140 @@
+"""One query's ranking as a column: rank, score, relevance badge, and where each document sits in the other columns.
+
+Pure functions over :class:`~retrieval.run.Run` and :class:`~retrieval.beir.Qrels`; no Streamlit. Ranks always
+come from ``Run.frame["rank"]`` (the project's one tie rule); nothing here re-ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+from .run import Run
+
+# ---- relevance badges ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    """How a document's judgement is shown: ``kind`` is "relevant", "not_relevant" or "unjudged"."""
+
+    label: str
+    kind: str
+    grade: int | None
+
+
+def relevance_badge(grade: int | None) -> Badge:
+    """The badge for a qrels grade (``None``: the pair was never judged).
+
+    Example:
+        >>> relevance_badge(2).label, relevance_badge(0).label, relevance_badge(None).label
+        ('relevant (2)', 'not relevant', 'unjudged')
+    """
+    if grade is None:
+        return Badge("unjudged", "unjudged", None)
+    if grade <= 0:
+        return Badge("not relevant" if grade == 0 else f"not relevant ({grade})", "not_relevant", grade)
+    return Badge(f"relevant ({grade})", "relevant", grade)
+
+
+# ---- one run, looked up fast -----------------------------------------------------------------
+
+
+class RunLookup:
+    """Per-query views of a run, computed once per query and kept (the run is immutable)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.depth = run.depth()
+        self._ranks: dict[str, dict[str, int]] = {}
+        self._rows: dict[str, tuple[tuple[str, int, float], ...]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def ranks(self, qid: str) -> dict[str, int]:
+        """``{docid: rank}`` for one query (ranks from the run's ``rank`` column)."""
+        found = self._ranks.get(qid)
+        if found is None:
+            found = self._ranks[qid] = self.run.rank_lookup(qid)
+        return found
+
+    def top(self, qid: str, k: int) -> tuple[tuple[str, int, float], ...]:
+        """``(docid, rank, score)`` of the first ``k`` documents, in rank order."""
+        rows = self._rows.get(qid)
+        if rows is None:
+            frame = self.run.for_query(qid)
+            rows = tuple(zip(frame["docid"].tolist(), frame["rank"].astype(int).tolist(), frame["score"].astype(float).tolist()))
+            self._rows[qid] = rows
+        return rows[:k]
+
+
+@dataclass(frozen=True)
+class OtherRank:
+    """Where another column ranks a document: ``rank`` None means not in its top ``depth``."""
+
+    system: str
+    rank: int | None
+    depth: int
+
+    @property
+    def label(self) -> str:
+        return f"#{self.rank}" if self.rank is not None else f"not in top {self.depth}"
+
+
+@dataclass(frozen=True)
+class RankedDoc:
+    rank: int
+    docid: str
+    score: float
+    badge: Badge
+    others: tuple[OtherRank, ...]
+
+
+@dataclass(frozen=True)
+class MissedDoc:
+    """A relevant document outside a column's top k; ``rank`` None when not retrieved at all."""
+
+    docid: str
+    grade: int
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class Column:
+    system: str
+    docs: tuple[RankedDoc, ...]
+    missed: tuple[MissedDoc, ...]
+    retrieved: int
+    depth: int = field(default=0)
+
+
+def query_column(
+    lookup: RunLookup,
+    qid: str,
+    k: int,
+    judgements: Mapping[str, int] | None,
+    others: Mapping[str, RunLookup] | None = None,
+    min_rel: int = 1,
+) -> Column:
+    """One column of the Compare view: top ``k`` with badges and ranks in the ``others`` columns.
+
+    ``judgements`` are the query's qrels (``{docid: grade}``); ``None`` for a query without
+    judgements (every document is then "unjudged" and nothing is listed as missed).
+    """
+    judgements = judgements or {}
+    others = {name: o for name, o in (others or {}).items() if o is not lookup}
+    docs = []
+    for docid, rank, score in lookup.top(qid, k):
+        other_ranks = tuple(OtherRank(name, o.ranks(qid).get(docid), o.depth) for name, o in others.items())
+        docs.append(RankedDoc(rank, docid, score, relevance_badge(judgements.get(docid)), other_ranks))
+    ranks = lookup.ranks(qid)
+    missed = [
+        MissedDoc(docid, grade, ranks.get(docid))
+        for docid, grade in judgements.items()
+        if grade >= min_rel and not (docid in ranks and ranks[docid] <= k)
+    ]
+    missed.sort(key=lambda m: (m.rank is None, m.rank or 0, -m.grade, m.docid))
+    return Column(lookup.name, tuple(docs), tuple(missed), len(ranks), lookup.depth)
