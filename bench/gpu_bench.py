@@ -209,7 +209,7 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     ours = MonoT5Scorer(model, tokenizer, device=device, dtype="bfloat16", batch_size=batch_size)
     t_ours, s_ours = time_it(lambda: ours.score_pairs(pairs), device, rounds, lambda: ours.score_pairs(pairs[:16]))
     diff = float(np.max(np.abs(np.asarray(s_ours, dtype=np.float64) - np.asarray(s_base, dtype=np.float64))))
-    del model, ours, base
+    model = ours = base = None  # drop the references (not `del`: the timing lambdas above close over these names)
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return Result(

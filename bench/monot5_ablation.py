@@ -25,7 +25,7 @@ import numpy as np
 
 from .common import Row, Section, fmt, median
 from .cpu_kernels import onednn_linear
-from .monot5_bench import Pairs, build_model, build_tokenizer, load_pairs, score_interleaved
+from .monot5_bench import build_model, build_tokenizer, load_pairs, score_interleaved
 from .pygaggle_baseline import PATTERN, PygaggleMonoT5
 
 

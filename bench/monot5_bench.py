@@ -14,6 +14,7 @@ queries only (default: all).
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def score_interleaved(contenders: dict[str, Callable[[Sequence[tuple[str, str]]]
         for name in order:
             if i >= limits.get(name, len(pairs.groups)):
                 continue
-            t, s = timed(lambda: contenders[name](group))
+            t, s = timed(functools.partial(contenders[name], group))
             seconds[name].append(t)
             scores[name].append(np.asarray(s, dtype=np.float64))
     return seconds, scores
