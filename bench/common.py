@@ -66,6 +66,17 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (``q`` from 0 to 100) of ``values``, by linear interpolation between the two nearest
+    ranks: numpy's default (``method="linear"``, Hyndman & Fan type 7, also ``statistics.quantiles(method="inclusive")``).
+    ``percentile(v, 50)`` is the median; with 30 values p95 lies between the 28th and 29th smallest."""
+    import numpy as np
+
+    if len(values) == 0:
+        raise ValueError("percentile of no values")
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
 def fmt(value: float, digits: int = 3) -> str:
     """A number with ``digits`` significant digits, no scientific notation for everyday sizes."""
     if value == 0 or not (1e-3 <= abs(value) < 1e7):

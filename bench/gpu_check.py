@@ -108,6 +108,7 @@ def check_dense(tok, pairs, table, device: str) -> None:
     from transformers import BertConfig, BertModel
 
     from retrieval.neural.dense import DenseEncoder, exact_search
+    from retrieval.neural.device import torch_dtype
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
@@ -121,11 +122,11 @@ def check_dense(tok, pairs, table, device: str) -> None:
         m = copy.deepcopy(model).to(device=device, dtype=dtype)
         return DenseEncoder(m, tokenizer=tok, pooling="mean", normalize=True, max_length=512, batch_size=16, device=device)
 
-    cpu = encoder("cpu", torch.float32)
+    cpu = encoder("cpu", torch_dtype("float32"))
     cpu_docs, cpu_q = cpu.encode_documents(docs), cpu.encode_queries(queries)
     cpu_scores, cpu_idx = exact_search(cpu_q, cpu_docs.astype(np.float16), 10, device="cpu")
-    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
-        gpu = encoder(device, dtype)
+    for name in ("float32", "bfloat16"):  # the names MonoT5Scorer and DenseEncoder take; torch_dtype is the one table
+        gpu = encoder(device, torch_dtype(name))
         g_docs, g_q = gpu.encode_documents(docs), gpu.encode_queries(queries)
         diff = float(np.max(np.abs(g_docs - cpu_docs)))
         cos = float(np.min(np.sum(g_docs * cpu_docs, axis=1)))
