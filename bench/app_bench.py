@@ -42,8 +42,9 @@ def cold_start(env: dict[str, str], rounds: int = 3, timeout_ms: int = 180_000) 
     return out
 
 
-def warm_rerun(data_dir: Path, cache_root: Path, systems: str = "bm25-flat,bm25-multifield",
-               reruns: int = 30) -> tuple[dict[str, list[float]], str]:
+def warm_rerun(
+    data_dir: Path, cache_root: Path, systems: str = "bm25-flat,bm25-multifield", reruns: int = 30
+) -> tuple[dict[str, list[float]], str]:
     """Warm Compare reruns in ms per row, measured by ``bench/app_latency.py`` (AppTest), or why not."""
     from . import app_latency
 
@@ -69,8 +70,9 @@ def prepare_cache(dataset, cache) -> None:
         get_run(dataset, "test", spec, cache=cache, progress=False)
 
 
-def run(dataset, *, cache, data_dir: Path, rounds: int = 3, rerun_systems: str = "bm25-flat,bm25-multifield",
-        rerun_count: int = 30) -> Section:
+def run(
+    dataset, *, cache, data_dir: Path, rounds: int = 3, rerun_systems: str = "bm25-flat,bm25-multifield", rerun_count: int = 30
+) -> Section:
     section = Section("App")
     started = time.perf_counter()
     if not (REPO / "app.py").is_file():
@@ -81,9 +83,17 @@ def run(dataset, *, cache, data_dir: Path, rounds: int = 3, rerun_systems: str =
 
     reruns, why = warm_rerun(data_dir, cache.root, rerun_systems, rerun_count)
     for name, values in reruns.items():
-        section.rows.append(Row("app", f"Compare {name}: p50 / p95 ({len(values)} reruns, bench/app_latency.py)",
-                                f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f} ms", "", None, "absolute",
-                                note=f"columns: {rerun_systems}"))
+        section.rows.append(
+            Row(
+                "app",
+                f"Compare {name}: p50 / p95 ({len(values)} reruns, bench/app_latency.py)",
+                f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f} ms",
+                "",
+                None,
+                "absolute",
+                note=f"columns: {rerun_systems}",
+            )
+        )
     if why:
         section.lines.append(f"warm rerun skipped: {why}")
 
@@ -92,12 +102,22 @@ def run(dataset, *, cache, data_dir: Path, rounds: int = 3, rerun_systems: str =
     else:
         times = cold_start(env, rounds)
         section.rows += [
-            Row("app", f"cold start to first ranking, Chromium (median of {rounds} fresh servers)", f"{median(times['cold']):.2f} s", "",
-                None, "absolute", note=f"server to healthy {median(times['server']):.1f} s, not included"),
+            Row(
+                "app",
+                f"cold start to first ranking, Chromium (median of {rounds} fresh servers)",
+                f"{median(times['cold']):.2f} s",
+                "",
+                None,
+                "absolute",
+                note=f"server to healthy {median(times['server']):.1f} s, not included",
+            ),
             Row("app", "second session on the same server", f"{median(times['second']):.2f} s", "", None, "absolute"),
         ]
-        section.lines.append("cold start seconds per round: " + ", ".join(fmt(t) for t in times["cold"])
-                             + "; second session: " + ", ".join(fmt(t) for t in times["second"]))
+        section.lines.append(
+            "cold start seconds per round: "
+            + ", ".join(fmt(t) for t in times["cold"])
+            + "; second session: "
+            + ", ".join(fmt(t) for t in times["second"])
+        )
     section.seconds = time.perf_counter() - started
     return section
-

@@ -78,8 +78,16 @@ def _timed_script_runs(server_ms: list[float]):
         ScriptRunner._run_script, app_test_module.ScriptCache = original_run, original_cache
 
 
-def measure(*, dataset: str = "scifact", split: str = "test", systems: Sequence[str], reruns: int = 30, k: int = 10,
-            uploads: Sequence[str | Path] = (), progress: bool = True) -> Latency:
+def measure(
+    *,
+    dataset: str = "scifact",
+    split: str = "test",
+    systems: Sequence[str],
+    reruns: int = 30,
+    k: int = 10,
+    uploads: Sequence[str | Path] = (),
+    progress: bool = True,
+) -> Latency:
     """Build the runs (not timed), then time the Compare page cold once and warm ``reruns`` times per row.
 
     Reads the data and cache folders from ``BEIR_DATA_DIR`` / ``RETRIEVAL_CACHE_DIR`` as the page does.
@@ -157,19 +165,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache_dir:
         os.environ["RETRIEVAL_CACHE_DIR"] = args.cache_dir
     try:
-        result = measure(dataset=args.dataset, split=args.split, systems=args.systems.split(","), reruns=args.reruns, k=args.k,
-                         uploads=args.upload)
+        result = measure(
+            dataset=args.dataset,
+            split=args.split,
+            systems=args.systems.split(","),
+            reruns=args.reruns,
+            k=args.k,
+            uploads=args.upload,
+        )
     except LatencyError as exc:
         print(exc, file=sys.stderr)
         return exc.code
 
-    print(f"Compare on {args.dataset}/{args.split}, {len(result.columns)} columns ({', '.join(result.columns)}), "
-          f"{args.k} documents each")
+    print(
+        f"Compare on {args.dataset}/{args.split}, {len(result.columns)} columns ({', '.join(result.columns)}), "
+        f"{args.k} documents each"
+    )
     print(f"cold first run: {result.cold_ms:.0f} ms (loads data, runs, evaluations)")
     for row, values in result.rows.items():
         name, kind = row.rsplit(" ", 1)
-        print(f"{name:22s} {kind:8s} p50 {statistics.median(values):6.1f} ms   p90 {percentile(values, 90):6.1f} ms   "
-              f"min {min(values):6.1f} ms   n={len(values)}")
+        print(
+            f"{name:22s} {kind:8s} p50 {statistics.median(values):6.1f} ms   p90 {percentile(values, 90):6.1f} ms   "
+            f"min {min(values):6.1f} ms   n={len(values)}"
+        )
     return 0
 
 

@@ -15,9 +15,9 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -42,7 +42,7 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        """"met" / "missed" / "" for rows with a numeric target."""
+        """ "met" / "missed" / "" for rows with a numeric target."""
         match = re.fullmatch(r"\s*(>=|<=)\s*([0-9.]+)\s*", self.target or "")
         if not match or self.ratio is None:
             return ""
@@ -97,9 +97,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def interleaved(
-    contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True
-) -> dict[str, list[float]]:
+def interleaved(contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True) -> dict[str, list[float]]:
     """Time each callable ``rounds`` times, alternating, with a rotating order; returns seconds per round.
 
     With ``warmup`` each callable runs once first, untimed.
@@ -110,7 +108,7 @@ def interleaved(
             contenders[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             seconds, _ = timed(contenders[name])
             times[name].append(seconds)

@@ -26,11 +26,19 @@ needs_scifact = pytest.mark.skipif(
 )
 
 TINY_DOCS = [
-    {"_id": "d1", "title": "Vitamin D and bone health", "text": "Vitamin D supplementation improves bone density in older adults."},
+    {
+        "_id": "d1",
+        "title": "Vitamin D and bone health",
+        "text": "Vitamin D supplementation improves bone density in older adults.",
+    },
     {"_id": "d2", "title": "Coffee", "text": "Coffee consumption and the risk of heart disease in a large cohort."},
     {"_id": "d3", "title": "Exercise", "text": "Regular exercise lowers blood pressure and improves bone strength."},
     {"_id": "d4", "title": "", "text": "Sleep deprivation impairs memory consolidation."},
-    {"_id": "d5", "title": "Unsafe <script>alert(1)</script>", "text": "A document with <img src=x onerror=alert(2)> markup about vitamin D."},
+    {
+        "_id": "d5",
+        "title": "Unsafe <script>alert(1)</script>",
+        "text": "A document with <img src=x onerror=alert(2)> markup about vitamin D.",
+    },
     {"_id": "d6", "title": "Heart", "text": "Heart disease risk rises with high blood pressure."},
 ]
 TINY_QUERIES = [
@@ -39,7 +47,15 @@ TINY_QUERIES = [
     {"_id": "q3", "text": "blood pressure exercise"},
     {"_id": "q4", "text": "memory and sleep"},
 ]
-TINY_QRELS = [("q1", "d1", 2), ("q1", "d3", 1), ("q1", "d2", 0), ("q2", "d2", 1), ("q2", "d6", 1), ("q3", "d3", 1), ("q4", "d4", 1)]
+TINY_QRELS = [
+    ("q1", "d1", 2),
+    ("q1", "d3", 1),
+    ("q1", "d2", 0),
+    ("q2", "d2", 1),
+    ("q2", "d6", 1),
+    ("q3", "d3", 1),
+    ("q4", "d4", 1),
+]
 
 
 def write_tiny_beir(root: Path, name: str = "tiny") -> Path:
