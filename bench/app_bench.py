@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
 from .common import REPO, Row, Section, fmt, median, percentile
 from .live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
@@ -48,18 +49,12 @@ def warm_rerun(
     """Warm Compare reruns in ms per row, measured by ``bench/app_latency.py`` (AppTest), or why not."""
     from . import app_latency
 
-    saved = {k: os.environ.get(k) for k in ("BEIR_DATA_DIR", "RETRIEVAL_CACHE_DIR")}
-    os.environ.update({"BEIR_DATA_DIR": str(data_dir), "RETRIEVAL_CACHE_DIR": str(cache_root)})
-    try:
-        return app_latency.measure(systems=systems.split(","), reruns=reruns, progress=False).rows, ""
-    except app_latency.LatencyError as exc:
-        return {}, f"bench/app_latency.py: {exc}"
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # The page reads its folders from the environment; patch.dict puts the environment back as it was.
+    with mock.patch.dict(os.environ, {"BEIR_DATA_DIR": str(data_dir), "RETRIEVAL_CACHE_DIR": str(cache_root)}):
+        try:
+            return app_latency.measure(systems=systems.split(","), reruns=reruns, progress=False).rows, ""
+        except app_latency.LatencyError as exc:
+            return {}, f"bench/app_latency.py: {exc}"
 
 
 def prepare_cache(dataset, cache) -> None:
