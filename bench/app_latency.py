@@ -20,19 +20,134 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402  (this file also runs as a script)
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+class LatencyError(Exception):
+    """The measurement could not be made: ``code`` is the exit status ``main`` returns (2 bad input, 1 page error)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Latency:
+    """What one measurement found: the cold first run, and per row name the warm rerun times in ms."""
+
+    columns: list[str]
+    cold_ms: float
+    rows: dict[str, list[float]] = field(default_factory=dict)  # e.g. "warm rerun, same view server": [ms, ...]
+
+
+@contextlib.contextmanager
+def _timed_script_runs(server_ms: list[float]):
+    """Time ``ScriptRunner._run_script`` into ``server_ms``, and keep one compiled page between AppTest runs
+    (AppTest makes a fresh ScriptCache on every run; a server keeps one). Both patches are undone on exit."""
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    original_run, original_cache = ScriptRunner._run_script, app_test_module.ScriptCache
+
+    def timed(self, rerun_data):
+        t = time.perf_counter()
+        try:
+            return original_run(self, rerun_data)
+        finally:
+            server_ms.append((time.perf_counter() - t) * 1000)
+
+    shared_script_cache = ScriptCache()
+    ScriptRunner._run_script = timed
+    app_test_module.ScriptCache = lambda: shared_script_cache
+    try:
+        yield
+    finally:
+        ScriptRunner._run_script, app_test_module.ScriptCache = original_run, original_cache
+
+
+def measure(
+    *,
+    dataset: str = "scifact",
+    split: str = "test",
+    systems: Sequence[str],
+    reruns: int = 30,
+    k: int = 10,
+    uploads: Sequence[str | Path] = (),
+    progress: bool = True,
+) -> Latency:
+    """Build the runs (not timed), then time the Compare page cold once and warm ``reruns`` times per row.
+
+    Reads the data and cache folders from ``BEIR_DATA_DIR`` / ``RETRIEVAL_CACHE_DIR`` as the page does.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    from retrieval.beir import open_dataset
+    from retrieval.cache import Cache
+    from retrieval.errors import RetrievalError
+    from retrieval.runner import get_run
+    from retrieval.systems import parse_system
+
+    ds = open_dataset(dataset, os.environ.get("BEIR_DATA_DIR"), download=False)
+    cache = Cache()
+    specs = [s for s in systems if s]
+    for spec in specs:
+        try:
+            system = parse_system(spec)
+            ok, message = system.availability()
+        except RetrievalError as exc:
+            ok, message = False, str(exc)
+        if not ok:
+            raise LatencyError(f"{spec}: not available here ({message}); drop it from --systems or use --upload", 2)
+        started = time.perf_counter()
+        get_run(ds, split, system, cache=cache, progress=progress)
+        if progress:
+            print(f"run ready: {spec} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+    server_ms: list[float] = []
+    with _timed_script_runs(server_ms):
+        at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=600)
+        qids = ds.qrels(split).qids
+        at.query_params.update({"dataset": dataset, "split": split, "systems": ",".join(specs), "qid": qids[0]})
+        started = time.perf_counter()
+        at.run()
+        cold = time.perf_counter() - started
+        for path in uploads:
+            at.file_uploader(key="w_upload").upload(Path(path).name, Path(path).read_bytes()).run()
+        at.select_slider(key="w_k").set_value(k).run()
+        if at.exception:
+            raise LatencyError(f"the page raised: {at.exception[0].value}", 1)
+        result = Latency(columns=list(at.multiselect(key="w_systems").value), cold_ms=cold * 1000)
+        for _ in range(3):  # warm up
+            at.run()
+
+        def timed_run(name: str) -> None:
+            server_ms.clear()
+            t = time.perf_counter()
+            at.run()
+            result.rows.setdefault(f"{name} server", []).append(sum(server_ms))
+            result.rows.setdefault(f"{name} AppTest", []).append((time.perf_counter() - t) * 1000)
+
+        for _ in range(reruns):
+            timed_run("warm rerun, same view")
+        for qid in qids[1 : reruns + 1]:
+            at.query_params["qid"] = qid
+            timed_run("warm rerun, new query")
+        if at.exception:
+            raise LatencyError(f"the page raised: {at.exception[0].value}", 1)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,95 +165,28 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["BEIR_DATA_DIR"] = args.data_dir
     if args.cache_dir:
         os.environ["RETRIEVAL_CACHE_DIR"] = args.cache_dir
-    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-    from streamlit.testing.v1 import AppTest
+    try:
+        result = measure(
+            dataset=args.dataset,
+            split=args.split,
+            systems=args.systems.split(","),
+            reruns=args.reruns,
+            k=args.k,
+            uploads=args.upload,
+        )
+    except LatencyError as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
 
-    server_ms: list[float] = []
-    original = ScriptRunner._run_script
-
-    def timed(self, rerun_data):
-        t = time.perf_counter()
-        try:
-            return original(self, rerun_data)
-        finally:
-            server_ms.append((time.perf_counter() - t) * 1000)
-
-    ScriptRunner._run_script = timed
-    # AppTest makes a fresh ScriptCache (so recompiles the page) on every run; a server keeps one.
-    import streamlit.testing.v1.app_test as app_test_module
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-
-    shared_script_cache = ScriptCache()
-    app_test_module.ScriptCache = lambda: shared_script_cache
-
-    from retrieval.beir import open_dataset
-    from retrieval.cache import Cache
-    from retrieval.errors import RetrievalError
-    from retrieval.runner import get_run
-    from retrieval.systems import parse_system
-
-    ds = open_dataset(args.dataset, args.data_dir, download=False)
-    cache = Cache()
-    specs = [s for s in args.systems.split(",") if s]
-    for spec in specs:
-        try:
-            system = parse_system(spec)
-            ok, message = system.availability()
-        except RetrievalError as exc:
-            ok, message = False, str(exc)
-        if not ok:
-            print(f"{spec}: not available here ({message}); drop it from --systems or use --upload", file=sys.stderr)
-            return 2
-        started = time.perf_counter()
-        get_run(ds, args.split, system, cache=cache, progress=True)
-        print(f"run ready: {spec} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
-
-    at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=600)
-    qids = ds.qrels(args.split).qids
-    at.query_params.update({"dataset": args.dataset, "split": args.split, "systems": ",".join(specs), "qid": qids[0]})
-    started = time.perf_counter()
-    at.run()
-    cold = time.perf_counter() - started
-    for path in args.upload:
-        at.file_uploader(key="w_upload").upload(Path(path).name, Path(path).read_bytes()).run()
-    at.select_slider(key="w_k").set_value(args.k).run()
-    if at.exception:
-        print(f"the page raised: {at.exception[0].value}", file=sys.stderr)
-        return 1
-    columns = at.multiselect(key="w_systems").value
-    for _ in range(3):  # warm up
-        at.run()
-
-    same, same_server = [], []
-    for _ in range(args.reruns):
-        server_ms.clear()
-        t = time.perf_counter()
-        at.run()
-        same.append((time.perf_counter() - t) * 1000)
-        same_server.append(sum(server_ms))
-    new, new_server = [], []
-    for qid in qids[1 : args.reruns + 1]:
-        at.query_params["qid"] = qid
-        server_ms.clear()
-        t = time.perf_counter()
-        at.run()
-        new.append((time.perf_counter() - t) * 1000)
-        new_server.append(sum(server_ms))
-    if at.exception:
-        print(f"the page raised: {at.exception[0].value}", file=sys.stderr)
-        return 1
-
-    print(f"Compare on {args.dataset}/{args.split}, {len(columns)} columns ({', '.join(columns)}), {args.k} documents each")
-    print(f"cold first run: {cold * 1000:.0f} ms (loads data, runs, evaluations)")
-    rows = (
-        ("warm rerun, same view", "server", same_server),
-        ("warm rerun, same view", "AppTest", same),
-        ("warm rerun, new query", "server", new_server),
-        ("warm rerun, new query", "AppTest", new),
+    print(
+        f"Compare on {args.dataset}/{args.split}, {len(result.columns)} columns ({', '.join(result.columns)}), "
+        f"{args.k} documents each"
     )
-    for name, kind, values in rows:
+    print(f"cold first run: {result.cold_ms:.0f} ms (loads data, runs, evaluations)")
+    for row, values in result.rows.items():
+        name, kind = row.rsplit(" ", 1)
         print(
-            f"{name:22s} {kind:8s} p50 {statistics.median(values):6.1f} ms   p90 {percentile(values, 0.9):6.1f} ms   "
+            f"{name:22s} {kind:8s} p50 {statistics.median(values):6.1f} ms   p90 {percentile(values, 90):6.1f} ms   "
             f"min {min(values):6.1f} ms   n={len(values)}"
         )
     return 0

@@ -106,8 +106,23 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
 
     n = len(queries)
     section.rows += [
-        Row("bm25", f"queries/s ({dataset.name} {split}, {n} q, k={k})", fmt(qps_ours), fmt(qps_theirs), qps_ours / qps_theirs, "speed-up ours/bm25s"),
-        Row("bm25", f"index build s ({len(docids):,} docs)", fmt(idx_ours), fmt(idx_theirs), idx_theirs / idx_ours, "speed-up ours/bm25s", note="ours: child process + JVM start"),
+        Row(
+            "bm25",
+            f"queries/s ({dataset.name} {split}, {n} q, k={k})",
+            fmt(qps_ours),
+            fmt(qps_theirs),
+            qps_ours / qps_theirs,
+            "speed-up ours/bm25s",
+        ),
+        Row(
+            "bm25",
+            f"index build s ({len(docids):,} docs)",
+            fmt(idx_ours),
+            fmt(idx_theirs),
+            idx_theirs / idx_ours,
+            "speed-up ours/bm25s",
+            note="ours: child process + JVM start",
+        ),
         Row("bm25", "nDCG@10", f"{ndcg_ours:.4f}", f"{ndcg_theirs:.4f}", ndcg_ours / ndcg_theirs, "quality ours/bm25s", ">= 1.0"),
     ]
     section.lines += [
@@ -116,8 +131,10 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
         f"{'Snowball english (PyStemmer)' if bm25s.stemmer else 'none (PyStemmer missing)'}",
         f"search seconds per round, ours: {', '.join(f'{t:.2f}' for t in times['ours'])}; "
         f"bm25s: {', '.join(f'{t:.2f}' for t in times['bm25s'])} (median of {rounds}, warm-up excluded; both end in a Run)",
-        f"index build seconds, ours: {', '.join(f'{t:.1f}' for t in ours_index)}; bm25s: {', '.join(f'{t:.1f}' for t in theirs_index)}",
-        f"hits: ours {len(results['ours']):,}, bm25s {len(results['bm25s']):,} (bm25s keeps only documents with a positive score)",
+        f"index build seconds, ours: {', '.join(f'{t:.1f}' for t in ours_index)}; "
+        f"bm25s: {', '.join(f'{t:.1f}' for t in theirs_index)}",
+        f"hits: ours {len(results['ours']):,}, bm25s {len(results['bm25s']):,} "
+        "(bm25s keeps only documents with a positive score)",
     ]
     section.seconds = time.perf_counter() - started
     return section

@@ -15,9 +15,9 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -42,7 +42,7 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        """"met" / "missed" / "" for rows with a numeric target."""
+        """ "met" / "missed" / "" for rows with a numeric target."""
         match = re.fullmatch(r"\s*(>=|<=)\s*([0-9.]+)\s*", self.target or "")
         if not match or self.ratio is None:
             return ""
@@ -66,6 +66,17 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (``q`` from 0 to 100) of ``values``, by linear interpolation between the two nearest
+    ranks: numpy's default (``method="linear"``, Hyndman & Fan type 7, also ``statistics.quantiles(method="inclusive")``).
+    ``percentile(v, 50)`` is the median; with 30 values p95 lies between the 28th and 29th smallest."""
+    import numpy as np
+
+    if len(values) == 0:
+        raise ValueError("percentile of no values")
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
 def fmt(value: float, digits: int = 3) -> str:
     """A number with ``digits`` significant digits, no scientific notation for everyday sizes."""
     if value == 0 or not (1e-3 <= abs(value) < 1e7):
@@ -86,9 +97,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def interleaved(
-    contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True
-) -> dict[str, list[float]]:
+def interleaved(contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True) -> dict[str, list[float]]:
     """Time each callable ``rounds`` times, alternating, with a rotating order; returns seconds per round.
 
     With ``warmup`` each callable runs once first, untimed.
@@ -99,7 +108,7 @@ def interleaved(
             contenders[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             seconds, _ = timed(contenders[name])
             times[name].append(seconds)

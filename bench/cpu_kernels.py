@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def onednn_available() -> bool:

@@ -19,8 +19,8 @@ import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -54,8 +54,13 @@ def encoder_pair(device: str = "cpu"):
     model = ours.model
 
     def bare(texts):
-        return model.encode(list(texts), batch_size=ours.batch_size, normalize_embeddings=ours.normalize,
-                            convert_to_numpy=True, show_progress_bar=False)
+        return model.encode(
+            list(texts),
+            batch_size=ours.batch_size,
+            normalize_embeddings=ours.normalize,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
     return ours, bare
 
@@ -140,16 +145,35 @@ def run(dataset, *, cache=None, docs: int | None = None, chunks: int = 16, cache
     diff = float(np.max(np.abs(np.concatenate(e_ours) - np.concatenate(e_bare))))
     per_slice = median([o / b for o, b in zip(t_ours, t_bare)])
     n = len(texts)
-    section.rows.append(Row("dense", f"encode {n:,} docs, {MODEL}, CPU: docs/s", fmt(n / total_ours), fmt(n / total_bare),
-                            per_slice, f"overhead: time ours/ST.encode, median of {len(slices)} slices", "<= 1.05",
-                            f"total-time ratio {total_ours / total_bare:.3f}; max |emb diff| {diff:.1e}"))
+    section.rows.append(
+        Row(
+            "dense",
+            f"encode {n:,} docs, {MODEL}, CPU: docs/s",
+            fmt(n / total_ours),
+            fmt(n / total_bare),
+            per_slice,
+            f"overhead: time ours/ST.encode, median of {len(slices)} slices",
+            "<= 1.05",
+            f"total-time ratio {total_ours / total_bare:.3f}; max |emb diff| {diff:.1e}",
+        )
+    )
     calls = cache_check(dataset, cache_docs)
     ok = calls["first run"] > 0 and calls["second run"] == 0 and calls["embeddings re-read"] == 0
-    section.rows.append(Row("dense", f"model calls: first run / second run / embeddings re-read ({cache_docs} docs)",
-                            f"{calls['first run']} / {calls['second run']} / {calls['embeddings re-read']}", "", None,
-                            "second run from cache", "0 calls", "met" if ok else "MISSED"))
+    section.rows.append(
+        Row(
+            "dense",
+            f"model calls: first run / second run / embeddings re-read ({cache_docs} docs)",
+            f"{calls['first run']} / {calls['second run']} / {calls['embeddings re-read']}",
+            "",
+            None,
+            "second run from cache",
+            "0 calls",
+            "met" if ok else "MISSED",
+        )
+    )
     section.lines += [
-        f"ours: DenseEncoder.encode_documents (batch {ours.batch_size}, max_length {ours.max_length}, normalize={ours.normalize}); "
+        f"ours: DenseEncoder.encode_documents (batch {ours.batch_size}, max_length {ours.max_length}, "
+        f"normalize={ours.normalize}); "
         f"bare: SentenceTransformer.encode on the same model object, same batch size; torch threads {torch.get_num_threads()}",
         f"seconds per slice ({len(slices)} slices, order alternating), ours: {', '.join(f'{t:.1f}' for t in t_ours)}; "
         f"bare: {', '.join(f'{t:.1f}' for t in t_bare)}",

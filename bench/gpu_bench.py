@@ -106,13 +106,17 @@ def word_tokenizer():
 
     words = dict.fromkeys(["Query", "Document", "Relevant", "true", "false", *WORDS])
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(f"\u2581{w}", -5.0) for w in words]
-    vocab += [(c, -8.0) for c in ":.,?\u2581"] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]
+    vocab += [(c, -8.0) for c in ":.,?\u2581"] + [
+        (c, -10.0) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    ]
     tok = Tokenizer(models.Unigram(vocab, unk_id=2))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>", model_max_length=512)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>", model_max_length=512
+    )
 
 
 def synthetic_pairs(n: int, *, per_query: int = 100, seed: int = 0, smoke: bool = False) -> list[tuple[str, str]]:
@@ -200,7 +204,12 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     built = time.perf_counter() - built
     params = sum(p.numel() for p in model.parameters())
     pairs = synthetic_pairs(n_pairs, smoke=smoke)
-    lengths = [len(ids) for ids in tokenizer([PATTERN.format(query=q, document=d) for q, d in pairs], truncation=True, max_length=512)["input_ids"]]
+    lengths = [
+        len(ids)
+        for ids in tokenizer([PATTERN.format(query=q, document=d) for q, d in pairs], truncation=True, max_length=512)[
+            "input_ids"
+        ]
+    ]
     flops = sum(t5_pair_flops(cfg, n) for n in lengths)
 
     base = PygaggleMonoT5(model, tokenizer, padding="longest")  # fp32, batches of 8, as pygaggle today
@@ -209,13 +218,19 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     ours = MonoT5Scorer(model, tokenizer, device=device, dtype="bfloat16", batch_size=batch_size)
     t_ours, s_ours = time_it(lambda: ours.score_pairs(pairs), device, rounds, lambda: ours.score_pairs(pairs[:16]))
     diff = float(np.max(np.abs(np.asarray(s_ours, dtype=np.float64) - np.asarray(s_base, dtype=np.float64))))
-    del model, ours, base
+    model = ours = base = None  # drop the references (not `del`: the timing lambdas above close over these names)
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return Result(
-        f"monoT5 {name}{' (smoke miniature)' if smoke else ''} ({params / 1e6:,.0f}M), {n_pairs} pairs, mean {statistics.mean(lengths):.0f} tokens",
-        n_pairs / t_ours, n_pairs / t_base, "pairs/s", flops / t_ours / 1e12, flops / t_base / 1e12,
-        f"baseline: pygaggle (a), fp32, batches of 8 in order; ours: MonoT5Scorer bf16 batch {batch_size}; max |score diff| {diff:.1e} (bf16 vs fp32); "
+        f"monoT5 {name}{' (smoke miniature)' if smoke else ''} ({params / 1e6:,.0f}M), {n_pairs} pairs, "
+        f"mean {statistics.mean(lengths):.0f} tokens",
+        n_pairs / t_ours,
+        n_pairs / t_base,
+        "pairs/s",
+        flops / t_ours / 1e12,
+        flops / t_base / 1e12,
+        f"baseline: pygaggle (a), fp32, batches of 8 in order; ours: MonoT5Scorer bf16 batch {batch_size}; "
+        f"max |score diff| {diff:.1e} (bf16 vs fp32); "
         f"built in {built:.0f} s",
     )
 
@@ -247,8 +262,14 @@ def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, round
     if smoke:
         cfg = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
     else:
-        cfg = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                         intermediate_size=3072, max_position_embeddings=512)
+        cfg = BertConfig(
+            vocab_size=30522,
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            max_position_embeddings=512,
+        )
     torch.manual_seed(0)
     with torch.device(device):
         model = BertModel(cfg, add_pooling_layer=False).eval().to(torch.bfloat16)
@@ -277,14 +298,21 @@ def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, round
                 out[idx] = torch.nn.functional.normalize(hidden.float(), dim=-1)
         return out.cpu().numpy()
 
-    ours = DenseEncoder(model, tokenizer=tokenizer, pooling="cls", normalize=True, max_length=512, batch_size=batch_size, device=device)
+    ours = DenseEncoder(
+        model, tokenizer=tokenizer, pooling="cls", normalize=True, max_length=512, batch_size=batch_size, device=device
+    )
     t_bare, e_bare = time_it(bare, device, rounds)
     t_ours, e_ours = time_it(lambda: ours.encode_documents(texts), device, rounds, lambda: ours.encode_documents(texts[:64]))
     cos = float(np.min(np.sum(np.asarray(e_ours) * np.asarray(e_bare), axis=1)))
     flops = sum(bert_doc_flops(cfg, n) for n in lengths)
     return Result(
-        f"dense bge-base-sized BERT ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M), {n_docs} docs, mean {statistics.mean(lengths):.0f} tokens",
-        n_docs / t_ours, n_docs / t_bare, "docs/s", flops / t_ours / 1e12, flops / t_bare / 1e12,
+        f"dense bge-base-sized BERT ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M), {n_docs} docs, "
+        f"mean {statistics.mean(lengths):.0f} tokens",
+        n_docs / t_ours,
+        n_docs / t_bare,
+        "docs/s",
+        flops / t_ours / 1e12,
+        flops / t_bare / 1e12,
         f"ours: DenseEncoder (tokenises, sorts, pools) bf16 batch {batch_size}; baseline: bare pre-tokenised length-sorted "
         f"BertModel loop, same batch; min cosine ours vs baseline {cos:.4f}",
     )
@@ -292,14 +320,22 @@ def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, round
 
 # ---- report --------------------------------------------------------------------------------------
 def table(results: list[Result], peak: float, header: list[str]) -> str:
-    lines = [*header, "", "| benchmark | ours | baseline | ours/baseline | ours TFLOP/s (% of peak) | baseline TFLOP/s (% of peak) | note |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        *header,
+        "",
+        "| benchmark | ours | baseline | ours/baseline | ours TFLOP/s (% of peak) | baseline TFLOP/s (% of peak) | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results:
+
         def tf(x):
             return "" if x is None else f"{x:.3g} ({100 * x / peak:.2g}%)"
+
         base = "" if r.base is None else f"{r.base:,.1f} {r.unit}"
         ratio = "" if r.base is None else f"{r.ours / r.base:.2f}x"
-        lines.append(f"| {r.name} | {r.ours:,.1f} {r.unit} | {base} | {ratio} | {tf(r.tflops_ours)} | {tf(r.tflops_base)} | {r.note} |")
+        lines.append(
+            f"| {r.name} | {r.ours:,.1f} {r.unit} | {base} | {ratio} | {tf(r.tflops_ours)} | {tf(r.tflops_base)} | {r.note} |"
+        )
     return "\n".join(lines)
 
 
@@ -337,10 +373,21 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in [m for m in args.models.split(",") if m]:
         print(f"monoT5 {name}...", file=sys.stderr, flush=True)
-        results.append(bench_monot5(name, pair_counts.get(name, 256), device=device, smoke=args.smoke,
-                                    batch_size=args.batch_size, rounds=args.rounds, tokenizer=tokenizer))
+        results.append(
+            bench_monot5(
+                name,
+                pair_counts.get(name, 256),
+                device=device,
+                smoke=args.smoke,
+                batch_size=args.batch_size,
+                rounds=args.rounds,
+                tokenizer=tokenizer,
+            )
+        )
     print("dense...", file=sys.stderr, flush=True)
-    results.append(bench_dense(args.dense_docs, device=device, smoke=args.smoke, batch_size=args.dense_batch_size, rounds=args.rounds))
+    results.append(
+        bench_dense(args.dense_docs, device=device, smoke=args.smoke, batch_size=args.dense_batch_size, rounds=args.rounds)
+    )
     text = table(results, args.peak, header) + f"\n\nTotal wall time {time.perf_counter() - started:.0f} s.\n"
     print(text)
     out = os.environ.get("OUT")

@@ -76,8 +76,11 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
     torch.manual_seed(0)
     model = T5ForConditionalGeneration(t5_config("base")).eval()
     lengths = [len(x) for x in tok(MonoT5Scorer(model, tok).texts(pairs), truncation=True, max_length=512)["input_ids"]]
-    print(f"monoT5 t5-base (random init, seed 0), {len(pairs)} pairs, tokens min/mean/max "
-          f"{min(lengths)}/{np.mean(lengths):.0f}/{max(lengths)}", flush=True)
+    print(
+        f"monoT5 t5-base (random init, seed 0), {len(pairs)} pairs, tokens min/mean/max "
+        f"{min(lengths)}/{np.mean(lengths):.0f}/{max(lengths)}",
+        flush=True,
+    )
     t = time.time()
     cpu = MonoT5Scorer(copy.deepcopy(model), tok, device="cpu", dtype="float32", batch_size=16).score_pairs(pairs)
     print(f"  cpu fp32 scored in {time.time() - t:.1f} s; score mean {cpu.mean():.4f} std {cpu.std():.2e}", flush=True)
@@ -90,17 +93,37 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
         rho, tau, top = spearman(cpu, gpu), kendall(cpu, gpu), topk_overlap(cpu, gpu)
         ok = diff < FP32_ATOL if dtype == "float32" else rho >= BF16_MIN_SPEARMAN
         ok = ok and bool(np.all(gpu <= 0))
-        row(table, f"monoT5 {device} {dtype} vs cpu fp32", ok, max_abs_diff=f"{diff:.2e}", diff_over_std=f"{diff / max(cpu.std(), 1e-12):.3f}",
-            spearman=f"{rho:.4f}", kendall=f"{tau:.4f}", top10=f"{top:.2f}", secs=f"{secs:.1f}")
-    direct = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
-    forward = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size,
-                           fast_decoder=False).score_pairs(pairs[:16])
-    row(table, f"monoT5 {device} fp32 direct step vs forward", float(np.max(np.abs(direct - forward))) < 1e-5,
-        max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}")
+        row(
+            table,
+            f"monoT5 {device} {dtype} vs cpu fp32",
+            ok,
+            max_abs_diff=f"{diff:.2e}",
+            diff_over_std=f"{diff / max(cpu.std(), 1e-12):.3f}",
+            spearman=f"{rho:.4f}",
+            kendall=f"{tau:.4f}",
+            top10=f"{top:.2f}",
+            secs=f"{secs:.1f}",
+        )
+    direct = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(
+        pairs[:16]
+    )
+    forward = MonoT5Scorer(
+        copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size, fast_decoder=False
+    ).score_pairs(pairs[:16])
+    row(
+        table,
+        f"monoT5 {device} fp32 direct step vs forward",
+        float(np.max(np.abs(direct - forward))) < 1e-5,
+        max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}",
+    )
     bs1 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=1).score_pairs(pairs[:16])
     full = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
-    row(table, f"monoT5 {device} fp32 batch 1 vs batched", float(np.max(np.abs(bs1 - full))) < 1e-5,
-        max_abs_diff=f"{float(np.max(np.abs(bs1 - full))):.2e}")
+    row(
+        table,
+        f"monoT5 {device} fp32 batch 1 vs batched",
+        float(np.max(np.abs(bs1 - full))) < 1e-5,
+        max_abs_diff=f"{float(np.max(np.abs(bs1 - full))):.2e}",
+    )
 
 
 def check_dense(tok, pairs, table, device: str) -> None:
@@ -108,40 +131,63 @@ def check_dense(tok, pairs, table, device: str) -> None:
     from transformers import BertConfig, BertModel
 
     from retrieval.neural.dense_model import DenseEncoder
+    from retrieval.neural.device import torch_dtype
     from retrieval.neural.vector_search import exact_search
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=32128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                        max_position_embeddings=512, pad_token_id=tok.pad_token_id)
+    config = BertConfig(
+        vocab_size=32128,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+    )
     model = BertModel(config, add_pooling_layer=False).eval()
     docs = [d for _, d in pairs]
     queries = [q for q, _ in pairs[:16]]
-    print(f"dense BERT-base-sized encoder (random init, mean pooling, normalised), {len(docs)} documents, {len(queries)} queries", flush=True)
+    print(
+        f"dense BERT-base-sized encoder (random init, mean pooling, normalised), {len(docs)} documents, {len(queries)} queries",
+        flush=True,
+    )
 
     def encoder(device: str, dtype):
         m = copy.deepcopy(model).to(device=device, dtype=dtype)
         return DenseEncoder(m, tokenizer=tok, pooling="mean", normalize=True, max_length=512, batch_size=16, device=device)
 
-    cpu = encoder("cpu", torch.float32)
+    cpu = encoder("cpu", torch_dtype("float32"))
     cpu_docs, cpu_q = cpu.encode_documents(docs), cpu.encode_queries(queries)
     cpu_scores, cpu_idx = exact_search(cpu_q, cpu_docs.astype(np.float16), 10, device="cpu")
-    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
-        gpu = encoder(device, dtype)
+    for name in ("float32", "bfloat16"):  # the names MonoT5Scorer and DenseEncoder take; torch_dtype is the one table
+        gpu = encoder(device, torch_dtype(name))
         g_docs, g_q = gpu.encode_documents(docs), gpu.encode_queries(queries)
         diff = float(np.max(np.abs(g_docs - cpu_docs)))
         cos = float(np.min(np.sum(g_docs * cpu_docs, axis=1)))
         g_scores, g_idx = exact_search(g_q, g_docs.astype(np.float16), 10, device=device)
         top = float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(g_idx, cpu_idx)]))
         ok = diff < FP32_ATOL if name == "float32" else cos > 0.99
-        row(table, f"dense {device} {name} vs cpu fp32", ok, max_abs_diff=f"{diff:.2e}", min_cosine=f"{cos:.5f}", top10=f"{top:.2f}")
+        row(
+            table,
+            f"dense {device} {name} vs cpu fp32",
+            ok,
+            max_abs_diff=f"{diff:.2e}",
+            min_cosine=f"{cos:.5f}",
+            top10=f"{top:.2f}",
+        )
     rng = np.random.default_rng(0)
     corpus = rng.standard_normal((200_000 if device.startswith("cuda") else 20_000, 768)).astype(np.float16)
     qs = rng.standard_normal((64, 768)).astype(np.float32)
     s_cpu, i_cpu = exact_search(qs, corpus, 100, device="cpu")
     s_gpu, i_gpu = exact_search(qs, corpus, 100, device=device)
     same = float(np.mean([len(set(a) & set(b)) / 100 for a, b in zip(i_cpu, i_gpu)]))
-    row(table, f"exact_search {device} vs cpu ({len(corpus):,} x 768)", same >= 0.99 and float(np.max(np.abs(s_cpu - s_gpu))) < 1e-2,
-        top100_overlap=f"{same:.4f}", max_score_diff=f"{float(np.max(np.abs(s_cpu - s_gpu))):.2e}")
+    row(
+        table,
+        f"exact_search {device} vs cpu ({len(corpus):,} x 768)",
+        same >= 0.99 and float(np.max(np.abs(s_cpu - s_gpu))) < 1e-2,
+        top100_overlap=f"{same:.4f}",
+        max_score_diff=f"{float(np.max(np.abs(s_cpu - s_gpu))):.2e}",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     where = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "no GPU (dry run)"
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {where}, "
-          f"CPU threads {torch.get_num_threads()}", flush=True)
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {where}, CPU threads {torch.get_num_threads()}",
+        flush=True,
+    )
     started = time.time()
     from bench.tiny_models import t5_tokenizer
 

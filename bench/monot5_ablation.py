@@ -25,7 +25,7 @@ import numpy as np
 
 from .common import Row, Section, fmt, median
 from .cpu_kernels import onednn_linear
-from .monot5_bench import Pairs, build_model, build_tokenizer, load_pairs, score_interleaved
+from .monot5_bench import build_model, build_tokenizer, load_pairs, score_interleaved
 from .pygaggle_baseline import PATTERN, PygaggleMonoT5
 
 
@@ -112,7 +112,9 @@ class ProbeScorer:
                         mask[row, : len(enc[i])] = 1
                     states = self.model.get_encoder()(input_ids=ids, attention_mask=mask)
                     start_ids = torch.full((len(idx), 1), self.model.config.decoder_start_token_id, dtype=torch.long)
-                    logits = self.model(encoder_outputs=states, attention_mask=mask, decoder_input_ids=start_ids).logits[:, -1, self.ids]
+                    logits = self.model(encoder_outputs=states, attention_mask=mask, decoder_input_ids=start_ids).logits[
+                        :, -1, self.ids
+                    ]
                     scores = torch.log_softmax(logits.float(), dim=-1)[:, 1]
                     out[idx] = scores.double().numpy()
         finally:
@@ -146,9 +148,20 @@ def run(dataset, *, cache, queries: int = 2, depth: int = 100, variants=VARIANTS
         pps = pairs.n / sum(seconds[name])
         diff = float(np.max(np.abs(np.concatenate(scores[name]) - base_scores)))
         per_q = median([a / o for a, o in zip(seconds["(a)"], seconds[name])])
-        section.rows.append(Row("monot5-ablation", name, fmt(pps), fmt(base_pps), pps / base_pps, "speed-up over (a)",
-                                note=f"max |score diff| {diff:.1e}; median per-query ratio {per_q:.2f}"))
-    section.lines.append(f"{pairs.n} pairs ({len(pairs.qids)} queries x top-{depth}), random-init t5-small, pairs/s; "
-                         "rows without MonoT5Scorer in the name use bench/monot5_ablation.py's own loop")
+        section.rows.append(
+            Row(
+                "monot5-ablation",
+                name,
+                fmt(pps),
+                fmt(base_pps),
+                pps / base_pps,
+                "speed-up over (a)",
+                note=f"max |score diff| {diff:.1e}; median per-query ratio {per_q:.2f}",
+            )
+        )
+    section.lines.append(
+        f"{pairs.n} pairs ({len(pairs.qids)} queries x top-{depth}), random-init t5-small, pairs/s; "
+        "rows without MonoT5Scorer in the name use bench/monot5_ablation.py's own loop"
+    )
     section.seconds = time.perf_counter() - started
     return section

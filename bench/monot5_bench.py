@@ -14,10 +14,11 @@ queries only (default: all).
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -46,7 +47,9 @@ def document_text(doc) -> str:
     return doc_text(doc)
 
 
-def load_pairs(dataset, cache, *, queries: int = 20, depth: int = 100, split: str = "test", first_stage: str = "bm25-flat") -> Pairs:
+def load_pairs(
+    dataset, cache, *, queries: int = 20, depth: int = 100, split: str = "test", first_stage: str = "bm25-flat"
+) -> Pairs:
     """The first ``queries`` judged queries of ``split`` with their ``first_stage`` top ``depth`` documents."""
     from retrieval.runner import get_run
 
@@ -77,18 +80,20 @@ def build_tokenizer(folder: str):
     return t5_tokenizer(folder)
 
 
-def score_interleaved(contenders: dict[str, Callable[[Sequence[tuple[str, str]]], np.ndarray]], pairs: Pairs, limits: dict[str, int] | None = None):
+def score_interleaved(
+    contenders: dict[str, Callable[[Sequence[tuple[str, str]]], np.ndarray]], pairs: Pairs, limits: dict[str, int] | None = None
+):
     """Per-query seconds and scores of each contender (rotating order; ``limits[name]`` = queries it runs)."""
     limits = limits or {}
     names = list(contenders)
     seconds = {n: [] for n in names}
     scores = {n: [] for n in names}
     for i, group in enumerate(pairs.groups):
-        order = names[i % len(names):] + names[: i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             if i >= limits.get(name, len(pairs.groups)):
                 continue
-            t, s = timed(lambda: contenders[name](group))
+            t, s = timed(functools.partial(contenders[name], group))
             seconds[name].append(t)
             scores[name].append(np.asarray(s, dtype=np.float64))
     return seconds, scores
@@ -138,8 +143,12 @@ def run(
 
     n = pairs.n
     nb_pairs = sum(len(g) for g in pairs.groups[:nb])
-    pps = {"ours": n / sum(seconds["ours"]), "a": n / sum(seconds["a"]), "b": nb_pairs / sum(seconds["b"]),
-           "ours_b": nb_pairs / sum(seconds["ours"][:nb])}  # ours on the same queries as (b)
+    pps = {
+        "ours": n / sum(seconds["ours"]),
+        "a": n / sum(seconds["a"]),
+        "b": nb_pairs / sum(seconds["b"]),
+        "ours_b": nb_pairs / sum(seconds["ours"][:nb]),
+    }  # ours on the same queries as (b)
     ours_all = np.concatenate(scores["ours"])
     diff_a = float(np.max(np.abs(ours_all - np.concatenate(scores["a"]))))
     diff_b = float(np.max(np.abs(ours_all[:nb_pairs] - np.concatenate(scores["b"]))))
@@ -147,20 +156,54 @@ def run(
     per_q_b = median([b / o for o, b in zip(seconds["ours"], seconds["b"])])
     what = f"{len(pairs.qids)} q x top-{depth} = {n:,} pairs"
     section.rows += [
-        Row("monot5", f"pairs/s vs pygaggle today (a), {what}", fmt(pps["ours"]), fmt(pps["a"]), pps["ours"] / pps["a"],
-            "speed-up ours/(a)", ">= 1.5", f"median per-query ratio {per_q_a:.2f}"),
-        Row("monot5", f"pairs/s vs pygaggle pad-512 (b), first {nb} q = {nb_pairs:,} pairs", fmt(pps["ours_b"]), fmt(pps["b"]), pps["ours_b"] / pps["b"],
-            "speed-up ours/(b)", ">= 2", f"median per-query ratio {per_q_b:.2f}"),
-        Row("monot5", "max |score diff| vs (a), fp32", f"{diff_a:.2e}", "", None, "log P(true)", "< 1e-4",
-            "met" if diff_a < 1e-4 else "MISSED"),
-        Row("monot5", "max |score diff| vs (b), fp32", f"{diff_b:.2e}", "", None, "log P(true)", "< 1e-4",
-            "met" if diff_b < 1e-4 else "MISSED"),
+        Row(
+            "monot5",
+            f"pairs/s vs pygaggle today (a), {what}",
+            fmt(pps["ours"]),
+            fmt(pps["a"]),
+            pps["ours"] / pps["a"],
+            "speed-up ours/(a)",
+            ">= 1.5",
+            f"median per-query ratio {per_q_a:.2f}",
+        ),
+        Row(
+            "monot5",
+            f"pairs/s vs pygaggle pad-512 (b), first {nb} q = {nb_pairs:,} pairs",
+            fmt(pps["ours_b"]),
+            fmt(pps["b"]),
+            pps["ours_b"] / pps["b"],
+            "speed-up ours/(b)",
+            ">= 2",
+            f"median per-query ratio {per_q_b:.2f}",
+        ),
+        Row(
+            "monot5",
+            "max |score diff| vs (a), fp32",
+            f"{diff_a:.2e}",
+            "",
+            None,
+            "log P(true)",
+            "< 1e-4",
+            "met" if diff_a < 1e-4 else "MISSED",
+        ),
+        Row(
+            "monot5",
+            "max |score diff| vs (b), fp32",
+            f"{diff_b:.2e}",
+            "",
+            None,
+            "log P(true)",
+            "< 1e-4",
+            "met" if diff_b < 1e-4 else "MISSED",
+        ),
     ]
     section.lines += [
-        f"model: random-init {model_name if model_name else 'T5'} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), fp32, "
+        f"model: random-init {model_name if model_name else 'T5'} "
+        f"({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), fp32, "
         f"torch threads {torch.get_num_threads()}; ours: MonoT5Scorer({_describe(ours)})",
         f"baselines: pygaggle MonoT5 rewritten in bench/pygaggle_baseline.py, batches of 8 in BM25 order; "
-        f"(a) padding='longest', (b) padding='max_length' (512){'' if nb == len(pairs.groups) else f', on the first {nb} queries'}",
+        "(a) padding='longest', (b) padding='max_length' (512)"
+        f"{'' if nb == len(pairs.groups) else f', on the first {nb} queries'}",
         f"seconds in total: ours {sum(seconds['ours']):.1f}, (a) {sum(seconds['a']):.1f}, (b) {sum(seconds['b']):.1f}; "
         f"tokens per pair (ours' tokenizer, at most 512): {_token_stats(tokenizer, pairs)}",
     ]
@@ -182,8 +225,16 @@ def _bf16_row(model, tokenizer, pairs: Pairs, kwargs: dict, fp32_scores: np.ndar
     seconds, scores = score_interleaved({"bf16": scorer.score_pairs}, sub)
     pps = sub.n / sum(seconds["bf16"])
     diff = float(np.max(np.abs(np.concatenate(scores["bf16"]) - fp32_scores[: sub.n])))
-    return Row("monot5", f"ours bf16 vs ours fp32, {sub.n} pairs (info)", fmt(pps), fmt(fp32_pps), pps / fp32_pps,
-               "speed-up bf16/fp32", "", f"max |score diff| {diff:.1e}: not within 1e-4, so not used above")
+    return Row(
+        "monot5",
+        f"ours bf16 vs ours fp32, {sub.n} pairs (info)",
+        fmt(pps),
+        fmt(fp32_pps),
+        pps / fp32_pps,
+        "speed-up bf16/fp32",
+        "",
+        f"max |score diff| {diff:.1e}: not within 1e-4, so not used above",
+    )
 
 
 def _cpu_has_bf16() -> bool:
@@ -205,4 +256,5 @@ def _token_stats(tokenizer, pairs: Pairs) -> str:
 
     texts = [PATTERN.format(query=q, document=d) for q, d in pairs.flat()]
     lengths = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]])
-    return f"mean {lengths.mean():.0f}, median {np.median(lengths):.0f}, max {lengths.max()}, {int((lengths >= 512).sum())} truncated"
+    truncated = int((lengths >= 512).sum())
+    return f"mean {lengths.mean():.0f}, median {np.median(lengths):.0f}, max {lengths.max()}, {truncated} truncated"

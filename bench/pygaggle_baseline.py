@@ -26,8 +26,8 @@ Two adaptations, both so that the model sees exactly the tokens pygaggle's own s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -115,9 +115,9 @@ def greedy_decode(model, input_ids, length: int, attention_mask=None, return_las
     import torch
 
     with torch.no_grad():
-        decode_ids = torch.full(
-            (input_ids.size(0), 1), model.config.decoder_start_token_id, dtype=torch.long
-        ).to(input_ids.device)
+        decode_ids = torch.full((input_ids.size(0), 1), model.config.decoder_start_token_id, dtype=torch.long).to(
+            input_ids.device
+        )
         encoder_outputs = model.get_encoder()(input_ids, attention_mask=attention_mask)
         next_token_logits = None
         for _ in range(length):

@@ -37,10 +37,15 @@ def default_data_dir() -> Path:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("--only", default=",".join(BENCHMARKS),
-                   help=f"comma-separated subset of {','.join(BENCHMARKS)} (default: all), or {','.join(OPTIONAL)}")
+    p.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        help=f"comma-separated subset of {','.join(BENCHMARKS)} (default: all), or {','.join(OPTIONAL)}",
+    )
     p.add_argument("--dataset", default="scifact")
-    p.add_argument("--data-dir", type=Path, default=None, help="folder holding <dataset>/ (default $BEIR_DATA_DIR or ../shared/beir)")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="folder holding <dataset>/ (default $BEIR_DATA_DIR or ../shared/beir)"
+    )
     p.add_argument("--cache", type=Path, default=None, help="retrieval cache (default $RETRIEVAL_CACHE_DIR or ./cache)")
     p.add_argument("--rounds", type=int, default=3, help="timed rounds for the short benchmarks (median)")
     p.add_argument("--threads", type=int, default=None, help="torch threads for all benchmarks (default: torch's own)")
@@ -50,12 +55,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--queries", type=int, default=20, help="monoT5: judged queries (default 20)")
     g.add_argument("--depth", type=int, default=100, help="monoT5: BM25 depth per query (default 100)")
     g.add_argument("--pairs", type=int, default=None, help="monoT5: total pairs (sets --queries to pairs/depth)")
-    g.add_argument("--b-queries", type=int, default=5,
-                   help="monoT5: queries for baseline (b) (every batch is 8x512, so its cost is the same for any text; default 5)")
+    g.add_argument(
+        "--b-queries",
+        type=int,
+        default=5,
+        help="monoT5: queries for baseline (b) (every batch is 8x512, so its cost is the same for any text; default 5)",
+    )
     g.add_argument("--monot5-batch-size", type=int, default=None, help="monoT5: our batch size (default: MonoT5Scorer's)")
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
-    p.add_argument("--quick", action="store_true",
-                   help="small sizes for a few-minute check: 1,000 documents, 5 x 100 pairs, (b) on 2 queries, 2 rounds")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes for a few-minute check: 1,000 documents, 5 x 100 pairs, (b) on 2 queries, 2 rounds",
+    )
     p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--tag", default="", help="appended to the results file name (e.g. for a partial rerun)")
@@ -87,8 +99,14 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
         if name == "monot5":
             from bench import monot5_bench
 
-            return monot5_bench.run(dataset, cache=cache, queries=args.queries, depth=args.depth,
-                                    b_queries=args.b_queries, batch_size=args.monot5_batch_size)
+            return monot5_bench.run(
+                dataset,
+                cache=cache,
+                queries=args.queries,
+                depth=args.depth,
+                b_queries=args.b_queries,
+                batch_size=args.monot5_batch_size,
+            )
         if name == "monot5-ablation":
             from bench import monot5_ablation
 
@@ -100,8 +118,9 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
         raise ValueError(name)
     except Exception as exc:  # report and go on: one missing piece must not hide the other numbers
         traceback.print_exc()
-        return Section(name, skipped=f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:300],
-                       seconds=time.perf_counter() - started)
+        return Section(
+            name, skipped=f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:300], seconds=time.perf_counter() - started
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
 
     path = args.data_dir / args.dataset
     if not (path / "corpus.jsonl").is_file():
-        print(f"{path}/corpus.jsonl not found: set BEIR_DATA_DIR or --data-dir to the folder holding {args.dataset}/", file=sys.stderr)
+        print(
+            f"{path}/corpus.jsonl not found: set BEIR_DATA_DIR or --data-dir to the folder holding {args.dataset}/",
+            file=sys.stderr,
+        )
         return 2
     started = dt.datetime.now()
     info = machine_info()
@@ -127,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ==", file=sys.stderr, flush=True)
         section = run_one(name, args, dataset, cache)
         sections.append(section)
-        print(f"   {name}: {section.seconds:.0f} s{'; ' + section.skipped if section.skipped else ''}", file=sys.stderr, flush=True)
+        print(
+            f"   {name}: {section.seconds:.0f} s{'; ' + section.skipped if section.skipped else ''}", file=sys.stderr, flush=True
+        )
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     if load:
         info["load average at end"] = ", ".join(f"{x:.2f}" for x in load)
@@ -139,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         if s.skipped:
             print(f"{s.name}: skipped: {s.skipped}")
     if not args.no_write:
-        out = write_report(render_report(sections, info, command.strip(), started), results_path(info, started.date(), args.results_dir, args.tag))
+        out = write_report(
+            render_report(sections, info, command.strip(), started),
+            results_path(info, started.date(), args.results_dir, args.tag),
+        )
         print(f"\nwritten: {out}")
     return 0
 

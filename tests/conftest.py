@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pytest
 
@@ -26,11 +26,19 @@ needs_scifact = pytest.mark.skipif(
 )
 
 TINY_DOCS = [
-    {"_id": "d1", "title": "Vitamin D and bone health", "text": "Vitamin D supplementation improves bone density in older adults."},
+    {
+        "_id": "d1",
+        "title": "Vitamin D and bone health",
+        "text": "Vitamin D supplementation improves bone density in older adults.",
+    },
     {"_id": "d2", "title": "Coffee", "text": "Coffee consumption and the risk of heart disease in a large cohort."},
     {"_id": "d3", "title": "Exercise", "text": "Regular exercise lowers blood pressure and improves bone strength."},
     {"_id": "d4", "title": "", "text": "Sleep deprivation impairs memory consolidation."},
-    {"_id": "d5", "title": "Unsafe <script>alert(1)</script>", "text": "A document with <img src=x onerror=alert(2)> markup about vitamin D."},
+    {
+        "_id": "d5",
+        "title": "Unsafe <script>alert(1)</script>",
+        "text": "A document with <img src=x onerror=alert(2)> markup about vitamin D.",
+    },
     {"_id": "d6", "title": "Heart", "text": "Heart disease risk rises with high blood pressure."},
 ]
 TINY_QUERIES = [
@@ -39,7 +47,15 @@ TINY_QUERIES = [
     {"_id": "q3", "text": "blood pressure exercise"},
     {"_id": "q4", "text": "memory and sleep"},
 ]
-TINY_QRELS = [("q1", "d1", 2), ("q1", "d3", 1), ("q1", "d2", 0), ("q2", "d2", 1), ("q2", "d6", 1), ("q3", "d3", 1), ("q4", "d4", 1)]
+TINY_QRELS = [
+    ("q1", "d1", 2),
+    ("q1", "d3", 1),
+    ("q1", "d2", 0),
+    ("q2", "d2", 1),
+    ("q2", "d6", 1),
+    ("q3", "d3", 1),
+    ("q4", "d4", 1),
+]
 
 
 def write_tiny_beir(root: Path, name: str = "tiny") -> Path:
@@ -72,6 +88,37 @@ def session_cache(tmp_path_factory):
 
     env = os.environ.get("RETRIEVAL_TEST_CACHE")
     return Cache(Path(env) if env else tmp_path_factory.mktemp("session-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory):
+    """One cache for the session's tests of the unchanged tiny dataset: its Lucene indexes and BM25 runs are built
+    once (cache keys hold the data's sha256, so every copy of the tiny folder finds them). Tests that change the
+    data may use it too (changed data gets new keys); tests that need an empty cache, or count what is built,
+    take ``cache``."""
+    from retrieval.cache import Cache
+
+    return Cache(tmp_path_factory.mktemp("tiny-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_app_env(tmp_path_factory, tiny_cache) -> dict[str, str]:
+    """``BEIR_DATA_DIR`` and ``RETRIEVAL_CACHE_DIR`` for the app tests over the tiny dataset, made once per session.
+    Not applied here: each app test module applies it for its own duration (``env_restored``)."""
+    root = tmp_path_factory.mktemp("tiny-app")
+    write_tiny_beir(root / "beir")
+    return {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(tiny_cache.root)}
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory) -> Path:
+    """A tiny random monoT5-shaped model folder (config, safetensors weights, sentencepiece tokenizer), built once
+    per session and only read by tests: ``tiny_t5(tiny_t5_dir)`` loads a model object of a module's own from it."""
+    from bench.tiny_models import tiny_t5
+
+    folder = tmp_path_factory.mktemp("tiny-t5")
+    tiny_t5(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, env_restored, needs_scifact, write_tiny_beir
+from .conftest import beir_root, env_restored, needs_scifact
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -59,13 +59,10 @@ def app(env: dict[str, str], query_params: dict[str, str] | None = None, page: s
 
 
 @pytest.fixture(scope="module")
-def tiny_env(tmp_path_factory):
-    """A tiny BEIR folder and a cache shared by this module's tests (BM25 indexed once)."""
-    root = tmp_path_factory.mktemp("tiny-app")
-    write_tiny_beir(root / "beir")
-    env = {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
-    with env_restored(env):
-        yield env
+def tiny_env(tiny_app_env):
+    """The session's tiny BEIR folder and cache (BM25 indexed once per session), applied for this module."""
+    with env_restored(tiny_app_env):
+        yield tiny_app_env
 
 
 def core_run(env: dict[str, str], dataset: str, split: str, spec: str):

@@ -14,7 +14,7 @@ import pytest
 from retrieval import charts, failures, published, stats
 from retrieval.evaluate import evaluate
 
-from .conftest import env_restored, needs_scifact, write_tiny_beir
+from .conftest import env_restored, needs_scifact
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +22,11 @@ PAGES = {name: str(ROOT / "pages" / f"{name}.py") for name in ("compare", "model
 
 
 @pytest.fixture(scope="module")
-def envs(tmp_path_factory, session_cache):
-    """Environments for this module: the tiny fixture (own cache) and SciFact (session cache)."""
-    root = tmp_path_factory.mktemp("tiny-pages")
-    write_tiny_beir(root / "beir")
-    tiny = {"BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
+def envs(tiny_app_env, session_cache):
+    """Environments for this module: the tiny fixture and SciFact, each with its session's cache."""
     scifact = {"BEIR_DATA_DIR": str(REAL_BEIR), "RETRIEVAL_CACHE_DIR": str(session_cache.root)}
-    with env_restored(tiny):
-        yield {"tiny": tiny, "scifact": scifact}
+    with env_restored(tiny_app_env):
+        yield {"tiny": tiny_app_env, "scifact": scifact}
 
 
 def chart_frames(at) -> list[pd.DataFrame]:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
-from bench.common import Row, Section, fmt, interleaved, machine_info, machine_slug, ratio_table, render_report, results_path, write_report
+import pytest
+
+from bench.common import (
+    Row,
+    Section,
+    fmt,
+    interleaved,
+    machine_info,
+    machine_slug,
+    percentile,
+    ratio_table,
+    render_report,
+    results_path,
+    write_report,
+)
 
 
 def test_verdict_reads_the_target_in_either_direction():
@@ -59,3 +74,15 @@ def test_report_is_written_atomically_with_machine_and_sections(tmp_path):
     assert "| bm25 | queries/s | 10 | 20 | 0.50 |" in written
     assert "- cpu: c" in written and "- a detail" in written and "skipped: app not found" in written
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]  # no temporary file left behind
+
+
+def test_percentile_interpolates_linearly_between_ranks():
+    values = [40.0, 10.0, 30.0, 20.0]  # order does not matter
+    assert percentile(values, 0) == 10.0 and percentile(values, 100) == 40.0
+    assert percentile(values, 50) == statistics.median(values) == 25.0
+    assert percentile(values, 90) == pytest.approx(37.0)  # rank 0.9 * 3 = 2.7: 30 + 0.7 * (40 - 30)
+    # the same definition as statistics.quantiles(method="inclusive") at every percentile it gives
+    data = [3.1, 9.4, 2.2, 7.7, 5.0, 1.3, 8.8, 6.6, 4.5, 10.9, 0.2]
+    assert [percentile(data, q) for q in range(1, 100)] == pytest.approx(statistics.quantiles(data, n=100, method="inclusive"))
+    with pytest.raises(ValueError):
+        percentile([], 50)

@@ -25,10 +25,10 @@ PAIRS = [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tiny_t5_dir):
     from bench.tiny_models import tiny_t5
 
-    return tiny_t5(tmp_path_factory.mktemp("tiny-t5"))
+    return tiny_t5(tiny_t5_dir)  # this module's own model object, from the session's folder
 
 
 def encoder_shapes(model):

@@ -28,8 +28,8 @@ def test_parse_specs() -> None:
     assert BM25("flat").key_parts()["k1"] == 0.9 and BM25("flat").key_parts()["b"] == 0.4
 
 
-def test_tiny_bm25_both_conditions(tiny_dir: Path, cache) -> None:
-    ds = BeirDataset(tiny_dir)
+def test_tiny_bm25_both_conditions(tiny_dir: Path, tiny_cache) -> None:
+    ds, cache = BeirDataset(tiny_dir), tiny_cache
     flat = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)
     assert flat.for_query("q1")["docid"].iloc[0] == "d1"
     assert flat.for_query("q2")["docid"].iloc[0] in {"d2", "d6"}

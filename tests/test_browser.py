@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
 from .conftest import write_tiny_beir
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(os.environ.get("APP_SCREENSHOT_DIR", "/tmp/app-screenshots"))
 
 pytestmark = [
@@ -38,12 +32,6 @@ HOSTILE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`streamlit run app.py` on a free port over the tiny fixture (plus one hostile document)."""
@@ -53,48 +41,32 @@ def server(tmp_path_factory):
     with open(ds / "corpus.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(HOSTILE) + "\n")
     env = {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
-    port = free_port()
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{(root / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield {"url": f"http://127.0.0.1:{port}", "env": env, "root": root}
-    finally:
-        proc.terminate()
+    with streamlit_server(env, log=root / "server.log") as srv:
+        yield {"url": srv.url, "env": env, "root": root}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for the module; each test gets its own context (fresh cookies, storage and session)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1500, "height": 1000})
-            pg.dialogs = []  # every alert/confirm/prompt the page tries to open
-            pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-            yield pg
-        finally:
-            browser.close()
+def page(server, browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.dialogs = []  # every alert/confirm/prompt the page tries to open
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        yield pg
+    finally:
+        context.close()
 
 
 def card(pg, spec: str, docid: str):

@@ -12,9 +12,9 @@ from retrieval.run import Run
 from .conftest import needs_scifact, SCIFACT
 
 
-def test_run_writes_trec_and_prints_metrics(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+def test_run_writes_trec_and_prints_metrics(tiny_dir: Path, tmp_path: Path, tiny_cache, capsys) -> None:
     out = tmp_path / "out.trec"
-    rc = main(["run", "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c"),
+    rc = main(["run", "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tiny_cache.root),
                "--system", "bm25-flat", "--output", str(out), "--no-progress"])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -22,7 +22,7 @@ def test_run_writes_trec_and_prints_metrics(tiny_dir: Path, tmp_path: Path, caps
     run = Run.read_trec(out)
     assert set(run.qids) <= {"q1", "q2", "q3", "q4"}
     # the same numbers come back through `eval` on the written file
-    assert main(["eval", str(out), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c")]) == 0
+    assert main(["eval", str(out), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tiny_cache.root)]) == 0
     again = capsys.readouterr().out
     assert printed.strip().splitlines()[-1].split()[2:] == again.strip().splitlines()[-1].split()[2:]
 

@@ -45,8 +45,8 @@ def test_cross_encoder_scores_are_batch_and_order_invariant(tiny_ce):
     np.testing.assert_allclose(ref, np.asarray(direct, dtype=np.float64).ravel(), atol=1e-5, rtol=0)
 
 
-def test_cross_encoder_reranks_first_stage(tiny_ce, tiny_dir, cache):
-    ds = BeirDataset(tiny_dir, "tiny")
+def test_cross_encoder_reranks_first_stage(tiny_ce, tiny_dir, tiny_cache):
+    ds, cache = BeirDataset(tiny_dir, "tiny"), tiny_cache
     system = parse_system("ce:ms-marco-MiniLM-L-6-v2", model_path=str(tiny_ce), depth=4, device="cpu")
     assert system.availability()[0] and system.spec == "ce:ms-marco-MiniLM-L-6-v2?depth=4"
     first = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)

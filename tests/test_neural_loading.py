@@ -15,15 +15,6 @@ from retrieval.neural import registry, weights
 from retrieval.systems import parse_system
 
 
-@pytest.fixture(scope="module")
-def tiny_t5_dir(tmp_path_factory) -> Path:
-    from bench.tiny_models import tiny_t5
-
-    folder = tmp_path_factory.mktemp("tiny-t5")
-    tiny_t5(folder)
-    return folder
-
-
 def _copy(src: Path, dst: Path) -> Path:
     dst.mkdir(parents=True)
     for f in src.iterdir():

@@ -31,12 +31,11 @@ PAIRS = [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tiny_t5_dir):
     from bench.tiny_models import tiny_t5
 
-    folder = tmp_path_factory.mktemp("tiny-t5")
-    model, tokenizer = tiny_t5(folder)
-    return folder, model, tokenizer
+    model, tokenizer = tiny_t5(tiny_t5_dir)  # this module's own model object, from the session's folder
+    return tiny_t5_dir, model, tokenizer
 
 
 def conftest_function(request, name: str):
@@ -54,8 +53,9 @@ def tiny_ds(request, tmp_path_factory) -> BeirDataset:
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Cache:
-    return Cache(tmp_path_factory.mktemp("cache"))
+def shared_cache(tiny_cache) -> Cache:
+    """The session's tiny-data cache: its BM25 first stage is built once per session."""
+    return tiny_cache
 
 
 def test_tiny_tokenizer_really_knows_true_and_false(tiny):
