@@ -171,5 +171,5 @@ def main() -> None:
         show_document(ds_name, opened[0], query, opened[1], opened[2])
 
 
-_nav.enter(__file__)
+_nav.enter()
 main()

@@ -153,5 +153,5 @@ def main() -> None:
     build_section()
 
 
-_nav.enter(__file__)
+_nav.enter()
 main()

@@ -136,5 +136,5 @@ def main() -> None:
         st.caption("No run yet (build on Data & runs): " + ", ".join(data.display_name(s) for s in missing))
 
 
-_nav.enter(__file__)
+_nav.enter()
 main()

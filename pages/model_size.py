@@ -109,5 +109,5 @@ def main() -> None:
             st.dataframe(left_out, hide_index=True, width="stretch")
 
 
-_nav.enter(__file__)
+_nav.enter()
 main()
