@@ -15,7 +15,8 @@ import streamlit as st
 
 from pages import _state
 from retrieval import analysis, choices
-from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, local_datasets as _local, open_dataset
+from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, open_dataset
+from retrieval.beir import local_datasets as _local
 from retrieval.cache import Cache, default_cache_root
 from retrieval.errors import RetrievalError
 from retrieval.evaluate import Evaluation, evaluate

@@ -22,7 +22,8 @@ RUN_A = Run.from_records([("q1", "d1", 3.0), ("q1", "d5", 2.0), ("q2", "d2", 1.0
 RUN_B = Run.from_records([("q1", "d3", 3.0), ("q2", "d6", 2.0), ("q2", "d2", 1.0), ("q4", "d2", 1.0)], "b")
 
 
-def test_dataset_table_lists_the_catalogue_and_local_extras(tiny_dir: Path, tmp_path: Path):
+def test_dataset_table_lists_the_catalogue_and_local_extras(tiny_dir: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("BEIR_DATA_DIR", raising=False)  # only the folder given counts
     data_dir = tiny_dir.parent
     assert local_datasets(data_dir, tmp_path / "cache") == ["tiny"]
     frame = dataset_table(data_dir, tmp_path / "cache", local_datasets(data_dir, tmp_path / "cache")).set_index("dataset")
