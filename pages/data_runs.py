@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from pathlib import Path
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # AppTest runs a page file directly
-    sys.path.insert(0, _ROOT)
-
-import pandas as pd
 import streamlit as st
 
-from pages import _shared as sh
-from retrieval import runner, text
-from retrieval.neural import registry
-from retrieval.beir import catalogue, dataset_status
+from pages import _cached as data
+from pages import _nav
+from pages import _sidebar as sidebar
+from pages import _state as state
+from retrieval import choices, runner, tables, text
+from retrieval.beir import dataset_table
 
 
 def datasets_section() -> None:
     st.subheader("Datasets")
-    ddir = sh.data_dir()
-    rows = []
-    for name, info in catalogue().items():
-        rows.append(
-            {
-                "dataset": name,
-                "name": info.display_name,
-                "status": dataset_status(name, ddir, Path(sh.cache_root())),
-                "documents": info.corpus_docs,
-                "test queries": info.test_queries,
-                "splits": ", ".join(info.splits),
-                "domain": info.domain,
-                "license": info.license,
-            }
-        )
-    for name in sh.local_datasets():
-        if name not in catalogue():
-            rows.append({"dataset": name, "name": name, "status": "here (not in the BEIR catalogue)"})
-    frame = pd.DataFrame(rows)
+    ddir = data.data_dir()
+    frame = dataset_table(ddir, Path(data.cache_root()), data.local_datasets()).drop(columns=["task"])
     st.caption(
         f"Data folder: `{ddir or 'unset'}` (environment variable BEIR_DATA_DIR). 'here' = a local copy exists; "
         "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
@@ -50,31 +29,21 @@ def datasets_section() -> None:
 
 def models_section() -> None:
     st.subheader("Models")
-    rows = []
-    for spec in sh.system_options():
-        if spec.startswith(sh.UPLOAD_PREFIX):
-            continue
-        system, ok, message = sh.system_info(spec)
-        rows.append(
-            {
-                "system": spec,
-                "name": sh.display_name(spec),
-                "family": sh.family(spec) if system is not None else "",
-                "parameters (M)": registry.params_for_spec(spec),
-                "available here": "yes" if ok else "no",
-                "how to get it / why not": message,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["parameters (M)"] = pd.to_numeric(frame["parameters (M)"], errors="coerce")
+
+    def describe(spec: str) -> tuple[str, str, bool, str]:
+        system, ok, message = data.system_info(spec)
+        return data.display_name(spec), data.family(spec) if system is not None else "", ok, message
+
+    specs = [s for s in data.system_options() if s not in state.uploads()]
+    frame = tables.models_table(specs, describe, choices.params_millions)
     st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
 
 
 def runs_section() -> None:
     st.subheader("Cached runs")
-    runs = sh.cached_runs()
+    runs = data.cached_runs()
     if runs.empty:
-        st.info(f"No cached runs in {sh.cache_root()} yet.")
+        st.info(f"No cached runs in {data.cache_root()} yet.")
         return
     view = runs.drop(columns=["path"]).assign(entry=[Path(p).name[:12] for p in runs["path"]])
     event = st.dataframe(
@@ -90,10 +59,10 @@ def runs_section() -> None:
 
 
 def export_run(ds_name: str, split: str, spec: str) -> None:
-    if ds_name not in sh.local_datasets():
-        st.warning(f"{sh.esc(ds_name)} is not here, so its run cannot be loaded for export.")
+    if ds_name not in data.local_datasets():
+        st.warning(f"{data.esc(ds_name)} is not here, so its run cannot be loaded for export.")
         return
-    lookup = sh.run_lookup(ds_name, split, spec)
+    lookup = data.run_lookup(ds_name, split, spec)
     if lookup is None:
         st.warning("This run is no longer in the cache.")
         return
@@ -105,35 +74,35 @@ def export_run(ds_name: str, split: str, spec: str) -> None:
         icon=":material/download:", on_click="ignore", key=f"dl_trec_{stem}",
     )
     c2.download_button(
-        "Download per-query metrics (CSV)", data=lambda: sh.evaluation(ds_name, split, spec).to_csv(), file_name=f"{stem}-metrics.csv",
+        "Download per-query metrics (CSV)", data=lambda: data.evaluation(ds_name, split, spec).to_csv(), file_name=f"{stem}-metrics.csv",
         mime="text/csv", icon=":material/table_view:", on_click="ignore", key=f"dl_csv_{stem}",
     )
-    ev = sh.evaluation(ds_name, split, spec)
+    ev = data.evaluation(ds_name, split, spec)
     if ev is not None:
         st.caption(" · ".join(f"{m} {val:.4f}" for m, val in ev.mean.items()) + f" over {ev.n_queries} queries")
 
 
 def build_section() -> None:
     st.subheader("Build a run")
-    names = sh.local_datasets()
+    names = data.local_datasets()
     if not names:
         st.info("No dataset is here to build runs on.")
         return
     c1, c2, c3 = st.columns([2, 1, 3])
-    ds_name = c1.selectbox("Dataset", names, index=names.index(sh.DEFAULT_DATASET) if sh.DEFAULT_DATASET in names else 0, key="w_b_ds")
-    splits = sh.dataset(ds_name).splits
-    split = c2.selectbox("Split", splits, index=splits.index(sh.DEFAULT_SPLIT) if sh.DEFAULT_SPLIT in splits else 0, key="w_b_split")
-    specs = [s for s in sh.system_options(ds_name) if not s.startswith(sh.UPLOAD_PREFIX)]
-    spec = c3.selectbox("System", specs, format_func=lambda s: f"{sh.display_name(s)} ({s})", key="w_b_spec")
-    system, ok, message = sh.system_info(spec)
-    if sh.has_run(ds_name, split, spec):
-        st.success(f"{sh.name_md(spec)} on {sh.esc(ds_name)} ({sh.esc(split)}) is already cached.")
+    ds_name = c1.selectbox("Dataset", names, index=names.index(state.DEFAULT_DATASET) if state.DEFAULT_DATASET in names else 0, key="w_b_ds")
+    splits = data.dataset(ds_name).splits
+    split = c2.selectbox("Split", splits, index=splits.index(state.DEFAULT_SPLIT) if state.DEFAULT_SPLIT in splits else 0, key="w_b_split")
+    specs = [s for s in data.system_options(ds_name) if s not in state.uploads()]
+    spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
+    system, ok, message = data.system_info(spec)
+    if data.has_run(ds_name, split, spec):
+        st.success(f"{data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}) is already cached.")
         return
     if not ok:
         st.warning(message or "Not available here.")
         return
-    docs = len(sh.dataset(ds_name).corpus)
-    eta = runner.estimate_build_seconds(sh.cached_runs(), spec, docs, {n: i.corpus_docs for n, i in catalogue().items()})
+    docs = len(data.dataset(ds_name).corpus)
+    eta = runner.estimate_build_seconds(data.cached_runs(), spec, docs, data.docs_by_dataset())
     st.caption(
         f"Estimated time: {text.format_seconds(eta)}"
         + (" (scaled from earlier builds of this system here)" if eta is not None else " (no earlier build of this system to estimate from)")
@@ -149,7 +118,7 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) ->
 
     def work() -> None:
         try:
-            sh.build_run(ds_name, split, spec)
+            data.build_run(ds_name, split, spec)
         except Exception as exc:  # shown to the user below
             result["error"] = exc
 
@@ -162,27 +131,27 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) ->
         if eta:
             frac = min(0.97, elapsed / eta)
             left = max(0.0, eta - elapsed)
-            bar.progress(frac, text=f"Building {sh.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left")
+            bar.progress(frac, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left")
         else:
             # No earlier build to scale from: report time honestly instead of inventing a fraction.
-            bar.progress(0.0, text=f"Building {sh.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)")
+            bar.progress(0.0, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)")
         worker.join(0.5)
     if "error" in result:
         bar.empty()
-        st.error(f"Building {sh.esc(spec)} failed: {sh.esc(result['error'], joiners=False)}")
+        st.error(f"Building {data.esc(spec)} failed: {data.esc(result['error'], joiners=False)}")
         return
     bar.progress(1.0, text=f"Done in {text.format_seconds(time.time() - started)}.")
-    st.success(f"Cached {sh.name_md(spec)} on {sh.esc(ds_name)} ({sh.esc(split)}).")
+    st.success(f"Cached {data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}).")
 
 
 def main() -> None:
     st.title("Data & runs")
-    sh.sidebar_footer()
+    sidebar.footer()
     datasets_section()
     models_section()
     runs_section()
     build_section()
 
 
-sh.ensure_navigation()
+_nav.enter()
 main()

@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # AppTest runs a page file directly
-    sys.path.insert(0, _ROOT)
-
 import pandas as pd
 import streamlit as st
 
-from pages import _shared as sh
-from retrieval import charts, published
-from retrieval.neural import registry
+from pages import _cached as data
+from pages import _nav
+from pages import _sidebar as sidebar
+from pages import _state as state
+from retrieval import charts, choices, published, tables
 
 AVERAGE = "BEIR average"
 
 
 def measured_for(ds_name: str) -> pd.DataFrame:
-    """Measured points from the cache: every cached run on ``ds_name`` (any split), evaluated
-    (evaluations are cached by the shared helpers)."""
-    runs = sh.cached_runs()
-    rows = []
-    if runs.empty:
-        return published.measured_points([])
-    for _, r in runs[runs["dataset"] == ds_name].iterrows():
-        spec, split = str(r["system"]), str(r["split"])
-        ev = sh.evaluation(ds_name, split, spec)
-        if ev is None:
-            continue
-        system = sh.system_info(spec)[0]
-        params = registry.params_for_spec(spec)
-        if params is None and system is not None:
-            params = getattr(system, "params_millions", None)
-        rows.append(
-            {
-                "label": f"{sh.display_name(spec)} [{split}]",
-                "family": sh.family(spec),
-                "params_millions": params,
-                "ndcg_at_10": ev.mean["nDCG@10"],
-                "source": f"measured here: run {r['path']} ({ev.n_queries} {split} queries), evaluated with ir_measures",
-                "notes": "parameter count from retrieval/data/models.csv" if params is not None else "parameter count unknown (no model registry entry)",
-            }
-        )
-    return published.measured_points(rows)
+    """Measured points: every cached run on ``ds_name`` (any split), evaluated (cached by pages/_cached.py)."""
+
+    def describe(spec: str) -> tuple[str, str, float | None]:
+        params = choices.params_millions(spec)
+        if params is None:
+            params = getattr(data.system_info(spec)[0], "params_millions", None)
+        return data.display_name(spec), data.family(spec), params
+
+    evaluation = lambda spec, split: data.evaluation(ds_name, split, spec)  # noqa: E731
+    return published.measured_points(tables.measured_rows(data.cached_runs(), ds_name, evaluation, describe))
 
 
 def main() -> None:
@@ -54,15 +33,15 @@ def main() -> None:
         "nDCG@10 against model parameters (log scale). Hover a point for its source. Published values come from "
         "`retrieval/data/published_ndcg.csv`; the paper's figure points are estimates read off its image."
     )
-    v = sh.view()
-    local = sh.local_datasets()
-    choices = [AVERAGE] + published.published_datasets()
-    default = v["dataset"] if v["dataset"] in choices else "scifact"
-    scope = st.sidebar.selectbox("Dataset", choices, index=choices.index(default), key="w_ms_scope")
-    families = sorted(set(published.published()["family"]) | {"external"})
+    v = state.view()
+    local = data.local_datasets()
+    scopes = [AVERAGE] + published.published_datasets()
+    default = v["dataset"] if v["dataset"] in scopes else "scifact"
+    scope = st.sidebar.selectbox("Dataset", scopes, index=scopes.index(default), key="w_ms_scope")
+    families = sorted(set(published.published()["family"]) | {choices.EXTERNAL})
     shown_families = st.sidebar.multiselect("Families", families, default=families, key="w_ms_families")
     show_measured = st.sidebar.toggle("Overlay my measured runs", value=True, key="w_ms_measured")
-    sh.sidebar_footer()
+    sidebar.footer()
 
     notes: list[str] = []
     left_out = pd.DataFrame()
@@ -130,5 +109,5 @@ def main() -> None:
             st.dataframe(left_out, hide_index=True, width="stretch")
 
 
-sh.ensure_navigation()
+_nav.enter()
 main()

@@ -303,6 +303,29 @@ def dataset_status(name: str, data_dir: Path | None = None, cache_root: Path | N
     return "downloadable" if info.downloadable else "not redistributable"
 
 
+def local_datasets(data_dir: Path | None = None, cache_root: Path | None = None) -> list[str]:
+    """Datasets here: catalogue names with a local copy, then any other BEIR folder in ``data_dir``."""
+    names = [n for n in catalogue() if dataset_status(n, data_dir, cache_root) == "here"]
+    if data_dir is not None and Path(data_dir).is_dir():
+        names += sorted(p.name for p in Path(data_dir).iterdir() if (p / "corpus.jsonl").is_file() and p.name not in names)
+    return names
+
+
+def dataset_table(data_dir: Path | None = None, cache_root: Path | None = None, local: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per catalogue dataset (name, status here, sizes, splits, domain, licence), then a row
+    for each name in ``local`` that is not in the catalogue. The command line and the app show it."""
+    rows = [
+        {
+            "dataset": i.name, "name": i.display_name, "status": dataset_status(i.name, data_dir, cache_root),
+            "documents": i.corpus_docs, "test queries": i.test_queries, "splits": ", ".join(i.splits),
+            "domain": i.domain, "task": i.task, "license": i.license,
+        }
+        for i in catalogue().values()
+    ]
+    rows += [{"dataset": n, "name": n, "status": "here (not in the BEIR catalogue)"} for n in local if n not in catalogue()]
+    return pd.DataFrame(rows)
+
+
 def locate_dataset(name: str, data_dir: Path | None = None, cache_root: Path | None = None) -> Path | None:
     """Where a local copy of ``name`` is: ``data_dir/name``, ``$BEIR_DATA_DIR/name`` or the cache."""
     from .cache import default_cache_root

@@ -86,19 +86,15 @@ def _dataset(args):
 
 
 def cmd_datasets(args) -> int:
-    import pandas as pd
+    from .beir import dataset_table
 
-    from .beir import catalogue, dataset_status
-
-    rows = [
-        {
-            "name": i.name, "domain": i.domain, "task": i.task, "documents": f"{i.corpus_docs:,}",
-            "test queries": f"{i.test_queries:,}", "splits": ",".join(i.splits),
-            "status": dataset_status(i.name, args.data_dir, args.cache_dir), "licence": i.license,
-        }
-        for i in catalogue().values()
-    ]
-    print(pd.DataFrame(rows).to_string(index=False))
+    table = dataset_table(args.data_dir, args.cache_dir)
+    for col in ("documents", "test queries"):
+        table[col] = table[col].map("{:,}".format)
+    table["splits"] = table["splits"].str.replace(", ", ",")
+    columns = {"dataset": "name", "domain": "domain", "task": "task", "documents": "documents", "test queries": "test queries",
+               "splits": "splits", "status": "status", "license": "licence"}
+    print(table[list(columns)].rename(columns=columns).to_string(index=False))
     return 0
 
 

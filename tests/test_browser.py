@@ -6,6 +6,7 @@ Needs Debian's chromium (/usr/bin/chromium) and the playwright package; skipped 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -32,15 +33,20 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`streamlit run app.py` on a free port over the tiny fixture (plus one hostile document)."""
-    pytest.importorskip("playwright.sync_api")
-    root = tmp_path_factory.mktemp("browser")
+def app_env(root: Path) -> dict:
+    """The tiny fixture (plus one hostile document) under ``root``, and the server environment that reads it."""
     ds = write_tiny_beir(root / "beir")
     with open(ds / "corpus.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(HOSTILE) + "\n")
-    env = {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
+    return {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run app.py` on a free port over the tiny fixture, one for the module's tests."""
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("browser")
+    env = app_env(root)
     with streamlit_server(env, log=root / "server.log") as srv:
         yield {"url": srv.url, "env": env, "root": root}
 
@@ -148,3 +154,23 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     assert page.get_by_role("heading", name="mine (uploaded)").is_visible()
     page.screenshot(path=str(SHOTS / "compare-upload.png"), full_page=True)
     assert_nothing_ran(page)
+
+
+def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):
+    """A server's very first request for a page URL (Streamlit's pages-folder mode) still gets app.py's
+    navigation: the right page, the app's four page titles, the URL's dataset."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    with streamlit_server(app_env(tmp_path), log=tmp_path / "server.log") as fresh, contextlib.closing(context):
+        page.goto(fresh.url + "/failures?dataset=tiny")
+        page.get_by_role("heading", name="Failure cases").wait_for(timeout=120_000)
+        nav = page.get_by_test_id("stSidebarNav")
+        nav.get_by_text("Data & runs").wait_for(timeout=30_000)
+        links = [t.strip() for t in nav.get_by_role("link").all_inner_texts()]
+        assert [ln.splitlines()[-1].strip() for ln in links] == ["Compare", "Model size", "Failure cases", "Data & runs"], links
+        assert "/failures?" in page.url and "dataset=tiny" in page.url
+        page.get_by_text("Needs cached runs of at least two systems on tiny (test)").wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / "deep-link-failures.png"), full_page=True)
+        # Later requests (the navigation is now app.py's for the whole server) deep-link too.
+        page.goto(fresh.url + "/data_runs")
+        page.get_by_role("heading", name="Data & runs").wait_for(timeout=60_000)

@@ -1,0 +1,53 @@
+"""The app's navigation, and how a page hands a run over to it (Streamlit's public API only).
+
+``app.py`` runs :func:`run`: ``st.navigation`` over :func:`pages`, each ``st.Page`` with an explicit
+``url_path`` (its URL: ``/failures?dataset=scifact``). Because ``pages/`` sits beside ``app.py``,
+Streamlit serves a server's very first request in its legacy pages-folder mode: a bookmarked
+``/failures?...`` then runs ``pages/failures.py`` alone, without app.py's navigation, page config or
+sidebar. So every page starts with :func:`enter`: under :func:`run` it does nothing; otherwise it
+declares the app's navigation (``st.navigation`` ends the pages-folder mode and picks the page the URL
+names) and reruns (``st.rerun``, which keeps the URL and widget states), so app.py takes over on the same
+page. A page file run on its own (AppTest on a page file) has no ``pages/`` beside it, so the
+navigation cannot be declared and the page simply renders.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+# (file, title, icon, url_path); the first is the default page, at "/".
+PAGES = (
+    ("pages/compare.py", "Compare", ":material/view_column:", "compare"),
+    ("pages/model_size.py", "Model size", ":material/scatter_plot:", "model_size"),
+    ("pages/failures.py", "Failure cases", ":material/troubleshoot:", "failures"),
+    ("pages/data_runs.py", "Data & runs", ":material/database:", "data_runs"),
+)
+_local = threading.local()  # one script run per thread
+
+
+def pages() -> list:
+    """The app's pages as ``st.Page`` (paths relative to app.py's folder)."""
+    return [st.Page(f, title=t, icon=i, url_path=u, default=n == 0) for n, (f, t, i, u) in enumerate(PAGES)]
+
+
+def run() -> None:
+    """app.py: run the page the URL names."""
+    page = st.navigation(pages())
+    _local.inside = True
+    try:
+        page.run()
+    finally:
+        _local.inside = False
+
+
+def enter() -> None:
+    """First call of every page: hand the run to app.py's navigation if it is not in charge."""
+    if getattr(_local, "inside", False):
+        return
+    try:
+        st.navigation(pages())
+    except st.errors.StreamlitAPIException:  # no pages/ beside the main script: a page file on its own
+        return
+    st.rerun()

@@ -1,0 +1,82 @@
+"""Sidebar pieces: dataset and split pickers bound to the view, the footer, Compare's systems and uploads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from pages import _cached as data
+from pages import _state as state
+from retrieval import choices
+from retrieval.errors import DataFormatError, RetrievalError
+
+
+def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Sidebar dataset and split pickers bound to the view; returns (dataset, split) or Nones."""
+    names = data.local_datasets()
+    if not names:
+        st.sidebar.error(
+            "No BEIR dataset found. Set BEIR_DATA_DIR to a folder holding e.g. scifact/ "
+            f"(now: {data.data_dir() or 'unset'}) or download one from the Data & runs page."
+        )
+        return None, None
+    default = state.DEFAULT_DATASET if state.DEFAULT_DATASET in names else names[0]
+    ds_name = v["dataset"] if v["dataset"] in names else default
+    if v["dataset"] not in names:
+        st.sidebar.warning(f"Dataset {data.esc(v['dataset'])} is not here; showing {data.esc(ds_name)}.")
+    state.bind("w_dataset", ds_name)
+    ds_name = st.sidebar.selectbox("Dataset", names, key="w_dataset", on_change=state.on_widget_change, args=("w_dataset", "dataset"))
+    try:
+        splits = data.dataset(ds_name).splits
+    except RetrievalError as exc:
+        st.sidebar.error(data.esc(exc, joiners=False))
+        return None, None
+    if not splits:
+        st.sidebar.error(f"{ds_name} has no qrels/*.tsv, so there is nothing to evaluate.")
+        return ds_name, None
+    split = v["split"] if v["split"] in splits else (state.DEFAULT_SPLIT if state.DEFAULT_SPLIT in splits else splits[0])
+    state.bind("w_split", split)
+    split = st.sidebar.selectbox("Split", splits, key="w_split", on_change=state.on_widget_change, args=("w_split", "split"))
+    state.remember(dataset=ds_name, split=split)
+    return ds_name, split
+
+
+def footer() -> None:
+    st.sidebar.caption(f"Data folder (BEIR_DATA_DIR): `{data.data_dir() or 'unset'}`  \nCache: `{data.cache_root()}`")
+
+
+def systems(ds_name: str, split: str, v: dict) -> list[str]:
+    wanted = v["systems"] or data.default_systems(ds_name, split)
+    chosen, options, gone = choices.resolve_systems(wanted, data.system_options(ds_name), state.MAX_SYSTEMS)
+    for name in gone:
+        st.sidebar.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
+    state.bind("w_systems", chosen)
+    chosen = st.sidebar.multiselect(
+        "Systems (2 to 4)", options, key="w_systems", max_selections=state.MAX_SYSTEMS,
+        format_func=lambda s: data.display_name(s) + ("" if data.system_info(s)[1] else " — not available"),
+        on_change=state.on_widget_change, args=("w_systems", "systems"),
+    )
+    state.remember(systems=chosen)
+    return chosen
+
+
+def upload() -> None:
+    with st.sidebar.expander("Add a TREC run file"):
+        st.caption("Six columns: `qid Q0 docid rank score tag`. Ranks in the file are ignored; ties are broken by docid, as trec_eval does.")
+        up = st.file_uploader("TREC run", key="w_upload", label_visibility="collapsed")
+        if up is None or st.session_state.get("_last_upload") == (up.name, up.size):
+            return
+        try:
+            run = choices.read_upload(up.name, up.getvalue())
+        except DataFormatError as exc:
+            where = f"{exc.path}, line {exc.line}" if exc.line else exc.path
+            st.error(f"Could not read {data.esc(where, joiners=False)}: {data.esc(exc.reason, joiners=False)}")
+            return
+        key = state.uploads().add(run)
+        st.session_state["_last_upload"] = (up.name, up.size)
+        current = state.view()["systems"] or []
+        if key not in current and len(current) < state.MAX_SYSTEMS:
+            state.remember(systems=[*current, key])
+        st.success(f"Added {data.esc(run.name)}: {len(run.qids):,} queries, {len(run):,} results.")
+        st.rerun()

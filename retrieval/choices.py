@@ -1,0 +1,165 @@
+"""What the app offers to compare and what it shows first: domain policy, no Streamlit.
+
+A *choice* is a system spec (``bm25-flat``, ``dense:all-MiniLM-L6-v2``, ``monot5:base``, ...) or a
+run file the user uploaded. An upload is a :class:`~retrieval.run.Run` (named after its file) kept
+for the session under a key, ``upload:<name>``, which is what URLs and widgets carry; its family is
+``external``. Only :func:`upload_key` and :func:`uploaded_name` know how that key is spelt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping
+
+import pandas as pd
+
+from .errors import DataFormatError, UnknownSystem
+from .run import Run
+
+BM25_SPECS = ("bm25-flat", "bm25-multifield")
+EXTERNAL = "external"
+_UPLOAD = "upload:"
+
+
+# ---- uploads --------------------------------------------------------------------------------
+def upload_key(name: str) -> str:
+    """The key an uploaded run named ``name`` goes by in URLs and widgets."""
+    return _UPLOAD + name
+
+
+def uploaded_name(key: str) -> str | None:
+    """The run name inside an upload key (e.g. from a URL of an earlier session); None for a system spec."""
+    return key[len(_UPLOAD):] if key.startswith(_UPLOAD) else None
+
+
+def read_upload(filename: str, data: bytes) -> Run:
+    """An uploaded TREC run file as a Run named after the file; bad input raises DataFormatError
+    naming the file (and the line)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(filename, None, f"not UTF-8 text ({exc.reason})") from None
+    return Run.parse_trec(text, source=filename, name=Path(filename).stem or "run")
+
+
+class Uploads(Mapping[str, Run]):
+    """One session's uploaded runs, by key (see the module docstring); a later upload of the same
+    name replaces the earlier one."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, Run] = {}
+
+    def add(self, run: Run) -> str:
+        key = upload_key(run.name)
+        self._runs[key] = run
+        return key
+
+    def __getitem__(self, key: str) -> Run:
+        return self._runs[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+# ---- the model registry ----------------------------------------------------------------------
+def registry_specs() -> list[str]:
+    """Every neural system spec in the model registry (``retrieval/data/models.csv``), in its order."""
+    from .neural.registry import models
+
+    return [m.spec for m in models()]
+
+
+def params_millions(spec: str) -> float | None:
+    """The parameter count (millions) the model registry gives for ``spec``; None if it has none."""
+    from .neural.registry import lookup, registry
+
+    found = registry().get(spec)
+    if found is None:
+        try:
+            found = lookup(spec.split(":", 1)[-1], spec.split(":", 1)[0] if ":" in spec else None)
+        except UnknownSystem:
+            return None
+    return found.params_millions
+
+
+# ---- policy ---------------------------------------------------------------------------------
+def system_options(cached_runs: pd.DataFrame | None = None, dataset: str | None = None, uploads: Iterable[str] = ()) -> list[str]:
+    """Every choice worth offering, once each: BM25, the registry's models, systems with cached runs
+    (on ``dataset`` if given; ``cached_runs`` has ``dataset`` and ``system`` columns) and uploads."""
+    specs = [*BM25_SPECS, *registry_specs()]
+    if cached_runs is not None and not cached_runs.empty:
+        rows = cached_runs if dataset is None else cached_runs[cached_runs["dataset"] == dataset]
+        specs += [str(s) for s in rows["system"].dropna()]
+    specs += list(uploads)
+    return list(dict.fromkeys(specs))
+
+
+def default_systems(
+    options: Iterable[str],
+    family: Callable[[str], str],
+    available: Callable[[str], bool],
+    measured: Callable[[str], float | None],
+    params: Callable[[str], float | None] = params_millions,
+) -> list[str]:
+    """BM25 flat; the best available dense model (best ``measured`` nDCG@10 here, else the largest by
+    ``params``); the first available monoT5."""
+    options = list(options)
+    chosen = ["bm25-flat"]
+    dense = [s for s in options if family(s) == "dense" and available(s)]
+    if dense:
+
+        def score(spec: str) -> tuple[float, float]:
+            value = measured(spec)
+            return (-1.0 if value is None else value), (params(spec) or 0.0)
+
+        chosen.append(max(dense, key=score))
+    monot5 = [s for s in options if s.startswith("monot5") and available(s)]
+    if monot5:
+        chosen.append(monot5[0])
+    return chosen
+
+
+def resolve_systems(wanted: Iterable[str], options: Iterable[str], limit: int) -> tuple[list[str], list[str], list[str]]:
+    """``(chosen, options, gone)`` for a wanted list (e.g. from the URL).
+
+    Specs not on offer are offered anyway (their column says why they are unavailable), except
+    upload keys, which are on offer only while their upload is in the session: those are ``gone``
+    (their run names). At most ``limit`` are chosen.
+    """
+    wanted, options = list(wanted), list(options)
+    gone = []
+    for key in wanted:
+        if key in options:
+            continue
+        name = uploaded_name(key)
+        if name is None:
+            options.append(key)
+        else:
+            gone.append(name)
+    chosen = [s for s in wanted if s in options][:limit]
+    return chosen, options, gone
+
+
+def resolve_query(requested: str | None, queries: Mapping[str, str], judged: list[str]) -> tuple[str, list[str], str | None]:
+    """``(qid, options, problem)``: the query to show for a requested id, the ids to offer, and
+    ``"unknown"`` (not a query of the dataset: the first judged one is shown), ``"unjudged"`` (shown,
+    offered first) or None."""
+    if requested and requested not in queries:
+        return judged[0], judged, "unknown"
+    if not requested:
+        return judged[0], judged, None
+    if requested not in set(judged):
+        return requested, [requested, *judged], "unjudged"
+    return requested, judged, None
+
+
+def with_runs(wanted: Iterable[str], ready: Iterable[str], at_least: int = 2) -> list[str]:
+    """The wanted choices that have runs (``ready``), topped up from ``ready`` to ``at_least``."""
+    ready = list(ready)
+    chosen = [s for s in wanted if s in ready]
+    if len(chosen) < at_least:
+        chosen = (chosen + [s for s in ready if s not in chosen])[:at_least]
+    return chosen
