@@ -79,6 +79,7 @@ def _metrics(out: str) -> dict[str, float]:
     return {n: float(v) for n, v in zip(names[2:], values[2:])}
 
 
+@pytest.mark.slow  # indexes SciFact from scratch (a few minutes on 2 busy cores)
 def test_scifact_bm25_command_reproduces_the_cached_metrics_from_scratch(scifact, session_cache, tmp_path, capsys):
     cached = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)
     expected = evaluate(cached, scifact.qrels("test")).mean

@@ -16,7 +16,7 @@ def _options(args: Any) -> dict[str, Any]:
 
 
 def explain_command(args: Any, ds: BeirDataset, cache: Cache) -> int:
-    from ..systems import get_run, parse_system
+    from ..systems import cached_run, get_run, parse_system
 
     system = parse_system(args.system, **_options(args))
     if args.qid not in ds.queries:
@@ -27,7 +27,15 @@ def explain_command(args: Any, ds: BeirDataset, cache: Cache) -> int:
     ok, why = system.availability()
     if not ok:
         raise RetrievalError(f"{system.spec} is not usable here: {why}")
-    run = get_run(ds, args.split, system, cache=cache, progress=False) if args.qid in ds.qrels(args.split).qids else None
+    run = None
+    if args.qid in ds.qrels(args.split).qids:
+        # BM25 runs are cheap to build; a neural run is only read from the cache (building one can take hours)
+        run = get_run(ds, args.split, system, cache=cache, progress=False) if system.family == "bm25" else cached_run(cache, ds, args.split, system)
+        if run is None:
+            from ..reproduce import command_for_system
+
+            print(f"(no cached {system.spec} run on {ds.name}/{args.split}; build it with: "
+                  f"{command_for_system(system, ds, args.split).command})", file=sys.stderr)
     print(f"{ds.name} / {args.split}  query {args.qid}: {query}")
     print(f"document {args.docid}: {ds.corpus[args.docid].title}")
     print(f"system {system.spec}")
@@ -42,7 +50,7 @@ def explain_command(args: Any, ds: BeirDataset, cache: Cache) -> int:
 
 def _run_line(run, qid: str, docid: str) -> tuple[float | None, str]:
     if run is None:
-        return None, "the query is not judged in this split, so there is no run to compare with"
+        return None, "no run to compare with (the query is not judged in this split, or the run is not cached)"
     rows = run.for_query(qid)
     hit = rows[rows["docid"] == docid]
     if not len(hit):
