@@ -84,7 +84,9 @@ def command_for_system(system: Any, dataset: Any, split: str, *, data_dir: str |
     argv += ["--split", split]
     notes: list[str] = []
     family = getattr(system, "family", "")
-    if family == "bm25" or family not in ("dense", "reranker"):
+    if family not in ("bm25", "dense", "reranker"):
+        raise RetrievalError(f"{getattr(system, 'spec', system)} was not made by this project (family {family!r}), so no command rebuilds it")
+    if family == "bm25":
         argv += ["--system", system.spec]
     else:
         base, options = split_spec(system.spec)

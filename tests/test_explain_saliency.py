@@ -123,3 +123,15 @@ def test_cli_explains_a_reranker_hit(tiny_t5_dir, tiny_dir, tmp_path, capsys):
     out = capsys.readouterr()
     assert code == 0 and "occlusion saliency" in out.out and "score of the whole document" in out.out
     assert "python -m retrieval run" in out.err  # no cached run: it says how to build one
+
+
+def test_explain_document_dispatches_by_family(tiny_t5_dir, tiny_dir, tmp_path):
+    from retrieval.explain import explain_document
+    from retrieval.explain.bm25 import BM25Explanation
+    from retrieval.systems import parse_system
+
+    ds = BeirDataset(tiny_dir, "tiny")
+    cache = Cache(tmp_path / "cache")
+    assert isinstance(explain_document(ds, "bm25-flat", "vitamin D bone", "d1", cache=cache), BM25Explanation)
+    reranker = parse_system("monot5:base", model_path=str(tiny_t5_dir), device="cpu")
+    assert isinstance(explain_document(ds, reranker, "vitamin D bone", "d1", cache=cache), Saliency)

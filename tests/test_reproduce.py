@@ -28,6 +28,13 @@ def test_bm25_command_is_minimal_and_parses():
     assert shlex.split(rep.command)[3:] == list(rep.argv)
     args, (system,) = _systems_from(rep.argv)
     assert system.spec == "bm25-multifield" and args.split == "test" and rep.notes == ()
+    from retrieval.errors import RetrievalError
+    from retrieval.systems import System
+
+    uploaded = System()
+    uploaded.spec, uploaded.family = "upload:other-tool", "external"
+    with pytest.raises(RetrievalError, match="not made by this project"):
+        reproduce_command("scifact", "test", uploaded)
 
 
 def test_reranker_command_spells_out_first_stage_depth_dtype():

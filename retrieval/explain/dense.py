@@ -176,16 +176,18 @@ def cosine_score_fn(encoder: Any):
 
 
 def dense_saliency(dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None) -> Saliency:
-    """Word-occlusion saliency of the dense cosine of ``docid`` with ``query`` (memoised per process)."""
+    """Word-occlusion saliency of the dense cosine of ``docid`` with ``query`` (one encode per word the first
+    time; then from the cache, kind ``saliency``, keyed like the reranker saliency by the model key)."""
+    from ..neural.common import query_hash
+    from .saliency import METHOD, SALIENCY_CODE_VERSION, _saliency_entry
+
     dense = _dense_system(system)
     doc = dataset.corpus.get(str(docid))
     if doc is None:
         raise RetrievalError(f"document {docid!r} is not in {dataset.name}")
-    memo_key = ("saliency", dense.spec, repr(sorted(dense.model_key().items())), dataset.name, str(docid), query)
-    if memo_key not in _SALIENCY:
-        base, words = occlusion_saliency(cosine_score_fn(dense.encoder(cache or Cache())), query, doc.title, doc.text)
-        _SALIENCY[memo_key] = Saliency(dense.spec, query, str(docid), base, words)
-    return _SALIENCY[memo_key]
-
-
-_SALIENCY: dict[tuple, Saliency] = {}
+    cache = cache or Cache()
+    key = cache.key("saliency", dataset=dataset.name, dataset_sha256=dataset.fingerprint(),
+                    model={"dense": dense.model_key(), "query_prompt": dense.info.query_prompt, "score": "cosine"},
+                    docid=str(docid), query_sha256=query_hash(query), method=METHOD, code_version=SALIENCY_CODE_VERSION)
+    return _saliency_entry(cache, key, dense.spec, query, str(docid), doc.title, doc.text,
+                           lambda pairs: cosine_score_fn(dense.encoder(cache))(pairs))

@@ -13,8 +13,8 @@ so a positive value means the word raised the score. All ``n + 1`` pairs go to t
 (it batches them, longest first). The document is handed to the model as in the run
 (``title + " " + text``). Words past the model's input limit (512 tokens for monoT5 and the
 cross-encoder) cannot change the truncated input and get exactly 0. Scores are deterministic for a
-given model, device and dtype, so a saliency is cached: in process, and for rerankers on disk (kind
-``saliency``, keyed by the model's score key, the dataset checksum, the document and the query).
+given model, device and dtype, so a saliency is cached: in process, and on disk (kind ``saliency``,
+keyed by the model's score key, the dataset checksum, the document and the query).
 """
 
 from __future__ import annotations
