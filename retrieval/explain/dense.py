@@ -30,11 +30,11 @@ import pandas as pd
 from ..beir import BeirDataset
 from ..cache import Cache
 from ..errors import RetrievalError, UnknownSystem
-from .saliency import Saliency, occlusion_saliency
+from .saliency import Saliency
 from .spans import WeightedSpan
 
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[A-Z0-9(\[\"'“‘])")
-_ABBREVIATIONS = frozenset("e.g i.e al vs fig figs eq eqs ref refs approx ca cf dr mr mrs ms no nos st vol pp resp".split())
+_ABBREVIATIONS = frozenset(["e.g", "i.e", "al", "vs", "fig", "figs", "eq", "eqs", "ref", "refs", "approx", "ca", "cf", "dr", "mr", "mrs", "ms", "no", "nos", "st", "vol", "pp", "resp"])
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
