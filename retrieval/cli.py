@@ -1,4 +1,4 @@
-"""Command line: ``python -m retrieval {datasets,download,index,run,eval,runs}``."""
+"""Command line: ``python -m retrieval {datasets,download,index,run,eval,runs,explain}``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--measure", action="append", default=None, help="ir_measures measure, repeatable (default: nDCG@10 R@100 RR@10 Judged@10)")
     p.add_argument("--per-query", action="store_true")
+
+    p = sub.add_parser("explain", help="why a system scored a document as it did (BM25 term parts, dense sentences, reranker saliency)")
+    _add_data_args(p)
+    p.add_argument("--system", required=True, help="system spec, e.g. bm25-flat, bm25-multifield, dense:all-MiniLM-L6-v2, monot5:base")
+    p.add_argument("--qid", required=True, help="query id (of the dataset's queries)")
+    p.add_argument("--docid", required=True, help="document id")
+    p.add_argument("--first-stage", default=None)
+    p.add_argument("--depth", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--dtype", default=None)
+    p.add_argument("--model-path", type=Path, default=None)
+    p.add_argument("--revision", default=None)
+    p.add_argument("--top", type=int, default=10, help="sentences / words to print for neural systems (default 10)")
 
     p = sub.add_parser("runs", help="list cached runs")
     p.add_argument("--cache-dir", type=Path, default=None)
@@ -172,6 +185,12 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from .explain.cli import explain_command
+
+    return explain_command(args, _dataset(args), _cache(args))
+
+
 def cmd_runs(args) -> int:
     from .runner import list_cached_runs
 
@@ -194,4 +213,5 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", text)
 
 
-_COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "index": cmd_index, "run": cmd_run, "eval": cmd_eval, "runs": cmd_runs}
+_COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "index": cmd_index, "run": cmd_run, "eval": cmd_eval, "runs": cmd_runs,
+             "explain": cmd_explain}
