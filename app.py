@@ -7,9 +7,13 @@ A page's URL is its ``url_path`` (``/failures?dataset=scifact`` opens Failure ca
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import _nav
 
-st.set_page_config(page_title="BEIR retrieval workbench", page_icon=":material/manage_search:", layout="wide")
+FAVICON = Path(__file__).resolve().parent / ".streamlit" / "favicon.png"  # served locally, never fetched from the internet
+
+st.set_page_config(page_title="BEIR retrieval workbench", page_icon=str(FAVICON), layout="wide")
 _nav.run()

@@ -44,13 +44,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: Mapping[str, str], *, log: Path | None = None, timeout: float = 90.0) -> Iterator[Server]:
+def streamlit_server(
+    env: Mapping[str, str], *, log: Path | None = None, timeout: float = 90.0, app: Path | None = None, started: float | None = None
+) -> Iterator[Server]:
     """A headless ``streamlit run app.py`` on a free port, stopped when the block ends.
 
     ``env`` is the server's whole environment (pass ``{**os.environ, ...}``). Its output goes to ``log``
     (a temporary file when not given), never to a pipe nobody reads. A server that exits or is not healthy
-    within ``timeout`` seconds raises ``RuntimeError`` with the end of its log.
+    within ``timeout`` seconds raises ``RuntimeError`` with the end of its log. ``app`` runs another checkout's
+    ``app.py`` (the browser benchmark's baseline); ``started`` is a ``time.perf_counter()`` to count from.
     """
+    app = Path(app) if app is not None else REPO / "app.py"
     port = free_port()
     flags = {
         "server.headless": "true",
@@ -58,13 +62,13 @@ def streamlit_server(env: Mapping[str, str], *, log: Path | None = None, timeout
         "browser.gatherUsageStats": "false",
         "server.fileWatcherType": "none",
     }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), *(f"--{k}={v}" for k, v in flags.items())]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
     with contextlib.ExitStack() as stack:
         if log is None:
             log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="streamlit-"))) / "server.log"
         out = stack.enter_context(open(log, "w", encoding="utf-8"))
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        started = time.perf_counter() if started is None else started
+        proc = subprocess.Popen(cmd, cwd=app.parent, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             while True:

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:  # python bench/run_all.py
 from bench.common import RESULTS_DIR, Section, machine_info, ratio_table, render_report, results_path, write_report  # noqa: E402
 
 BENCHMARKS = ("bm25", "dense", "monot5", "app")
-OPTIONAL = ("monot5-ablation",)  # not in the default run
+OPTIONAL = ("monot5-ablation", "browser")  # not in the default run
 
 
 def default_data_dir() -> Path:
@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     g.add_argument("--monot5-batch-size", type=int, default=None, help="monoT5: our batch size (default: MonoT5Scorer's)")
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
+    p.add_argument("--browser-base", type=Path, default=None, help="browser: a baseline checkout run side by side")
+    p.add_argument("--browser-clicks", type=int, default=10, help="browser: clicks of each kind")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -115,6 +117,10 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
             from bench import app_bench
 
             return app_bench.run(dataset, cache=cache, data_dir=args.data_dir, rounds=args.app_rounds)
+        if name == "browser":
+            from bench import browser_latency
+
+            return browser_latency.run(args.browser_base, n=args.browser_clicks, cold_rounds=args.app_rounds)
         raise ValueError(name)
     except Exception as exc:  # report and go on: one missing piece must not hide the other numbers
         traceback.print_exc()

@@ -225,6 +225,25 @@ def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:
         return None
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _contrasting(ds_name: str, data_dir_text: str, root: str, split: str, a: str, b: str, n: int) -> tuple[tuple[str, float], ...]:
+    from retrieval import stats
+
+    ea, eb = _evaluation(ds_name, data_dir_text, root, split, a), _evaluation(ds_name, data_dir_text, root, split, b)
+    cmp = stats.compare_pair(ea, eb, names=(a, b), with_tests=False)
+    return tuple((str(q), float(row["diff"])) for q, row in cmp.contrasting(n).iterrows())
+
+
+def contrasting(ds_name: str, split: str, a: str, b: str, n: int = 12) -> tuple[tuple[str, float], ...]:
+    """The ``n`` queries with the largest nDCG@10 differences between two systems (computed once per pair)."""
+    if a in _state.uploads() or b in _state.uploads():
+        from retrieval import stats
+
+        cmp = stats.compare_pair(evaluation(ds_name, split, a), evaluation(ds_name, split, b), names=(a, b), with_tests=False)
+        return tuple((str(q), float(row["diff"])) for q, row in cmp.contrasting(n).iterrows())
+    return _contrasting(ds_name, str(data_dir() or ""), cache_root(), split, a, b, n)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _live(ds_name: str, data_dir_text: str, root: str, spec: str, text: str) -> columns.RunLookup:
     ds = _dataset(ds_name, data_dir_text, root)

@@ -80,3 +80,18 @@ def upload() -> None:
             state.remember(systems=[*current, key])
         st.success(f"Added {data.esc(run.name)}: {len(run.qids):,} queries, {len(run):,} results.")
         st.rerun()
+
+
+def view_options(v: dict) -> tuple[int, bool, bool]:
+    """Documents per column, compact or card view, judged query or free text; all carried by the URL."""
+    state.bind("w_k", v["k"])
+    k = st.sidebar.segmented_control("Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k"))
+    state.bind("w_view", v["view"])
+    view = st.sidebar.segmented_control("View", state.VIEWS, key="w_view", format_func=str.capitalize,
+                                        on_change=state.on_widget_change, args=("w_view", "view"))
+    state.bind("w_mode", v["mode"])
+    mode = st.sidebar.segmented_control("Query", state.MODES, key="w_mode", format_func={"judged": "Judged query", "free": "Free text"}.get,
+                                        on_change=state.on_widget_change, args=("w_mode", "mode"))
+    k, view, mode = k or v["k"], view or v["view"], mode or v["mode"]
+    state.remember(k=k, view=view, mode=mode)
+    return k, view == "compact", mode == "free"

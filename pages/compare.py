@@ -9,7 +9,7 @@ from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import open_document, show_document
-from retrieval import cards, choices, columns, runner, stats, text
+from retrieval import cards, choices, columns, runner, text
 from retrieval.errors import RetrievalError
 
 
@@ -26,9 +26,7 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         "Query (type to search by text or id)", options, key="w_qid", format_func=lambda q: f"{q} · {ds.queries.get(q, '')[:140]}",
         on_change=state.on_widget_change, args=("w_qid", "qid"),
     )
-    if c2.button("Random", icon=":material/casino:", width="stretch"):
-        state.remember(qid=state.random_qid(ds.qrels(split).qids))
-        st.rerun()
+    c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
     with c3:
         contrasting_popover(ds_name, split, systems)
     state.remember(qid=qid)
@@ -46,16 +44,20 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
         if a == b:
             st.caption("Pick two different systems.")
             return
-        cmp = stats.compare_pair(data.evaluation(ds_name, split, a), data.evaluation(ds_name, split, b), names=(a, b), with_tests=False)
         queries = data.dataset(ds_name).queries
         st.caption(f"Largest nDCG@10 differences between {data.name_md(a)} (A) and {data.name_md(b)} (B).")
-        for qid, row in cmp.contrasting(12).iterrows():
-            if st.button(f"{row['diff']:+.3f} · {data.esc(qid)} · {data.esc(queries.get(qid, '')[:60])}", key=f"contrast_{a}_{b}_{qid}", width="stretch"):
-                state.remember(qid=str(qid))
-                st.rerun()
+        for qid, diff in data.contrasting(ds_name, split, a, b, 12):
+            st.button(f"{diff:+.3f} · {data.esc(qid)} · {data.esc(queries.get(qid, '')[:60])}", key=f"contrast_{a}_{b}_{qid}", width="stretch",
+                      on_click=state.on_pick, args=(qid,))
 
 
-def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: int, lookups: dict, judged: dict | None, live: bool) -> None:
+def doc_text(corpus, docid: str) -> tuple[str, str]:
+    d = corpus.get(docid)
+    return (d.title, d.text) if d else ("", "(document not in this corpus)")
+
+
+def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: int, lookups: dict, judged: dict | None, live: bool,
+                  compact: bool = False, left: str | None = None) -> None:
     _, available, message = data.system_info(spec)
     st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
     lookup = lookups.get(spec)
@@ -75,7 +77,11 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
     corpus = data.dataset(ds_name).corpus
     if not column.docs:
         st.info("No results for this query.")
-    for doc in column.docs:
+    if compact:
+        names = {s: data.display_name(s) for s in lookups}
+        rows = [cards.compact_row_html(doc, *doc_text(corpus, doc.docid), query, names, left, badges=not live) for doc in column.docs]
+        st.html(f'<div class="rk-col">{"".join(rows)}</div>')
+    for doc in () if compact else column.docs:
         d = corpus.get(doc.docid)
         with st.container(border=True, key=cards.card_key(spec, doc.docid)):
             st.markdown(cards.card_md(doc, d.title if d else "", d.text if d else "(document not in this corpus)", query, cards.snippet_chars(len(lookups)), badges=not live))
@@ -137,20 +143,29 @@ def live_lookups(ds_name: str, systems: list[str], query: str) -> dict:
 
 def main() -> None:
     st.title("Compare")
+    st.caption("Pick a query and 2 to 4 systems: their rankings side by side, with relevance judgements and per-query metrics.")
     v = state.view()
     ds_name, split = sidebar.pick_dataset_and_split(v)
     if not ds_name or not split:
         return sidebar.footer()
     systems = sidebar.systems(ds_name, split, v)
-    k = st.sidebar.select_slider("Documents per column", options=[5, 10, 20, 50, 100], value=10, key="w_k")
-    live = (st.sidebar.segmented_control("Query", ["Judged query", "Free text"], default="Judged query", key="w_mode") or "Judged query") == "Free text"
+    k, compact, live = sidebar.view_options(v)
     sidebar.upload()
     sidebar.footer()
     if len(systems) < 1:
         return st.info("Choose 2 to 4 systems in the sidebar.")
+    rankings(ds_name, split, systems, k, compact, live)
+
+
+@st.fragment
+def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool, live: bool) -> None:
+    """The query and the columns: a click in here (query, Random, a row) reruns only this part of the page."""
+    v = state.view()
     ds = data.dataset(ds_name)
     if live:
-        query = st.text_input("Type a query (runs the chosen systems live; no judgements, so no metrics or badges)", key="w_live")
+        state.bind("w_live", v["text"])
+        query = st.text_input("Type a query (runs the chosen systems live; no judgements, so no metrics or badges)", key="w_live",
+                              on_change=state.on_widget_change, args=("w_live", "text"))
         if not query.strip():
             return
         qid, judged, lookups = "live", None, live_lookups(ds_name, systems, query)
@@ -163,9 +178,12 @@ def main() -> None:
         st.caption(f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)")
     if len(systems) < 2:
         st.caption("Add a second system in the sidebar to compare.")
-    for col, spec in zip(st.columns(len(systems), gap="medium"), systems):
+    if compact:
+        shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)]
+        st.html(f"<style>{cards.link_css(shown)}</style>")
+    for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:
-            render_column(spec, ds_name, split, qid, query, k, lookups, judged, live)
+            render_column(spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None)
     opened = st.session_state.pop("_open_doc", None)
     if opened:
         show_document(ds_name, opened[0], query, opened[1], opened[2])

@@ -78,3 +78,99 @@ def metrics_md(values: Mapping[str, float], measures: Iterable[str]) -> str:
 
 def highlighted_md(body: str, query: str) -> str:
     return text.to_markdown(text.highlight(body, text.query_terms(query)))
+
+
+# ---- the compact view: one row per document, as escaped HTML (no Markdown to parse) -------------------
+# Document text goes through html.escape (quotes included), so it renders as text; only the tags written
+# here are markup. Each row is a <details>: its summary is the one-line row, opening it shows the snippet and
+# the full text. Rows of the same document share a class (``doc_class``), so CSS alone marks a document in
+# every column while it is hovered or open (``link_css``): no round trip to the server.
+BADGE_HTML = {"relevant": ("rk-rel", "✓"), "not_relevant": ("rk-non", "✗"), "unjudged": ("rk-unj", "?")}
+
+
+def doc_class(docid: str) -> str:
+    """A CSS class shared by every row of one document (a hash: document ids may hold any character)."""
+    import hashlib
+
+    return "rk-" + hashlib.blake2s(docid.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def move_label(rank: int, left_rank: int | None) -> tuple[str, str]:
+    """How a document moved against the column on the left: ("▲3", "up"), ("▼2", "down"), ("=", "same"), ("new", "new").
+
+    Example:
+        >>> move_label(2, 5), move_label(7, 4), move_label(3, 3), move_label(1, None)
+        (('▲3', 'up'), ('▼3', 'down'), ('=', 'same'), ('new', 'new'))
+    """
+    if left_rank is None:
+        return "new", "new"
+    if left_rank == rank:
+        return "=", "same"
+    return (f"▲{left_rank - rank}", "up") if left_rank > rank else (f"▼{rank - left_rank}", "down")
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_body_html(title: str, body: str, query: str, chars: int) -> tuple[str, str, str]:
+    terms = text.query_terms(query)
+    title_html = text.to_html(text.highlight(text.normalize_space(title), terms)) or "<i>(no title)</i>"
+    snip = text.to_html(text.snippet(body, terms, chars).spans)
+    full = text.to_html(text.highlight(body, terms))
+    return title_html, snip, full
+
+
+def compact_row_html(doc, title: str, body: str, query: str, names: dict[str, str], left: str | None, badges: bool = True) -> str:
+    """One document as a <details> row: rank, badge, title, move against ``left``, ranks elsewhere, score."""
+    import html
+
+    esc = functools.partial(html.escape, quote=True)
+    title_html, snip, full = _row_body_html(title, body, query, SNIPPET_CHARS)
+    cls, mark = BADGE_HTML[doc.badge.kind]
+    badge = f'<span class="rk-b {cls}" title="{esc(doc.badge.label)}">{mark}</span>' if badges else ""
+    move = ""
+    others = []
+    for o in doc.others:
+        label = f"#{o.rank}" if o.rank is not None else "–"
+        others.append(f'<span class="rk-o" title="{esc(names.get(o.system, o.system))}: {esc(o.label)}">{label}</span>')
+        if o.system == left:
+            word, kind = move_label(doc.rank, o.rank)
+            tip = f"{esc(names.get(left, left))}: {esc(o.label)}"
+            move = f'<span class="rk-m rk-{kind}" title="against the column on the left ({tip})">{word}</span>'
+    plain_title = esc(text.normalize_space(title)) or "(no title)"
+    return (
+        f'<details class="rk-row {doc_class(doc.docid)}" data-docid="{esc(doc.docid)}"><summary>'
+        f'<span class="rk-r">#{doc.rank}</span>{badge}<span class="rk-t" title="{plain_title}">{title_html}</span>'
+        f'{move}{"".join(others)}<span class="rk-s">{doc.score:.3f}</span></summary>'
+        f'<div class="rk-body"><div class="rk-meta">doc {esc(doc.docid)} · score {doc.score:.4f}'
+        f'{" · " + esc(doc.badge.label) if badges else ""}</div><p>{snip}</p>'
+        f"<details class=\"rk-full\"><summary>Full text</summary><p>{full}</p></details></div></details>"
+    )
+
+
+COMPACT_CSS = """
+.rk-col{font-size:0.85rem;line-height:1.35}
+.rk-row{border-bottom:1px solid rgba(128,128,128,.25);border-radius:4px}
+.rk-row>summary{display:flex;gap:.4rem;align-items:center;padding:3px 4px;cursor:pointer;list-style:none;white-space:nowrap}
+.rk-row>summary::-webkit-details-marker{display:none}
+.rk-r{min-width:2.4em;font-weight:600;color:#555}
+.rk-b{display:inline-block;width:1.3em;text-align:center;border-radius:3px;font-weight:700;font-size:.75rem}
+.rk-rel{background:#d3f2dc;color:#146c2e}.rk-non{background:#eee;color:#666}.rk-unj{background:#fde9cf;color:#9a5b00}
+.rk-t{flex:1;overflow:hidden;text-overflow:ellipsis}
+.rk-m{font-size:.75rem;min-width:2.4em;text-align:right}.rk-up{color:#146c2e}.rk-down{color:#b3261e}.rk-new{color:#1a56b0;font-weight:600}.rk-same{color:#888}
+.rk-o{font-size:.75rem;color:#777;min-width:2.2em;text-align:right}
+.rk-s{font-variant-numeric:tabular-nums;color:#555;font-size:.75rem;min-width:3.6em;text-align:right}
+.rk-body{padding:2px 8px 8px 2.8em;white-space:normal}
+.rk-meta{color:#777;font-size:.75rem}
+.rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
+.rk-full>summary{cursor:pointer;color:#1a56b0;font-size:.8rem}
+"""
+
+
+def link_css(docids: Iterable[str]) -> str:
+    """CSS marking a document in every column while one of its rows is hovered or open (``:has()``)."""
+    rules = []
+    for docid in dict.fromkeys(docids):
+        c = doc_class(docid)
+        rules.append(f'[data-testid="stMain"]:has(.{c}:hover,.{c}[open]) .{c}')
+    if not rules:
+        return COMPACT_CSS
+    return COMPACT_CSS + ",\n".join(rules) + "{background:#fff4c2;outline:1px solid #e0b100}\n"

@@ -79,9 +79,20 @@ def stem(word: str) -> str:
     return w
 
 
+MIN_TERM_CHARS = 2
+
+
 def query_terms(query: str) -> frozenset[str]:
-    """The stems of a query's words, without stop words."""
-    return frozenset(stem(w) for w in WORD.findall(query) if w.lower() not in STOP_WORDS)
+    """The stems of a query's words of at least two characters, without stop words.
+
+    Single characters and lone digits ("B", "0", "3") would mark half a document, so they are not
+    highlighted; short real tokens ("p53", "T4", "IL") are. Matching stays whole-word (see :func:`highlight`).
+
+    Example:
+        >>> sorted(query_terms("vitamin B 3 p53 of IL"))
+        ['il', 'p53', 'vitamin']
+    """
+    return frozenset(stem(w) for w in WORD.findall(query) if len(w) >= MIN_TERM_CHARS and w.lower() not in STOP_WORDS)
 
 
 def highlight(text: str, terms: frozenset[str] | set[str]) -> list[Span]:
@@ -157,32 +168,47 @@ def truncate(text: str, max_chars: int) -> tuple[str, bool]:
 _MD_SPECIAL = frozenset(string.punctuation)
 # Streamlit's Markdown rewrites some plain text after parsing, where backslash escapes no longer
 # count: ":name:" becomes an emoji or icon, and "www.x.org", "http://..." or "a@b.org" become
-# links. A word joiner (U+2060, invisible, zero width) after each ":" and "@" and before each "."
-# keeps such text literal (checked in a browser against Streamlit's renderer).
+# links. A word joiner (U+2060, invisible, zero width) breaks such a pattern (checked in a browser
+# against Streamlit's renderer). It is put only where a rewrite could start, so ordinary text (and
+# what a user copies from it) carries none: after a ":" that opens a shortcode (":smile:") or a
+# scheme ("http://"), inside "@" between word characters, and before the "." of "www.".
 _WORD_JOINER = "\u2060"
-_JOIN_AFTER = frozenset(":@")
 _SPACE_RUN = re.compile(r"\s+")
+_SHORTCODE_AT = re.compile(r":[\w+-]+:")
+_WWW_BEFORE = re.compile(r"(?i)(?:^|\W)www$")
+
+
+def _needs_joiner(text: str, i: int) -> tuple[bool, bool]:
+    """(before, after): whether the punctuation at ``text[i]`` needs a word joiner before or after it."""
+    ch = text[i]
+    if ch == ":":
+        return False, bool(_SHORTCODE_AT.match(text, i)) or text.startswith("//", i + 1)
+    if ch == "@":
+        return False, 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+    if ch == ".":
+        return bool(_WWW_BEFORE.search(text, 0, i)), False
+    return False, False
 
 
 def escape_markdown(text: str, joiners: bool = True) -> str:
     """``text`` as Markdown that renders literally: every ASCII punctuation character is escaped.
 
     Whitespace runs become single spaces (so no line can turn into a heading, list or code block).
-    ``joiners=False`` leaves out the invisible word joiners (for our own messages, where an emoji
-    shortcode or a link cannot occur and paths should copy cleanly).
+    Word joiners go only where Streamlit would otherwise make an emoji or a link (see above);
+    ``joiners=False`` leaves them out everywhere (our own messages, paths).
 
     Example:
         >>> print(escape_markdown("*x*  <b>"))
         \\*x\\* \\<b\\>
+        >>> "\u2060" in escape_markdown("p < 0.05: a.b, x@ y"), "\u2060" in escape_markdown("see www.x.org")
+        (False, True)
     """
+    text = _SPACE_RUN.sub(" ", text)
     out = []
-    for ch in _SPACE_RUN.sub(" ", text):
+    for i, ch in enumerate(text):
         if ch in _MD_SPECIAL:
-            if joiners and ch == ".":
-                out.append(_WORD_JOINER)
-            out.append("\\" + ch)
-            if joiners and ch in _JOIN_AFTER:
-                out.append(_WORD_JOINER)
+            before, after = _needs_joiner(text, i) if joiners else (False, False)
+            out.append((_WORD_JOINER if before else "") + "\\" + ch + (_WORD_JOINER if after else ""))
         else:
             out.append(ch)
     return "".join(out)
@@ -198,6 +224,13 @@ def to_markdown(spans: list[Span] | tuple[Span, ...], mark: str = "orange") -> s
         else:
             parts.append(text)
     return "".join(parts)
+
+
+def to_html(spans: list[Span] | tuple[Span, ...]) -> str:
+    """Spans as HTML text: everything escaped (``html.escape``, quotes too), hits wrapped in ``<mark>``."""
+    import html
+
+    return "".join(f"<mark>{html.escape(s.text)}</mark>" if s.hit else html.escape(s.text) for s in spans)
 
 
 def format_seconds(seconds: float | None) -> str:

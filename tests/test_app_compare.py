@@ -53,7 +53,8 @@ def app(env: dict[str, str], query_params: dict[str, str] | None = None, page: s
 
     os.environ.update(env)
     at = AppTest.from_file(page, default_timeout=300)
-    for k, v in (query_params or {}).items():
+    # These tests read the card view's Markdown; the compact view (the default) has its own tests below.
+    for k, v in {"view": "cards", **(query_params or {})}.items():
         at.query_params[k] = v
     return at
 
@@ -124,7 +125,7 @@ def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_docume
     ds, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
     check_column(cols["BM25 (flat)"], flat, ds.qrels("test").for_query("q4"), "q4")
     # With one document per column, the relevant documents outside the top 1 are listed as missed.
-    at.select_slider(key="w_k").set_value(5).run()
+    at.segmented_control(key="w_k").set_value(5).run()
     at.query_params["qid"] = "q2"
     at.run()
     cols = columns(at)
@@ -176,7 +177,7 @@ def test_compare_tiny_unavailable_systems_say_why(tiny_env):
 def test_compare_tiny_free_text_runs_bm25_live_without_badges(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "systems": "bm25-flat"})
     at.run()
-    at.segmented_control(key="w_mode").set_value("Free text").run()
+    at.segmented_control(key="w_mode").set_value("free").run()
     at.text_input(key="w_live").input("coffee heart").run()
     assert not at.exception
     cols = columns(at)

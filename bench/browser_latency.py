@@ -1,0 +1,397 @@
+"""Browsing latency in real Chromium: from a click to the result painted, p50/p95 per kind of click.
+
+    BEIR_DATA_DIR=/work/shared/beir RETRIEVAL_CACHE_DIR=/work/testcache HF_HUB_OFFLINE=1 \\
+        python -m bench --only browser                       # this checkout alone
+    python bench/browser_latency.py --base /tmp/base-checkout  # this checkout and a baseline, interleaved
+
+Timing is done in the page, not by Playwright: the clock starts at the user's input event (``pointerdown``
+or ``keydown``, its ``event.timeStamp``) and stops two animation frames after the app's
+``[data-testid="stApp"]`` attribute ``data-test-script-state`` goes from ``running`` to ``notRunning``
+(the frame with the new elements has been painted). A click that triggers more than one script run
+(``st.rerun``, a page hand-over) is timed to the end of the last one: the stop is only taken when no new
+run starts within 300 ms (that quiet wait is not counted).
+
+Clicks (on SciFact with cached runs of BM25 flat and all-MiniLM-L6-v2, and BM25 multifield to add):
+Random; pick a query from the list; add a system; remove it; documents per column 10 -> 100;
+Failure cases -> Compare. With ``--base``, both servers run at once and every click alternates between
+them (same page state, same load), so their ratio is fair under a busy machine. Also: cold start
+(``streamlit run`` launched to the first ranked document painted, warm retrieval cache) and N browser
+sessions clicking Random at once (p95 and errors). Benchmarks are measurements: nothing fails on a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import Row, Section, fmt, median, percentile  # noqa: E402
+from bench.live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+
+SYSTEMS = "bm25-flat,dense:all-MiniLM-L6-v2"
+ADD = "BM25 (multifield)"
+FIRST_RESULT = '[class*="st-key-card-"], .rk-row'  # a card (card view) or a compact row
+TARGETS = {"p50": 250.0, "p95": 500.0}
+
+TIMER_JS = r"""
+(() => {
+  const L = window.__lat = {t0: null, running: false, done: [], runs: 0, timer: null};
+  const arm = e => { if (e.isTrusted) { L.t0 = e.timeStamp; L.running = false; clearTimeout(L.timer); } };
+  document.addEventListener('pointerdown', arm, true);
+  document.addEventListener('keydown', arm, true);
+  const hook = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) { setTimeout(hook, 20); return; }
+    new MutationObserver(() => {
+      const s = app.getAttribute('data-test-script-state');
+      if (s === 'running') { L.running = true; L.runs++; clearTimeout(L.timer); }
+      else if (s === 'notRunning' && L.running && L.t0 !== null) {
+        L.running = false;
+        const t0 = L.t0;
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+          const ms = performance.now() - t0;
+          L.timer = setTimeout(() => { if (L.t0 === t0 && !L.running) { L.t0 = null; L.done.push(ms); } }, 300);
+        }));
+      }
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  };
+  hook();
+})();
+"""
+
+
+async def settle(page, timeout_s: float = 60.0) -> None:
+    """Wait until the app is not running and has been quiet for a moment."""
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while time.monotonic() < deadline:
+        state = await page.evaluate("document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')")
+        quiet = quiet + 1 if state == "notRunning" else 0
+        if quiet >= 4:
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the app kept running")
+
+
+async def timed(page, action: Callable, timeout_s: float = 60.0) -> float:
+    """Run ``action`` (which clicks or presses once) and return the in-page latency in ms."""
+    before = await page.evaluate("window.__lat.done.length")
+    await action()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done = await page.evaluate("window.__lat.done")
+        if len(done) > before:
+            return float(done[-1])
+        await asyncio.sleep(0.05)
+    raise TimeoutError("no script run finished after the click")
+
+
+async def open_compare(page, url: str) -> None:
+    await page.goto(f"{url}/?dataset=scifact&split=test&systems={SYSTEMS}")
+    await page.wait_for_selector(FIRST_RESULT, state="visible", timeout=180_000)
+    await settle(page)
+
+
+# ---- the clicks: each returns an awaitable that performs one user input ----------------------------
+def random_click(page):
+    return lambda: page.get_by_role("button", name="Random").click()
+
+
+def pick_query(page, n: int):
+    async def act():
+        box = page.get_by_test_id("stSelectbox").filter(has_text="Query").first
+        await box.locator("input").click()
+        options = page.get_by_role("option")
+        await options.first.wait_for(timeout=10_000)
+        await options.nth(1 + n % 6).click()
+
+    return act
+
+
+def multiselect(page):
+    return page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+
+
+def add_system(page):
+    async def act():
+        option = page.get_by_role("option", name=ADD)
+        for _ in range(3):  # after a removal the list may still be open or just closing
+            await page.keyboard.press("Escape")
+            await multiselect(page).locator("input").click()
+            try:
+                await option.wait_for(state="visible", timeout=3000)
+                break
+            except Exception:
+                continue
+        await option.click()
+
+    return act
+
+
+def remove_system(page):
+    async def act():
+        await multiselect(page).get_by_role("button", name=f"Remove {ADD}").first.click()
+
+    return act
+
+
+def more_documents(page):
+    async def act():
+        side = page.get_by_test_id("stSidebar")
+        slider = side.get_by_test_id("stSlider").locator('input[type="range"]')
+        if await slider.count():
+            await slider.first.focus()
+            await page.keyboard.press("End")  # 100
+        else:
+            await side.get_by_test_id("stBaseButton-segmented_control").filter(has_text="100").click()
+
+    return act
+
+
+async def go_failures(page):
+    await page.get_by_test_id("stSidebarNav").get_by_text("Failure cases").click()
+    await page.get_by_role("heading", name="Failure cases").wait_for(timeout=120_000)
+    await settle(page)
+
+
+def back_to_compare(page):
+    return lambda: page.get_by_test_id("stSidebarNav").get_by_text("Compare").click()
+
+
+async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], list[float]]:
+    """Every kind of click ``n`` times per contender, alternating contenders click by click."""
+    out: dict[tuple[str, str], list[float]] = {}
+    names = list(pages)
+
+    async def each(kind: str, prepare, make):
+        for i in range(n):
+            order = names if i % 2 == 0 else names[::-1]
+            for who in order:
+                page = pages[who]
+                if prepare is not None:
+                    await prepare(page, who)
+                try:
+                    ms = await timed(page, make(page, i))
+                except Exception as exc:  # a click that failed is reported, not timed
+                    log(f"{who} {kind} #{i}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                    out.setdefault((kind + " errors", who), []).append(1)
+                    await open_compare(page, url[who])
+                    continue
+                out.setdefault((kind, who), []).append(ms)
+                await settle(page)
+        log(kind + ": " + ", ".join(f"{w} p50 {median(out.get((kind, w), [0])):.0f} ms" for w in names))
+
+    await each("Random", None, lambda p, i: random_click(p))
+    await each("pick a query", None, pick_query)
+
+    async def with_two(page, who):
+        if await multiselect(page).get_by_role("button", name=f"Remove {ADD}").count():
+            await timed(page, remove_system(page))
+            await settle(page)
+
+    await each("add a system", with_two, lambda p, i: add_system(p))
+
+    async def with_three(page, who):
+        if not await multiselect(page).get_by_role("button", name=f"Remove {ADD}").count():
+            await timed(page, add_system(page))
+            await settle(page)
+
+    await each("remove a system", with_three, lambda p, i: remove_system(p))
+
+    async def fresh(page, who):
+        await open_compare(page, url[who])
+
+    await each("10 -> 100 documents per column", fresh, lambda p, i: more_documents(p))
+
+    async def on_failures(page, who):
+        await go_failures(page)
+
+    await each("Failure cases -> Compare", on_failures, lambda p, i: back_to_compare(p))
+    return out
+
+
+async def cold_start(pw_browser, env: dict, app: Path, rounds: int) -> list[float]:
+    """Seconds from launching ``streamlit run`` to the first ranked document painted (browser already up)."""
+    out = []
+    for _ in range(rounds):
+        context = await pw_browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = await context.new_page()
+        started = time.perf_counter()
+        with streamlit_server(env, app=app, started=started) as server:
+            await page.goto(f"{server.url}/?dataset=scifact&split=test&systems={SYSTEMS}", wait_until="commit")
+            await page.wait_for_selector(FIRST_RESULT, state="visible", timeout=180_000)
+            await page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            out.append(time.perf_counter() - started)
+        await context.close()
+    return out
+
+
+async def concurrent(pw_browser, url: str, sessions: int, clicks_each: int) -> tuple[list[float], int]:
+    """``sessions`` browser sessions clicking Random at once; latencies (ms) and errors."""
+    contexts = [await pw_browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(sessions)]
+    pages = []
+    for ctx in contexts:
+        await ctx.add_init_script(TIMER_JS)
+        pages.append(await ctx.new_page())
+    await asyncio.gather(*(open_compare(p, url) for p in pages))
+    errors = 0
+
+    async def one(page):
+        nonlocal errors
+        times = []
+        for _ in range(clicks_each):
+            try:
+                times.append(await timed(page, random_click(page)))
+                await settle(page)
+            except Exception:
+                errors += 1
+        errors += await page.get_by_test_id("stException").count()
+        return times
+
+    results = await asyncio.gather(*(one(p) for p in pages))
+    for ctx in contexts:
+        await ctx.close()
+    return [t for r in results for t in r], errors
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env.setdefault("BEIR_DATA_DIR", "/work/shared/beir")
+    env.setdefault("RETRIEVAL_CACHE_DIR", "/work/testcache")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("OPENAI_API_KEY", "unused")
+    return env
+
+
+async def measure(apps: dict[str, Path], n: int, cold_rounds: int, sessions: int, log=print) -> dict:
+    from playwright.async_api import async_playwright
+
+    env = environment()
+    res: dict = {"load": [os.getloadavg()], "clicks": {}, "cold": {}, "concurrent": {}}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for who, app in apps.items():  # cold start first: nothing of this server is warm yet
+                res["cold"][who] = await cold_start(browser, env, app, cold_rounds)
+                log(f"cold start {who}: " + ", ".join(f"{s:.1f} s" for s in res["cold"][who]))
+            import contextlib
+
+            with contextlib.ExitStack() as stack:
+                servers = {who: stack.enter_context(streamlit_server(env, app=app)) for who, app in apps.items()}
+                url = {who: s.url for who, s in servers.items()}
+                pages = {}
+                for who in apps:
+                    ctx = await browser.new_context(viewport={"width": 1500, "height": 1000})
+                    await ctx.add_init_script(TIMER_JS)
+                    pages[who] = await ctx.new_page()
+                    await open_compare(pages[who], url[who])
+                res["load"].append(os.getloadavg())
+                res["clicks"] = await clicks(pages, url, n, log)
+                res["load"].append(os.getloadavg())
+                for who in apps:
+                    res["concurrent"][who] = await concurrent(browser, url[who], sessions, 3)
+                    log(f"{sessions} sessions {who}: p95 {percentile(res['concurrent'][who][0], 95):.0f} ms")
+                res["load"].append(os.getloadavg())
+        finally:
+            await browser.close()
+    return res
+
+
+def report(res: dict, names: list[str], sessions: int) -> Section:
+    section = Section("browser")
+    ours, base = names[0], (names[1] if len(names) > 1 else None)
+    kinds = list(dict.fromkeys(k for k, _ in res["clicks"] if not k.endswith(" errors")))
+
+    def ms(values):
+        return f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f} ms"
+
+    for kind in kinds:
+        mine = res["clicks"].get((kind, ours), [])
+        theirs = res["clicks"].get((kind, base), []) if base else []
+        if not mine:
+            continue
+        errs = len(res["clicks"].get((kind + " errors", ours), []))
+        ratio = percentile(theirs, 50) / percentile(mine, 50) if theirs else None
+        met = percentile(mine, 50) <= TARGETS["p50"] and percentile(mine, 95) <= TARGETS["p95"]
+        section.rows.append(
+            Row("browser", f"{kind}: p50 / p95 (n={len(mine)})", ms(mine), ms(theirs) if theirs else "-", ratio,
+                "speed-up of p50 (base/ours)", "", f"target p50 <= 250, p95 <= 500 ms: {'met' if met else 'missed'}"
+                + (f"; {errs} failed clicks" if errs else ""))
+        )
+    for who in names:
+        cold = res["cold"].get(who, [])
+        if cold:
+            section.lines.append(f"cold start {who} (launch to first ranking painted): " + ", ".join(f"{s:.1f} s" for s in cold))
+    if res["cold"].get(ours):
+        c_ours = median(res["cold"][ours])
+        c_base = median(res["cold"][base]) if base and res["cold"].get(base) else None
+        section.rows.append(Row("browser", "cold start (median)", f"{c_ours:.1f} s", f"{c_base:.1f} s" if c_base else "-",
+                                c_base / c_ours if c_base else None, "speed-up (base/ours)", "", "target <= 4 s: "
+                                + ("met" if c_ours <= 4 else "missed")))
+    for who in names:
+        times, errors = res["concurrent"].get(who, ([], 0))
+        if times:
+            section.lines.append(f"{sessions} sessions clicking Random at once, {who}: p50 {percentile(times, 50):.0f} ms, "
+                                 f"p95 {percentile(times, 95):.0f} ms over {len(times)} clicks, {errors} errors")
+    if res["concurrent"].get(ours):
+        t, e = res["concurrent"][ours]
+        tb = res["concurrent"].get(base, ([], 0))[0] if base else []
+        section.rows.append(Row("browser", f"{sessions} sessions at once: p95", f"{percentile(t, 95):.0f} ms",
+                                f"{percentile(tb, 95):.0f} ms" if tb else "-",
+                                percentile(tb, 95) / percentile(t, 95) if tb else None, "speed-up (base/ours)", "",
+                                f"target <= 1000 ms, no errors: {'met' if percentile(t, 95) <= 1000 and not e else 'missed'} ({e} errors)"))
+    section.lines.append("load average (1, 5, 15 min) at start / after warm-up / after clicks / at end: "
+                         + " | ".join(", ".join(f"{x:.2f}" for x in la) for la in res["load"]))
+    section.lines.append("all clicks in ms: " + "; ".join(f"{k} [{w}]: " + " ".join(f"{x:.0f}" for x in v)
+                                                        for (k, w), v in res["clicks"].items() if not k.endswith("errors")))
+    return section
+
+
+def run(base: Path | None = None, n: int = 10, cold_rounds: int = 2, sessions: int = 8, app: Path | None = None) -> Section:
+    apps = {"ours": Path(app) / "app.py" if app else ROOT / "app.py"}
+    if base is not None:
+        apps["base"] = Path(base) / "app.py"
+    started = time.perf_counter()
+    res = asyncio.run(measure(apps, n, cold_rounds, sessions, log=lambda m: print("  " + m, file=sys.stderr, flush=True)))
+    section = report(res, list(apps), sessions)
+    section.seconds = time.perf_counter() - started
+    return section
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--base", type=Path, default=None, help="a checkout of the baseline (its app.py), run side by side")
+    p.add_argument("--app", type=Path, default=None, help="measure this checkout's app.py as 'ours' (default: this one)")
+    p.add_argument("--clicks", type=int, default=10)
+    p.add_argument("--cold-rounds", type=int, default=2)
+    p.add_argument("--sessions", type=int, default=8)
+    p.add_argument("--tag", default="browser")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    import datetime as dt
+
+    from bench.common import machine_info, ratio_table, render_report, results_path, write_report
+
+    started = dt.datetime.now()
+    section = run(args.base, args.clicks, args.cold_rounds, args.sessions, args.app)
+    print(ratio_table(section.rows))
+    print("\n".join(section.lines))
+    if not args.no_write:
+        info = machine_info()
+        info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        command = "python bench/browser_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        out = write_report(render_report([section], info, command, started), results_path(info, started.date(), tag=args.tag))
+        print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Compare's compact view (the default) and the view state the URL carries, headless (AppTest), plus the
+display-text rules behind it (whole-word highlighting of real terms, no invisible characters in plain text)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from retrieval import cards, text
+from retrieval.columns import Badge, OtherRank, RankedDoc
+
+from .test_app_compare import app, core_run, tiny_env  # noqa: F401  (the module fixture)
+
+ROW = re.compile(r'<details class="rk-row (rk-[0-9a-f]+)" data-docid="([^"]*)"><summary><span class="rk-r">#(\d+)</span>')
+
+
+def compact_rows(at) -> list[list[tuple[int, str, str]]]:
+    """Per column: (rank, docid, css class) of each row, from the st.html blocks."""
+    out = []
+    for el in at.main.get("html"):
+        body = el.proto.body
+        if "rk-col" in body:
+            out.append([(int(m[3]), html.unescape(m[2]), m[1]) for m in ROW.finditer(body)])
+    return out
+
+
+def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny_env):
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield", "view": "compact"})
+    del at.query_params["view"]  # no view in the URL: compact is the default
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="w_view").value == "compact"
+    assert at.query_params["view"] == "compact" and at.query_params["k"] == "10"
+    cols = compact_rows(at)
+    assert len(cols) == 2
+    _, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
+    top = flat.for_query("q1", 10)
+    assert [(r, d) for r, d, _ in cols[0]] == list(zip(top["rank"].astype(int), top["docid"]))
+    # The same document has the same class in both columns (the hover/selection link), one rule per document.
+    classes = {d: c for col in cols for _, d, c in col}
+    assert all(classes[d] == cards.doc_class(d) for d in classes)
+    style = next(el.proto.body for el in at.get("html") if "<style>" in el.proto.body)
+    for c in set(classes.values()):
+        assert f":has(.{c}:hover,.{c}[open]) .{c}" in style
+    # No Markdown cards in the compact view.
+    assert not [m for m in at.main.markdown if m.value.startswith("**#")]
+
+
+def test_compact_rows_escape_document_text_and_show_moves():
+    doc = RankedDoc(2, 'd"<x>', 1.5, Badge("relevant (1)", "relevant", 1), (OtherRank("left", 5, 100), OtherRank("far", None, 100)))
+    row = cards.compact_row_html(doc, "<script>alert(1)</script> vitamin", "www.x.org :smile: vitamin D", "vitamin", {"left": "L"}, "left")
+    assert "<script>" not in row and "&lt;script&gt;alert(1)&lt;/script&gt;" in row
+    assert 'data-docid="d&quot;&lt;x&gt;"' in row
+    assert "▲3" in row and "rk-up" in row and "<mark>vitamin</mark>" in row
+    assert "\u2060" not in row  # plain HTML text: nothing invisible to copy
+    assert cards.move_label(4, None) == ("new", "new")
+
+
+def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat", "k": "5", "view": "cards", "mode": "free", "text": "coffee heart"})
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="w_k").value == 5 and at.segmented_control(key="w_view").value == "cards"
+    assert at.segmented_control(key="w_mode").value == "free" and at.text_input(key="w_live").value == "coffee heart"
+    at.text_input(key="w_live").input("vitamin").run()
+    at.segmented_control(key="w_k").set_value(20).run()
+    assert at.query_params["text"] == "vitamin" and at.query_params["k"] == "20" and at.query_params["mode"] == "free"
+
+
+def test_random_is_one_script_run_and_moves_the_url(tiny_env):
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
+    at.run()
+    seen = set()
+    for _ in range(6):
+        at.button[[b.label for b in at.button].index("Random")].click().run()
+        assert not at.exception
+        seen.add(at.query_params["qid"])
+        assert at.selectbox(key="w_qid").value == at.query_params["qid"]
+    assert len(seen) > 1
+
+
+@pytest.mark.parametrize(
+    "query, doc, marked",
+    [
+        ("vitamin B 3", "Vitamin B 3 and B12 in 0.3 mg", ["Vitamin"]),
+        ("p53 mutations", "The p53 gene; p5 and mutation", ["p53", "mutation"]),
+        ("T cell", "T cells and cell walls", ["cells", "cell"]),
+    ],
+)
+def test_highlighting_marks_whole_words_of_two_or_more_characters(query, doc, marked):
+    assert [s.text for s in text.highlight(doc, text.query_terms(query)) if s.hit] == marked
+
+
+def test_escaping_adds_no_invisible_characters_to_ordinary_text():
+    plain = "IL-6: 3.5 ng/ml (p < 0.05), e.g. a.b; mail me @ home"
+    assert "\u2060" not in text.escape_markdown(plain)
+    # ...but still breaks the patterns Streamlit would turn into emoji or links.
+    for risky in (":smile:", "www.example.com", "http://x.org", "a@b.org"):
+        assert "\u2060" in text.escape_markdown(risky)
