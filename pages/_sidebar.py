@@ -58,7 +58,18 @@ def systems(ds_name: str, split: str, v: dict) -> list[str]:
         on_change=state.on_widget_change, args=("w_systems", "systems"),
     )
     state.remember(systems=chosen)
+    size_ladder()
     return chosen
+
+
+def size_ladder() -> None:
+    """One click opens one column per size of a model series, for the same query (issue 9, point 9)."""
+    with st.sidebar.expander("Size ladder", icon=":material/stairs:"):
+        st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
+        for series, specs in choices.ladders().items():
+            sizes = [s.split(":", 1)[-1] for s in specs]
+            st.button(f"{series}: {' · '.join(sizes)}", key=f"ladder_{series}", width="stretch",
+                      on_click=state.remember, kwargs={"systems": specs[: state.MAX_SYSTEMS]})
 
 
 def upload() -> None:

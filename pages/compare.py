@@ -57,7 +57,7 @@ def doc_text(corpus, docid: str) -> tuple[str, str]:
 
 
 def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: int, lookups: dict, judged: dict | None, live: bool,
-                  compact: bool = False, left: str | None = None) -> None:
+                  compact: bool = False, left: str | None = None, later: list | None = None) -> None:
     _, available, message = data.system_info(spec)
     st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
     lookup = lookups.get(spec)
@@ -68,10 +68,8 @@ def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: 
             build_button(spec, ds_name, split)
         return
     st.caption(f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved")
-    if not live:
-        ev = data.evaluation(ds_name, split, spec)
-        helps = "; ".join(f"{m}: {data.measure_help(m)}" for m in data.MEASURES)
-        st.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help="Per-query values from ir_measures (retrieval.evaluate). " + helps)
+    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
+        later.append((st.empty(), spec))
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
     column = columns.query_column(lookup, qid, k, judged, others)
     corpus = data.dataset(ds_name).corpus
@@ -181,9 +179,14 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
     if compact:
         shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)]
         st.html(f"<style>{cards.link_css(shown)}</style>")
+    later: list = []
     for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:
-            render_column(spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None)
+            render_column(spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None, later)
+    helps = "Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(f"{m}: {data.measure_help(m)}" for m in data.MEASURES)
+    for slot, spec in later:
+        ev = data.evaluation(ds_name, split, spec)
+        slot.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help=helps)
     opened = st.session_state.pop("_open_doc", None)
     if opened:
         show_document(ds_name, opened[0], query, opened[1], opened[2])

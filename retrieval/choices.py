@@ -85,6 +85,37 @@ def params_millions(spec: str) -> float | None:
     return found.params_millions
 
 
+SIZE_TOKENS = frozenset("small base large xl xxl 3b 11b".split())
+
+
+def ladders() -> dict[str, list[str]]:
+    """Model series with more than one size: series -> specs in parameter order (from the model registry).
+
+    A series is a registry id with its size word left out (``gtr-t5-{base,large,xl,xxl}`` -> ``gtr-t5``,
+    ``bge-{small,base,large}-en-v1.5`` -> ``bge-en-v1.5``), within one system prefix.
+    Stand-in until the model-size branch's ``ladders`` (same signature) lands.
+
+    Example:
+        >>> ladders()["monot5"]
+        ['monot5:small', 'monot5:base', 'monot5:large', 'monot5:3b']
+    """
+    from .neural.registry import models
+
+    groups: dict[tuple[str, str], list] = {}
+    for m in models():
+        parts = m.id.split("-")
+        sizes = [p for p in parts if p.lower() in SIZE_TOKENS]
+        if len(sizes) != 1:
+            continue
+        series = "-".join(p for p in parts if p.lower() not in SIZE_TOKENS)
+        groups.setdefault((m.prefix, series), []).append(m)
+    return {
+        series: [m.spec for m in sorted(ms, key=lambda m: (m.params_millions or 0, m.spec))]
+        for (_, series), ms in groups.items()
+        if len(ms) > 1
+    }
+
+
 # ---- policy ---------------------------------------------------------------------------------
 def system_options(cached_runs: pd.DataFrame | None = None, dataset: str | None = None, uploads: Iterable[str] = ()) -> list[str]:
     """Every choice worth offering, once each: BM25, the registry's models, systems with cached runs

@@ -99,3 +99,29 @@ def test_escaping_adds_no_invisible_characters_to_ordinary_text():
     # ...but still breaks the patterns Streamlit would turn into emoji or links.
     for risky in (":smile:", "www.example.com", "http://x.org", "a@b.org"):
         assert "\u2060" in text.escape_markdown(risky)
+
+
+def test_size_ladder_opens_one_column_per_size(tiny_env):
+    from retrieval.choices import ladders
+
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
+    at.run()
+    series, specs = next(iter(ladders().items()))
+    at.button(key=f"ladder_{series}").click().run()
+    assert not at.exception
+    assert at.multiselect(key="w_systems").value == specs[:4]
+    assert at.query_params["systems"] == ",".join(specs[:4])
+    # Every size has its column, whether or not its weights are here (missing ones say why).
+    headers = [m.value for m in at.main.markdown if m.value.startswith("#### ")]
+    assert len(headers) == len(specs[:4])
+
+
+def test_ladders_are_registry_series_in_parameter_order():
+    from retrieval.choices import ladders
+    from retrieval.neural.registry import registry
+
+    found = ladders()
+    assert found["monot5"] == ["monot5:small", "monot5:base", "monot5:large", "monot5:3b"]
+    for specs in found.values():
+        params = [registry()[s].params_millions for s in specs]
+        assert len(specs) >= 2 and params == sorted(params)
