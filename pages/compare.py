@@ -27,14 +27,15 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         on_change=state.on_widget_change, args=("w_qid", "qid"),
     )
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
-    with c3:
+    # A toggle, not a popover: a popover's content is built and sent on every rerun, even while closed.
+    if c3.toggle("Most contrasting", key="w_contrast", help="Queries with the largest nDCG@10 difference between two systems"):
         contrasting_popover(ds_name, split, systems)
     state.remember(qid=qid)
     return qid
 
 
 def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
-    with st.popover("Most contrasting", icon=":material/compare_arrows:", width="stretch"):
+    with st.container(border=True):
         ready = [s for s in systems if data.has_run(ds_name, split, s)]
         if len(ready) < 2:
             st.caption("Needs two systems with runs.")

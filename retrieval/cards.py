@@ -160,6 +160,8 @@ COMPACT_CSS = """
 .rk-s{font-variant-numeric:tabular-nums;color:#555;font-size:.75rem;min-width:3.6em;text-align:right}
 .rk-body{padding:2px 8px 8px 2.8em;white-space:normal}
 .rk-meta{color:#777;font-size:.75rem}
+.rk-body p{font-size:.85rem;margin:.2rem 0;line-height:1.45}
+[data-testid="stMainBlockContainer"]{padding-top:2.5rem}
 .rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
 .rk-full>summary{cursor:pointer;color:#1a56b0;font-size:.8rem}
 """

@@ -277,6 +277,7 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
 
     cmp = stats.compare_pair(evaluate(runs[specs[0]], qrels), evaluate(runs[specs[1]], qrels), with_tests=False)
     top_qid = str(cmp.contrasting(1).index[0])
+    at.toggle(key="w_contrast").set_value(True).run()
     at.button(key=f"contrast_{specs[0]}_{specs[1]}_{top_qid}").click().run()
     assert not at.exception
     assert at.selectbox(key="w_qid").value == top_qid and at.query_params["qid"] == top_qid

@@ -98,7 +98,7 @@ def core_top(server, spec: str, qid: str, k: int = 10):
 
 
 def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
-    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield&view=cards")
     card(page, "bm25-flat", "d1").wait_for(timeout=120_000)  # first load indexes the fixture
     card(page, "bm25-multifield", "d1").wait_for(timeout=60_000)
     assert page.get_by_role("heading", name="BM25 (flat)").is_visible()
@@ -133,7 +133,7 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
 
 
 def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
-    page.goto(server["url"] + "/?dataset=tiny&qid=q3&systems=bm25-flat")
+    page.goto(server["url"] + "/?dataset=tiny&qid=q3&systems=bm25-flat&view=cards")
     card(page, "bm25-flat", "d3").wait_for(timeout=120_000)
     assert "qid=q3" in page.url and "systems=bm25-flat" in page.url
     page.reload()
@@ -153,6 +153,44 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     assert "relevant (1)" in card(page, "upload:mine", "d3").inner_text()
     assert page.get_by_role("heading", name="mine (uploaded)").is_visible()
     page.screenshot(path=str(SHOTS / "compare-upload.png"), full_page=True)
+    assert_nothing_ran(page)
+
+
+def row(pg, column: int, docid: str):
+    """The compact row of ``docid`` in the ``column``-th column (0-based)."""
+    return pg.locator(".rk-col").nth(column).locator(f'details.rk-row[data-docid="{docid}"]')
+
+
+def test_compact_view_is_the_default_and_links_a_document_across_columns(server, page):
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
+    page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
+    assert "view=compact" in page.url and "k=10" in page.url
+    top = core_top(server, "bm25-flat", "q1")
+    rows = page.locator(".rk-col").first.locator("details.rk-row")
+    assert rows.count() == len(top)
+    # One line per row: every row of the first column is in view at 1500x1000 (ten rows at most here).
+    for i in range(min(10, rows.count())):
+        box = rows.nth(i).bounding_box()
+        assert box is not None and box["height"] < 40 and box["y"] + box["height"] <= 1000
+    assert rows.first.inner_text().startswith(f"#{top['rank'].iloc[0]}")
+    # Hovering a row marks the same document in the other column, and only that one.
+    docid = top["docid"].iloc[0]
+    other = row(page, 1, docid)
+    before = other.evaluate("e => getComputedStyle(e).backgroundColor")
+    row(page, 0, docid).locator(":scope > summary").hover()
+    page.wait_for_function(
+        "([sel, before]) => getComputedStyle(document.querySelectorAll('.rk-col')[1].querySelector(sel)).backgroundColor !== before",
+        arg=[f'details.rk-row[data-docid="{docid}"]', before], timeout=5_000,
+    )
+    marked = other.evaluate("e => getComputedStyle(e).backgroundColor")
+    unrelated = page.locator(".rk-col").nth(1).locator(f'details.rk-row:not([data-docid="{docid}"])').first
+    assert unrelated.evaluate("e => getComputedStyle(e).backgroundColor") != marked
+    # Opening a row (a click, no server round trip) keeps it marked and shows its text; hostile text stays text.
+    row(page, 0, "d5").locator(":scope > summary").click()
+    assert "Unsafe <script>alert(1)</script>" in row(page, 0, "d5").inner_text()
+    assert row(page, 0, "d5").locator("script, img").count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compare-compact-tiny.png"))
     assert_nothing_ran(page)
 
 
