@@ -177,9 +177,8 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
         st.caption(f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)")
     if len(systems) < 2:
         st.caption("Add a second system in the sidebar to compare.")
-    if compact:
-        shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)]
-        st.html(f"<style>{cards.link_css(shown)}</style>")
+    shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)] if compact else []
+    st.html(f"<style>{cards.PAGE_CSS}{cards.link_css(shown) if compact else ''}</style>")
     later: list = []
     for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:

@@ -149,22 +149,24 @@ def compact_row_html(doc, title: str, body: str, query: str, names: dict[str, st
 COMPACT_CSS = """
 .rk-col{font-size:0.85rem;line-height:1.35}
 .rk-row{border-bottom:1px solid rgba(128,128,128,.25);border-radius:4px}
-.rk-row>summary{display:flex;gap:.4rem;align-items:center;padding:3px 4px;cursor:pointer;list-style:none;white-space:nowrap}
+.rk-row>summary{display:flex;gap:.3rem;align-items:center;padding:3px 4px;cursor:pointer;list-style:none;white-space:nowrap}
 .rk-row>summary::-webkit-details-marker{display:none}
-.rk-r{min-width:2.4em;font-weight:600;color:#555}
+.rk-r{min-width:2.1em;font-weight:600;color:#555}
 .rk-b{display:inline-block;width:1.3em;text-align:center;border-radius:3px;font-weight:700;font-size:.75rem}
 .rk-rel{background:#d3f2dc;color:#146c2e}.rk-non{background:#eee;color:#666}.rk-unj{background:#fde9cf;color:#9a5b00}
 .rk-t{flex:1;overflow:hidden;text-overflow:ellipsis}
-.rk-m{font-size:.75rem;min-width:2.4em;text-align:right}.rk-up{color:#146c2e}.rk-down{color:#b3261e}.rk-new{color:#1a56b0;font-weight:600}.rk-same{color:#888}
-.rk-o{font-size:.75rem;color:#777;min-width:2.2em;text-align:right}
-.rk-s{font-variant-numeric:tabular-nums;color:#555;font-size:.75rem;min-width:3.6em;text-align:right}
+.rk-m{font-size:.7rem;min-width:2em;text-align:right}.rk-up{color:#146c2e}.rk-down{color:#b3261e}.rk-new{color:#1a56b0;font-weight:600}.rk-same{color:#888}
+.rk-o{font-size:.7rem;color:#777;min-width:1.8em;text-align:right}
+.rk-s{font-variant-numeric:tabular-nums;color:#555;font-size:.7rem;min-width:3.2em;text-align:right}
 .rk-body{padding:2px 8px 8px 2.8em;white-space:normal}
 .rk-meta{color:#777;font-size:.75rem}
 .rk-body p{font-size:.85rem;margin:.2rem 0;line-height:1.45}
-[data-testid="stMainBlockContainer"]{padding-top:2.5rem}
 .rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
 .rk-full>summary{cursor:pointer;color:#1a56b0;font-size:.8rem}
 """
+
+
+PAGE_CSS = '[data-testid="stMainBlockContainer"]{padding-top:2.5rem}'  # more rows above the fold, both views
 
 
 def link_css(docids: Iterable[str]) -> str:
