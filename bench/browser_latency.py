@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Row, Section, fmt, median, percentile  # noqa: E402
+from bench.common import Row, Section, median, percentile  # noqa: E402
 from bench.live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 SYSTEMS = "bm25-flat,dense:all-MiniLM-L6-v2"

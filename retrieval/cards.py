@@ -7,7 +7,7 @@ Everything that comes from data (titles, bodies, document ids, names) is escaped
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from . import text
 

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import math
-
 import re
 import string
 from dataclasses import dataclass

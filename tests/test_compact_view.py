@@ -11,7 +11,15 @@ import pytest
 from retrieval import cards, text
 from retrieval.columns import Badge, OtherRank, RankedDoc
 
-from .test_app_compare import app, core_run, tiny_env  # noqa: F401  (the module fixture)
+from .conftest import env_restored
+from .test_app_compare import app, core_run
+
+
+@pytest.fixture(scope="module")
+def tiny_env(tiny_app_env):
+    """The session's tiny BEIR folder and cache, applied for this module."""
+    with env_restored(tiny_app_env):
+        yield tiny_app_env
 
 ROW = re.compile(r'<details class="rk-row (rk-[0-9a-f]+)" data-docid="([^"]*)"><summary><span class="rk-r">#(\d+)</span>')
 
@@ -59,7 +67,8 @@ def test_compact_rows_escape_document_text_and_show_moves():
 
 
 def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
-    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat", "k": "5", "view": "cards", "mode": "free", "text": "coffee heart"})
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat", "k": "5", "view": "cards", "mode": "free",
+                        "text": "coffee heart"})
     at.run()
     assert not at.exception
     assert at.segmented_control(key="w_k").value == 5 and at.segmented_control(key="w_view").value == "cards"
