@@ -16,7 +16,7 @@ from unittest import mock
 from .common import REPO, Row, Section, fmt, median, percentile
 from .live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
-FIRST_CARD = '[class*="st-key-card-"]'
+FIRST_CARD = '[class*="st-key-card-"], .rk-row'  # a card (card view) or a compact row (the default)
 
 
 def cold_start(env: dict[str, str], rounds: int = 3, timeout_ms: int = 180_000) -> dict[str, list[float]]:

@@ -126,7 +126,7 @@ def measure(
         cold = time.perf_counter() - started
         for path in uploads:
             at.file_uploader(key="w_upload").upload(Path(path).name, Path(path).read_bytes()).run()
-        at.select_slider(key="w_k").set_value(k).run()
+        at.segmented_control(key="w_k").set_value(k).run()
         if at.exception:
             raise LatencyError(f"the page raised: {at.exception[0].value}", 1)
         result = Latency(columns=list(at.multiselect(key="w_systems").value), cold_ms=cold * 1000)
