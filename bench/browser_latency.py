@@ -100,7 +100,7 @@ EXTRA_URL = ""  # appended to the Compare URL (e.g. "&view=cards"): --extra-url
 
 async def open_compare(page, url: str, systems: str = SYSTEMS) -> None:
     await page.goto(f"{url}/?dataset=scifact&split=test&systems={systems}{EXTRA_URL}")
-    await page.wait_for_selector(FIRST_RESULT, state="visible", timeout=180_000)
+    await page.wait_for_selector(FIRST_RESULT, state="visible", timeout=60_000)
     await settle(page)
 
 
@@ -182,14 +182,18 @@ async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], l
             order = names if i % 2 == 0 else names[::-1]
             for who in order:
                 page = pages[who]
-                if prepare is not None:
-                    await prepare(page, who)
                 try:
+                    if prepare is not None:
+                        await prepare(page, who)
                     ms = await timed(page, make(page, i))
                 except Exception as exc:  # a click that failed is reported, not timed
                     log(f"{who} {kind} #{i}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
                     out.setdefault((kind + " errors", who), []).append(1)
-                    await open_compare(page, url[who])
+                    await page.screenshot(path=f"/tmp/browser-latency-{who}-{kind.replace(' ', '_')}-{i}.png")
+                    try:
+                        await open_compare(page, url[who])
+                    except Exception as again:
+                        log(f"{who}: the page did not come back: {type(again).__name__}")
                     continue
                 out.setdefault((kind, who), []).append(ms)
                 await settle(page)
