@@ -56,6 +56,11 @@ def local_datasets() -> list[str]:
     return _local_datasets(str(data_dir() or ""), cache_root())
 
 
+def forget_datasets() -> None:
+    """Look for local datasets again on the next call (e.g. after a download)."""
+    _local_datasets.clear()
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def _local_datasets(data_dir_text: str, root: str) -> list[str]:
     return _local(Path(data_dir_text) if data_dir_text else None, Path(root))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _cached as data
+from pages import _firststart as firststart
 from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
@@ -145,6 +146,9 @@ def main() -> None:
     st.caption("Pick a query and 2 to 4 systems: their rankings side by side, with relevance judgements and per-query metrics.")
     v = state.view()
     ds_name, split = sidebar.pick_dataset_and_split(v)
+    if not data.local_datasets():  # a fresh machine: fetch the default dataset, the page fills in when it is there
+        firststart.landing(state.DEFAULT_DATASET)
+        return sidebar.footer()
     if not ds_name or not split:
         return sidebar.footer()
     systems = sidebar.systems(ds_name, split, v)
