@@ -155,7 +155,8 @@ def more_documents(page):
             await slider.first.focus()
             await page.keyboard.press("End")  # 100
         else:
-            await side.get_by_test_id("stBaseButton-segmented_control").filter(has_text="100").click()
+            group = side.get_by_role("radiogroup", name="Documents per column")
+            await group.get_by_role("radio", name="100", exact=True).click()
 
     return act
 
