@@ -198,7 +198,9 @@ async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], l
                     continue
                 out.setdefault((kind, who), []).append(ms)
                 await settle(page)
-        log(kind + ": " + ", ".join(f"{w} p50 {median(out.get((kind, w), [0])):.0f} ms" for w in names))
+        log(kind + ": " + ", ".join(
+            f"{w} p50 {percentile(out.get((kind, w), [0]), 50):.0f} / p95 {percentile(out.get((kind, w), [0]), 95):.0f} ms "
+            f"[{' '.join(f'{x:.0f}' for x in out.get((kind, w), []))}]" for w in names))
 
     await each("Random", None, lambda p, i: random_click(p))
     await each("pick a query", None, pick_query)
