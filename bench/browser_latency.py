@@ -7,7 +7,7 @@
 Timing is done in the page, not by Playwright: the clock starts at the user's input event (``pointerdown``
 or ``keydown``, its ``event.timeStamp``) and stops two animation frames after the app's
 ``[data-testid="stApp"]`` attribute ``data-test-script-state`` goes from ``running`` to ``notRunning``
-(the frame with the new elements has been painted). A click that triggers more than one script run
+(the frame with the new elements has been painted; the whole document is observed, as a page switch can mount a new stApp). A click that triggers more than one script run
 (``st.rerun``, a page hand-over) is timed to the end of the last one: the stop is only taken when no new
 run starts within 300 ms (that quiet wait is not counted).
 
@@ -47,13 +47,14 @@ TIMER_JS = r"""
   const arm = e => { if (e.isTrusted) { L.t0 = e.timeStamp; L.running = false; clearTimeout(L.timer); } };
   document.addEventListener('pointerdown', arm, true);
   document.addEventListener('keydown', arm, true);
+  // Observe the whole document: a page switch may mount a new stApp element, which a per-element observer misses.
   const hook = () => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app) { setTimeout(hook, 20); return; }
-    new MutationObserver(() => {
+    if (!document.body) { setTimeout(hook, 20); return; }
+    new MutationObserver(records => {
+      const app = records[records.length - 1].target;
       const s = app.getAttribute('data-test-script-state');
       if (s === 'running') { L.running = true; L.runs++; clearTimeout(L.timer); }
-      else if (s === 'notRunning' && L.running && L.t0 !== null) {
+      else if (s === 'notRunning' && L.t0 !== null) {  // a new stApp may mount already running
         L.running = false;
         const t0 = L.t0;
         requestAnimationFrame(() => requestAnimationFrame(() => {
@@ -61,7 +62,7 @@ TIMER_JS = r"""
           L.timer = setTimeout(() => { if (L.t0 === t0 && !L.running) { L.t0 = null; L.done.push(ms); } }, 300);
         }));
       }
-    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }).observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
   };
   hook();
 })();
