@@ -83,7 +83,7 @@ def sources(points: pd.DataFrame, title: str = "Every point and its source") -> 
 
 
 def gain_table(points: pd.DataFrame) -> None:
-    gains = series.gain_per_tenfold(points[points["kind"] == "published"])
+    gains = series.gain_per_tenfold(points[points["kind"] != published.MEASURED_KIND])
     st.subheader("Gain per tenfold parameters")
     if gains.empty:
         st.caption("No series here has two or more sizes.")
@@ -98,7 +98,8 @@ def legend_caption(measured: bool = False) -> None:
     text = ("Lines join the sizes of one series (colour = model series, label at its largest size); marker shape = family; "
             "dashed grey lines are BM25 (no parameters).")
     if measured:
-        text += " Hollow markers are your measured runs (dotted line when several sizes of a series were measured)."
+        text += (" Hollow markers are your measured runs (joined by a dashed line when several sizes of a series were measured); "
+                 "dotted grey lines are your measured BM25 runs.")
     st.caption(text)
 
 

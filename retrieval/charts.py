@@ -9,13 +9,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from .published import FAMILY_ORDER, KINDS, MEASURED_KIND, POINT_COLUMNS, all_base_series, multi_size_series
+from .published import FAMILY_ORDER, KINDS, MEASURED_KIND, POINT_COLUMNS, all_base_series, figure, multi_size_series
 from .stats import PairedComparison
 
 
-PALETTE = (  # category20: the dark tones first (series with several sizes get these), then the light ones
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#393b79", "#637939", "#843c39", "#7b4173",
+PALETTE = (  # dark, distinct tones first (series with several sizes and the paper's series get these), then light ones
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#00a0a0", "#393b79", "#e377c2", "#843c39",
+    "#637939", "#7b4173", "#bcbd22", "#17becf",
     "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
 )
 SHAPES = {"dense": "circle", "reranker": "square", "sparse": "diamond", "late-interaction": "triangle-up", "bm25": "stroke", "external": "cross"}
@@ -32,7 +32,7 @@ def _color_scale(alt):
     """One colour per model series on every chart (BM25 grey), from the data's list of series; series with
     several sizes get the first (most distinct) colours."""
     names = [n for n in all_base_series() if n != "BM25"]
-    multi = set(multi_size_series())
+    multi = set(multi_size_series()) | set(figure()["base_series"])  # the paper's series get dark colours too
     names = sorted(names, key=lambda n: (n not in multi, n.lower()))
     return alt.Scale(domain=["BM25", *names], range=["#555555", *[PALETTE[i % len(PALETTE)] for i in range(len(names))]])
 
@@ -41,7 +41,7 @@ def _short(series: str) -> str:
     return re.sub(r" et al\. ", " ", series)
 
 
-def _place_labels(labels: pd.DataFrame, gap: float, px_per_decade: float = 190.0, max_shift: int = 3) -> pd.DataFrame:
+def _place_labels(labels: pd.DataFrame, gap: float, px_per_decade: float = 190.0, max_shift: int = 3, limit: int = 320) -> pd.DataFrame:
     """Give each label a ``label_y`` so that labels whose text spans overlap on x are at least ``gap``
     apart on y: the nearest free height within ``max_shift`` gaps, else the label is dropped (its point
     keeps the tooltip). A label spans from ``label_x`` rightwards, about 6.3 px per character."""
@@ -50,7 +50,7 @@ def _place_labels(labels: pd.DataFrame, gap: float, px_per_decade: float = 190.0
     order = labels.assign(_rule=labels["params_millions"].isna()).sort_values(["_rule", "score"], ascending=False)
     for idx, row in order.iterrows():
         x0 = float(np.log10(row["label_x"]))
-        x1 = x0 + len(str(row["text"])) * 6.3 / px_per_decade
+        x1 = x0 + min(len(str(row["text"])) * 6.8, limit) / px_per_decade
         lift = row.get("lift", 0.0)
         y0 = float(row["score"]) + (0.0 if pd.isna(lift) else float(lift)) * gap
         for step in [0] + [s * k for k in range(1, 2 * max_shift + 1) for s in (0.5, -0.5)]:
@@ -88,7 +88,7 @@ def _merge_rules(rules: pd.DataFrame) -> pd.DataFrame:
     return merged.reset_index().drop(columns="_y")
 
 
-def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 420, width: int | None = None, labels: bool = True, legend: bool = True, x_domain: tuple[float, float] | None = None, legend_values: list[str] | None = None):
+def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 520, width: int | None = None, labels: bool = True, legend: bool = True, x_domain: tuple[float, float] | None = None, legend_values: list[str] | None = None, label_limit: int = 320):
     """Score against parameters (log x): one line per series through its sizes, coloured by model series,
     labelled at its largest size; marker shape = family; measured runs hollow; BM25 as labelled rules.
 
@@ -109,7 +109,7 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 420, w
     color = alt.Color("base_series:N", title="model series", scale=_color_scale(alt), legend=alt.Legend(columns=2, symbolLimit=60, values=legend_values or sorted(set(points["base_series"]), key=str.lower)) if legend and not labels else None)
     families = [f for f in FAMILY_ORDER if f in set(dots["family"])]
     shape = alt.Shape("family:N", title="family", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())),
-                      legend=alt.Legend(values=families, orient="bottom") if legend else None)
+                      legend=alt.Legend(values=families, orient="top", direction="horizontal", title=None) if legend else None)
     lo, hi = (float(dots["params_millions"].min()), float(dots["params_millions"].max())) if not dots.empty else (10.0, 10000.0)
     domain = list(x_domain) if x_domain else [lo / 1.6, hi * (5 if labels else 1.6)]
     x = alt.X("params_millions:Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log", domain=domain, nice=False), axis=alt.Axis(format="~s"))
@@ -139,14 +139,16 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 420, w
     if labels:
         ends = dots[~is_measured].sort_values("params_millions").groupby("series", as_index=False).tail(1)
         ends = ends.assign(label_x=ends["params_millions"] * 1.15, text=ends["series"].map(_short))
-        edge = rules.assign(label_x=lo / 1.5, lift=0.75, text=rules["series"].map(_short).map(lambda t: t if "BM25" in t else f"BM25: {t}"))
+        edge = rules[rules["kind"] != MEASURED_KIND]  # a measured BM25 line is explained in the caption and its table
+        edge = edge.assign(label_x=lo / 1.5, lift=0.75, text=edge["series"].map(_short).map(lambda t: t if "BM25" in t else f"BM25: {t}"))
         every = pd.concat([ends, edge], ignore_index=True)
         if not every.empty:
             span = float(pd.concat([dots["score"], rules["score"]]).max() - pd.concat([dots["score"], rules["score"]]).min()) or 0.1
-            every = _place_labels(every, gap=span * 14 / height)
+            every = _place_labels(every, gap=span * 15 / max(height - 90, 100), limit=label_limit,
+                                   px_per_decade=(width or 650) / max(float(np.log10(domain[1] / domain[0])), 0.5))
             ly = alt.Y("label_y:Q", scale=alt.Scale(zero=False, padding=14, nice=True))
             lx = alt.X("label_x:Q", scale=alt.Scale(type="log", domain=[lo / 1.6, hi * 5], nice=False))
-            layers.append(alt.Chart(every).mark_text(align="left", baseline="middle", fontSize=11, limit=300).encode(
+            layers.append(alt.Chart(every).mark_text(align="left", baseline="middle", fontSize=12, limit=label_limit).encode(
                 x=lx, y=ly, text="text:N", color=color, tooltip=alt.value(None)))
     for kind, dash in ((k, d) for k, d in zip(KINDS, ([6, 4], [2, 2], [6, 4])) if k in set(rules.get("kind", []))):
         part = rules[rules["kind"] == kind]
@@ -198,8 +200,8 @@ def paper_chart(left: pd.DataFrame, right: pd.DataFrame, title: str, height: int
     nDCG@10 (right). Returns ``(chart, message)``."""
     import altair as alt
 
-    a, msg_a = model_size_chart(left, title="MS MARCO dev (in-domain), MRR@10", height=height, width=380)
-    b, msg_b = model_size_chart(right, title="BEIR (out-of-domain), mean nDCG@10", height=height, width=380)
+    a, msg_a = model_size_chart(left, title="MS MARCO dev (in-domain), MRR@10", height=height, width=340, label_limit=150)
+    b, msg_b = model_size_chart(right, title="BEIR (out-of-domain), mean nDCG@10", height=height, width=340, label_limit=150)
     if a is None or b is None:
         return None, msg_a or msg_b
     chart = alt.hconcat(a, b).resolve_scale(color="shared", shape="shared", y="independent").properties(title=title)
