@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .published import FAMILY_ORDER, KINDS, MEASURED_KIND, POINT_COLUMNS, all_base_series, figure, multi_size_series
+from .published import (
+    FAMILY_ORDER,
+    KINDS,
+    MEASURED_KIND,
+    POINT_COLUMNS,
+    all_base_series,
+    figure,
+    multi_size_series,
+)
 from .stats import PairedComparison
-
 
 PALETTE = (  # dark, distinct tones first (series with several sizes and the paper's series get these), then light ones
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#00a0a0", "#393b79", "#e377c2", "#843c39",

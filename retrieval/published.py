@@ -22,8 +22,8 @@ from __future__ import annotations
 import csv
 import functools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
-from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -67,7 +67,7 @@ def _read_rows(name: str, score_col: str, text: str | None = None, extra_require
     for row in reader:
         line = reader.line_num
 
-        def bad(msg: str) -> DataFormatError:
+        def bad(msg: str, line: int = line) -> DataFormatError:
             return DataFormatError(where, line, msg)
 
         if None in row or any(v is None for v in row.values()):
@@ -183,7 +183,7 @@ def _points(frame: pd.DataFrame, score_col: str, metric: str, kind: str, dataset
             "metric": metric,
             "kind": kind,
             "datasets": datasets,
-            "setup": frame["setup"] if "setup" in frame else "",
+            "setup": frame.get("setup", ""),
             "citation": frame["citation"],
             "reference": frame["reference"],
             "url": frame["url"],

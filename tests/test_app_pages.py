@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrieval import charts, failures, published, stats
+from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
 from .conftest import env_restored, needs_scifact, write_tiny_beir

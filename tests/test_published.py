@@ -118,7 +118,7 @@ GOOD = "scifact,m1,dense,110,0.6,src,,S,S,full corpus,published,C 2020,Ref 2020,
     ],
 )
 def test_a_malformed_row_raises_naming_file_and_line(bad, words):
-    text = "\n".join([HEADER, GOOD, bad]) + "\n"
+    text = f"{HEADER}\n{GOOD}\n{bad}\n"
     with pytest.raises(DataFormatError) as err:
         published.parse_published(text)
     assert err.value.line == 3 and err.value.path.endswith(published.PUBLISHED_FILE)
