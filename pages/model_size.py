@@ -114,7 +114,7 @@ def one_dataset(scope: str, show_measured: bool) -> None:
         st.caption(f"No measured runs on {scope} here (build some on the Data & runs page).")
     if not measured.empty:
         st.subheader("Your runs beside the published value")
-        st.dataframe(measured[["label", "params_millions", "score", "published_value", "difference", "setup"]], hide_index=True, width="stretch", column_config=SOURCE_COLUMNS)
+        st.dataframe(measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]], hide_index=True, width="stretch", column_config=SOURCE_COLUMNS)
     gain_table(points)
     sources(points)
 

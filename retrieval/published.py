@@ -280,10 +280,14 @@ def msmarco_points() -> pd.DataFrame:
     return _points(msmarco(), "mrr_at_10", "MRR@10", "published", "MS MARCO dev (in-domain)")
 
 
-def published_value(model: str, dataset: str) -> float | None:
+def published_match(models: str, dataset: str) -> pd.Series | None:
+    """The first of ``models`` (``"a|b"``, best-matching setup first) published on ``dataset``, or None."""
     pub = plottable()
-    hit = pub[(pub["model"] == model) & (pub["dataset"] == dataset)]
-    return float(hit["ndcg_at_10"].iloc[0]) if not hit.empty else None
+    for model in (m for m in models.split("|") if m):
+        hit = pub[(pub["model"] == model) & (pub["dataset"] == dataset)]
+        if not hit.empty:
+            return hit.iloc[0]
+    return None
 
 
 def measured_points(rows: Iterable[Mapping[str, object]], dataset: str = "") -> pd.DataFrame:
@@ -291,13 +295,15 @@ def measured_points(rows: Iterable[Mapping[str, object]], dataset: str = "") -> 
 
     Each row: ``label``, ``family``, ``params_millions`` (None if unknown), ``ndcg_at_10``, ``source``
     (shown as the reference), optional ``series`` (the registry series, which sets the colour) and
-    ``published_model`` (its name in the published file: the published value and the difference are
-    filled in when that model is published on ``dataset``).
+    ``published_model`` (its name(s) in the published file, ``"a|b"`` best setup first: the published
+    value and the difference are filled in from the first one published on ``dataset``).
     """
     out = []
     for r in rows:
         score = float(r["ndcg_at_10"])
-        pub = published_value(str(r.get("published_model") or ""), dataset) if r.get("published_model") else None
+        match = published_match(str(r.get("published_model") or ""), dataset)
+        pub = float(match["ndcg_at_10"]) if match is not None else None
+        compared = f"; compared with {match['model']} ({match['citation']}; {match['setup']})" if match is not None else ""
         series = str(r.get("series") or "") or ("BM25" if r.get("family") == "bm25" else str(r["label"]))
         out.append(
             {
@@ -312,7 +318,7 @@ def measured_points(rows: Iterable[Mapping[str, object]], dataset: str = "") -> 
                 "datasets": dataset,
                 "setup": str(r.get("setup", "")),
                 "citation": "measured here",
-                "reference": str(r.get("source", "measured here")),
+                "reference": str(r.get("source", "measured here")) + compared,
                 "url": "",
                 "published_value": pub if pub is not None else math.nan,
                 "difference": score - pub if pub is not None else math.nan,

@@ -49,7 +49,8 @@ class ModelInfo:
     source: str
     notes: str
     series: str = ""  # the model series (monoT5, GTR, ...): sizes of one series form a size ladder
-    published_model: str = ""  # this model's name in retrieval/data/published_ndcg.csv, or ""
+    # this model's name(s) in retrieval/data/published_ndcg.csv, best-matching setup first ("a|b"), or ""
+    published_model: str = ""
 
     @property
     def prefix(self) -> str:
