@@ -14,6 +14,7 @@ from pages import _sidebar as sidebar
 from pages import _state as state
 from retrieval import choices, runner, tables, text
 from retrieval.beir import dataset_table
+from retrieval.neural import registry
 
 
 def datasets_section() -> None:
@@ -35,7 +36,7 @@ def models_section() -> None:
         return data.display_name(spec), data.family(spec) if system is not None else "", ok, message
 
     specs = [s for s in data.system_options() if s not in state.uploads()]
-    frame = tables.models_table(specs, describe, choices.params_millions)
+    frame = tables.models_table(specs, describe, registry.params_for_spec)
     st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from .errors import DataFormatError, UnknownSystem
+from .errors import DataFormatError
 from .run import Run
 
 BM25_SPECS = ("bm25-flat", "bm25-multifield")
@@ -72,19 +72,6 @@ def registry_specs() -> list[str]:
     return [m.spec for m in models()]
 
 
-def params_millions(spec: str) -> float | None:
-    """The parameter count (millions) the model registry gives for ``spec``; None if it has none."""
-    from .neural.registry import lookup, registry
-
-    found = registry().get(spec)
-    if found is None:
-        try:
-            found = lookup(spec.split(":", 1)[-1], spec.split(":", 1)[0] if ":" in spec else None)
-        except UnknownSystem:
-            return None
-    return found.params_millions
-
-
 # ---- policy ---------------------------------------------------------------------------------
 def system_options(cached_runs: pd.DataFrame | None = None, dataset: str | None = None, uploads: Iterable[str] = ()) -> list[str]:
     """Every choice worth offering, once each: BM25, the registry's models, systems with cached runs
@@ -102,10 +89,12 @@ def default_systems(
     family: Callable[[str], str],
     available: Callable[[str], bool],
     measured: Callable[[str], float | None],
-    params: Callable[[str], float | None] = params_millions,
+    params: Callable[[str], float | None] | None = None,
 ) -> list[str]:
     """BM25 flat; the best available dense model (best ``measured`` nDCG@10 here, else the largest by
     ``params``); the first available monoT5."""
+    if params is None:
+        from .neural.registry import params_for_spec as params
     options = list(options)
     chosen = ["bm25-flat"]
     dense = [s for s in options if family(s) == "dense" and available(s)]

@@ -57,16 +57,40 @@ def measured_rows(
     cached_runs: pd.DataFrame,
     dataset: str,
     evaluation: Callable[[str, str], object],
-    describe: Callable[[str], tuple[str, str, float | None]],
+    describe: Callable[[str], tuple[str, str]],
 ) -> list[dict]:
     """Chart rows (see ``published.measured_points``) for every cached run on ``dataset`` (any split).
 
     ``evaluation(spec, split)`` gives the run's Evaluation or None (then the run is skipped);
-    ``describe(spec)`` gives (display name, family, parameters in millions or None).
+    ``describe(spec)`` gives (display name, family). Parameters, series and the published model to
+    compare with come from the model registry.
     """
+    from .neural.registry import params_for_spec
+    from .series import series_of_spec
+
     rows = []
     if cached_runs is None or cached_runs.empty:
         return rows
+    for _, r in cached_runs[cached_runs["dataset"] == dataset].iterrows():
+        spec, split = str(r["system"]), str(r["split"])
+        ev = evaluation(spec, split)
+        if ev is None:
+            continue
+        name, family = describe(spec)
+        series_name, published_model = series_of_spec(spec)
+        rows.append(
+            {
+                "label": f"{name} [{split}]",
+                "family": family,
+                "params_millions": params_for_spec(spec),
+                "ndcg_at_10": ev.mean["nDCG@10"],
+                "series": series_name,
+                "published_model": published_model,
+                "setup": f"{spec}, {ev.n_queries} {split} queries",
+                "source": f"measured here: cached run {spec} on {dataset} ({split}), evaluated with ir_measures",
+            }
+        )
+    return rows
     for _, r in cached_runs[cached_runs["dataset"] == dataset].iterrows():
         spec, split = str(r["system"]), str(r["split"])
         ev = evaluation(spec, split)

@@ -46,10 +46,10 @@ def test_system_options_come_from_the_typed_registry_cached_runs_and_uploads():
 
 def test_params_come_from_the_registry():
     for m in registry.models():
-        assert choices.params_millions(m.spec) == m.params_millions
+        assert registry.params_for_spec(m.spec) == (m.params_millions or None)
     minilm = registry.registry()["dense:all-MiniLM-L6-v2"]
-    assert choices.params_millions("dense:" + minilm.hf_id) == minilm.params_millions
-    assert choices.params_millions("bm25-flat") is None and choices.params_millions("dense:nope") is None
+    assert registry.params_for_spec("dense:" + minilm.hf_id) == minilm.params_millions
+    assert registry.params_for_spec("bm25-flat") is None and registry.params_for_spec("dense:nope") is None
 
 
 def test_default_systems_pick_bm25_the_best_measured_dense_else_the_largest_and_a_monot5():

@@ -67,9 +67,12 @@ def test_models_table_and_measured_rows(tiny_dir: Path):
     ds = tiny(tiny_dir)
     ev = evaluate(RUN_A, ds.qrels("test"))
     runs = pd.DataFrame({"dataset": ["tiny", "tiny", "other"], "split": ["test", "dev", "test"], "system": ["a", "a", "a"], "path": ["p1", "p2", "p3"]})
-    rows = tables.measured_rows(runs, "tiny", lambda spec, split: ev if split == "test" else None, lambda s: ("A", "bm25", None))
+    rows = tables.measured_rows(runs, "tiny", lambda spec, split: ev if split == "test" else None, lambda s: ("A", "bm25"))
     assert len(rows) == 1 and rows[0]["label"] == "A [test]" and rows[0]["ndcg_at_10"] == ev.mean["nDCG@10"]
-    assert "run p1 (4 test queries)" in rows[0]["source"] and "unknown" in rows[0]["notes"]
+    assert "cached run a on tiny (test)" in rows[0]["source"] and rows[0]["params_millions"] is None
+    assert rows[0]["setup"] == "a, 4 test queries" and rows[0]["series"] == ""
+    minilm = tables.measured_rows(runs.assign(system="dense:all-MiniLM-L6-v2"), "tiny", lambda spec, split: ev, lambda s: ("M", "dense"))
+    assert minilm[0]["params_millions"] == 22.7 and minilm[0]["series"]
     assert tables.measured_rows(runs.iloc[0:0], "tiny", None, None) == []
 
 
