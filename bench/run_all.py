@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:  # python bench/run_all.py
 from bench.common import RESULTS_DIR, Section, machine_info, ratio_table, render_report, results_path, write_report  # noqa: E402
 
 BENCHMARKS = ("bm25", "dense", "monot5", "app")
-OPTIONAL = ("monot5-ablation",)  # not in the default run
+OPTIONAL = ("monot5-ablation", "scale")  # not in the default run (scale: minutes to an hour)
 
 
 def default_data_dir() -> Path:
@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="monoT5: queries for baseline (b) (every batch is 8x512, so its cost is the same for any text; default 5)")
     g.add_argument("--monot5-batch-size", type=int, default=None, help="monoT5: our batch size (default: MonoT5Scorer's)")
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
+    g.add_argument("--scale-sizes", default="100000,1000000", help="scale: corpus sizes (comma-separated)")
+    g.add_argument("--scale-dir", type=Path, default=None, help="scale: work folder (default: a new temporary folder, removed after)")
+    g.add_argument("--scale-nice", type=int, default=10, help="scale: run each step under nice -n N (0: not)")
     p.add_argument("--quick", action="store_true",
                    help="small sizes for a few-minute check: 1,000 documents, 5 x 100 pairs, (b) on 2 queries, 2 rounds")
     p.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
@@ -93,6 +96,11 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
             from bench import monot5_ablation
 
             return monot5_ablation.run(dataset, cache=cache, queries=min(args.queries, 2), depth=args.depth)
+        if name == "scale":
+            from bench import scale_bench
+
+            return scale_bench.run(dataset, sizes=[int(x) for x in args.scale_sizes.split(",") if x.strip()],
+                                   workdir=args.scale_dir, keep=args.scale_dir is not None, nice=args.scale_nice)
         if name == "app":
             from bench import app_bench
 
