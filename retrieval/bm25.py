@@ -51,6 +51,7 @@ CONDITIONS = {
 DEFAULTS = {"k1": 0.9, "b": 0.4, "hits": 1000, "remove_query": True}
 # 2: no -storeRaw/-storePositions/-storeDocvectors; built from the document store's JSONL.
 INDEX_CODE_VERSION = 2
+C1_ONLY_BELOW = 200_000  # documents: index builds below this run the JVM with the C1 JIT only
 
 
 def index_key(cache: Cache, dataset: BeirDataset, condition: str):
@@ -78,11 +79,14 @@ def build_index(dataset: BeirDataset, condition: str = "flat", *, cache: Cache |
 
     def build(tmp: Path) -> dict[str, Any]:
         store = dataset.corpus
+        # A short build spends half its CPU in the C2 JIT compiler (SciFact: 5.6 s CPU with it, 2.7 s
+        # with C1 only, same index); a long one earns it back.
+        jvm = ["-XX:TieredStopAtLevel=1"] if len(store) < C1_ONLY_BELOW else []
         cmd = java_command("io.anserini.index.IndexCollection", [
             "-collection", cond["collection"], "-input", str(store.jsonl_dir), "-index", str(tmp / "index"),
             "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(min(4, os.cpu_count() or 1)),
             *cond["index_args"],
-        ])
+        ], jvm)
         if progress:
             print(f"Indexing {dataset.name} ({condition}, {len(store):,} documents) with Lucene...", file=sys.stderr)
         proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -94,7 +94,7 @@ def anserini_jar_path() -> str:
     return str(Path(list(spec.submodule_search_locations)[0]) / "resources" / "jars" / anserini_jar())
 
 
-def java_command(main_class: str, args: list[str]) -> list[str]:
+def java_command(main_class: str, args: list[str], jvm_options: list[str] | None = None) -> list[str]:
     """``java -cp <anserini jar> main_class args``, on the JDK :func:`prepare_jvm` picks.
 
     A child JVM started this way skips Python and pyserini's imports (about a second) and runs
@@ -106,7 +106,7 @@ def java_command(main_class: str, args: list[str]) -> list[str]:
     java = Path(home) / "bin" / "java" if home else Path("java")
     if home and not java.exists():
         java = Path("java")
-    return [str(java), "-cp", anserini_jar_path(), main_class, *args]
+    return [str(java), *(jvm_options or []), "-cp", anserini_jar_path(), main_class, *args]
 
 
 def index_collection(args: list[str]) -> None:
