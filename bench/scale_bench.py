@@ -74,7 +74,6 @@ def _rss_mb(who: int) -> float:
 
 def step(name: str, folder: Path, cache_dir: Path) -> dict:
     """Run one step here and return its measurements (called in a fresh process by :func:`run_step`)."""
-    os.environ["RETRIEVAL_CACHE_DIR"] = str(cache_dir)
     out: dict = {"step": name}
     t0 = time.perf_counter()
     from retrieval.beir import BeirDataset
@@ -129,7 +128,9 @@ def step(name: str, folder: Path, cache_dir: Path) -> dict:
 
 
 def _compare(folder: Path, cache_dir: Path) -> dict:
+    # The page finds data and cache through the environment (this step runs in its own process).
     os.environ["BEIR_DATA_DIR"] = str(folder.parent)
+    os.environ["RETRIEVAL_CACHE_DIR"] = str(cache_dir)
     from streamlit.testing.v1 import AppTest
 
     from retrieval.beir import load_qrels
