@@ -51,6 +51,7 @@ CONDITIONS = {
 DEFAULTS = {"k1": 0.9, "b": 0.4, "hits": 1000, "remove_query": True}
 # 2: no -storeRaw/-storePositions/-storeDocvectors; built from the document store's JSONL.
 INDEX_CODE_VERSION = 2
+_JAVA_TRIM = "".join(map(chr, range(33)))  # what Java's String.trim() removes
 C1_ONLY_BELOW = 200_000  # documents: index builds below this run the JVM with the C1 JIT only
 
 
@@ -164,8 +165,13 @@ class BM25(systems.System):
         with tempfile.TemporaryDirectory(prefix="bm25-search-") as tmp:
             topics, output = Path(tmp) / "topics.tsv", Path(tmp) / "run.trec"
             # TsvString topics: "qid<TAB>text" per line. Whitespace runs (tabs, newlines) become one
-            # space, which the analyzer tokenises identically; a query with no text has no hits.
-            lines = [f"{q}\t{' '.join(text.split())}\n" for q, text in queries.items() if text.split()]
+            # space, which the analyzer tokenises identically; a query with no text has no hits (and
+            # would break the reader, which trims control characters too and splits on the tab).
+            lines = []
+            for q, text in queries.items():
+                clean = " ".join(text.split()).strip(_JAVA_TRIM)
+                if clean:
+                    lines.append(f"{q}\t{clean}\n")
             if not lines:
                 return Run.from_records([], self.spec, family=self.family)
             topics.write_text("".join(lines), encoding="utf-8")

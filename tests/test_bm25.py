@@ -90,7 +90,7 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
     docs += [{"_id": "x1", "title": "apple", "text": "apple apple date"}, {"_id": "q2", "title": "", "text": "banana split"}]
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
     ds = BeirDataset(folder)
-    queries = {"q1": "apple\tbanana", "q2": "banana\nsplit  cherry", "q3": "the of and", "q4": "   ", "q5": "date"}
+    queries = {"q1": "apple\tbanana", "q2": "banana\nsplit  cherry", "q3": "the of and", "q4": "   ", "q5": "date", "q6": "\x00\x01"}
     for condition in ("flat", "multifield"):
         system = BM25(condition)
         index = build_index(ds, condition, cache=cache, progress=False)
