@@ -199,6 +199,7 @@ def run(dataset, *, sizes: list[int], workdir: Path | None = None, keep: bool = 
             section.lines.append(f"N={n:,}: corpus.jsonl {size_mb:,.0f} MB written in {made:.1f} s to {folder}")
             for name in STEPS:
                 r = run_step(name, folder, cache_dir, nice)
+                print(f"   scale N={n:,} {name}: {r['seconds']:.2f} s, peak RSS {r['rss_mb']:.0f} MB", file=sys.stderr, flush=True)
                 section.lines.append(f"N={n:,} {name}: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))
                 target = ""
                 if n >= 1_000_000 and name in TARGETS_1M:
