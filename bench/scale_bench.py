@@ -212,7 +212,7 @@ def run(dataset, *, sizes: list[int], workdir: Path | None = None, keep: bool = 
                     extra = f"; warm rerun {r['warm_seconds']:.2f} s; first card doc {r['first_doc']}"
                 elif name == "index":
                     extra = f"; index {r['index_mb']:.0f} MB"
-                child = f" (+ child JVM {r['child_rss_mb']:.0f} MB)" if r.get("child_rss_mb", 0) > 1 else ""
+                child = f" (+ largest child process {r['child_rss_mb']:.0f} MB)" if r.get("child_rss_mb", 0) > 1 else ""
                 section.rows.append(Row(
                     "scale", f"N={label} {name}: s / peak RSS MB", f"{r['seconds']:.2f} s / {r['rss_mb']:.0f} MB{child}", "", None,
                     "absolute", target, note=f"imports {r['import_s']:.1f} s{extra}",
