@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .errors import DataFormatError, RetrievalError
+from .errors import RetrievalError
 
 STORE_FORMAT_VERSION = 1
 JSONL = Path("docs") / "corpus.jsonl"
