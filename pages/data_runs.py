@@ -12,7 +12,7 @@ from pages import _cached as data
 from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import choices, runner, tables, text
+from retrieval import runner, tables, text
 from retrieval.beir import dataset_table
 from retrieval.neural import registry
 

@@ -49,7 +49,7 @@ def normalised_line(docid: str, title: str, text: str) -> bytes:
 
 def build_store(source: Path, folder: Path, *, progress: bool = False) -> dict[str, int]:
     """Parse ``source`` (a BEIR corpus.jsonl, strictly: errors name file and line) into ``folder``."""
-    from .beir import iter_corpus
+    from .beir_files import iter_corpus
 
     (folder / JSONL.parent).mkdir(parents=True, exist_ok=True)
     offsets: list[int] = [0]
@@ -141,7 +141,7 @@ class DocStore(Mapping):
 
     def iter_documents(self, start: int = 0, stop: int | None = None) -> Iterator:
         """Documents in corpus order, streamed from the file (rows ``start`` to ``stop``)."""
-        from .beir import Document
+        from .beir_files import Document
 
         stop = len(self.ids) if stop is None else min(stop, len(self.ids))
         for i in range(start, stop):
@@ -167,7 +167,7 @@ class DocStore(Mapping):
         return obj
 
     def _read_row(self, row: int):
-        from .beir import Document
+        from .beir_files import Document
 
         obj = self._parse(row)
         return Document(self.ids[row], obj["title"], obj["text"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from retrieval.cli import main
 from retrieval.run import Run
