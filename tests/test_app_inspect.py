@@ -49,3 +49,29 @@ def test_document_dialog_explains_bm25_with_parts_that_sum_to_the_score(tiny_env
     body = [v for v in md_values(at) if "background[" in v]
     assert body and any("\\<img" in v for v in body)
     assert not any(re.search(r"(?<!\\)[<>]", v) for v in body)
+
+
+def test_failures_shows_agreement_and_most_disagreeing_queries_open_compare(tiny_env):
+    from retrieval import agreement
+
+    ds, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
+    _, multi = core_run(tiny_env, "tiny", "test", "bm25-multifield")
+    expected = agreement.agreement_frame(flat, multi, ds.qrels("test").qids)
+    at = app(tiny_env, {"dataset": "tiny", "systems": "bm25-flat,bm25-multifield"}, PAGES["failures"])
+    at.run()
+    assert not at.exception
+    assert any(s.value.startswith("Ranking agreement") and f"({len(expected)} queries)" in s.value for s in at.subheader)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["median RBO (p=0.9)"] == f"{expected['rbo'].median():.3f}"
+    assert metrics["queries with disjoint top 10"] == str(int((expected["overlap@10"] == 0).sum()))
+    table = next(d.value for d in at.dataframe if "rbo" in d.value.columns)
+    want = agreement.most_disagreeing(expected, 15)
+    assert list(table["qid"]) == list(want["qid"]) and table["rbo"].tolist() == pytest.approx(want["rbo"].tolist())
+    assert list(table["rbo"]) == sorted(table["rbo"])
+    # the wins tables show their numbers first: qid, B − A, A, B, then the query text
+    wins = [d.value for d in at.dataframe if "B − A" in d.value.columns]
+    assert len(wins) == 2 and all(list(w.columns)[:2] == ["qid", "B − A"] and list(w.columns)[-1] == "query" for w in wins)
+    # a row of the disagreeing list opens that query in Compare (outside the navigation: the URL carries it)
+    select_dataframe_row(at, "w_f_disagree", 0)
+    assert not at.exception
+    assert at.query_params["qid"] == str(want["qid"].iloc[0])
