@@ -40,7 +40,7 @@ def section(ds_name: str, split: str, a: str, b: str, token: tuple, pick: Callab
         st.altair_chart(chart, key="w_f_agree_hist")
     st.caption("RBO: rank-biased overlap (Webber et al. 2010, RBO_ext, p=0.9, top 100 of each run; 1 = same ranking, 0 = nothing shared); "
                "overlap@10: share of the top 10 both hold; Kendall's tau on the documents both rank in their top 100.")
-    st.markdown(f"**Most disagreeing queries (lowest RBO)**: select a row to open it in Compare.")
+    st.markdown("**Most disagreeing queries (lowest RBO)**: select a row to open it in Compare.")
     table = tables.disagreeing_table(agreement.most_disagreeing(frame, SHOWN), data.dataset(ds_name).queries)
     row = pick(table, "w_f_disagree", column_config={
         "rbo": NUMBER("RBO", format="%.3f", width="small"), "overlap@10": NUMBER(format="%.1f", width="small"),

@@ -134,7 +134,7 @@ def bm25_view(expl, spans, doc) -> None:
         column_config={
             "tf": NUMBER(format="%g", help="term frequency in the field"), "df": NUMBER(help="documents holding the term"),
             "idf": NUMBER(format="%.3f", help="ln(1 + (N - df + 0.5) / (df + 0.5))"),
-            "norm": NUMBER(format="%.3f", help="length normalisation 1 - b + b·dl/avgdl (k1=%g, b=%g)" % (expl.params.get("k1", 0.9), expl.params.get("b", 0.4))),
+            "norm": NUMBER(format="%.3f", help=f"length normalisation 1 - b + b·dl/avgdl (k1={expl.params.get('k1', 0.9):g}, b={expl.params.get('b', 0.4):g})"),
             "part": NUMBER(format="%.4f", help="idf · tf / (tf + k1·norm) · boost: this term's share of the score"),
             "share": NUMBER(format="percent"),
         },

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import _agreement
+from pages import _agreement, _nav
 from pages import _cached as data
-from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
 from retrieval import charts, choices, failures, stats, tables

@@ -45,8 +45,9 @@ def read_upload(filename: str, data: bytes) -> Run:
 UPLOAD_MAX_MB = 50  # a SciFact BM25 run at depth 1,000 is ~15 MB as TREC text
 
 
-def upload_too_large(filename: str, size: int, max_mb: float = UPLOAD_MAX_MB) -> str | None:
-    """Why an upload of ``size`` bytes is refused (None when it is within the limit)."""
+def upload_too_large(filename: str, size: int, max_mb: float | None = None) -> str | None:
+    """Why an upload of ``size`` bytes is refused (None when it is within the limit, default :data:`UPLOAD_MAX_MB`)."""
+    max_mb = UPLOAD_MAX_MB if max_mb is None else max_mb
     if size > max_mb * 1024 * 1024:
         return f"{filename} is {size / 1024 / 1024:.1f} MB; uploads are limited to {max_mb:g} MB (a 1,000-deep run of a BEIR split is well under that)"
     return None

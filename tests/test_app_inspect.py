@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 import pytest
 
 from .conftest import env_restored
@@ -75,3 +77,75 @@ def test_failures_shows_agreement_and_most_disagreeing_queries_open_compare(tiny
     select_dataframe_row(at, "w_f_disagree", 0)
     assert not at.exception
     assert at.query_params["qid"] == str(want["qid"].iloc[0])
+
+
+# ---- Data & runs --------------------------------------------------------------------------------------
+
+
+def test_data_runs_shows_each_cached_runs_command(tiny_env):
+    from retrieval.cache import Cache
+    from retrieval.reproduce import cached_run_commands
+
+    core_run(tiny_env, "tiny", "test", "bm25-flat")
+    expected = cached_run_commands(Cache(tiny_env["RETRIEVAL_CACHE_DIR"]), data_dir=tiny_env["BEIR_DATA_DIR"])
+    at = app(tiny_env, page=PAGES["data_runs"])
+    at.run()
+    assert not at.exception
+    runs = next(d.value for d in at.dataframe if "command" in d.value.columns)
+    row = next(i for i, (ds, sp, sy) in enumerate(zip(runs["dataset"], runs["split"], runs["system"])) if (ds, sp, sy) == ("tiny", "test", "bm25-flat"))
+    want = expected[(expected["dataset"] == "tiny") & (expected["split"] == "test") & (expected["system"] == "bm25-flat")]["command"].iloc[-1]
+    assert runs["command"].iloc[row] == want and want.startswith("python -m retrieval run --dataset tiny")
+    select_dataframe_row(at, "w_d_runs", row)
+    assert not at.exception
+    assert want in [c.value for c in at.code]
+
+
+def test_data_runs_models_have_size_and_offline_fetch_fails_in_view(tiny_env, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = app(tiny_env, page=PAGES["data_runs"])
+    at.run()
+    models = next(d.value for d in at.dataframe if "on disk (MB)" in d.value.columns).set_index("system")
+    minilm = models.loc["dense:all-MiniLM-L6-v2"]
+    if minilm["available here"] == "yes":  # the offline package is installed here
+        assert minilm["on disk (MB)"] > 10 and "package" in minilm["where"]
+    assert pd.isna(models.loc["monot5:3b", "on disk (MB)"]) and models.loc["monot5:3b", "where"] == "not on this machine"
+    at.selectbox(key="w_m_fetch").set_value("monot5:3b").run()
+    at.button(key="w_m_go").click().run()
+    assert not at.exception
+    errors = [unescape(e.value) for e in at.error]
+    assert any("Fetching castorini/monot5-3b-msmarco-10k failed" in e and "HF_HUB_OFFLINE is set" in e for e in errors)
+
+
+def test_data_runs_takes_a_local_model_folder_for_the_session(tiny_env, tiny_t5_dir, tmp_path):
+    at = app(tiny_env, page=PAGES["data_runs"])
+    at.run()
+    at.selectbox(key="w_m_for").set_value("monot5:base").run()
+    at.text_input(key="w_m_path").input(str(tmp_path)).run()
+    at.button(key="w_m_use").click().run()
+    assert any("has no config.json" in unescape(e.value) for e in at.error)
+    at.text_input(key="w_m_path").input(str(tiny_t5_dir)).run()
+    at.button(key="w_m_use").click().run()
+    assert not at.exception
+    assert at.session_state["_model_paths"] == {"monot5:base": str(tiny_t5_dir)}
+    assert any(str(tiny_t5_dir) in unescape(s.value) for s in at.success)
+    models = next(d.value for d in at.dataframe if "on disk (MB)" in d.value.columns).set_index("system")
+    assert models.loc["monot5:base", "available here"] == "yes" and str(tiny_t5_dir) in models.loc["monot5:base", "where"]
+
+
+def test_upload_feedback_limit_and_unknown_ids(tiny_env, monkeypatch):
+    from retrieval import choices
+
+    at = app(tiny_env, {"dataset": "tiny"}, PAGES["data_runs"])
+    at.run()
+    up = at.get("file_uploader")[0]
+    up.set_value(("bad.trec", b"q1 Q0 d1 1 2.0\n", "text/plain")).run()
+    assert any("bad.trec, line 1" in unescape(e.value) and "expected 6 columns" in unescape(e.value) for e in at.error)
+    good = "q1 Q0 d1 1 3.0 t\nq1 Q0 nope1 2 2.0 t\nzz9 Q0 d2 1 1.0 t\nq2 Q0 nope2 1 1.0 t\n"
+    at.get("file_uploader")[0].set_value(("mine.trec", good.encode(), "text/plain")).run()
+    assert not at.exception
+    assert any("Added mine: 3 queries, 4 results" in unescape(s.value) for s in at.success)
+    warning = next(unescape(w.value) for w in at.warning if "not in tiny" in unescape(w.value))
+    assert "1 queries not in tiny (e.g. zz9)" in warning and "2 documents not in tiny (e.g. nope1, nope2)" in warning
+    monkeypatch.setattr(choices, "UPLOAD_MAX_MB", 0.00001)
+    at.get("file_uploader")[0].set_value(("big.trec", good.encode(), "text/plain")).run()
+    assert any("big.trec is" in unescape(e.value) and "limited to" in unescape(e.value) for e in at.error)
