@@ -149,3 +149,73 @@ def test_upload_feedback_limit_and_unknown_ids(tiny_env, monkeypatch):
     monkeypatch.setattr(choices, "UPLOAD_MAX_MB", 0.00001)
     at.get("file_uploader")[0].set_value(("big.trec", good.encode(), "text/plain")).run()
     assert any("big.trec is" in unescape(e.value) and "limited to" in unescape(e.value) for e in at.error)
+
+
+# ---- the dialog's neural explanations -------------------------------------------------------------------
+
+
+def _model_dir_with(tmp_path, tiny_t5_dir):
+    """A RETRIEVAL_MODEL_DIR holding the tiny random T5 as monoT5-base (so the app's plain spec finds it)."""
+    target = tmp_path / "models" / "castorini" / "monot5-base-msmarco-10k"
+    target.mkdir(parents=True)
+    for f in tiny_t5_dir.iterdir():
+        if f.is_file():
+            (target / f.name).write_bytes(f.read_bytes())
+    return tmp_path / "models"
+
+
+def test_document_dialog_shows_occlusion_saliency_and_dense_sentences(tiny_env, tiny_t5_dir, tmp_path, monkeypatch):
+    from retrieval.explain.saliency import explain_reranker
+    from retrieval.systems import parse_system
+
+    monkeypatch.setenv("RETRIEVAL_MODEL_DIR", str(_model_dir_with(tmp_path, tiny_t5_dir)))
+    specs = ["monot5:base"]
+    dense = parse_system("dense:all-MiniLM-L6-v2")
+    if dense.availability()[0]:
+        specs.append(dense.spec)
+    ds, rerank = core_run(tiny_env, "tiny", "test", "monot5:base")
+    runs = {s: core_run(tiny_env, "tiny", "test", s)[1] for s in specs}
+    shared = [d for d in rerank.for_query("q1", 10)["docid"] if all(d in set(r.for_query("q1", 10)["docid"]) for r in runs.values())]
+    docid = shared[0]  # shown in every column, so every column gets a "why here" tab
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": ",".join(specs)})
+    at.run()
+    at.button(key=f"open_monot5:base_{docid}").click().run()
+    assert not at.exception
+    labels = [t.label for t in at.tabs]
+    assert f"Why here: {parse_system('monot5:base').display_name}" in labels
+    sal = explain_reranker(ds, parse_system("monot5:base"), ds.queries["q1"], docid)
+    headline = next(unescape(m.value) for m in at.markdown if "method: **word occlusion**" in m.value)
+    assert f"Score {sal.base_score:.4f}" in headline
+    words = next(d.value for d in at.dataframe if "saliency" in d.value.columns)
+    assert list(words["word"]) == [w.label for w in sal.top(10)]
+    assert any("negative" in unescape(c.value) for c in at.caption)  # the legend names the negative colour
+    if len(specs) == 2:
+        from retrieval.explain.dense import explain_dense
+
+        expl = explain_dense(ds, dense, ds.queries["q1"], docid)
+        sentences = next(d.value for d in at.dataframe if "sentence" in d.value.columns)
+        assert list(sentences["sentence"]) == [s.text for s in expl.sentences[:3]]
+        assert any(f"cosine {expl.score:.4f}" in unescape(m.value) for m in at.markdown)
+
+
+def test_why_here_says_when_the_model_is_missing_or_the_run_is_uploaded(tiny_env, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def script():
+        import streamlit as st
+
+        from pages import _document, _state
+        from retrieval.run import Run
+
+        key = _state.uploads().add(Run.parse_trec("q1 Q0 d1 1 1 t\n", name="mine"))
+        _document.why_here("tiny", "monot5:3b", "vitamin", "d1")
+        st.divider()
+        _document.why_here("tiny", key, "vitamin", "d1")
+
+    at = AppTest.from_function(script, default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert any(w.value.startswith("Cannot explain: the model is not here.") and "HF_HUB_OFFLINE" in unescape(w.value) for w in at.warning)
+    assert any("uploaded run" in i.value for i in at.info)
