@@ -54,9 +54,10 @@ def open_document(docid: str, grade: int | None, ranks: dict[str, str]) -> None:
 
 
 def shown_in(ranks: dict[str, str]) -> list[str]:
-    """The system specs of the view whose column shows the document (``ranks`` is keyed by display name)."""
+    """The system specs of the view whose column shows the document (``ranks``: display name -> "#rank" or
+    "not in top N"; only ranked columns count)."""
     specs = state.view().get("systems") or st.session_state.get("w_systems") or []
-    return [s for s in specs if data.display_name(s) in ranks]
+    return [s for s in specs if str(ranks.get(data.display_name(s), "")).startswith("#")]
 
 
 def _view_qid() -> tuple[str | None, str | None]:
@@ -116,13 +117,14 @@ def why_here(ds_name: str, spec: str, query: str, docid: str) -> None:
         saliency_view(expl, doc)
 
 
-def highlighted(doc, spans, top: int | None = None, negative: bool = False) -> None:
-    title = display.weighted_markdown(doc.title, display.spans_in(spans, "title", top))
-    body = display.weighted_markdown(doc.text, display.spans_in(spans, "text", top), limit=DIALOG_CHARS)
+def highlighted(doc, spans, top: int | None = None, negative: bool = False, legend: str | None = None) -> None:
+    scale = max((abs(s.weight) for s in spans), default=0.0)  # one scale for title and text
+    title = display.weighted_markdown(doc.title, display.spans_in(spans, "title", top), scale=scale)
+    body = display.weighted_markdown(doc.text, display.spans_in(spans, "text", top), limit=DIALOG_CHARS, scale=scale)
     if title:
         st.markdown(f"**{title}**")
     st.markdown(body + (" …" if len(doc.text) > DIALOG_CHARS else ""))
-    st.caption("Highlight: " + display.legend_markdown(negative))
+    st.caption("Highlight: " + (legend or display.legend_markdown(negative)))
 
 
 def bm25_view(expl, spans, doc) -> None:
@@ -148,8 +150,10 @@ def dense_view(expl, doc) -> None:
     st.markdown(f"**{sim} {expl.score:.4f}** between the query and the whole document ({data.esc(expl.model)}); "
                 f"its {min(TOP_SENTENCES, len(expl.sentences))} closest sentences to the query are highlighted.")
     st.dataframe(display.sentence_table(expl, TOP_SENTENCES), hide_index=True, width="stretch",
-                 column_config={"rank": NUMBER(width="small"), "cosine": NUMBER(format="%.4f", width="small"), "field": st.column_config.TextColumn(width="small")})
-    highlighted(doc, expl.highlights(TOP_SENTENCES))
+                 column_config={"rank": NUMBER(width="small"), "cosine": NUMBER(format="%.4f", width="small"),
+                                "field": st.column_config.TextColumn(width="small"), "sentence": st.column_config.TextColumn(width="large")})
+    best = display.by_rank([sc.span for sc in expl.sentences[:TOP_SENTENCES]])
+    highlighted(doc, best, legend=display.rank_legend(len(best)) + " sentence to the query (by cosine)")
 
 
 def saliency_view(sal, doc) -> None:

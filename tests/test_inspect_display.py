@@ -20,7 +20,7 @@ def test_weighted_markdown_keeps_text_literal_and_levels_by_weight():
     assert md.count(":red-background[") == 1 and md.count(":orange-background[") == 1
     assert md.count(":yellow-background[") == 1 and md.count(":blue-background[") == 1
     # take away our markers: what is left is the source with every punctuation mark escaped
-    inner = re.sub(r":(red|orange|yellow|blue)-background\[(.*?)(?<!\\)\]", r"\2", md)
+    inner = re.sub(r"(?<!\\)\]|\*\*|:(red|orange|yellow|blue)(-background)?\[", "", md)
     assert re.sub(r"\\(.)", r"\1", inner).replace("\u2060", "") == text
     assert not re.search(r"(?<!\\)[<>*\[\]()]", inner)
 
@@ -28,7 +28,7 @@ def test_weighted_markdown_keeps_text_literal_and_levels_by_weight():
 def test_weighted_markdown_limit_overlaps_and_zero_weights():
     spans = [WeightedSpan("text", 0, 5, 1.0), WeightedSpan("text", 2, 8, 1.0), WeightedSpan("text", 11, 14, 0.0), WeightedSpan("text", 15, 30, 1.0)]
     md = display.weighted_markdown("alpha beta gam delta epsilon", spans, limit=18)
-    assert md == ":red-background[alpha] beta gam :red-background[del]"
+    assert md == ":red-background[:red[**alpha**]] beta gam :red-background[:red[**del**]]"
     assert display.weighted_markdown("plain", []) == "plain"
 
 
@@ -58,3 +58,17 @@ def test_upload_checks():
     assert report == {"queries": (1, ["q9"]), "documents": (2, ["x1"])}
     assert choices.unknown_ids_message(report, "tiny").startswith("The run names 1 queries not in tiny (e.g. q9) and 2 documents")
     assert choices.unknown_ids_message(choices.unknown_ids(run, {"q1": "", "q9": ""}, {"d1": 0, "x1": 0, "x2": 0}), "tiny") is None
+
+
+def test_by_rank_colours_by_place_not_by_value():
+    spans = [WeightedSpan("text", 0, 2, 0.75), WeightedSpan("text", 3, 5, 0.72), WeightedSpan("text", 6, 8, 0.68)]
+    md = display.weighted_markdown("aa bb cc", display.by_rank(spans))
+    assert md == ":red-background[:red[**aa**]] :orange-background[:orange[bb]] :yellow-background[cc]"
+    legend = display.rank_legend(3)
+    assert legend.index("red") < legend.index("orange") < legend.index("yellow") and "closest" in legend
+
+
+def test_one_scale_across_title_and_text():
+    text_only = [WeightedSpan("text", 0, 2, 0.5)]
+    assert display.weighted_markdown("aa", text_only).startswith(":red-background")  # alone, 0.5 is its own maximum
+    assert display.weighted_markdown("aa", text_only, scale=1.0).startswith(":orange-background")  # the title held 1.0

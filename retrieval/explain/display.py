@@ -31,20 +31,23 @@ def level_of(weight: float, scale: float) -> tuple[str, str]:
     return LEVELS[-1][1], LEVELS[-1][2]
 
 
-def weighted_markdown(text: str, spans: Iterable[WeightedSpan], *, limit: int | None = None, bold: bool = False) -> str:
+def weighted_markdown(text: str, spans: Iterable[WeightedSpan], *, limit: int | None = None, bold: bool = False,
+                      scale: float | None = None) -> str:
     """``text`` (optionally only its first ``limit`` characters) as literal Markdown with each span of
     non-zero weight on a coloured background (``:red-background[...]``; see :data:`LEVELS`).
 
     Spans must index into ``text``; overlapping spans keep the first (by start); spans past ``limit`` are
-    dropped and one cut across it is shortened.
+    dropped and one cut across it is shortened. ``scale`` is the weight that counts as 100% (default: the
+    largest absolute weight among these spans; pass the document-wide one when title and text are drawn apart).
 
     Example:
         >>> weighted_markdown("a *b* c", [WeightedSpan("text", 2, 5, 1.0)])
-        'a :red-background[\\\\*b\\\\*] c'
+        'a :red-background[:red[**\\\\*b\\\\***]] c'
     """
     end_all = len(text) if limit is None else min(limit, len(text))
     chosen = sorted((s for s in spans if s.weight != 0 and s.start < end_all and s.end > s.start), key=lambda s: (s.start, -s.end))
-    scale = max((abs(s.weight) for s in chosen), default=0.0)
+    if scale is None:
+        scale = max((abs(s.weight) for s in chosen), default=0.0)
     out: list[str] = []
     pos = 0
     for s in chosen:
@@ -53,21 +56,46 @@ def weighted_markdown(text: str, spans: Iterable[WeightedSpan], *, limit: int | 
         end = min(s.end, end_all)
         out.append(escape_markdown(text[pos : s.start]))
         piece = escape_markdown(text[s.start : end]).strip()
-        colour, _ = level_of(s.weight, scale)
+        colour, name = level_of(s.weight, scale)
         if piece:
-            out.append(f":{colour}-background[{'**' + piece + '**' if bold else piece}]")
+            out.append(_mark(piece, colour, name, bold))
         pos = end
     out.append(escape_markdown(text[pos:end_all]))
     return "".join(out)
 
 
+def _mark(piece: str, colour: str, name: str, bold: bool = False) -> str:
+    """Streamlit's pale backgrounds alone barely differ, so the stronger levels also colour (and embolden) the text."""
+    if name in ("strong", "negative"):
+        piece = f":{colour}[**{piece}**]"
+    elif name == "medium":
+        piece = f":{colour}[{'**' + piece + '**' if bold else piece}]"
+    elif bold:
+        piece = f"**{piece}**"
+    return f":{colour}-background[{piece}]"
+
+
 def legend_markdown(negative: bool = False) -> str:
     """The colour legend of :func:`weighted_markdown` (share of the largest weight shown)."""
-    parts = [f":{colour}-background[{name}] ≥ {bound:.0%}" if bound else f":{colour}-background[{name}] > 0"
-             for bound, colour, name in LEVELS]
+    parts = [f"{_mark(name, colour, name)} ≥ {bound:.0%}" if bound else f"{_mark(name, colour, name)} > 0" for bound, colour, name in LEVELS]
     if negative:
-        parts.append(f":{NEGATIVE}-background[negative] < 0")
+        parts.append(f"{_mark('negative', NEGATIVE, 'negative')} < 0")
     return " · ".join(parts) + " (of the largest value shown)"
+
+
+def by_rank(spans: Sequence[WeightedSpan]) -> list[WeightedSpan]:
+    """Spans given best first, re-weighted by place (1, 0.5, then 0.1) so that :func:`weighted_markdown` colours
+    the best strong, the second medium and the rest weak, whatever their raw values (e.g. three similar cosines)."""
+    return [WeightedSpan(s.field, s.start, s.end, _PLACE.get(i, 0.1), s.label) for i, s in enumerate(spans)]
+
+
+_PLACE = {0: 1.0, 1: 0.5}
+
+
+def rank_legend(n: int) -> str:
+    """Legend for :func:`by_rank` highlighting of ``n`` spans: which colour is the closest, second, ..."""
+    names = ["closest", "2nd", "3rd"] + [f"{i}th" for i in range(4, n + 1)]
+    return " · ".join(_mark(names[i], *level_of(_PLACE.get(i, 0.1), 1.0)) for i in range(n))
 
 
 def bm25_table(explanation) -> pd.DataFrame:
