@@ -44,8 +44,8 @@ def models_frame() -> pd.DataFrame:
     specs = [s for s in data.system_options() if s not in state.uploads()]
     frame = tables.models_table(specs, describe, choices.params_millions)
     sizes = [(_disk(s, session_folders().get(s)) if ":" in s else (None, "no weights (Lucene index in the cache)")) for s in specs]
-    frame.insert(4, "on disk (MB)", [mb for mb, _ in sizes])
-    frame.insert(5, "where", [w for _, w in sizes])
+    frame.insert(5, "on disk (MB)", [mb for mb, _ in sizes])  # after "available here": the yes/no stays in view
+    frame.insert(6, "where", [w for _, w in sizes])
     return frame
 
 
@@ -55,7 +55,9 @@ def models_section() -> None:
     if said:
         st.success(said)
     st.dataframe(models_frame(), hide_index=True, width="stretch", column_config={
-        "parameters (M)": st.column_config.NumberColumn(format="%.1f"), "on disk (MB)": st.column_config.NumberColumn(format="%.1f"),
+        "parameters (M)": st.column_config.NumberColumn(format="%.1f", width="small"),
+        "on disk (MB)": st.column_config.NumberColumn(format="%.1f", width="small"),
+        "available here": st.column_config.TextColumn(width="small"), "where": st.column_config.TextColumn(width="medium"),
     })
     neural = [s for s in choices.registry_specs()]
     fetch, folder = st.columns(2)

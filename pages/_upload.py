@@ -19,7 +19,8 @@ RESULT = "_upload_result"
 def upload_form(ds_name: str | None, key: str = "w_upload_d") -> None:
     st.caption(f"Six columns: `qid Q0 docid rank score tag`, at most {choices.UPLOAD_MAX_MB} MB. Ranks in the file are ignored; "
                "ties are broken by docid, as trec_eval does.")
-    up = st.file_uploader("TREC run", key=key, label_visibility="collapsed")
+    # the browser refuses bigger files up front; read() checks again (the limit may change between reruns)
+    up = st.file_uploader("TREC run", key=key, label_visibility="collapsed", max_upload_size=int(choices.UPLOAD_MAX_MB))
     if up is not None and st.session_state.get(f"_last_{key}") != (up.name, up.size):
         st.session_state[f"_last_{key}"] = (up.name, up.size)
         st.session_state[RESULT] = read(up.name, up.size, up.getvalue, ds_name)

@@ -133,8 +133,9 @@ def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] |
 
 
 def agreement_histogram(frame: pd.DataFrame, bins: int = 10, height: int = 220):
-    """Histograms over queries of RBO and overlap@k from an ``agreement.agreement_frame`` (one panel each,
-    bins of width 1/``bins`` on [0, 1]). Returns ``(chart, message)`` like the other charts."""
+    """Histograms over queries of RBO and overlap@k from an ``agreement.agreement_frame`` (one panel each:
+    RBO in bins of width 1/``bins`` on [0, 1], overlap@k one bar per possible value 0, 1/k, ..., 1).
+    Returns ``(chart, message)`` like the other charts."""
     import altair as alt
 
     overlap = next((c for c in frame.columns if c.startswith("overlap@")), None)
@@ -142,14 +143,18 @@ def agreement_histogram(frame: pd.DataFrame, bins: int = 10, height: int = 220):
         return None, "No queries to compare."
     rows = []
     edges = np.linspace(0.0, 1.0, bins + 1)
-    for measure in ("rbo", overlap):
-        values = frame[measure].dropna().to_numpy(dtype=float)
-        counts, _ = np.histogram(values, bins=edges)
-        for lo, hi, n in zip(edges[:-1], edges[1:], counts):
-            rows.append({"measure": "RBO (p=0.9)" if measure == "rbo" else measure, "from": lo, "to": hi, "queries": int(n)})
+    values = frame["rbo"].dropna().to_numpy(dtype=float)
+    counts, _ = np.histogram(values, bins=edges)
+    rows += [{"measure": "RBO (p=0.9)", "from": lo, "to": hi, "queries": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    # overlap@k takes only the values 0, 1/k, ..., 1: one bar per value, centred on it (float bin edges would
+    # put 3/10 = 0.3 in the bin below 0.30000000000000004)
+    k = int(overlap.split("@", 1)[1])
+    hits = np.rint(frame[overlap].dropna().to_numpy(dtype=float) * k).astype(int)
+    half = 0.5 / k
+    rows += [{"measure": overlap, "from": i / k - half, "to": i / k + half, "queries": int((hits == i).sum())} for i in range(k + 1)]
     data = pd.DataFrame(rows)
     chart = alt.Chart(data).mark_bar(color="#4c78a8").encode(
-        x=alt.X("from:Q", bin="binned", title="agreement (0 = disjoint, 1 = identical)", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("from:Q", bin="binned", title="agreement (0 = disjoint, 1 = identical)", scale=alt.Scale(domain=[-0.05, 1.05])),
         x2="to:Q",
         y=alt.Y("queries:Q", title="queries"),
         tooltip=[alt.Tooltip("measure:N"), alt.Tooltip("from:Q", format=".1f"), alt.Tooltip("to:Q", format=".1f"), alt.Tooltip("queries:Q")],

@@ -265,7 +265,14 @@ def test_agreement_histogram_counts_every_query_per_measure():
     rows = [r for ds in chart.to_dict()["datasets"].values() for r in ds]
     by = pd.DataFrame(rows).groupby("measure")["queries"].sum()
     assert by.to_dict() == {"RBO (p=0.9)": 3, "overlap@10": 3}
-    top_bin = pd.DataFrame(rows).query("measure == 'overlap@10' and `from` >= 0.85")["queries"].sum()
-    assert top_bin == 1  # 1.0 falls in the last bin, not past it
+    bars = pd.DataFrame(rows).query("measure == 'overlap@10'")
+    assert len(bars) == 11  # one bar per possible value 0, 0.1, ..., 1
+    centre = ((bars["from"] + bars["to"]) / 2).round(6)
+    assert dict(zip(centre, bars["queries"]))[1.0] == 1 and dict(zip(centre, bars["queries"]))[0.5] == 1
+    three = pd.DataFrame({**{c: frame[c] for c in frame.columns}, "overlap@10": [3 / 10, 0.1 + 0.2, 0.3]})
+    bars3 = pd.DataFrame([r for ds in charts.agreement_histogram(three)[0].to_dict()["datasets"].values() for r in ds]).query("measure == 'overlap@10'")
+    assert dict(zip(((bars3["from"] + bars3["to"]) / 2).round(6), bars3["queries"]))[0.3] == 3  # float 0.1 + 0.2 too
+    rbo_last = pd.DataFrame(rows).query("measure == 'RBO (p=0.9)' and `from` >= 0.85")["queries"].sum()
+    assert rbo_last == 2  # 0.95 and 1.0: 1.0 falls in the last bin, not past it
     assert charts.agreement_histogram(frame.iloc[0:0])[0] is None
     assert list(agreement.most_disagreeing(frame, 1)["qid"]) == ["1"]
