@@ -6,6 +6,8 @@ too). The run joins this session's uploads (``pages/_state.py``) and the view's 
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from pages import _cached as data
@@ -20,7 +22,7 @@ def upload_form(ds_name: str | None, key: str = "w_upload_d") -> None:
     st.caption(f"Six columns: `qid Q0 docid rank score tag`, at most {choices.UPLOAD_MAX_MB} MB. Ranks in the file are ignored; "
                "ties are broken by docid, as trec_eval does.")
     # the browser refuses bigger files up front; read() checks again (the limit may change between reruns)
-    up = st.file_uploader("TREC run", key=key, label_visibility="collapsed", max_upload_size=int(choices.UPLOAD_MAX_MB))
+    up = st.file_uploader("TREC run", key=key, label_visibility="collapsed", max_upload_size=max(1, math.ceil(choices.UPLOAD_MAX_MB)))
     if up is not None and st.session_state.get(f"_last_{key}") != (up.name, up.size):
         st.session_state[f"_last_{key}"] = (up.name, up.size)
         st.session_state[RESULT] = read(up.name, up.size, up.getvalue, ds_name)
