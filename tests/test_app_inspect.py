@@ -231,3 +231,26 @@ def _fresh_availability():
     _cached._system_info.cache_clear()
     yield
     _cached._system_info.cache_clear()
+
+
+def test_reproduce_block_for_a_compare_column(tiny_env):
+    from streamlit.testing.v1 import AppTest
+
+    core_run(tiny_env, "tiny", "test", "bm25-flat")
+
+    def script():
+        from pages import _repro, _state
+        from retrieval.run import Run
+
+        key = _state.uploads().add(Run.parse_trec("q1 Q0 d1 1 1 t\n", name="mine"))
+        for spec in ("bm25-flat", "monot5:3b", key):
+            _repro.reproduce_block("tiny", "test", spec, expanded=True)
+
+    at = AppTest.from_function(script, default_timeout=120)
+    at.run()
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert codes[0].startswith("python -m retrieval run --dataset tiny --data-dir") and codes[0].endswith("--split test --system bm25-flat")
+    # a run not built yet still gets its command (today's defaults: first stage, depth, dtype spelled out)
+    assert "--system monot5:3b --first-stage bm25-flat --depth 100 --dtype" in codes[1]
+    assert len(codes) == 2 and any("uploaded run" in c.value for c in at.caption)
