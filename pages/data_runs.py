@@ -9,12 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from pages import _cached as data
-from pages import _nav
+from pages import _models, _nav, _repro, _upload
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import runner, tables, text
+from retrieval import runner, text
 from retrieval.beir import dataset_table
-from retrieval.neural import registry
 
 
 def datasets_section() -> None:
@@ -28,34 +27,27 @@ def datasets_section() -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def models_section() -> None:
-    st.subheader("Models")
-
-    def describe(spec: str) -> tuple[str, str, bool, str]:
-        system, ok, message = data.system_info(spec)
-        return data.display_name(spec), data.family(spec) if system is not None else "", ok, message
-
-    specs = [s for s in data.system_options() if s not in state.uploads()]
-    frame = tables.models_table(specs, describe, registry.params_for_spec)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
-
-
 def runs_section() -> None:
     st.subheader("Cached runs")
     runs = data.cached_runs()
     if runs.empty:
         st.info(f"No cached runs in {data.cache_root()} yet.")
         return
-    view = runs.drop(columns=["path"]).assign(entry=[Path(p).name[:12] for p in runs["path"]])
+    commands = _repro.cached_commands().set_index("path")["command"] if not _repro.cached_commands().empty else {}
+    view = runs.drop(columns=["path"]).assign(
+        entry=[Path(p).name[:12] for p in runs["path"]], command=[commands.get(p, "") for p in runs["path"]],
+    )
     event = st.dataframe(
         view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="w_d_runs",
-        column_config={"build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f")},
+        column_config={"build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f"),
+                       "command": st.column_config.TextColumn("command (reproduces the run and its metrics)", width="large")},
     )
     rows = getattr(getattr(event, "selection", None), "rows", [])
     if not rows:
-        st.caption("Select a run to export it.")
+        st.caption("Select a run to copy its command or export it.")
         return
     row = runs.iloc[rows[0]]
+    _repro.reproduce_block(str(row["dataset"]), str(row["split"]), str(row["system"]), expanded=True)
     export_run(str(row["dataset"]), str(row["split"]), str(row["system"]))
 
 
@@ -96,7 +88,13 @@ def build_section() -> None:
     specs = [s for s in data.system_options(ds_name) if s not in state.uploads()]
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
     system, ok, message = data.system_info(spec)
-    if data.has_run(ds_name, split, spec):
+    folder = _models.session_folders().get(spec)
+    if folder:
+        from retrieval.systems import parse_system
+
+        ok, message = parse_system(spec, model_path=folder).availability()
+        st.caption(f"Uses the local folder `{folder}` (model_path) given above.")
+    if data.has_run(ds_name, split, spec) and not folder:
         st.success(f"{data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}) is already cached.")
         return
     if not ok:
@@ -110,16 +108,22 @@ def build_section() -> None:
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
     if st.button("Build", type="primary", icon=":material/play_arrow:", key="w_b_go"):
-        run_with_progress(ds_name, split, spec, eta)
+        run_with_progress(ds_name, split, spec, eta, folder)
 
 
-def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) -> None:
+def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None, folder: str | None = None) -> None:
     """Build in a worker thread; the page polls it and shows elapsed time and a coarse ETA."""
     result: dict = {}
 
     def work() -> None:
         try:
-            data.build_run(ds_name, split, spec)
+            if folder:
+                from retrieval.runner import get_run
+                from retrieval.systems import parse_system
+
+                get_run(data.dataset(ds_name), split, parse_system(spec, model_path=folder), cache=data.cache(), progress=False)
+            else:
+                data.build_run(ds_name, split, spec)
         except Exception as exc:  # shown to the user below
             result["error"] = exc
 
@@ -149,9 +153,20 @@ def main() -> None:
     st.title("Data & runs")
     sidebar.footer()
     datasets_section()
-    models_section()
+    _models.models_section()
     runs_section()
     build_section()
+    upload_section()
+
+
+def upload_section() -> None:
+    st.subheader("Upload a run")
+    names = data.local_datasets()
+    v = state.view()
+    ds_name = v["dataset"] if v["dataset"] in names else (names[0] if names else None)
+    if ds_name:
+        st.caption(f"Its query and document ids are checked against {data.esc(ds_name)} (the dataset on view).")
+    _upload.upload_form(ds_name)
 
 
 _nav.enter()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pages import _agreement, _nav
 from pages import _cached as data
-from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
 from retrieval import charts, choices, failures, stats, tables
@@ -42,6 +42,17 @@ def selectable_table(frame: pd.DataFrame, key: str, **options) -> int | None:
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key, **options)
     rows = getattr(getattr(event, "selection", None), "rows", None)
     return rows[0] if rows else None
+
+
+def wins_columns(name_a: str, name_b: str) -> dict:
+    """Short, labelled number columns first (qid, B − A, A, B), the query text last and wide: every number in view."""
+    return {
+        "qid": st.column_config.TextColumn(width="small"),
+        "B − A": NUMBER(format="%+.3f", width="small"),
+        name_a: NUMBER("A", format="%.3f", width="small", help=name_a),
+        name_b: NUMBER("B", format="%.3f", width="small", help=name_b),
+        "query": st.column_config.TextColumn(width="large"),
+    }
 
 
 def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
@@ -97,7 +108,8 @@ def main() -> None:
     if chart is None:
         st.info(message)
     else:
-        st.caption("Click a point to open that query in Compare (double-click clears).")
+        st.caption("Click a point to open that query in Compare (double-click clears). Queries with the same two values are one "
+                   "point, larger the more queries it holds (hover for how many); a click opens the first of them.")
         event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="query", key="w_f_scatter")
         picked = (event.selection.get("query") or [{}]) if hasattr(event, "selection") else [{}]
         qid = picked[0].get("qid") if picked else None
@@ -109,10 +121,12 @@ def main() -> None:
         with col:
             st.markdown(f"**{data.esc(title)}**")
             table = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
-            formats = {name_a: NUMBER(format="%.3f"), name_b: NUMBER(format="%.3f"), "B − A": NUMBER(format="%+.3f")}
-            row = selectable_table(table, f"w_f_top_{better}", column_config=formats)
+            row = selectable_table(table, f"w_f_top_{better}", column_config=wins_columns(name_a, name_b))
             if row is not None:
                 open_in_compare(ds_name, split, str(table.iloc[row]["qid"]), [a, b])
+
+    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), selectable_table,
+                       lambda qid: open_in_compare(ds_name, split, qid, [a, b]))
 
     zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")

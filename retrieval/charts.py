@@ -235,8 +235,24 @@ def spec_image(spec_json: str, fmt: str = "svg") -> tuple[bytes, str, str]:
     return vlc.vegalite_to_svg(spec_json).encode("utf-8"), "image/svg+xml", "svg"
 
 
+def tied_points(comparison: PairedComparison, query_texts: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per distinct (A, B) value pair of a comparison: ``a, b, diff, count`` (queries at that point),
+    ``qid`` (the first of them, what a click opens), ``qids`` (up to five, for the tooltip), ``query``,
+    ``outcome``. Tied queries (often many at (0, 0) or (1, 1)) become one point sized by ``count``."""
+    texts = query_texts or {}
+    data = comparison.frame.reset_index()
+    if data.empty:
+        return pd.DataFrame(columns=["a", "b", "diff", "count", "qid", "qids", "query", "outcome"])
+    grouped = data.groupby(["a", "b"], sort=False)
+    out = grouped.agg(diff=("diff", "first"), count=("qid", "size"), qid=("qid", "first"), qids=("qid", lambda q: ", ".join(list(q)[:5]) + (" …" if len(q) > 5 else ""))).reset_index()
+    out["query"] = [texts.get(q, "")[:120] if n == 1 else f"{n} queries here (a click opens {q})" for q, n in zip(out["qid"], out["count"])]
+    out["outcome"] = np.where(out["diff"] > 0, "B better", np.where(out["diff"] < 0, "A better", "tie"))
+    return out.sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
 def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] | None = None, *, selectable: bool = True):
-    """Altair scatter of per-query values, A on x and B on y, with the diagonal.
+    """Altair scatter of per-query values, A on x and B on y, with the diagonal; queries with the same
+    (A, B) values are one point whose area grows with their number (``count``, see :func:`tied_points`).
 
     Returns ``(chart, message)``: ``chart`` is None (and ``message`` says why) when there is
     nothing to plot. The point selection is named ``"query"`` and carries the ``qid`` field.
@@ -245,26 +261,57 @@ def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] |
 
     if comparison.n == 0:
         return None, "No queries to plot: the two evaluations share no queries."
-    texts = query_texts or {}
-    data = comparison.frame.reset_index()
-    data["query"] = [texts.get(q, "")[:120] for q in data["qid"]]
-    data["outcome"] = np.where(data["diff"] > 0, "B better", np.where(data["diff"] < 0, "A better", "tie"))
+    data = tied_points(comparison, query_texts)
     m = comparison.measure
     x = alt.X("a:Q", title=f"A: {comparison.a}  ({m})", scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("b:Q", title=f"B: {comparison.b}  ({m})", scale=alt.Scale(domain=[0, 1]))
     tooltip = [
-        alt.Tooltip("qid:N", title="query id"),
+        alt.Tooltip("count:Q", title="queries at this point"),
+        alt.Tooltip("qids:N", title="query id(s)"),
         alt.Tooltip("query:N", title="query"),
         alt.Tooltip("a:Q", title=f"A: {comparison.a}", format=".4f"),
         alt.Tooltip("b:Q", title=f"B: {comparison.b}", format=".4f"),
         alt.Tooltip("diff:Q", title="difference (B - A)", format="+.4f"),
     ]
     colors = alt.Scale(domain=["A better", "tie", "B better"], range=["#d62728", "#9e9e9e", "#1f77b4"])
-    points = alt.Chart(data).mark_circle(size=60, opacity=0.7).encode(
-        x=x, y=y, tooltip=tooltip, color=alt.Color("outcome:N", scale=colors, title=None, legend=alt.Legend(orient="bottom"))
+    top = max(int(data["count"].max()), 2)
+    size = alt.Size("count:Q", title="queries", scale=alt.Scale(type="sqrt", domain=[1, top], range=[50, 1200]),
+                    legend=alt.Legend(orient="bottom", values=sorted({1, max(1, top // 4), top})))
+    points = alt.Chart(data).mark_circle(opacity=0.6, stroke="#333333", strokeWidth=0.5).encode(
+        x=x, y=y, tooltip=tooltip, size=size, color=alt.Color("outcome:N", scale=colors, title=None, legend=alt.Legend(orient="bottom"))
     )
     if selectable:
         sel = alt.selection_point(name="query", fields=["qid"], on="click", clear="dblclick")
-        points = points.add_params(sel).encode(size=alt.condition(sel, alt.value(110), alt.value(60)))
+        points = points.add_params(sel).encode(strokeWidth=alt.condition(sel, alt.value(2.5), alt.value(0.5)))
     diagonal = alt.Chart(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0]})).mark_line(color="#bbbbbb", strokeDash=[4, 4]).encode(x="a:Q", y="b:Q")
     return (diagonal + points).properties(height=420), ""
+
+
+def agreement_histogram(frame: pd.DataFrame, bins: int = 10, height: int = 220):
+    """Histograms over queries of RBO and overlap@k from an ``agreement.agreement_frame`` (one panel each:
+    RBO in bins of width 1/``bins`` on [0, 1], overlap@k one bar per possible value 0, 1/k, ..., 1).
+    Returns ``(chart, message)`` like the other charts."""
+    import altair as alt
+
+    overlap = next((c for c in frame.columns if c.startswith("overlap@")), None)
+    if frame.empty or overlap is None:
+        return None, "No queries to compare."
+    rows = []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    values = frame["rbo"].dropna().to_numpy(dtype=float)
+    counts, _ = np.histogram(values, bins=edges)
+    rows += [{"measure": "RBO (p=0.9)", "from": lo, "to": hi, "queries": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    # overlap@k takes only the values 0, 1/k, ..., 1: one bar per value, centred on it (float bin edges would
+    # put 3/10 = 0.3 in the bin below 0.30000000000000004)
+    k = int(overlap.split("@", 1)[1])
+    hits = np.rint(frame[overlap].dropna().to_numpy(dtype=float) * k).astype(int)
+    half = 0.5 / k
+    rows += [{"measure": overlap, "from": i / k - half, "to": i / k + half, "queries": int((hits == i).sum())} for i in range(k + 1)]
+    data = pd.DataFrame(rows)
+    chart = alt.Chart(data).mark_bar(color="#4c78a8").encode(
+        x=alt.X("from:Q", bin="binned", title="agreement (0 = disjoint, 1 = identical)", scale=alt.Scale(domain=[-0.05, 1.05])),
+        x2="to:Q",
+        y=alt.Y("queries:Q", title="queries"),
+        tooltip=[alt.Tooltip("measure:N"), alt.Tooltip("from:Q", format=".1f"), alt.Tooltip("to:Q", format=".1f"), alt.Tooltip("queries:Q")],
+    ).properties(height=height, width=260).facet(column=alt.Column("measure:N", title=None))
+    return chart, ""

@@ -42,6 +42,33 @@ def read_upload(filename: str, data: bytes) -> Run:
     return Run.parse_trec(text, source=filename, name=Path(filename).stem or "run")
 
 
+UPLOAD_MAX_MB = 50  # a SciFact BM25 run at depth 1,000 is ~15 MB as TREC text
+
+
+def upload_too_large(filename: str, size: int, max_mb: float | None = None) -> str | None:
+    """Why an upload of ``size`` bytes is refused (None when it is within the limit, default :data:`UPLOAD_MAX_MB`)."""
+    max_mb = UPLOAD_MAX_MB if max_mb is None else max_mb
+    if size > max_mb * 1024 * 1024:
+        return f"{filename} is {size / 1024 / 1024:.1f} MB; uploads are limited to {max_mb:g} MB (a 1,000-deep run of a BEIR split is well under that)"
+    return None
+
+
+def unknown_ids(run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3) -> dict[str, tuple[int, list[str]]]:
+    """Query and document ids of ``run`` that a dataset lacks: ``{"queries": (count, first few),
+    "documents": (count, first few)}`` (examples in file order)."""
+    out = {}
+    for what, ids, known in (("queries", run.frame["qid"], queries), ("documents", run.frame["docid"], corpus)):
+        missing = [i for i in dict.fromkeys(map(str, ids)) if i not in known]
+        out[what] = (len(missing), missing[:examples])
+    return out
+
+
+def unknown_ids_message(report: dict[str, tuple[int, list[str]]], dataset: str) -> str | None:
+    """One sentence about :func:`unknown_ids`, or None when every id is known."""
+    parts = [f"{n:,} {what} not in {dataset} (e.g. {', '.join(ex)})" for what, (n, ex) in report.items() if n]
+    return ("The run names " + " and ".join(parts) + ": they count as retrieving nothing relevant.") if parts else None
+
+
 class Uploads(Mapping[str, Run]):
     """One session's uploaded runs, by key (see the module docstring); a later upload of the same
     name replaces the earlier one."""

@@ -16,10 +16,22 @@ from .beir import Document, Qrels
 
 def wins_table(frame: pd.DataFrame, queries: Mapping[str, str], a: str, b: str) -> pd.DataFrame:
     """Per-query values (index ``qid``; columns ``a``, ``b``, ``diff``) with query text, columns named
-    after the systems and the difference as ``B − A``."""
+    after the systems and the difference as ``B − A``.
+
+    Columns in display order: ``qid, B − A, <a>, <b>, query`` (numbers first, the long query text last,
+    so no number sits off-screen)."""
     out = frame.reset_index()
-    out.insert(1, "query", [queries.get(q, "") for q in out["qid"]])
-    return out.rename(columns={"a": a, "b": b, "diff": "B − A"})
+    out["query"] = [queries.get(q, "") for q in out["qid"]]
+    out = out.rename(columns={"a": a, "b": b, "diff": "B − A"})
+    return out[["qid", "B − A", a, b, "query"]]
+
+
+def disagreeing_table(frame: pd.DataFrame, queries: Mapping[str, str]) -> pd.DataFrame:
+    """Rows of ``agreement.most_disagreeing`` for display: ``qid, rbo, overlap@k, kendall_tau, shared, query``."""
+    overlap = next(c for c in frame.columns if c.startswith("overlap@"))
+    out = frame[["qid", "rbo", overlap, "kendall_tau", "shared"]].copy()
+    out["query"] = [queries.get(q, "") for q in out["qid"]]
+    return out.reset_index(drop=True)
 
 
 def zero_table(qids: list[str], queries: Mapping[str, str], qrels: Qrels) -> pd.DataFrame:

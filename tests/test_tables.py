@@ -44,7 +44,7 @@ def test_failure_tables_carry_query_text_titles_and_counts(tiny_dir: Path):
     qrels = ds.qrels("test")
     cmp = stats.compare_pair(evaluate(RUN_A, qrels), evaluate(RUN_B, qrels), with_tests=False)
     wins = tables.wins_table(cmp.largest("b", 15), ds.queries, "A", "B")
-    assert list(wins.columns) == ["qid", "query", "A", "B", "B − A"]
+    assert list(wins.columns) == ["qid", "B − A", "A", "B", "query"]  # numbers before the long text
     assert all(ds.queries[q] == t for q, t in zip(wins["qid"], wins["query"]))
     assert (wins["B − A"] == wins["B"] - wins["A"]).all()
     zero = failures.all_zero_queries({"a": evaluate(RUN_A, qrels), "b": evaluate(RUN_B, qrels)})
