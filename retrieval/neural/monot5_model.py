@@ -25,9 +25,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .batching import token_batches
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 TEMPLATE = "Query: {query} Document: {document} Relevant:"
+# Padded tokens per batch. CPU: about 16 SciFact-length pairs (the ablation's best batch size: larger batches
+# fall out of cache); CUDA: about 100 such pairs (the GPU profile found no gain from larger batches).
+DEFAULT_BATCH_TOKENS_CPU = 5_000
+DEFAULT_BATCH_TOKENS_CUDA = 32_768
 TOKEN_TRUE = "▁true"
 TOKEN_FALSE = "▁false"
 
@@ -54,7 +59,11 @@ class MonoT5Scorer:
 
     The model is moved to ``device``/``dtype`` in place (default: where it is, as it is; a given
     device without a dtype gets that device's default: CPU float32, CUDA bfloat16). Pass a copy
-    to keep the original. ``batch_size`` counts pairs (default 16 on CPU, 64 on CUDA).
+    to keep the original. Batches are cut from the length-sorted pairs by a token budget: at most
+    ``batch_tokens`` padded tokens (default 5,000 on CPU, 32,768 on CUDA) and at most ``batch_size`` pairs
+    (default 64 on CPU, 256 on CUDA); ``score_pairs(batch_size=N)`` forces N pairs per batch instead.
+    ``onednn`` (default: on where available, CPU float32/bfloat16) runs the linear layers on oneDNN
+    (:mod:`retrieval.neural.cpu_kernels`; same fp32 results up to summation order).
 
     Example:
         >>> scorer = MonoT5Scorer.from_pretrained("castorini/monot5-base-msmarco-10k")  # doctest: +SKIP
@@ -64,7 +73,7 @@ class MonoT5Scorer:
 
     def __init__(self, model: Any, tokenizer: Any, *, device: str | None = None, dtype: str | None = None,
                  batch_size: int | None = None, max_length: int = 512, template: str = TEMPLATE,
-                 fast_decoder: bool = True) -> None:
+                 fast_decoder: bool = True, batch_tokens: int | None = None, onednn: bool | None = None) -> None:
         import torch
 
         current = next(model.parameters())
@@ -79,7 +88,13 @@ class MonoT5Scorer:
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
         self.template = template
-        self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 16))
+        cuda = self.device.startswith("cuda")
+        self.batch_size = int(batch_size or (256 if cuda else 64))
+        self.batch_tokens = int(batch_tokens or (DEFAULT_BATCH_TOKENS_CUDA if cuda else DEFAULT_BATCH_TOKENS_CPU))
+        from .cpu_kernels import onednn_available
+
+        can_onednn = self.device == "cpu" and self.dtype in ("float32", "bfloat16") and onednn_available()
+        self.onednn = can_onednn if onednn is None else bool(onednn) and can_onednn
         self.true_id, self.false_id = prediction_token_ids(tokenizer)
         cfg = model.config
         start = getattr(cfg, "decoder_start_token_id", None)
@@ -113,25 +128,39 @@ class MonoT5Scorer:
         if not pairs:
             return out
         ids = self.tokenizer(self.texts(pairs), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        bs = int(batch_size or self.batch_size)
+        lengths = [len(x) for x in ids]
+        order = sorted(range(len(ids)), key=lambda i: -lengths[i])
+        if batch_size:  # an explicit pair count per batch (no token budget)
+            batches = [order[s : s + int(batch_size)] for s in range(0, len(order), int(batch_size))]
+        else:
+            batches = token_batches(lengths, order, max_tokens=self.batch_tokens, max_rows=self.batch_size)
         from tqdm.auto import tqdm
 
-        with torch.inference_mode(), tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress,
-                                          file=sys.stderr, mininterval=1.0) as bar:
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                width = len(ids[idx[0]])
-                input_ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                    mask[row, : len(ids[i])] = 1
-                out[idx] = self._score_batch(input_ids.to(self.device), mask.to(self.device))
+        from .cpu_kernels import onednn_linear
+
+        with torch.inference_mode(), onednn_linear(self.model, self.onednn), \
+                tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress, file=sys.stderr, mininterval=1.0) as bar:
+            for idx in batches:
+                input_ids, mask = self._pad([ids[i] for i in idx])
+                out[idx] = self._score_batch(input_ids, mask)
                 bar.update(len(idx))
                 if on_batch:
                     on_batch(len(idx))
         return out
+
+    def _pad(self, rows: list[list[int]]):
+        """(input_ids, attention_mask) on the device, padded on the right to the longest row."""
+        import torch
+
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, r in enumerate(rows):
+            input_ids[row, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[row, : len(r)] = 1
+        if self.device.startswith("cuda"):
+            return input_ids.pin_memory().to(self.device, non_blocking=True), mask.pin_memory().to(self.device, non_blocking=True)
+        return input_ids.to(self.device), mask.to(self.device)
 
     def _score_batch(self, input_ids, attention_mask) -> np.ndarray:
         import torch
