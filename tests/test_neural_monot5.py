@@ -234,3 +234,35 @@ def test_token_budget_batches_keep_scores_and_cap_padding(tiny):
     assert [i for b in batches for i in b] == order  # every item once, order kept
     assert batches[0] == [6]  # longer than the budget: alone
     assert all(len(b) <= 3 and (len(b) == 1 or len(b) * lengths[b[0]] <= 12) for b in batches)
+
+
+def test_restructured_encoder_equals_the_transformers_forward(tiny):
+    import torch
+
+    from retrieval.neural.monot5_model import attention_bias, t5_encoder_forward
+
+    _, model, tok = tiny
+    texts = MonoT5Scorer(model, tok).texts(PAIRS)
+    enc = tok(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    assert (enc["attention_mask"] == 0).any()  # the batch really has padding
+    encoder = model.get_encoder()
+    with torch.inference_mode():
+        reference = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        ours = t5_encoder_forward(encoder, enc["input_ids"], enc["attention_mask"])
+        bias = attention_bias(encoder, enc["attention_mask"], torch.float32)
+    real = enc["attention_mask"].bool()
+    assert float((ours - reference)[real].abs().max()) < 1e-5
+    assert bias.shape[-1] == enc["input_ids"].shape[1] and bias.stride(-2) % 16 == 0  # rows padded for the fused kernel
+    scorer = MonoT5Scorer(model, tok, onednn=False)
+    assert scorer.fast_encoder
+    np.testing.assert_allclose(scorer.score_pairs(PAIRS), MonoT5Scorer(model, tok, onednn=False, fast_encoder=False).score_pairs(PAIRS),
+                               atol=1e-5, rtol=0)
+
+
+def test_bfloat16_scores_stay_near_float32(tiny):
+    import copy
+
+    _, model, tok = tiny
+    fp32 = MonoT5Scorer(model, tok).score_pairs(PAIRS * 2)
+    bf16 = MonoT5Scorer(copy.deepcopy(model), tok, dtype="bfloat16").score_pairs(PAIRS * 2)
+    assert np.max(np.abs(bf16 - fp32)) < 5e-2  # bf16 has 8 bits of mantissa: ~1e-2 on log-probabilities
