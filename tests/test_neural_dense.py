@@ -46,6 +46,71 @@ def test_plain_transformers_backend_matches(minilm):
     np.testing.assert_allclose(raw.encode_documents(TEXTS, batch_size=2), minilm.encode_documents(TEXTS), atol=1e-5, rtol=0)
 
 
+def _scifact_texts(n: int) -> list[str]:
+    import json
+    import os
+    from pathlib import Path
+
+    corpus = Path(os.environ.get("BEIR_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "beir")) / "scifact" / "corpus.jsonl"
+    if not corpus.is_file():
+        pytest.skip(f"SciFact is not at {corpus}")
+    texts = []
+    with open(corpus, encoding="utf-8") as fh:
+        for line in fh:
+            doc = json.loads(line)
+            texts.append(f"{doc.get('title', '')} {doc.get('text', '')}".strip())  # doc_text of the BEIR record
+            if len(texts) == n:
+                return texts
+    return texts
+
+
+def test_pipelined_encoding_equals_bare_sentence_transformers_on_scifact(minilm):
+    """Tokeniser thread + token-budget batches give today's vectors: bare SentenceTransformer.encode, ~200 real docs."""
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = _scifact_texts(200)
+    reference = minilm.model.encode(texts, normalize_embeddings=True, batch_size=32)
+    assert minilm.pipeline
+    ours = minilm.encode_documents(texts)
+    assert float(np.max(np.abs(ours - reference))) < 1e-5
+    folder = minilm.model[0].model.name_or_path
+    raw = DenseEncoder(AutoModel.from_pretrained(folder, use_safetensors=True), tokenizer=AutoTokenizer.from_pretrained(folder),
+                       pooling="mean", normalize=True, max_length=256, batch_size=64, batch_tokens=4096)
+    assert raw.pipeline
+    assert float(np.max(np.abs(raw.encode_documents(texts) - reference))) < 1e-5
+
+
+def test_prefetch_is_bounded_and_passes_errors_on():
+    import threading
+    import time
+
+    from retrieval.neural.dense_model import prefetch
+
+    produced: list[int] = []
+
+    def items():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    stream = prefetch(items(), depth=2)
+    assert next(stream) == 0
+    time.sleep(0.3)
+    assert len(produced) <= 4  # one consumed, two queued, one waiting to be put
+    stream.close()  # stopping early stops the producer thread
+    seen = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == seen < 100
+    assert not any(t.name == "dense-tokenize" and t.is_alive() for t in threading.enumerate())
+
+    def failing():
+        yield 1
+        raise ValueError("bad text at line 7")
+
+    with pytest.raises(ValueError, match="line 7"):
+        list(prefetch(failing()))
+
+
 def test_exact_search_equals_brute_force():
     rng = np.random.default_rng(0)
     corpus = rng.standard_normal((503, 16)).astype(np.float32)
