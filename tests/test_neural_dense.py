@@ -126,6 +126,41 @@ def test_exact_search_equals_brute_force():
     assert s.shape == (7, 503) and np.all(np.diff(s, axis=1) <= 0)
 
 
+def test_chunked_exact_search_equals_unchunked_with_ties():
+    """Small chunks give the very result of one chunk, ties included (equal scores: lower row first)."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(-2, 3, size=(40, 8)).astype(np.float32)  # few distinct values: many equal scores
+    corpus = base[rng.integers(0, 40, size=600)]  # and many duplicated rows
+    queries = rng.integers(-2, 3, size=(9, 8)).astype(np.float32)
+    full = queries @ corpus.T  # small integers: exact in float32 whatever the summation order, so ties are real ties
+    assert all(len(set(full[r])) < full.shape[1] / 10 for r in range(len(queries)))
+    whole_s, whole_i = exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=10_000, query_chunk=100)
+    for chunk, qchunk in ((7, 2), (50, 9), (1, 4), (599, 1)):
+        s, i = exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=chunk, query_chunk=qchunk)
+        np.testing.assert_array_equal(i, whole_i)
+        np.testing.assert_array_equal(s, whole_s)
+    for r in range(len(queries)):  # score desc, then row asc
+        pairs = list(zip(-whole_s[r], whole_i[r]))
+        assert pairs == sorted(pairs)
+    # cosine: the same row can round one ulp apart in differently shaped products, so scores agree to ~1e-7
+    cos_s, _ = exact_search(queries, corpus, 50, similarity="cos", corpus_chunk=10_000)
+    np.testing.assert_allclose(exact_search(queries, corpus, 50, similarity="cos", corpus_chunk=7)[0], cos_s, atol=1e-6, rtol=0)
+    expected = np.lexsort((np.arange(600)[None, :].repeat(9, 0), -full), axis=1)[:, :50]
+    np.testing.assert_array_equal(exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=13)[1], expected)
+
+
+def test_float16_compute_path_finds_the_float32_neighbours():
+    """The GPU's float16 path (run here on CPU): same neighbours up to float16 rounding of the scores."""
+    rng = np.random.default_rng(4)
+    corpus = rng.standard_normal((3000, 64)).astype(np.float16)
+    queries = rng.standard_normal((10, 64)).astype(np.float32)
+    s32, i32 = exact_search(queries, corpus, 20)
+    s16, i16 = exact_search(queries, corpus, 20, compute_dtype="float16", corpus_chunk=256)
+    assert s16.dtype == np.float32 and np.all(np.diff(s16, axis=1) <= 0)
+    assert np.mean([len(set(a) & set(b)) / 20 for a, b in zip(i16, i32)]) >= 0.95
+    assert np.max(np.abs(s16[:, 0] - s32[:, 0])) < 2e-3
+
+
 def test_faiss_search_finds_the_exact_neighbours(tmp_path):
     pytest.importorskip("faiss")
     from retrieval.neural.vector_search import build_faiss_index, faiss_search
