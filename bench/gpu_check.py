@@ -94,9 +94,16 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
             spearman=f"{rho:.4f}", kendall=f"{tau:.4f}", top10=f"{top:.2f}", secs=f"{secs:.1f}")
     direct = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
     forward = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size,
-                           fast_decoder=False).score_pairs(pairs[:16])
-    row(table, f"monoT5 {device} fp32 direct step vs forward", float(np.max(np.abs(direct - forward))) < 1e-5,
-        max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}")
+                           fast_decoder=False, fast_encoder=False).score_pairs(pairs[:16])
+    row(table, f"monoT5 {device} fp32 restructured encoder + direct step vs transformers forward",
+        float(np.max(np.abs(direct - forward))) < 1e-5, max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}")
+    if device.startswith("cuda"):  # bf16: our encoder (fused SDPA, bias once per batch) vs transformers' encoder, same dtype
+        ours16 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="bfloat16", batch_size=batch_size).score_pairs(pairs)
+        theirs16 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="bfloat16", batch_size=batch_size,
+                                fast_encoder=False).score_pairs(pairs)
+        rho = spearman(theirs16, ours16)
+        row(table, f"monoT5 {device} bf16 restructured encoder vs transformers encoder", rho >= BF16_MIN_SPEARMAN,
+            max_abs_diff=f"{float(np.max(np.abs(ours16 - theirs16))):.2e}", spearman=f"{rho:.4f}")
     bs1 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=1).score_pairs(pairs[:16])
     full = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
     row(table, f"monoT5 {device} fp32 batch 1 vs batched", float(np.max(np.abs(bs1 - full))) < 1e-5,
@@ -108,7 +115,7 @@ def check_dense(tok, pairs, table, device: str) -> None:
     from transformers import BertConfig, BertModel
 
     from retrieval.neural.dense_model import DenseEncoder
-from retrieval.neural.vector_search import exact_search
+    from retrieval.neural.vector_search import exact_search
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
