@@ -249,7 +249,7 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     kernels = sdpa_kernels(lambda: ours.score_pairs(pairs[:8]))
     diff = float(np.max(np.abs(np.asarray(s_ours, dtype=np.float64) - np.asarray(s_base, dtype=np.float64))))
     rho = spearman_per_query(s_ours, s_base, 100)
-    del model, ours, base
+    model = ours = base = None  # free the model before the next row
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return Result(
@@ -350,7 +350,7 @@ def bench_minilm(*, device: str, smoke: bool, rounds: int, batch_size: int) -> R
     import numpy as np
     import torch
 
-    from retrieval.neural import registry, weights
+    from retrieval.neural import weights
 
     folder = scifact_folder()
     if folder is None:
@@ -366,7 +366,6 @@ def bench_minilm(*, device: str, smoke: bool, rounds: int, batch_size: int) -> R
     from retrieval.neural.vector_search import exact_search
     from retrieval.run import Run
 
-    del registry
     dataset = BeirDataset(folder, "scifact")
     docids = list(dataset.corpus)[: 64 if smoke else None]
     texts = [doc_text(dataset.corpus[d]) for d in docids]
@@ -389,7 +388,7 @@ def bench_minilm(*, device: str, smoke: bool, rounds: int, batch_size: int) -> R
         scores, idx = exact_search(enc.encode_queries([queries[q] for q in qids]), emb, 10, device=device)
         run = Run.from_records([(q, docids[j], float(s)) for r, q in enumerate(qids) for s, j in zip(scores[r], idx[r])], label)
         ndcg[label] = evaluate(run, dataset.qrels("test"), ["nDCG@10"]).mean["nDCG@10"]
-    del ours, ref
+    ours = ref = bare = None  # free the models before the next row
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     return Result(
