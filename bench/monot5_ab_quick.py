@@ -1,13 +1,19 @@
 """Quick A/B of MonoT5Scorer configurations against pygaggle (a) on one SciFact query x top-48 (run: python bench/monot5_ab_quick.py)."""
-import time, tempfile, numpy as np, torch, os, sys
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
 sys.path.insert(0, os.getcwd())
 from bench.monot5_bench import build_model, build_tokenizer, load_pairs
 from bench.pygaggle_baseline import PygaggleMonoT5
 from retrieval.neural.monot5_model import MonoT5Scorer
 from retrieval.beir import BeirDataset
 from retrieval.cache import Cache
-ds = BeirDataset("/work/shared/beir/scifact", "scifact")
-pairs = load_pairs(ds, Cache("/work/testcache"), queries=1, depth=48).flat()
+ds = BeirDataset(Path(os.environ.get("BEIR_DATA_DIR", "../shared/beir")) / "scifact", "scifact")
+pairs = load_pairs(ds, Cache(os.environ.get("RETRIEVAL_CACHE_DIR") or None), queries=1, depth=48).flat()
 model = build_model("t5-small")
 with tempfile.TemporaryDirectory() as tmp:
     tok = build_tokenizer(tmp)
