@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=None, help="TREC file (one system) or folder (several); default: <cache>/exports/")
     p.add_argument("--per-query", action="store_true", help="also print per-query metrics")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="encode / rerank on a Ray cluster (ADDRESS, e.g. auto or ray://head:10001; none: a local Ray); "
+                        "needs requirements-ray.txt. Writes the same cache entries as a local run")
+    p.add_argument("--ray-workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per CPU)")
 
     p = sub.add_parser("eval", help="evaluate any TREC run file (ours or another tool's) against a dataset's qrels")
     _add_data_args(p)
@@ -142,6 +146,12 @@ def cmd_run(args) -> int:
         "dtype": args.dtype, "model_path": str(args.model_path) if args.model_path else None, "revision": args.revision,
     }
     systems = [parse_system(s, **options) for s in args.system]
+    if getattr(args, "ray", None) is not None:
+        from .parallel import attach, executor_for
+
+        executor = executor_for(args.ray, workers=args.ray_workers)
+        for system in systems:
+            attach(system, executor)
     out_dir = None
     if args.output is not None and len(systems) == 1 and args.output.suffix:
         targets = [args.output]

@@ -43,11 +43,14 @@ def embeddings_key(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, A
 
 
 def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_key: Mapping[str, Any], *, cache: Cache,
-                      chunk_size: int = DEFAULT_CHUNK, batch_size: int | None = None, progress: bool = True) -> tuple[np.ndarray, list[str], Path]:
+                      chunk_size: int = DEFAULT_CHUNK, batch_size: int | None = None, progress: bool = True,
+                      executor: Any = None, worker_factory: Callable[[], Any] | None = None) -> tuple[np.ndarray, list[str], Path]:
     """``(embeddings memmap float16 (n_docs, dim), docids in row order, entry folder)``, built once.
 
     ``encoder()`` returns a :class:`~retrieval.neural.dense_model.DenseEncoder`; it is only called when
-    something must be encoded.
+    something must be encoded. With an ``executor`` (:mod:`retrieval.parallel`, e.g. Ray) the missing chunks are
+    encoded by its workers, each built by ``worker_factory`` (default ``encoder``; must be picklable for Ray), and
+    written here, chunk by chunk, exactly as a local encode writes them.
     """
     key = embeddings_key(cache, dataset, model_key)
 
@@ -76,8 +79,14 @@ def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_ke
         enc = None
         with tqdm(total=len(order), initial=len(order) - remaining, desc=f"encode {dataset.name}", unit="doc",
                   disable=not progress or remaining == 0, file=sys.stderr, mininterval=1.0, smoothing=0.1) as bar:
+            if executor is not None and getattr(executor, "name", "local") != "local":
+                missing = [i for i, ok in enumerate(done) if not ok]
+                blocks = [([texts[d] for d in chunks[i]], batch_size) for i in missing]
+                for j, vecs in executor.map(worker_factory or encoder, "encode_documents", blocks):
+                    _save_chunk(scratch / f"chunk-{missing[j]:06d}.npy", np.asarray(vecs).astype(np.float16))
+                    bar.update(len(chunks[missing[j]]))
             for i, chunk in enumerate(chunks):
-                if done[i]:
+                if done[i] or _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk)) is not None:
                     continue
                 enc = enc or encoder()
                 vecs = enc.encode_documents([texts[d] for d in chunk], batch_size=batch_size, on_batch=bar.update)
@@ -165,7 +174,8 @@ class DenseRetriever(ModelSystem):
 
     def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
         return corpus_embeddings(dataset, lambda: self.encoder(cache), self.model_key(), cache=cache, chunk_size=self.chunk_size,
-                                 batch_size=self.batch_size, progress=progress)
+                                 batch_size=self.batch_size, progress=progress, executor=self.executor,
+                                 worker_factory=self.worker_factory(cache, "encoder") if self.executor is not None else None)
 
     def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
         emb, docids, entry = self.corpus_embeddings(dataset, cache=cache, progress=progress)

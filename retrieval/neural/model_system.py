@@ -84,6 +84,7 @@ class ModelSystem(System):
         self.model_path = model_path
         self.revision_option = revision
         self._revision: str | None = None
+        self.executor: Any = None  # where model work runs: None = here; a retrieval.parallel executor (e.g. Ray)
 
     def _is_t5(self) -> bool:
         """T5 models overflow in float16, so on CUDA they get bfloat16."""
@@ -110,3 +111,20 @@ class ModelSystem(System):
 
     def availability(self) -> tuple[bool, str]:
         return weights.availability(self.info, model_path=self.model_path, revision=self.revision_option)
+
+    def worker_factory(self, cache: Any, what: str):
+        """A picklable zero-argument callable that loads this system's model (``what``: ``"encoder"`` or
+        ``"scorer"``) in another process, e.g. a Ray actor. The dtype is fixed to this system's (it is in the
+        cache keys); the device is the worker's own default (its GPU if it has one)."""
+        import functools
+
+        options = dict(dtype=self.dtype, batch_size=self.batch_size, model_path=self.model_path, revision=self.revision_option)
+        return functools.partial(_load_worker, self.spec, options, str(cache.root) if cache is not None else None, what)
+
+
+def _load_worker(spec: str, options: dict[str, Any], cache_root: str | None, what: str) -> Any:
+    from ..cache import Cache
+    from ..systems import parse_system
+
+    system = parse_system(spec, **options)
+    return getattr(system, what)(Cache(cache_root) if cache_root else None)

@@ -120,12 +120,22 @@ class Reranker(ModelSystem):
         corpus = dataset.corpus
         items = [(k, text, doc_text(corpus[d])) for k, (text, d) in todo.items()]
         items.sort(key=lambda it: -(len(it[1]) + len(it[2])))  # similar lengths end up in the same flush block
-        scorer = self.scorer(cache)
         from tqdm.auto import tqdm
 
         started = time.time()
         with tqdm(total=len(items), desc=f"{self.info.id} rerank", unit="pair", disable=not progress, file=sys.stderr,
                   mininterval=1.0, smoothing=0.1) as bar:
+            if self.executor is not None and getattr(self.executor, "name", "local") != "local":
+                # blocks scored by the executor's workers (e.g. Ray actors), each block's scores written here
+                blocks = [items[s : s + self.flush_every] for s in range(0, len(items), self.flush_every)]
+                work = [([(q, d) for _, q, d in block],) for block in blocks]
+                for j, scores in self.executor.map(self.worker_factory(cache, "scorer"), "score_pairs", work):
+                    rows = [(k[0], k[1], float(s)) for (k, _, _), s in zip(blocks[j], scores)]
+                    store.append(rows)
+                    known.update({(r[0], r[1]): r[2] for r in rows})
+                    bar.update(len(rows))
+                items = []
+            scorer = self.scorer(cache) if items else None
             for start in range(0, len(items), self.flush_every):
                 block = items[start : start + self.flush_every]
                 scores = scorer.score_pairs([(q, d) for _, q, d in block], on_batch=bar.update)
