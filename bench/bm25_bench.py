@@ -80,11 +80,24 @@ def _raw_index(dataset, folder: Path) -> tuple[float, float, Path]:
 
     from retrieval.lucene import java_command
 
-    cmd = java_command("io.anserini.index.IndexCollection", [
-        "-collection", "BeirFlatCollection", "-input", str(dataset.corpus.jsonl_dir), "-index", str(folder),
-        "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(min(4, os.cpu_count() or 1)),
-        "-storePositions", "-storeDocvectors", "-storeRaw",
-    ])
+    cmd = java_command(
+        "io.anserini.index.IndexCollection",
+        [
+            "-collection",
+            "BeirFlatCollection",
+            "-input",
+            str(dataset.corpus.jsonl_dir),
+            "-index",
+            str(folder),
+            "-generator",
+            "DefaultLuceneDocumentGenerator",
+            "-threads",
+            str(min(4, os.cpu_count() or 1)),
+            "-storePositions",
+            "-storeDocvectors",
+            "-storeRaw",
+        ],
+    )
     cpu0, t0 = _cpu_children(), time.perf_counter()
     subprocess.run(cmd, capture_output=True, check=True)
     return time.perf_counter() - t0, _cpu_children() - cpu0, folder
@@ -132,6 +145,7 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
             c0 = time.process_time()
             results[name] = fn()
             cpu[name].append(time.process_time() - c0)
+
         return call
 
     contenders = {
@@ -146,7 +160,9 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
     ndcg_ours = evaluate(results["ours"], qrels, ["nDCG@10"]).mean["nDCG@10"]
     ndcg_theirs = evaluate(results["bm25s"], qrels, ["nDCG@10"]).mean["nDCG@10"]
     a, b = results["ours"].frame, results["pyserini"].frame
-    identical = len(a) == len(b) and a[["qid", "docid", "rank"]].reset_index(drop=True).equals(b[["qid", "docid", "rank"]].reset_index(drop=True))
+    identical = len(a) == len(b) and a[["qid", "docid", "rank"]].reset_index(drop=True).equals(
+        b[["qid", "docid", "rank"]].reset_index(drop=True)
+    )
     idx_ours, idx_theirs = median(ours_index), median(theirs_index)
 
     # What the stored raw JSON (and positions, doc vectors) cost: the previous index, one build, searched.
@@ -162,10 +178,41 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
             raw_times.append((w, time.process_time() - c0))
     n = len(queries)
     section.rows += [
-        Row("bm25", f"queries/s ({dataset.name} {split}, {n} q, k={k})", fmt(qps["ours"]), fmt(qps["bm25s"]), qps["ours"] / qps["bm25s"], "speed-up ours/bm25s", ">= 1.0"),
-        Row("bm25", "queries/s, our previous path (pyserini batch_search, same index)", fmt(qps["pyserini"]), fmt(qps["bm25s"]), qps["pyserini"] / qps["bm25s"], "speed-up previous/bm25s"),
-        Row("bm25", "search CPU s (process, all threads)", fmt(median(cpu["ours"])), fmt(median(cpu["bm25s"])), median(cpu["bm25s"]) / median(cpu["ours"]), "CPU ratio bm25s/ours"),
-        Row("bm25", f"index build s ({len(docids):,} docs)", fmt(idx_ours), fmt(idx_theirs), idx_theirs / idx_ours, "speed-up ours/bm25s", ">= 0.5", note="ours: child JVM"),
+        Row(
+            "bm25",
+            f"queries/s ({dataset.name} {split}, {n} q, k={k})",
+            fmt(qps["ours"]),
+            fmt(qps["bm25s"]),
+            qps["ours"] / qps["bm25s"],
+            "speed-up ours/bm25s",
+            ">= 1.0",
+        ),
+        Row(
+            "bm25",
+            "queries/s, our previous path (pyserini batch_search, same index)",
+            fmt(qps["pyserini"]),
+            fmt(qps["bm25s"]),
+            qps["pyserini"] / qps["bm25s"],
+            "speed-up previous/bm25s",
+        ),
+        Row(
+            "bm25",
+            "search CPU s (process, all threads)",
+            fmt(median(cpu["ours"])),
+            fmt(median(cpu["bm25s"])),
+            median(cpu["bm25s"]) / median(cpu["ours"]),
+            "CPU ratio bm25s/ours",
+        ),
+        Row(
+            "bm25",
+            f"index build s ({len(docids):,} docs)",
+            fmt(idx_ours),
+            fmt(idx_theirs),
+            idx_theirs / idx_ours,
+            "speed-up ours/bm25s",
+            ">= 0.5",
+            note="ours: child JVM",
+        ),
         Row("bm25", "nDCG@10", f"{ndcg_ours:.4f}", f"{ndcg_theirs:.4f}", ndcg_ours / ndcg_theirs, "quality ours/bm25s", ">= 1.0"),
     ]
     section.lines += [

@@ -201,8 +201,13 @@ def sdpa_kernels(fn) -> str:
 
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         fn()
-    names = sorted({e.key.removeprefix("aten::") for e in prof.key_averages()
-                    if e.key.removeprefix("aten::").startswith("_scaled_dot_product")})  # the implementation, not the dispatcher
+    names = sorted(
+        {
+            e.key.removeprefix("aten::")
+            for e in prof.key_averages()
+            if e.key.removeprefix("aten::").startswith("_scaled_dot_product")
+        }
+    )  # the implementation, not the dispatcher
     return ", ".join(names) or "none seen"
 
 
@@ -223,8 +228,18 @@ def spearman_per_query(a, b, per_query: int) -> float:
     return worst
 
 
-def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_size: int | None, rounds: int, tokenizer,
-                 batch_tokens: int | None = None, compile_mode: str | None = None) -> Result:
+def bench_monot5(
+    name: str,
+    n_pairs: int,
+    *,
+    device: str,
+    smoke: bool,
+    batch_size: int | None,
+    rounds: int,
+    tokenizer,
+    batch_tokens: int | None = None,
+    compile_mode: str | None = None,
+) -> Result:
     import numpy as np
     import torch
     from transformers import T5ForConditionalGeneration
@@ -252,8 +267,9 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
     base = PygaggleMonoT5(model, tokenizer, padding="longest")  # fp32, batches of 8, as pygaggle today
     t_base, s_base = time_it(lambda: base.score_pairs(pairs), device, rounds, lambda: base.score_pairs(pairs[:16]))
     model.to(torch.bfloat16)  # in place: the 3B model is not held twice
-    ours = MonoT5Scorer(model, tokenizer, device=device, dtype="bfloat16", batch_size=batch_size, batch_tokens=batch_tokens,
-                        compile=compile_mode)
+    ours = MonoT5Scorer(
+        model, tokenizer, device=device, dtype="bfloat16", batch_size=batch_size, batch_tokens=batch_tokens, compile=compile_mode
+    )
     t_ours, s_ours = time_it(lambda: ours.score_pairs(pairs), device, rounds, lambda: ours.score_pairs(pairs[:16]))
     kernels = sdpa_kernels(lambda: ours.score_pairs(pairs[:8]))
     diff = float(np.max(np.abs(np.asarray(s_ours, dtype=np.float64) - np.asarray(s_base, dtype=np.float64))))
@@ -263,7 +279,11 @@ def bench_monot5(name: str, n_pairs: int, *, device: str, smoke: bool, batch_siz
         torch.cuda.empty_cache()
     return Result(
         f"monoT5 {name}{' (smoke miniature)' if smoke else ''} ({params / 1e6:,.0f}M), {n_pairs} pairs, mean {statistics.mean(lengths):.0f} tokens",
-        n_pairs / t_ours, n_pairs / t_base, "pairs/s", flops / t_ours / 1e12, flops / t_base / 1e12,
+        n_pairs / t_ours,
+        n_pairs / t_base,
+        "pairs/s",
+        flops / t_ours / 1e12,
+        flops / t_base / 1e12,
         f"baseline: pygaggle (a), fp32, batches of 8 in order; ours: MonoT5Scorer bf16, token budget "
         f"{batch_tokens or 'default'} / at most {batch_size or 'default'} pairs{', torch.compile ' + compile_mode if compile_mode else ''}; "
         f"attention ran as: {kernels}; max |score diff| {diff:.1e} (bf16 vs fp32), min Spearman per query of 100 {rho:.3f} (target >= 0.99); "
@@ -283,8 +303,9 @@ def bert_tokenizer(folder: Path):
     return BertTokenizer(vocab_file=str(folder / "vocab.txt"), do_lower_case=True, model_max_length=512)
 
 
-def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, rounds: int, ours_rows: int = 1024,
-                batch_tokens: int = 65_536) -> Result:
+def bench_dense(
+    n_docs: int, *, device: str, smoke: bool, batch_size: int, rounds: int, ours_rows: int = 1024, batch_tokens: int = 65_536
+) -> Result:
     """bge-base-sized BERT (12 layers, 768, random weights) in bf16, max_length 512, CLS pooling, normalised.
 
     Ours: ``retrieval.neural.dense_model.DenseEncoder`` (transformers backend) over the texts; baseline: a bare loop
@@ -335,15 +356,27 @@ def bench_dense(n_docs: int, *, device: str, smoke: bool, batch_size: int, round
                 out[idx] = torch.nn.functional.normalize(hidden.float(), dim=-1)
         return out.cpu().numpy()
 
-    ours = DenseEncoder(model, tokenizer=tokenizer, pooling="cls", normalize=True, max_length=512, batch_size=ours_rows,
-                        batch_tokens=batch_tokens, device=device)
+    ours = DenseEncoder(
+        model,
+        tokenizer=tokenizer,
+        pooling="cls",
+        normalize=True,
+        max_length=512,
+        batch_size=ours_rows,
+        batch_tokens=batch_tokens,
+        device=device,
+    )
     t_bare, e_bare = time_it(bare, device, rounds)
     t_ours, e_ours = time_it(lambda: ours.encode_documents(texts), device, rounds, lambda: ours.encode_documents(texts[:64]))
     cos = float(np.min(np.sum(np.asarray(e_ours) * np.asarray(e_bare), axis=1)))
     flops = sum(bert_doc_flops(cfg, n) for n in lengths)
     return Result(
         f"dense bge-base-sized BERT ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M), {n_docs} docs, mean {statistics.mean(lengths):.0f} tokens",
-        n_docs / t_ours, n_docs / t_bare, "docs/s", flops / t_ours / 1e12, flops / t_bare / 1e12,
+        n_docs / t_ours,
+        n_docs / t_bare,
+        "docs/s",
+        flops / t_ours / 1e12,
+        flops / t_bare / 1e12,
         f"ours: DenseEncoder (tokenises in a worker thread, token budget {batch_tokens}, at most {ours_rows} rows, pools) bf16; "
         f"baseline: bare pre-tokenised length-sorted "
         f"BertModel loop, same batch; min cosine ours vs baseline {cos:.4f}",
@@ -387,8 +420,12 @@ def bench_minilm(*, device: str, smoke: bool, rounds: int, batch_size: int) -> R
     dtype = "bfloat16" if device.startswith("cuda") else "float32"
     ours = DenseEncoder.from_pretrained(str(path), device=device, dtype=dtype, batch_size=batch_size)
     bare = ours.model  # the same SentenceTransformer: the baseline is its own encode
-    t_bare, e_bare = time_it(lambda: bare.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True),
-                             device, rounds, lambda: bare.encode(texts[:64], batch_size=batch_size))
+    t_bare, e_bare = time_it(
+        lambda: bare.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True),
+        device,
+        rounds,
+        lambda: bare.encode(texts[:64], batch_size=batch_size),
+    )
     t_ours, e_ours = time_it(lambda: ours.encode_documents(texts), device, rounds, lambda: ours.encode_documents(texts[:64]))
     ref = DenseEncoder.from_pretrained(str(path), device=device, dtype="float32", batch_size=batch_size)
     e_ref = ref.encode_documents(texts)
@@ -408,7 +445,11 @@ def bench_minilm(*, device: str, smoke: bool, rounds: int, batch_size: int) -> R
         torch.cuda.empty_cache()
     return Result(
         f"dense all-MiniLM-L6-v2 (real weights) on SciFact, {len(texts)} docs, mean {statistics.mean(lengths):.0f} tokens",
-        len(texts) / t_ours, len(texts) / t_bare, "docs/s", flops / t_ours / 1e12, flops / t_bare / 1e12,
+        len(texts) / t_ours,
+        len(texts) / t_bare,
+        "docs/s",
+        flops / t_ours / 1e12,
+        flops / t_bare / 1e12,
         f"ours: DenseEncoder.from_pretrained {dtype} batch {batch_size} (target >= 15,000 docs/s on H100/H200); baseline: "
         f"bare SentenceTransformer.encode, same model; min cosine vs float32 {cos:.4f} (target >= 0.999); nDCG@10 test "
         f"{ndcg['ours']:.4f} vs float32 {ndcg['fp32']:.4f} (target: within 0.002)",
@@ -442,13 +483,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--models", default="t5-base,t5-3b")
     parser.add_argument("--pairs", default="t5-base=1024,t5-3b=1024", help="pairs per model, name=count,...")
-    parser.add_argument("--batch-size", type=int, default=None, help="ours (monoT5): most pairs per batch (default: MonoT5Scorer's)")
-    parser.add_argument("--batch-tokens", type=int, default=None, help="ours (monoT5): padded tokens per batch (default: MonoT5Scorer's)")
-    parser.add_argument("--compile", default=None, choices=["default", "reduce-overhead", "max-autotune"],
-                        help="ours (monoT5): torch.compile mode (default: off)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="ours (monoT5): most pairs per batch (default: MonoT5Scorer's)"
+    )
+    parser.add_argument(
+        "--batch-tokens", type=int, default=None, help="ours (monoT5): padded tokens per batch (default: MonoT5Scorer's)"
+    )
+    parser.add_argument(
+        "--compile",
+        default=None,
+        choices=["default", "reduce-overhead", "max-autotune"],
+        help="ours (monoT5): torch.compile mode (default: off)",
+    )
     parser.add_argument("--dense-docs", type=int, default=16384)
     parser.add_argument("--dense-batch-size", type=int, default=128, help="baseline loop's batch size (bge-base-sized row)")
-    parser.add_argument("--dense-batch-tokens", type=int, default=65536, help="ours: padded tokens per batch (bge-base-sized row)")
+    parser.add_argument(
+        "--dense-batch-tokens", type=int, default=65536, help="ours: padded tokens per batch (bge-base-sized row)"
+    )
     parser.add_argument("--minilm-batch-size", type=int, default=256, help="real MiniLM row: batch size of both")
     parser.add_argument("--no-minilm", action="store_true", help="skip the real MiniLM row")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median) after one warm-up")
@@ -476,16 +527,37 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in [m for m in args.models.split(",") if m]:
         print(f"monoT5 {name}...", file=sys.stderr, flush=True)
-        results.append(bench_monot5(name, pair_counts.get(name, 256), device=device, smoke=args.smoke,
-                                    batch_size=args.batch_size, rounds=args.rounds, tokenizer=tokenizer,
-                                    batch_tokens=args.batch_tokens, compile_mode=args.compile))
+        results.append(
+            bench_monot5(
+                name,
+                pair_counts.get(name, 256),
+                device=device,
+                smoke=args.smoke,
+                batch_size=args.batch_size,
+                rounds=args.rounds,
+                tokenizer=tokenizer,
+                batch_tokens=args.batch_tokens,
+                compile_mode=args.compile,
+            )
+        )
     print("dense...", file=sys.stderr, flush=True)
-    results.append(bench_dense(args.dense_docs, device=device, smoke=args.smoke, batch_size=args.dense_batch_size, rounds=args.rounds,
-                               ours_rows=8 if args.smoke else 1024, batch_tokens=args.dense_batch_tokens))
+    results.append(
+        bench_dense(
+            args.dense_docs,
+            device=device,
+            smoke=args.smoke,
+            batch_size=args.dense_batch_size,
+            rounds=args.rounds,
+            ours_rows=8 if args.smoke else 1024,
+            batch_tokens=args.dense_batch_tokens,
+        )
+    )
     notes = []
     if not args.no_minilm:
         print("dense MiniLM on SciFact...", file=sys.stderr, flush=True)
-        minilm = bench_minilm(device=device, smoke=args.smoke, rounds=args.rounds, batch_size=8 if args.smoke else args.minilm_batch_size)
+        minilm = bench_minilm(
+            device=device, smoke=args.smoke, rounds=args.rounds, batch_size=8 if args.smoke else args.minilm_batch_size
+        )
         if isinstance(minilm, Result):
             results.append(minilm)
         else:

@@ -63,8 +63,9 @@ class SwitchedScorer:
         if variant.name.startswith("MonoT5Scorer default"):  # its own defaults: token budget, oneDNN where available
             self.inner = MonoT5Scorer(model, tokenizer, device="cpu", dtype="float32")
         else:  # a fixed pair count per batch, oneDNN only when the variant asks (the switches below)
-            self.inner = MonoT5Scorer(model, tokenizer, device="cpu", dtype="float32", batch_size=variant.batch_size,
-                                      batch_tokens=1 << 30, onednn=False)
+            self.inner = MonoT5Scorer(
+                model, tokenizer, device="cpu", dtype="float32", batch_size=variant.batch_size, batch_tokens=1 << 30, onednn=False
+            )
         self.variant = variant
 
     def score_pairs(self, pairs) -> np.ndarray:

@@ -69,7 +69,9 @@ def _view_qid() -> tuple[str | None, str | None]:
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def _explain(ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None) -> Any:
+def _explain(
+    ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None
+) -> Any:
     from retrieval.explain import explain_document
 
     run = None
@@ -80,7 +82,9 @@ def _explain(ds_name: str, data_dir_text: str, root: str, spec: str, query: str,
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def _bm25_spans(ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None) -> list:
+def _bm25_spans(
+    ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None
+) -> list:
     from retrieval.explain.bm25 import bm25_highlights
 
     return bm25_highlights(data.dataset(ds_name), _explain(ds_name, data_dir_text, root, spec, query, docid, qid, split))
@@ -100,7 +104,9 @@ def why_here(ds_name: str, spec: str, query: str, docid: str) -> None:
     qid, split = _view_qid()
     args = (ds_name, str(data.data_dir() or ""), data.cache_root(), spec, query, docid, qid, split)
     family = getattr(system, "family", "")
-    label = {"bm25": "Reading Lucene's explanation…", "dense": "Encoding the document's sentences…"}.get(family, "Scoring the document with each word left out…")
+    label = {"bm25": "Reading Lucene's explanation…", "dense": "Encoding the document's sentences…"}.get(
+        family, "Scoring the document with each word left out…"
+    )
     try:
         with st.spinner(label, show_time=True):
             expl = _explain(*args)
@@ -132,11 +138,17 @@ def bm25_view(expl, spans, doc) -> None:
     run = f"; the run's score {expl.run_score:.4f} (rank {expl.rank})" if expl.run_score is not None else ""
     st.markdown(f"**BM25 score {expl.total:.4f}** = sum of the term parts below (Lucene: {expl.lucene_score:.4f}{run}).")
     st.dataframe(
-        table, hide_index=True, width="stretch",
+        table,
+        hide_index=True,
+        width="stretch",
         column_config={
-            "tf": NUMBER(format="%g", help="term frequency in the field"), "df": NUMBER(help="documents holding the term"),
+            "tf": NUMBER(format="%g", help="term frequency in the field"),
+            "df": NUMBER(help="documents holding the term"),
             "idf": NUMBER(format="%.3f", help="ln(1 + (N - df + 0.5) / (df + 0.5))"),
-            "norm": NUMBER(format="%.3f", help=f"length normalisation 1 - b + b·dl/avgdl (k1={expl.params.get('k1', 0.9):g}, b={expl.params.get('b', 0.4):g})"),
+            "norm": NUMBER(
+                format="%.3f",
+                help=f"length normalisation 1 - b + b·dl/avgdl (k1={expl.params.get('k1', 0.9):g}, b={expl.params.get('b', 0.4):g})",
+            ),
             "part": NUMBER(format="%.4f", help="idf · tf / (tf + k1·norm) · boost: this term's share of the score"),
             "share": NUMBER(format="percent"),
         },
@@ -147,11 +159,21 @@ def bm25_view(expl, spans, doc) -> None:
 
 def dense_view(expl, doc) -> None:
     sim = "dot product" if expl.similarity == "dot" else "cosine"
-    st.markdown(f"**{sim} {expl.score:.4f}** between the query and the whole document ({data.esc(expl.model)}); "
-                f"its {min(TOP_SENTENCES, len(expl.sentences))} closest sentences to the query are highlighted.")
-    st.dataframe(display.sentence_table(expl, TOP_SENTENCES), hide_index=True, width="stretch",
-                 column_config={"rank": NUMBER(width="small"), "cosine": NUMBER(format="%.4f", width="small"),
-                                "field": st.column_config.TextColumn(width="small"), "sentence": st.column_config.TextColumn(width="large")})
+    st.markdown(
+        f"**{sim} {expl.score:.4f}** between the query and the whole document ({data.esc(expl.model)}); "
+        f"its {min(TOP_SENTENCES, len(expl.sentences))} closest sentences to the query are highlighted."
+    )
+    st.dataframe(
+        display.sentence_table(expl, TOP_SENTENCES),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rank": NUMBER(width="small"),
+            "cosine": NUMBER(format="%.4f", width="small"),
+            "field": st.column_config.TextColumn(width="small"),
+            "sentence": st.column_config.TextColumn(width="large"),
+        },
+    )
     best = display.by_rank([sc.span for sc in expl.sentences[:TOP_SENTENCES]])
     highlighted(doc, best, legend=display.rank_legend(len(best)) + " sentence to the query (by cosine)")
 
@@ -159,7 +181,9 @@ def dense_view(expl, doc) -> None:
 def saliency_view(sal, doc) -> None:
     from retrieval.explain.saliency import LEGEND
 
-    st.markdown(f"**Score {sal.base_score:.4f}** · method: **{sal.method}** (each word left out in turn; a word's value is the score drop).")
+    st.markdown(
+        f"**Score {sal.base_score:.4f}** · method: **{sal.method}** (each word left out in turn; a word's value is the score drop)."
+    )
     st.caption(LEGEND)
     st.dataframe(display.top_words(sal, 10), hide_index=True, width="stretch", column_config={"saliency": NUMBER(format="%+.4f")})
     highlighted(doc, sal.words, negative=True)

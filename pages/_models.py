@@ -44,7 +44,9 @@ def models_frame() -> pd.DataFrame:
 
     specs = [s for s in data.system_options() if s not in state.uploads()]
     frame = tables.models_table(specs, describe, registry.params_for_spec)
-    sizes = [(_disk(s, session_folders().get(s)) if ":" in s else (None, "no weights (Lucene index in the cache)")) for s in specs]
+    sizes = [
+        (_disk(s, session_folders().get(s)) if ":" in s else (None, "no weights (Lucene index in the cache)")) for s in specs
+    ]
     frame.insert(5, "on disk (MB)", [mb for mb, _ in sizes])  # after "available here": the yes/no stays in view
     frame.insert(6, "where", [w for _, w in sizes])
     return frame
@@ -55,17 +57,25 @@ def models_section() -> None:
     said = st.session_state.pop("_model_said", None)
     if said:
         st.success(said)
-    st.dataframe(models_frame(), hide_index=True, width="stretch", column_config={
-        "parameters (M)": st.column_config.NumberColumn(format="%.1f", width="small"),
-        "on disk (MB)": st.column_config.NumberColumn(format="%.1f", width="small"),
-        "available here": st.column_config.TextColumn(width="small"), "where": st.column_config.TextColumn(width="medium"),
-    })
+    st.dataframe(
+        models_frame(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "parameters (M)": st.column_config.NumberColumn(format="%.1f", width="small"),
+            "on disk (MB)": st.column_config.NumberColumn(format="%.1f", width="small"),
+            "available here": st.column_config.TextColumn(width="small"),
+            "where": st.column_config.TextColumn(width="medium"),
+        },
+    )
     neural = [s for s in choices.registry_specs()]
     fetch, folder = st.columns(2)
     with fetch, st.container(border=True):
         st.markdown("**Fetch from the Hugging Face hub**")
         spec = st.selectbox("Model", neural, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_m_fetch")
-        st.caption("Safetensors only (pickle files are never downloaded), resumable, each file checked against the hub's checksum.")
+        st.caption(
+            "Safetensors only (pickle files are never downloaded), resumable, each file checked against the hub's checksum."
+        )
         if st.button("Fetch", icon=":material/download:", key="w_m_go"):
             fetch_with_progress(spec)
     with folder, st.container(border=True):
@@ -113,7 +123,9 @@ def fetch_with_progress(spec: str) -> None:
         mb = done / 1024 / 1024
         rate = mb / max(time.time() - started, 1e-6)
         if total:
-            bar.progress(min(1.0, done / total), text=f"{info.hf_id}: {mb:,.1f} of {total / 1024 / 1024:,.1f} MB ({rate:,.1f} MB/s)")
+            bar.progress(
+                min(1.0, done / total), text=f"{info.hf_id}: {mb:,.1f} of {total / 1024 / 1024:,.1f} MB ({rate:,.1f} MB/s)"
+            )
         elif done:
             bar.progress(0.0, text=f"{info.hf_id}: {mb:,.1f} MB ({rate:,.1f} MB/s)")
         worker.join(0.25)
@@ -123,4 +135,6 @@ def fetch_with_progress(spec: str) -> None:
         return
     _disk.clear()
     data._system_info.cache_clear()  # availability is memoised per process: the model is here now
-    st.success(f"Fetched {data.esc(info.hf_id)} into {data.esc(box['source'].path, joiners=False)}; every file matches the hub's checksum.")
+    st.success(
+        f"Fetched {data.esc(info.hf_id)} into {data.esc(box['source'].path, joiners=False)}; every file matches the hub's checksum."
+    )

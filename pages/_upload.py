@@ -19,10 +19,14 @@ RESULT = "_upload_result"
 
 
 def upload_form(ds_name: str | None, key: str = "w_upload_d") -> None:
-    st.caption(f"Six columns: `qid Q0 docid rank score tag`, at most {choices.UPLOAD_MAX_MB} MB. Ranks in the file are ignored; "
-               "ties are broken by docid, as trec_eval does.")
+    st.caption(
+        f"Six columns: `qid Q0 docid rank score tag`, at most {choices.UPLOAD_MAX_MB} MB. Ranks in the file are ignored; "
+        "ties are broken by docid, as trec_eval does."
+    )
     # the browser refuses bigger files up front; read() checks again (the limit may change between reruns)
-    up = st.file_uploader("TREC run", key=key, label_visibility="collapsed", max_upload_size=max(1, math.ceil(choices.UPLOAD_MAX_MB)))
+    up = st.file_uploader(
+        "TREC run", key=key, label_visibility="collapsed", max_upload_size=max(1, math.ceil(choices.UPLOAD_MAX_MB))
+    )
     if up is not None and st.session_state.get(f"_last_{key}") != (up.name, up.size):
         st.session_state[f"_last_{key}"] = (up.name, up.size)
         st.session_state[RESULT] = read(up.name, up.size, up.getvalue, ds_name)
@@ -52,8 +56,11 @@ def read(name: str, size: int, payload, ds_name: str | None) -> tuple[str, str, 
     if key not in current and len(current) < state.MAX_SYSTEMS:
         state.remember(systems=[*current, key])
     warning = choices.unknown_ids_message(report, ds_name) if ds_name else None
-    return ("success", f"Added {data.esc(run.name)}: {len(run.qids):,} queries, {len(run):,} results. It is in the systems list of Compare and Failure cases.",
-            data.esc(warning, joiners=False) if warning else None)
+    return (
+        "success",
+        f"Added {data.esc(run.name)}: {len(run.qids):,} queries, {len(run):,} results. It is in the systems list of Compare and Failure cases.",
+        data.esc(warning, joiners=False) if warning else None,
+    )
 
 
 def _ids(ds_name: str | None):

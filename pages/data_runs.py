@@ -35,12 +35,20 @@ def runs_section() -> None:
         return
     commands = _repro.cached_commands().set_index("path")["command"] if not _repro.cached_commands().empty else {}
     view = runs.drop(columns=["path"]).assign(
-        entry=[Path(p).name[:12] for p in runs["path"]], command=[commands.get(p, "") for p in runs["path"]],
+        entry=[Path(p).name[:12] for p in runs["path"]],
+        command=[commands.get(p, "") for p in runs["path"]],
     )
     event = st.dataframe(
-        view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="w_d_runs",
-        column_config={"build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f"),
-                       "command": st.column_config.TextColumn("command (reproduces the run and its metrics)", width="large")},
+        view,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="w_d_runs",
+        column_config={
+            "build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f"),
+            "command": st.column_config.TextColumn("command (reproduces the run and its metrics)", width="large"),
+        },
     )
     rows = getattr(getattr(event, "selection", None), "rows", [])
     if not rows:
@@ -63,12 +71,22 @@ def export_run(ds_name: str, split: str, spec: str) -> None:
     stem = f"{ds_name}-{split}-{spec}".replace(":", "_").replace("/", "_")
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Download run (TREC)", data=lambda: run.to_trec(spec), file_name=f"{stem}.trec", mime="text/plain",
-        icon=":material/download:", on_click="ignore", key=f"dl_trec_{stem}",
+        "Download run (TREC)",
+        data=lambda: run.to_trec(spec),
+        file_name=f"{stem}.trec",
+        mime="text/plain",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"dl_trec_{stem}",
     )
     c2.download_button(
-        "Download per-query metrics (CSV)", data=lambda: data.evaluation(ds_name, split, spec).to_csv(), file_name=f"{stem}-metrics.csv",
-        mime="text/csv", icon=":material/table_view:", on_click="ignore", key=f"dl_csv_{stem}",
+        "Download per-query metrics (CSV)",
+        data=lambda: data.evaluation(ds_name, split, spec).to_csv(),
+        file_name=f"{stem}-metrics.csv",
+        mime="text/csv",
+        icon=":material/table_view:",
+        on_click="ignore",
+        key=f"dl_csv_{stem}",
     )
     ev = data.evaluation(ds_name, split, spec)
     if ev is not None:
@@ -82,9 +100,13 @@ def build_section() -> None:
         st.info("No dataset is here to build runs on.")
         return
     c1, c2, c3 = st.columns([2, 1, 3])
-    ds_name = c1.selectbox("Dataset", names, index=names.index(state.DEFAULT_DATASET) if state.DEFAULT_DATASET in names else 0, key="w_b_ds")
+    ds_name = c1.selectbox(
+        "Dataset", names, index=names.index(state.DEFAULT_DATASET) if state.DEFAULT_DATASET in names else 0, key="w_b_ds"
+    )
     splits = data.dataset(ds_name).splits
-    split = c2.selectbox("Split", splits, index=splits.index(state.DEFAULT_SPLIT) if state.DEFAULT_SPLIT in splits else 0, key="w_b_split")
+    split = c2.selectbox(
+        "Split", splits, index=splits.index(state.DEFAULT_SPLIT) if state.DEFAULT_SPLIT in splits else 0, key="w_b_split"
+    )
     specs = [s for s in data.system_options(ds_name) if s not in state.uploads()]
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
     system, ok, message = data.system_info(spec)
@@ -104,7 +126,11 @@ def build_section() -> None:
     eta = runner.estimate_build_seconds(data.cached_runs(), spec, docs, data.docs_by_dataset())
     st.caption(
         f"Estimated time: {text.format_seconds(eta)}"
-        + (" (scaled from earlier builds of this system here)" if eta is not None else " (no earlier build of this system to estimate from)")
+        + (
+            " (scaled from earlier builds of this system here)"
+            if eta is not None
+            else " (no earlier build of this system to estimate from)"
+        )
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
     if st.button("Build", type="primary", icon=":material/play_arrow:", key="w_b_go"):
@@ -136,10 +162,16 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None, fo
         if eta:
             frac = min(0.97, elapsed / eta)
             left = max(0.0, eta - elapsed)
-            bar.progress(frac, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left")
+            bar.progress(
+                frac,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left",
+            )
         else:
             # No earlier build to scale from: report time honestly instead of inventing a fraction.
-            bar.progress(0.0, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)")
+            bar.progress(
+                0.0,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)",
+            )
         worker.join(0.5)
     if "error" in result:
         bar.empty()

@@ -13,8 +13,10 @@ from retrieval import charts, published, series, tables
 
 VIEWS = ("One dataset", "BEIR average", "Every dataset (grid)", "Paper figure (Rosa et al. 2022)")
 SOURCE_COLUMNS = {
-    "label": "model", "params_millions": st.column_config.NumberColumn("parameters (M)", format="%.1f"),
-    "score": st.column_config.NumberColumn("value", format="%.4f"), "url": st.column_config.LinkColumn("link"),
+    "label": "model",
+    "params_millions": st.column_config.NumberColumn("parameters (M)", format="%.1f"),
+    "score": st.column_config.NumberColumn("value", format="%.4f"),
+    "url": st.column_config.LinkColumn("link"),
     "published_value": st.column_config.NumberColumn("published", format="%.4f"),
     "difference": st.column_config.NumberColumn("measured - published", format="%+.4f"),
 }
@@ -22,8 +24,12 @@ SOURCE_COLUMNS = {
 
 def measured_for(ds_name: str) -> pd.DataFrame:
     """Measured points from the cache: every cached run on ``ds_name`` (any split), evaluated."""
-    rows = tables.measured_rows(data.cached_runs(), ds_name, lambda spec, split: data.evaluation(ds_name, split, spec),
-                                lambda spec: (data.display_name(spec), data.family(spec)))
+    rows = tables.measured_rows(
+        data.cached_runs(),
+        ds_name,
+        lambda spec, split: data.evaluation(ds_name, split, spec),
+        lambda spec: (data.display_name(spec), data.family(spec)),
+    )
     return published.measured_points(rows, ds_name)
 
 
@@ -32,7 +38,9 @@ def pick_series(points: pd.DataFrame, key: str) -> pd.DataFrame:
     options = sorted(set(points["series"]), key=str.lower)
     multi = set(points[points["params_millions"] > 0].groupby("series")["params_millions"].nunique().loc[lambda c: c >= 2].index)
     default = [s for s in options if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
-    shown = st.multiselect("Series shown", options, default=default, key=key, help="Each series is one model, one source, one setup.")
+    shown = st.multiselect(
+        "Series shown", options, default=default, key=key, help="Each series is one model, one source, one setup."
+    )
     return points[points["series"].isin(shown)]
 
 
@@ -51,7 +59,13 @@ def show_chart(chart, message: str, data: pd.DataFrame, name: str, key: str) -> 
     left, right = st.columns(2)
     body, mime, ext = _image(chart.to_json())
     left.download_button(f"Download chart ({ext.upper()})", body, file_name=f"{name}.{ext}", mime=mime, key=f"{key}_img")
-    right.download_button("Download data (CSV)", data.to_csv(index=False).encode("utf-8"), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv")
+    right.download_button(
+        "Download data (CSV)",
+        data.to_csv(index=False).encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
 
 
 def sources(points: pd.DataFrame, title: str = "Every point and its source") -> None:
@@ -65,18 +79,32 @@ def gain_table(points: pd.DataFrame) -> None:
     if gains.empty:
         st.caption("No series here has two or more sizes.")
         return
-    st.caption("Slope of a least-squares line of the score on log10(parameters): what ten times more parameters bought, within one series.")
-    st.dataframe(gains, hide_index=True, width="stretch", column_config={
-        "gain_per_10x": st.column_config.NumberColumn("gain per 10x params", format="%+.4f"), "points": "points fitted",
-        "smallest_m": st.column_config.NumberColumn("smallest (M)", format="%.0f"), "largest_m": st.column_config.NumberColumn("largest (M)", format="%.0f")})
+    st.caption(
+        "Slope of a least-squares line of the score on log10(parameters): what ten times more parameters bought, within one series."
+    )
+    st.dataframe(
+        gains,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "gain_per_10x": st.column_config.NumberColumn("gain per 10x params", format="%+.4f"),
+            "points": "points fitted",
+            "smallest_m": st.column_config.NumberColumn("smallest (M)", format="%.0f"),
+            "largest_m": st.column_config.NumberColumn("largest (M)", format="%.0f"),
+        },
+    )
 
 
 def legend_caption(measured: bool = False) -> None:
-    text = ("Lines join the sizes of one series (colour = model series, label at its largest size); marker shape = family; "
-            "dashed grey lines are BM25 (no parameters).")
+    text = (
+        "Lines join the sizes of one series (colour = model series, label at its largest size); marker shape = family; "
+        "dashed grey lines are BM25 (no parameters)."
+    )
     if measured:
-        text += (" Hollow markers are your measured runs (joined by a dashed line when several sizes of a series were measured); "
-                 "dotted grey lines are your measured BM25 runs.")
+        text += (
+            " Hollow markers are your measured runs (joined by a dashed line when several sizes of a series were measured); "
+            "dotted grey lines are your measured BM25 runs."
+        )
     st.caption(text)
 
 
@@ -91,13 +119,23 @@ def one_dataset(scope: str, show_measured: bool) -> None:
         st.caption(f"No measured runs on {scope} here (build some on the Data & runs page).")
     if not measured.empty:
         st.subheader("Your runs beside the published value")
-        st.dataframe(measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]], hide_index=True, width="stretch", column_config=SOURCE_COLUMNS)
+        st.dataframe(
+            measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]],
+            hide_index=True,
+            width="stretch",
+            column_config=SOURCE_COLUMNS,
+        )
     gain_table(points)
     sources(points)
 
 
 def beir_average() -> None:
-    chosen = st.multiselect("Average over these datasets", published.published_datasets(), default=published.default_average_datasets(), key="w_ms_avg")
+    chosen = st.multiselect(
+        "Average over these datasets",
+        published.published_datasets(),
+        default=published.default_average_datasets(),
+        key="w_ms_avg",
+    )
     if not chosen:
         st.info("Choose at least one dataset to average over.")
         return
@@ -106,7 +144,9 @@ def beir_average() -> None:
     chart, message = charts.model_size_chart(points, title=f"Mean nDCG@10 over {len(chosen)} datasets")
     show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
     legend_caption()
-    st.caption(f"Averaged over exactly these {len(chosen)} datasets: {', '.join(sorted(chosen))}. Only models published on every one are plotted.")
+    st.caption(
+        f"Averaged over exactly these {len(chosen)} datasets: {', '.join(sorted(chosen))}. Only models published on every one are plotted."
+    )
     if not left_out.empty:
         with st.expander(f"{left_out['series'].nunique()} series left out (not published on every chosen dataset)"):
             st.dataframe(left_out, hide_index=True, width="stretch")
@@ -130,14 +170,18 @@ def paper() -> None:
         left = published.figure_points("msmarco")
     fig, msg = charts.paper_chart(left, right, f"Read off Rosa et al. 2022, Fig. 1 ({version}), about ±0.002")
     show_chart(fig, msg, pd.concat([left, right]), "rosa2022_fig1_read_off", "ms_fig")
-    st.caption("Values read off the figure's image (marker centres, about ±0.002), not table values. The paper's BEIR "
-               "average is over its own dataset set.")
+    st.caption(
+        "Values read off the figure's image (marker centres, about ±0.002), not table values. The paper's BEIR "
+        "average is over its own dataset set."
+    )
     datasets = published.common_datasets(published.PAPER_SERIES)
     avg, left_out = published.average_points(datasets, published.PAPER_SERIES)
     tab, msg = charts.paper_chart(published.msmarco_points(), avg, "The same chart from published tables")
     show_chart(tab, msg, pd.concat([published.msmarco_points(), avg]), "rosa2022_fig1_from_tables", "ms_tab")
-    st.caption(f"Left: published MS MARCO dev MRR@10 (pygaggle's monoT5 values are the non-10k checkpoints; GTR and SGPT "
-               f"from MTEB re-evaluations). Right: mean over the {len(datasets)} datasets every series here has: {', '.join(datasets)}.")
+    st.caption(
+        f"Left: published MS MARCO dev MRR@10 (pygaggle's monoT5 values are the non-10k checkpoints; GTR and SGPT "
+        f"from MTEB re-evaluations). Right: mean over the {len(datasets)} datasets every series here has: {', '.join(datasets)}."
+    )
     if not left_out.empty:
         st.caption("Left out (missing datasets): " + "; ".join(left_out["model"]))
     gain_table(pd.concat([right.assign(series=right["series"] + " (figure)"), avg]))

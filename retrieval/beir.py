@@ -9,15 +9,17 @@ raises :class:`~retrieval.errors.DataFormatError` naming the file and line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -126,9 +128,7 @@ def load_queries(path: str | Path) -> dict[str, str]:
     return queries
 
 
-def load_qrels(
-    path: str | Path, queries: Mapping[str, str] | None = None, corpus: Mapping[str, object] | None = None
-) -> Qrels:
+def load_qrels(path: str | Path, queries: Mapping[str, str] | None = None, corpus: Mapping[str, object] | None = None) -> Qrels:
     """Read a BEIR qrels TSV; with ``queries``/``corpus`` given, unknown ids are errors."""
     path = Path(path)
     qids: list[str] = []
@@ -153,9 +153,7 @@ def load_qrels(
             if corpus is not None and docid not in corpus:
                 raise DataFormatError(path, lineno, f"document {docid!r} is not in corpus.jsonl")
             if (qid, docid) in seen:
-                raise DataFormatError(
-                    path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})"
-                )
+                raise DataFormatError(path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})")
             seen[(qid, docid)] = lineno
             qids.append(qid)
             docids.append(docid)
@@ -185,7 +183,7 @@ class BeirDataset:
     cache): opening reads ids and offsets, never all texts.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None, *, cache: "Cache | None" = None) -> None:
+    def __init__(self, path: str | Path, name: str | None = None, *, cache: Cache | None = None) -> None:
         self.path = Path(path)
         self.name = name or self.path.name
         self._cache = cache
@@ -196,7 +194,7 @@ class BeirDataset:
         return f"BeirDataset({self.name!r}, {str(self.path)!r})"
 
     @property
-    def cache(self) -> "Cache":
+    def cache(self) -> Cache:
         if self._cache is None:
             from .cache import Cache
 
@@ -204,7 +202,7 @@ class BeirDataset:
         return self._cache
 
     @functools.cached_property
-    def corpus(self) -> "DocStore":
+    def corpus(self) -> DocStore:
         from .docstore import open_store
 
         path = self.path / "corpus.jsonl"
@@ -271,10 +269,8 @@ def file_sha256(path: Path, cache_root: Path | None = None) -> str:
     digest = sha256_file(path)
     _HASHES[stamp] = digest
     if record is not None:
-        try:
+        with contextlib.suppress(OSError):  # a read-only cache still works, it just hashes again next time
             atomic_write_json(record, {"stamp": list(stamp), "sha256": digest})
-        except OSError:
-            pass
     return digest
 
 
@@ -304,14 +300,22 @@ def local_datasets(data_dir: Path | None = None, cache_root: Path | None = None)
     return names
 
 
-def dataset_table(data_dir: Path | None = None, cache_root: Path | None = None, local: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+def dataset_table(
+    data_dir: Path | None = None, cache_root: Path | None = None, local: list[str] | tuple[str, ...] = ()
+) -> pd.DataFrame:
     """One row per catalogue dataset (name, status here, sizes, splits, domain, licence), then a row
     for each name in ``local`` that is not in the catalogue. The command line and the app show it."""
     rows = [
         {
-            "dataset": i.name, "name": i.display_name, "status": dataset_status(i.name, data_dir, cache_root),
-            "documents": i.corpus_docs, "test queries": i.test_queries, "splits": ", ".join(i.splits),
-            "domain": i.domain, "task": i.task, "license": i.license,
+            "dataset": i.name,
+            "name": i.display_name,
+            "status": dataset_status(i.name, data_dir, cache_root),
+            "documents": i.corpus_docs,
+            "test queries": i.test_queries,
+            "splits": ", ".join(i.splits),
+            "domain": i.domain,
+            "task": i.task,
+            "license": i.license,
         }
         for i in catalogue().values()
     ]
@@ -345,9 +349,7 @@ def open_dataset(
     progress: bool = True,
 ) -> BeirDataset:
     """Open a BEIR dataset by folder path or by name (local folder, cache, else official download)."""
-    from .cache import default_cache_root
-
-    from .cache import Cache
+    from .cache import Cache, default_cache_root
 
     cache = Cache(cache_root) if cache_root else None
     path = Path(name_or_path)
@@ -359,10 +361,14 @@ def open_dataset(
     if found is not None:
         return BeirDataset(found, name, cache=cache)
     info = dataset_info(name)
-    looked = [str(p) for p in ([data_dir / name] if data_dir else []) + ([data_dir_from_env() / name] if data_dir_from_env() else [])]
+    looked = [
+        str(p) for p in ([data_dir / name] if data_dir else []) + ([data_dir_from_env() / name] if data_dir_from_env() else [])
+    ]
     where = f" (looked in {', '.join(looked)} and the cache)" if looked else " (looked in the cache)"
     if info is None:
-        raise DatasetUnavailable(f"unknown dataset {name!r} and no BEIR folder of that name{where}; known: {', '.join(catalogue())}")
+        raise DatasetUnavailable(
+            f"unknown dataset {name!r} and no BEIR folder of that name{where}; known: {', '.join(catalogue())}"
+        )
     if not info.downloadable:
         raise DatasetUnavailable(
             f"{info.display_name} ({name}) cannot be redistributed, so BEIR offers no download{where}. "

@@ -30,13 +30,14 @@ import functools
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .beir import BeirDataset
 from .cache import Cache
-from .lucene import java_command
 from .errors import RetrievalError, UnknownSystem
+from .lucene import java_command
 from .run import Run
 from .system import System
 
@@ -83,11 +84,23 @@ def build_index(dataset: BeirDataset, condition: str = "flat", *, cache: Cache |
         # A short build spends half its CPU in the C2 JIT compiler (SciFact: 5.6 s CPU with it, 2.7 s
         # with C1 only, same index); a long one earns it back.
         jvm = ["-XX:TieredStopAtLevel=1"] if len(store) < C1_ONLY_BELOW else []
-        cmd = java_command("io.anserini.index.IndexCollection", [
-            "-collection", cond["collection"], "-input", str(store.jsonl_dir), "-index", str(tmp / "index"),
-            "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(min(4, os.cpu_count() or 1)),
-            *cond["index_args"],
-        ], jvm)
+        cmd = java_command(
+            "io.anserini.index.IndexCollection",
+            [
+                "-collection",
+                cond["collection"],
+                "-input",
+                str(store.jsonl_dir),
+                "-index",
+                str(tmp / "index"),
+                "-generator",
+                "DefaultLuceneDocumentGenerator",
+                "-threads",
+                str(min(4, os.cpu_count() or 1)),
+                *cond["index_args"],
+            ],
+            jvm,
+        )
         if progress:
             print(f"Indexing {dataset.name} ({condition}, {len(store):,} documents) with Lucene...", file=sys.stderr)
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -135,7 +148,9 @@ class BM25(System):
 
         return {"system": "bm25", "condition": self.condition, **self.params, "anserini": anserini_jar()}
 
-    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True, k: int | None = None) -> Run:
+    def retrieve(
+        self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True, k: int | None = None
+    ) -> Run:
         index = build_index(dataset, self.condition, cache=cache, progress=progress)
         hits = int(k or self.params["hits"])
         if len(queries) > 1:
@@ -176,9 +191,24 @@ class BM25(System):
                 return Run.from_records([], self.spec, family=self.family)
             topics.write_text("".join(lines), encoding="utf-8")
             args = [
-                "-index", str(index), "-topics", str(topics), "-topicReader", "TsvString", "-output", str(output),
-                "-bm25", "-bm25.k1", str(float(self.params["k1"])), "-bm25.b", str(float(self.params["b"])),
-                "-hits", str(hits + self._extra()), "-threads", str(os.cpu_count() or 1), "-quiet",
+                "-index",
+                str(index),
+                "-topics",
+                str(topics),
+                "-topicReader",
+                "TsvString",
+                "-output",
+                str(output),
+                "-bm25",
+                "-bm25.k1",
+                str(float(self.params["k1"])),
+                "-bm25.b",
+                str(float(self.params["b"])),
+                "-hits",
+                str(hits + self._extra()),
+                "-threads",
+                str(os.cpu_count() or 1),
+                "-quiet",
             ]
             if fields:
                 args += ["-fields", *[f"{f}={w}" for f, w in fields.items()]]
@@ -188,9 +218,15 @@ class BM25(System):
             if not output.is_file():
                 raise RetrievalError(f"Anserini SearchCollection wrote no run for {self.spec} (index {index})")
             frame = pd.read_csv(
-                output, sep=" ", header=None, names=["qid", "q0", "docid", "rank", "score", "tag"],
-                usecols=["qid", "docid", "rank", "score"], dtype={"qid": str, "docid": str, "rank": "int64", "score": str},
-                keep_default_na=False, na_filter=False, engine="c",
+                output,
+                sep=" ",
+                header=None,
+                names=["qid", "q0", "docid", "rank", "score", "tag"],
+                usecols=["qid", "docid", "rank", "score"],
+                dtype={"qid": str, "docid": str, "rank": "int64", "score": str},
+                keep_default_na=False,
+                na_filter=False,
+                engine="c",
             )
         # The file lists each query's hits in Lucene's order (rank 1..n), as batch_search returns them.
         if self.params["remove_query"]:
@@ -211,7 +247,9 @@ class BM25(System):
         from tqdm.auto import tqdm
 
         batch = 256
-        with tqdm(total=len(qids), desc=f"{self.spec} search", unit="q", disable=not progress or len(qids) < 2, file=sys.stderr) as bar:
+        with tqdm(
+            total=len(qids), desc=f"{self.spec} search", unit="q", disable=not progress or len(qids) < 2, file=sys.stderr
+        ) as bar:
             for start in range(0, len(qids), batch):
                 chunk = qids[start : start + batch]
                 texts = [queries[q] for q in chunk]

@@ -21,6 +21,7 @@ No pickle anywhere: entries hold parquet, JSON, npy (``allow_pickle=False``) or 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,9 +29,10 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 CACHE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -181,10 +183,8 @@ class Cache:
         return saved == {"entry": str(path), "files": stats}
 
     def _write_stamp(self, path: Path, stats: dict[str, list[int]]) -> None:
-        try:
+        with contextlib.suppress(OSError):  # a read-only cache still works, it just hashes again next time
             atomic_write_json(self._stamp_path(path), {"entry": str(path), "files": stats})
-        except OSError:  # a read-only cache still works, it just hashes again next time
-            pass
 
     def manifest(self, path: Path) -> dict[str, Any]:
         return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -278,7 +278,7 @@ class Cache:
                 continue
             if not p.name.startswith(".tmp-"):
                 continue
-            digest = p.name[len(".tmp-"):].rsplit("-", 1)[0]
+            digest = p.name[len(".tmp-") :].rsplit("-", 1)[0]
             from filelock import Timeout
 
             try:

@@ -20,18 +20,49 @@ from .published import (
 from .stats import PairedComparison
 
 PALETTE = (  # dark, distinct tones first (series with several sizes and the paper's series get these), then light ones
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#00a0a0", "#393b79", "#e377c2", "#843c39",
-    "#637939", "#7b4173", "#bcbd22", "#17becf",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#00a0a0",
+    "#393b79",
+    "#e377c2",
+    "#843c39",
+    "#637939",
+    "#7b4173",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#dbdb8d",
+    "#9edae5",
 )
-SHAPES = {"dense": "circle", "reranker": "square", "sparse": "diamond", "late-interaction": "triangle-up", "bm25": "stroke", "external": "cross"}
+SHAPES = {
+    "dense": "circle",
+    "reranker": "square",
+    "sparse": "diamond",
+    "late-interaction": "triangle-up",
+    "bm25": "stroke",
+    "external": "cross",
+}
 
 
 def split_points(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``(dots, rules, unplotted)``: sized points, BM25 rules, and non-BM25 rows without a size."""
     sized = points["params_millions"].notna() & (points["params_millions"] > 0)
     is_rule = ~sized & (points["family"] == "bm25")
-    return points[sized].reset_index(drop=True), points[is_rule].reset_index(drop=True), points[~sized & ~is_rule].reset_index(drop=True)
+    return (
+        points[sized].reset_index(drop=True),
+        points[is_rule].reset_index(drop=True),
+        points[~sized & ~is_rule].reset_index(drop=True),
+    )
 
 
 def _color_scale(alt):
@@ -47,7 +78,9 @@ def _short(series: str) -> str:
     return re.sub(r" et al\. ", " ", series)
 
 
-def _place_labels(labels: pd.DataFrame, gap: float, px_per_decade: float = 190.0, max_shift: int = 3, limit: int = 320) -> pd.DataFrame:
+def _place_labels(
+    labels: pd.DataFrame, gap: float, px_per_decade: float = 190.0, max_shift: int = 3, limit: int = 320
+) -> pd.DataFrame:
     """Give each label a ``label_y`` so that labels whose text spans overlap on x are at least ``gap``
     apart on y: the nearest free height within ``max_shift`` gaps, else the label is dropped (its point
     keeps the tooltip). A label spans from ``label_x`` rightwards, about 6.3 px per character."""
@@ -77,7 +110,10 @@ def _tooltip(alt, metric: str, measured: bool = False, sized: bool = True):
         tips.append(alt.Tooltip("params_millions:Q", title="parameters (M)", format=",.1f"))
     tips += [alt.Tooltip("score:Q", title=metric, format=".3f"), alt.Tooltip("datasets:N", title="dataset(s)")]
     if measured:
-        tips += [alt.Tooltip("published_value:Q", title="published", format=".3f"), alt.Tooltip("difference:Q", title="measured - published", format="+.3f")]
+        tips += [
+            alt.Tooltip("published_value:Q", title="published", format=".3f"),
+            alt.Tooltip("difference:Q", title="measured - published", format="+.3f"),
+        ]
     tips += [alt.Tooltip("setup:N", title="setup"), alt.Tooltip("citation:N", title="source")]
     return tips
 
@@ -88,13 +124,26 @@ def _merge_rules(rules: pd.DataFrame) -> pd.DataFrame:
         return rules
     rules = rules.assign(_y=rules["score"].round(3))
     merged = rules.groupby(["kind", "_y"], sort=False).agg(
-        {**{c: "first" for c in rules.columns if c not in ("_y", "kind", "series", "citation")},
-         "series": lambda s: " = ".join(dict.fromkeys(s)), "citation": lambda s: "; ".join(dict.fromkeys(s))}
+        {
+            **{c: "first" for c in rules.columns if c not in ("_y", "kind", "series", "citation")},
+            "series": lambda s: " = ".join(dict.fromkeys(s)),
+            "citation": lambda s: "; ".join(dict.fromkeys(s)),
+        }
     )
     return merged.reset_index().drop(columns="_y")
 
 
-def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 520, width: int | None = None, labels: bool = True, legend: bool = True, x_domain: tuple[float, float] | None = None, legend_values: list[str] | None = None, label_limit: int = 320):
+def model_size_chart(
+    points: pd.DataFrame,
+    title: str = "",
+    height: int = 520,
+    width: int | None = None,
+    labels: bool = True,
+    legend: bool = True,
+    x_domain: tuple[float, float] | None = None,
+    legend_values: list[str] | None = None,
+    label_limit: int = 320,
+):
     """Score against parameters (log x): one line per series through its sizes, coloured by model series,
     labelled at its largest size; marker shape = family; measured runs hollow; BM25 as labelled rules.
 
@@ -112,13 +161,29 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 520, w
         return None, "Nothing to plot: no model here has both a parameter count and a score."
     message = f"{len(unplotted)} rows have no parameter count: listed in the table, not plotted." if not unplotted.empty else ""
     metric = str(points["metric"].iloc[0])
-    color = alt.Color("base_series:N", title="model series", scale=_color_scale(alt), legend=alt.Legend(columns=2, symbolLimit=60, values=legend_values or sorted(set(points["base_series"]), key=str.lower)) if legend and not labels else None)
+    color = alt.Color(
+        "base_series:N",
+        title="model series",
+        scale=_color_scale(alt),
+        legend=alt.Legend(columns=2, symbolLimit=60, values=legend_values or sorted(set(points["base_series"]), key=str.lower))
+        if legend and not labels
+        else None,
+    )
     families = [f for f in FAMILY_ORDER if f in set(dots["family"])]
-    shape = alt.Shape("family:N", title="family", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())),
-                      legend=alt.Legend(values=families, orient="top", direction="horizontal", title=None) if legend else None)
+    shape = alt.Shape(
+        "family:N",
+        title="family",
+        scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())),
+        legend=alt.Legend(values=families, orient="top", direction="horizontal", title=None) if legend else None,
+    )
     lo, hi = (float(dots["params_millions"].min()), float(dots["params_millions"].max())) if not dots.empty else (10.0, 10000.0)
     domain = list(x_domain) if x_domain else [lo / 1.6, hi * (5 if labels else 1.6)]
-    x = alt.X("params_millions:Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log", domain=domain, nice=False), axis=alt.Axis(format="~s"))
+    x = alt.X(
+        "params_millions:Q",
+        title="parameters (millions, log scale)",
+        scale=alt.Scale(type="log", domain=domain, nice=False),
+        axis=alt.Axis(format="~s"),
+    )
     y = alt.Y("score:Q", title=metric, scale=alt.Scale(zero=False, padding=14, nice=True))
     is_measured = dots["kind"] == MEASURED_KIND
     layers = []
@@ -129,36 +194,63 @@ def model_size_chart(points: pd.DataFrame, title: str = "", height: int = 520, w
 
     published_lines = lines_of(dots[~is_measured], "series")
     if not published_lines.empty:
-        layers.append(alt.Chart(published_lines).mark_line(strokeWidth=2, opacity=0.8).encode(
-            x=x, y=y, color=color, detail="series:N", order="params_millions:Q", tooltip=alt.value(None)))
+        layers.append(
+            alt.Chart(published_lines)
+            .mark_line(strokeWidth=2, opacity=0.8)
+            .encode(x=x, y=y, color=color, detail="series:N", order="params_millions:Q", tooltip=alt.value(None))
+        )
     measured_lines = lines_of(dots[is_measured], "base_series")
     if not measured_lines.empty:
-        layers.append(alt.Chart(measured_lines).mark_line(strokeWidth=1.5, strokeDash=[4, 3]).encode(
-            x=x, y=y, color=color, detail="base_series:N", order="params_millions:Q", tooltip=alt.value(None)))
+        layers.append(
+            alt.Chart(measured_lines)
+            .mark_line(strokeWidth=1.5, strokeDash=[4, 3])
+            .encode(x=x, y=y, color=color, detail="base_series:N", order="params_millions:Q", tooltip=alt.value(None))
+        )
     if (~is_measured).any():
-        layers.append(alt.Chart(dots[~is_measured]).mark_point(filled=True, size=70 if labels else 40, opacity=0.95).encode(
-            x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric)))
+        layers.append(
+            alt.Chart(dots[~is_measured])
+            .mark_point(filled=True, size=70 if labels else 40, opacity=0.95)
+            .encode(x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric))
+        )
     if is_measured.any():
-        layers.append(alt.Chart(dots[is_measured]).mark_point(filled=False, size=180 if labels else 90, strokeWidth=2.5).encode(
-            x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric, measured=True)))
+        layers.append(
+            alt.Chart(dots[is_measured])
+            .mark_point(filled=False, size=180 if labels else 90, strokeWidth=2.5)
+            .encode(x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric, measured=True))
+        )
     rules = _merge_rules(rules)
     if labels:
         ends = dots[~is_measured].sort_values("params_millions").groupby("series", as_index=False).tail(1)
         ends = ends.assign(label_x=ends["params_millions"] * 1.15, text=ends["series"].map(_short))
         edge = rules[rules["kind"] != MEASURED_KIND]  # a measured BM25 line is explained in the caption and its table
-        edge = edge.assign(label_x=lo / 1.5, lift=0.75, text=edge["series"].map(_short).map(lambda t: t if "BM25" in t else f"BM25: {t}"))
+        edge = edge.assign(
+            label_x=lo / 1.5, lift=0.75, text=edge["series"].map(_short).map(lambda t: t if "BM25" in t else f"BM25: {t}")
+        )
         every = pd.concat([ends, edge], ignore_index=True)
         if not every.empty:
-            span = float(pd.concat([dots["score"], rules["score"]]).max() - pd.concat([dots["score"], rules["score"]]).min()) or 0.1
-            every = _place_labels(every, gap=span * 15 / max(height - 90, 100), limit=label_limit,
-                                   px_per_decade=(width or 650) / max(float(np.log10(domain[1] / domain[0])), 0.5))
+            span = (
+                float(pd.concat([dots["score"], rules["score"]]).max() - pd.concat([dots["score"], rules["score"]]).min()) or 0.1
+            )
+            every = _place_labels(
+                every,
+                gap=span * 15 / max(height - 90, 100),
+                limit=label_limit,
+                px_per_decade=(width or 650) / max(float(np.log10(domain[1] / domain[0])), 0.5),
+            )
             ly = alt.Y("label_y:Q", scale=alt.Scale(zero=False, padding=14, nice=True))
             lx = alt.X("label_x:Q", scale=alt.Scale(type="log", domain=[lo / 1.6, hi * 5], nice=False))
-            layers.append(alt.Chart(every).mark_text(align="left", baseline="middle", fontSize=12, limit=label_limit).encode(
-                x=lx, y=ly, text="text:N", color=color, tooltip=alt.value(None)))
+            layers.append(
+                alt.Chart(every)
+                .mark_text(align="left", baseline="middle", fontSize=12, limit=label_limit)
+                .encode(x=lx, y=ly, text="text:N", color=color, tooltip=alt.value(None))
+            )
     for kind, dash in ((k, d) for k, d in zip(KINDS, ([6, 4], [2, 2], [6, 4])) if k in set(rules.get("kind", []))):
         part = rules[rules["kind"] == kind]
-        layers.append(alt.Chart(part).mark_rule(strokeWidth=1.5, strokeDash=dash, color="#555555").encode(y=y, tooltip=_tooltip(alt, metric, kind == MEASURED_KIND, sized=False)))
+        layers.append(
+            alt.Chart(part)
+            .mark_rule(strokeWidth=1.5, strokeDash=dash, color="#555555")
+            .encode(y=y, tooltip=_tooltip(alt, metric, kind == MEASURED_KIND, sized=False))
+        )
     layers.sort(key=lambda layer: layer.mark.type == "text" if hasattr(layer.mark, "type") else False)
     chart = alt.layer(*layers).properties(height=height)
     if width is not None:
@@ -180,24 +272,59 @@ def grid_chart(points: pd.DataFrame, columns: int = 4):
     data = points.assign(
         _dot=sized,
         _rule=~sized & (points["family"] == "bm25"),
-        _line=sized & points.assign(_p=points["params_millions"].where(sized)).groupby(["datasets", "series"])["_p"].transform("nunique").ge(2),
+        _line=sized
+        & points.assign(_p=points["params_millions"].where(sized))
+        .groupby(["datasets", "series"])["_p"]
+        .transform("nunique")
+        .ge(2),
     )
     data = data[data["_dot"] | data["_rule"]].sort_values(["datasets", "series", "params_millions"]).reset_index(drop=True)
     if data.empty:
         return None, "Nothing to plot."
     metric = str(data["metric"].iloc[0])
     lo, hi = float(data.loc[data["_dot"], "params_millions"].min()), float(data.loc[data["_dot"], "params_millions"].max())
-    x = alt.X("params_millions:Q", title="parameters (M)", scale=alt.Scale(type="log", domain=[lo / 1.5, hi * 1.5], nice=False), axis=alt.Axis(format="~s"))
+    x = alt.X(
+        "params_millions:Q",
+        title="parameters (M)",
+        scale=alt.Scale(type="log", domain=[lo / 1.5, hi * 1.5], nice=False),
+        axis=alt.Axis(format="~s"),
+    )
     y = alt.Y("score:Q", title=metric, scale=alt.Scale(zero=False, padding=8))
     present = sorted(set(data["base_series"]), key=str.lower)
-    color = alt.Color("base_series:N", title="model series", scale=_color_scale(alt), legend=alt.Legend(values=present, columns=4, symbolLimit=60, orient="bottom"))
-    shape = alt.Shape("family:N", title="family", scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())),
-                      legend=alt.Legend(values=[f for f in FAMILY_ORDER if f in set(data.loc[data["_dot"], "family"])], orient="bottom"))
-    lines = alt.Chart().mark_line(strokeWidth=1.8, opacity=0.8).encode(x=x, y=y, color=color, detail="series:N", order="params_millions:Q").transform_filter("datum._line")
-    dots = alt.Chart().mark_point(filled=True, size=40, opacity=0.95).encode(x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric)).transform_filter("datum._dot")
-    rules = alt.Chart().mark_rule(strokeWidth=1.2, strokeDash=[6, 4], color="#555555").encode(y=y, tooltip=_tooltip(alt, metric, sized=False)).transform_filter("datum._rule")
+    color = alt.Color(
+        "base_series:N",
+        title="model series",
+        scale=_color_scale(alt),
+        legend=alt.Legend(values=present, columns=4, symbolLimit=60, orient="bottom"),
+    )
+    shape = alt.Shape(
+        "family:N",
+        title="family",
+        scale=alt.Scale(domain=list(SHAPES), range=list(SHAPES.values())),
+        legend=alt.Legend(values=[f for f in FAMILY_ORDER if f in set(data.loc[data["_dot"], "family"])], orient="bottom"),
+    )
+    lines = (
+        alt.Chart()
+        .mark_line(strokeWidth=1.8, opacity=0.8)
+        .encode(x=x, y=y, color=color, detail="series:N", order="params_millions:Q")
+        .transform_filter("datum._line")
+    )
+    dots = (
+        alt.Chart()
+        .mark_point(filled=True, size=40, opacity=0.95)
+        .encode(x=x, y=y, color=color, shape=shape, tooltip=_tooltip(alt, metric))
+        .transform_filter("datum._dot")
+    )
+    rules = (
+        alt.Chart()
+        .mark_rule(strokeWidth=1.2, strokeDash=[6, 4], color="#555555")
+        .encode(y=y, tooltip=_tooltip(alt, metric, sized=False))
+        .transform_filter("datum._rule")
+    )
     layered = alt.layer(lines, dots, rules, data=data).properties(width=190, height=160)
-    chart = layered.facet(facet=alt.Facet("datasets:N", title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")), columns=columns)
+    chart = layered.facet(
+        facet=alt.Facet("datasets:N", title=None, header=alt.Header(labelFontSize=13, labelFontWeight="bold")), columns=columns
+    )
     return chart.resolve_scale(y="independent"), ""
 
 
@@ -244,8 +371,15 @@ def tied_points(comparison: PairedComparison, query_texts: Mapping[str, str] | N
     if data.empty:
         return pd.DataFrame(columns=["a", "b", "diff", "count", "qid", "qids", "query", "outcome"])
     grouped = data.groupby(["a", "b"], sort=False)
-    out = grouped.agg(diff=("diff", "first"), count=("qid", "size"), qid=("qid", "first"), qids=("qid", lambda q: ", ".join(list(q)[:5]) + (" …" if len(q) > 5 else ""))).reset_index()
-    out["query"] = [texts.get(q, "")[:120] if n == 1 else f"{n} queries here (a click opens {q})" for q, n in zip(out["qid"], out["count"])]
+    out = grouped.agg(
+        diff=("diff", "first"),
+        count=("qid", "size"),
+        qid=("qid", "first"),
+        qids=("qid", lambda q: ", ".join(list(q)[:5]) + (" …" if len(q) > 5 else "")),
+    ).reset_index()
+    out["query"] = [
+        texts.get(q, "")[:120] if n == 1 else f"{n} queries here (a click opens {q})" for q, n in zip(out["qid"], out["count"])
+    ]
     out["outcome"] = np.where(out["diff"] > 0, "B better", np.where(out["diff"] < 0, "A better", "tie"))
     return out.sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True)
 
@@ -275,15 +409,31 @@ def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] |
     ]
     colors = alt.Scale(domain=["A better", "tie", "B better"], range=["#d62728", "#9e9e9e", "#1f77b4"])
     top = max(int(data["count"].max()), 2)
-    size = alt.Size("count:Q", title="queries", scale=alt.Scale(type="sqrt", domain=[1, top], range=[50, 1200]),
-                    legend=alt.Legend(orient="bottom", values=sorted({1, max(1, top // 4), top})))
-    points = alt.Chart(data).mark_circle(opacity=0.6, stroke="#333333", strokeWidth=0.5).encode(
-        x=x, y=y, tooltip=tooltip, size=size, color=alt.Color("outcome:N", scale=colors, title=None, legend=alt.Legend(orient="bottom"))
+    size = alt.Size(
+        "count:Q",
+        title="queries",
+        scale=alt.Scale(type="sqrt", domain=[1, top], range=[50, 1200]),
+        legend=alt.Legend(orient="bottom", values=sorted({1, max(1, top // 4), top})),
+    )
+    points = (
+        alt.Chart(data)
+        .mark_circle(opacity=0.6, stroke="#333333", strokeWidth=0.5)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=tooltip,
+            size=size,
+            color=alt.Color("outcome:N", scale=colors, title=None, legend=alt.Legend(orient="bottom")),
+        )
     )
     if selectable:
         sel = alt.selection_point(name="query", fields=["qid"], on="click", clear="dblclick")
         points = points.add_params(sel).encode(strokeWidth=alt.condition(sel, alt.value(2.5), alt.value(0.5)))
-    diagonal = alt.Chart(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0]})).mark_line(color="#bbbbbb", strokeDash=[4, 4]).encode(x="a:Q", y="b:Q")
+    diagonal = (
+        alt.Chart(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0]}))
+        .mark_line(color="#bbbbbb", strokeDash=[4, 4])
+        .encode(x="a:Q", y="b:Q")
+    )
     return (diagonal + points).properties(height=420), ""
 
 
@@ -300,18 +450,35 @@ def agreement_histogram(frame: pd.DataFrame, bins: int = 10, height: int = 220):
     edges = np.linspace(0.0, 1.0, bins + 1)
     values = frame["rbo"].dropna().to_numpy(dtype=float)
     counts, _ = np.histogram(values, bins=edges)
-    rows += [{"measure": "RBO (p=0.9)", "from": lo, "to": hi, "queries": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    rows += [
+        {"measure": "RBO (p=0.9)", "from": lo, "to": hi, "queries": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts)
+    ]
     # overlap@k takes only the values 0, 1/k, ..., 1: one bar per value, centred on it (float bin edges would
     # put 3/10 = 0.3 in the bin below 0.30000000000000004)
     k = int(overlap.split("@", 1)[1])
     hits = np.rint(frame[overlap].dropna().to_numpy(dtype=float) * k).astype(int)
     half = 0.5 / k
-    rows += [{"measure": overlap, "from": i / k - half, "to": i / k + half, "queries": int((hits == i).sum())} for i in range(k + 1)]
+    rows += [
+        {"measure": overlap, "from": i / k - half, "to": i / k + half, "queries": int((hits == i).sum())} for i in range(k + 1)
+    ]
     data = pd.DataFrame(rows)
-    chart = alt.Chart(data).mark_bar(color="#4c78a8").encode(
-        x=alt.X("from:Q", bin="binned", title="agreement (0 = disjoint, 1 = identical)", scale=alt.Scale(domain=[-0.05, 1.05])),
-        x2="to:Q",
-        y=alt.Y("queries:Q", title="queries"),
-        tooltip=[alt.Tooltip("measure:N"), alt.Tooltip("from:Q", format=".1f"), alt.Tooltip("to:Q", format=".1f"), alt.Tooltip("queries:Q")],
-    ).properties(height=height, width=260).facet(column=alt.Column("measure:N", title=None))
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X(
+                "from:Q", bin="binned", title="agreement (0 = disjoint, 1 = identical)", scale=alt.Scale(domain=[-0.05, 1.05])
+            ),
+            x2="to:Q",
+            y=alt.Y("queries:Q", title="queries"),
+            tooltip=[
+                alt.Tooltip("measure:N"),
+                alt.Tooltip("from:Q", format=".1f"),
+                alt.Tooltip("to:Q", format=".1f"),
+                alt.Tooltip("queries:Q"),
+            ],
+        )
+        .properties(height=height, width=260)
+        .facet(column=alt.Column("measure:N", title=None))
+    )
     return chart, ""

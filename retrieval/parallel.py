@@ -15,8 +15,9 @@ once. The cluster's workers need this repository importable and the model weight
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from .errors import RetrievalError
 
@@ -56,8 +57,9 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, workers: int | None = None, gpus: float | None = None,
-                 in_flight: int = 2) -> None:
+    def __init__(
+        self, address: str | None = None, *, workers: int | None = None, gpus: float | None = None, in_flight: int = 2
+    ) -> None:
         self.address = address or None
         self.workers = workers
         self.gpus = gpus
@@ -70,8 +72,11 @@ class RayExecutor:
             raise RetrievalError("--ray needs the ray package: pip install -r requirements-ray.txt") from None
         if not ray.is_initialized():
             path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-            kwargs: dict[str, Any] = {"runtime_env": {"env_vars": {"PYTHONPATH": path}}, "ignore_reinit_error": True,
-                                      "log_to_driver": False}
+            kwargs: dict[str, Any] = {
+                "runtime_env": {"env_vars": {"PYTHONPATH": path}},
+                "ignore_reinit_error": True,
+                "log_to_driver": False,
+            }
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
@@ -107,9 +112,11 @@ class RayExecutor:
                 try:
                     result = ray.get(ready[0])
                 except ray.exceptions.RayActorError as exc:
-                    raise RetrievalError(f"a Ray worker died while working on block {i} of {len(blocks)} ({type(exc).__name__}); "
-                                         "the blocks finished before were written to the cache, so running the command "
-                                         "again does only the rest") from None
+                    raise RetrievalError(
+                        f"a Ray worker died while working on block {i} of {len(blocks)} ({type(exc).__name__}); "
+                        "the blocks finished before were written to the cache, so running the command "
+                        "again does only the rest"
+                    ) from None
                 yield i, result
                 if todo:
                     submit(actor)

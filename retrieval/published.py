@@ -38,8 +38,21 @@ KINDS = ("published", MEASURED_KIND, FIGURE_KIND)
 FAMILIES = ("bm25", "dense", "reranker", "sparse", "late-interaction", "external")
 FAMILY_ORDER = FAMILIES
 POINT_COLUMNS = (
-    "label", "series", "base_series", "family", "params_millions", "score", "metric", "kind",
-    "datasets", "setup", "citation", "reference", "url", "published_value", "difference",
+    "label",
+    "series",
+    "base_series",
+    "family",
+    "params_millions",
+    "score",
+    "metric",
+    "kind",
+    "datasets",
+    "setup",
+    "citation",
+    "reference",
+    "url",
+    "published_value",
+    "difference",
 )
 # The published series closest to each line of Rosa et al.'s figure, for the paper view's
 # "same chart from the published table" (BM25: the paper reranks Pyserini BM25 flat).
@@ -134,7 +147,9 @@ def plottable() -> pd.DataFrame:
 def caveats() -> pd.DataFrame:
     """Rows kept in the file but not plotted, with the reason (shown under the chart)."""
     pub = published()
-    return pub.loc[pub["caveat"].str.strip() != "", ["dataset", "model", "ndcg_at_10", "citation", "caveat"]].reset_index(drop=True)
+    return pub.loc[pub["caveat"].str.strip() != "", ["dataset", "model", "ndcg_at_10", "citation", "caveat"]].reset_index(
+        drop=True
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -159,7 +174,12 @@ def all_base_series() -> list[str]:
     """Every colour group in the data (for one colour per model series on every chart)."""
     from .neural import registry
 
-    names = [*published()["base_series"], *msmarco()["base_series"], *figure()["base_series"], *(m.series for m in registry.models())]
+    names = [
+        *published()["base_series"],
+        *msmarco()["base_series"],
+        *figure()["base_series"],
+        *(m.series for m in registry.models()),
+    ]
     return sorted({n for n in names if n}, key=str.lower)
 
 
@@ -251,14 +271,27 @@ def average_points(datasets: Sequence[str], series: Sequence[str] | None = None)
         have = set(group["dataset"]) & set(datasets)
         if have != set(datasets):
             missing = sorted(set(datasets) - have)
-            left_out.append({"series": group["series"].iloc[0], "model": model, "missing": "all" if not have else ", ".join(missing)})
+            left_out.append(
+                {"series": group["series"].iloc[0], "model": model, "missing": "all" if not have else ", ".join(missing)}
+            )
             continue
         g = rows[rows["model"] == model]
         first = g.iloc[0]
-        kept.append({**first.to_dict(), "ndcg_at_10": float(g["ndcg_at_10"].mean()), "citation": "; ".join(dict.fromkeys(g["citation"])),
-                     "reference": "; ".join(dict.fromkeys(g["reference"])), "url": " ".join(dict.fromkeys(g["url"]))})
+        kept.append(
+            {
+                **first.to_dict(),
+                "ndcg_at_10": float(g["ndcg_at_10"].mean()),
+                "citation": "; ".join(dict.fromkeys(g["citation"])),
+                "reference": "; ".join(dict.fromkeys(g["reference"])),
+                "url": " ".join(dict.fromkeys(g["url"])),
+            }
+        )
     frame = pd.DataFrame(kept, columns=list(pub.columns))
-    points = _points(frame, "ndcg_at_10", "nDCG@10", "published", average_label(datasets)) if kept else pd.DataFrame(columns=list(POINT_COLUMNS))
+    points = (
+        _points(frame, "ndcg_at_10", "nDCG@10", "published", average_label(datasets))
+        if kept
+        else pd.DataFrame(columns=list(POINT_COLUMNS))
+    )
     return points, pd.DataFrame(left_out, columns=["series", "model", "missing"])
 
 

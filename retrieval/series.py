@@ -68,6 +68,14 @@ def gain_per_tenfold(points: pd.DataFrame, group: str = "series") -> pd.DataFram
         if len(g) < 2 or np.ptp(x) == 0:
             continue
         slope = float(np.polyfit(x, g["score"].astype(float).to_numpy(), 1)[0])
-        rows.append({"series": name, "gain_per_10x": slope, "points": len(g), "smallest_m": float(10 ** x.min()), "largest_m": float(10 ** x.max())})
+        rows.append(
+            {
+                "series": name,
+                "gain_per_10x": slope,
+                "points": len(g),
+                "smallest_m": float(10 ** x.min()),
+                "largest_m": float(10 ** x.max()),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values("gain_per_10x", ascending=False, ignore_index=True)

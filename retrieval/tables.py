@@ -7,7 +7,7 @@ size: the user's measured runs as chart rows.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -36,7 +36,9 @@ def disagreeing_table(frame: pd.DataFrame, queries: Mapping[str, str]) -> pd.Dat
 
 def zero_table(qids: list[str], queries: Mapping[str, str], qrels: Qrels) -> pd.DataFrame:
     """Queries (e.g. those every system scores 0 on) with their text and number of relevant documents."""
-    return pd.DataFrame({"qid": qids, "query": [queries.get(q, "") for q in qids], "relevant": [len(qrels.relevant(q)) for q in qids]})
+    return pd.DataFrame(
+        {"qid": qids, "query": [queries.get(q, "") for q in qids], "relevant": [len(qrels.relevant(q)) for q in qids]}
+    )
 
 
 def unfound_table(lost: pd.DataFrame, corpus: Mapping[str, Document], queries: Mapping[str, str]) -> pd.DataFrame:
@@ -48,15 +50,21 @@ def unfound_table(lost: pd.DataFrame, corpus: Mapping[str, Document], queries: M
     return lost[["qid", "query", "docid", "title", "grade", "best_rank", "best_system"]]
 
 
-def models_table(specs: Iterable[str], describe: Callable[[str], tuple[str, str, bool, str]], params: Callable[[str], float | None]) -> pd.DataFrame:
+def models_table(
+    specs: Iterable[str], describe: Callable[[str], tuple[str, str, bool, str]], params: Callable[[str], float | None]
+) -> pd.DataFrame:
     """One row per system spec; ``describe(spec)`` gives (name, family, available, message)."""
     rows = []
     for spec in specs:
         name, family, ok, message = describe(spec)
         rows.append(
             {
-                "system": spec, "name": name, "family": family, "parameters (M)": params(spec),
-                "available here": "yes" if ok else "no", "how to get it / why not": message,
+                "system": spec,
+                "name": name,
+                "family": family,
+                "parameters (M)": params(spec),
+                "available here": "yes" if ok else "no",
+                "how to get it / why not": message,
             }
         )
     frame = pd.DataFrame(rows)
@@ -116,7 +124,9 @@ def measured_rows(
                 "params_millions": params,
                 "ndcg_at_10": ev.mean["nDCG@10"],
                 "source": f"measured here: run {r['path']} ({ev.n_queries} {split} queries), evaluated with ir_measures",
-                "notes": "parameter count from retrieval/data/models.csv" if params is not None else "parameter count unknown (no model registry entry)",
+                "notes": "parameter count from retrieval/data/models.csv"
+                if params is not None
+                else "parameter count unknown (no model registry entry)",
             }
         )
     return rows

@@ -26,7 +26,13 @@ def qrels_of(rows) -> Qrels:
 
 @pytest.mark.parametrize(
     "grade,label,kind",
-    [(2, "relevant (2)", "relevant"), (1, "relevant (1)", "relevant"), (0, "not relevant", "not_relevant"), (None, "unjudged", "unjudged"), (-1, "not relevant (-1)", "not_relevant")],
+    [
+        (2, "relevant (2)", "relevant"),
+        (1, "relevant (1)", "relevant"),
+        (0, "not relevant", "not_relevant"),
+        (None, "unjudged", "unjudged"),
+        (-1, "not relevant (-1)", "not_relevant"),
+    ],
 )
 def test_relevance_badge(grade, label, kind):
     badge = columns.relevance_badge(grade)
@@ -171,7 +177,11 @@ def test_all_zero_queries_and_unfound_relevant_documents():
 
 def test_estimate_build_seconds_scales_earlier_builds_by_corpus_size():
     history = pd.DataFrame(
-        {"dataset": ["small", "other", "small"], "system": ["dense:x", "bm25-flat", "dense:x"], "build_seconds": [10.0, 99.0, 30.0]}
+        {
+            "dataset": ["small", "other", "small"],
+            "system": ["dense:x", "bm25-flat", "dense:x"],
+            "build_seconds": [10.0, 99.0, 30.0],
+        }
     )
     eta = runner.estimate_build_seconds(history, "dense:x", 5000, {"small": 1000, "other": 10})
     assert eta == pytest.approx(20.0 / 1000 * 5000)
@@ -179,7 +189,10 @@ def test_estimate_build_seconds_scales_earlier_builds_by_corpus_size():
     assert runner.estimate_build_seconds(pd.DataFrame(), "dense:x", 5000, {}) is None
 
 
-@pytest.mark.parametrize("secs,shown", [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")])
+@pytest.mark.parametrize(
+    "secs,shown",
+    [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")],
+)
 def test_format_seconds(secs, shown):
     assert text.format_seconds(secs) == shown
 
@@ -240,7 +253,10 @@ def test_bm25_flat_vs_multifield_on_scifact(scifact, session_cache):
 
 
 def test_tied_queries_become_one_point_sized_by_their_number():
-    frame = pd.DataFrame({"a": [0.0, 0.0, 0.0, 1.0, 0.5], "b": [0.0, 0.0, 0.0, 1.0, 0.7]}, index=pd.Index(["q1", "q2", "q3", "q4", "q5"], name="qid"))
+    frame = pd.DataFrame(
+        {"a": [0.0, 0.0, 0.0, 1.0, 0.5], "b": [0.0, 0.0, 0.0, 1.0, 0.7]},
+        index=pd.Index(["q1", "q2", "q3", "q4", "q5"], name="qid"),
+    )
     frame["diff"] = frame["b"] - frame["a"]
     cmp = stats.PairedComparison("A", "B", "nDCG@10", frame, 1, 4, 0, ())
     pts = charts.tied_points(cmp, {"q5": "five"})
@@ -258,8 +274,18 @@ def test_tied_queries_become_one_point_sized_by_their_number():
 def test_agreement_histogram_counts_every_query_per_measure():
     from retrieval import agreement
 
-    frame = pd.DataFrame({"qid": ["1", "2", "3"], "overlap@10": [0.0, 0.5, 1.0], "rbo": [0.05, 0.95, 1.0], "rbo_min": 0.0,
-                          "kendall_tau": [float("nan"), 0.2, 1.0], "shared": [0, 5, 10], "depth_a": 10, "depth_b": 10})
+    frame = pd.DataFrame(
+        {
+            "qid": ["1", "2", "3"],
+            "overlap@10": [0.0, 0.5, 1.0],
+            "rbo": [0.05, 0.95, 1.0],
+            "rbo_min": 0.0,
+            "kendall_tau": [float("nan"), 0.2, 1.0],
+            "shared": [0, 5, 10],
+            "depth_a": 10,
+            "depth_b": 10,
+        }
+    )
     chart, message = charts.agreement_histogram(frame)
     assert message == ""
     rows = [r for ds in chart.to_dict()["datasets"].values() for r in ds]
@@ -270,7 +296,9 @@ def test_agreement_histogram_counts_every_query_per_measure():
     centre = ((bars["from"] + bars["to"]) / 2).round(6)
     assert dict(zip(centre, bars["queries"]))[1.0] == 1 and dict(zip(centre, bars["queries"]))[0.5] == 1
     three = pd.DataFrame({**{c: frame[c] for c in frame.columns}, "overlap@10": [3 / 10, 0.1 + 0.2, 0.3]})
-    bars3 = pd.DataFrame([r for ds in charts.agreement_histogram(three)[0].to_dict()["datasets"].values() for r in ds]).query("measure == 'overlap@10'")
+    bars3 = pd.DataFrame([r for ds in charts.agreement_histogram(three)[0].to_dict()["datasets"].values() for r in ds]).query(
+        "measure == 'overlap@10'"
+    )
     assert dict(zip(((bars3["from"] + bars3["to"]) / 2).round(6), bars3["queries"]))[0.3] == 3  # float 0.1 + 0.2 too
     rbo_last = pd.DataFrame(rows).query("measure == 'RBO (p=0.9)' and `from` >= 0.85")["queries"].sum()
     assert rbo_last == 2  # 0.95 and 1.0: 1.0 falls in the last bin, not past it

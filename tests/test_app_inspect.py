@@ -91,8 +91,14 @@ def test_data_runs_shows_each_cached_runs_command(tiny_env):
     at.run()
     assert not at.exception
     runs = next(d.value for d in at.dataframe if "command" in d.value.columns)
-    row = next(i for i, (ds, sp, sy) in enumerate(zip(runs["dataset"], runs["split"], runs["system"])) if (ds, sp, sy) == ("tiny", "test", "bm25-flat"))
-    want = expected[(expected["dataset"] == "tiny") & (expected["split"] == "test") & (expected["system"] == "bm25-flat")]["command"].iloc[-1]
+    row = next(
+        i
+        for i, (ds, sp, sy) in enumerate(zip(runs["dataset"], runs["split"], runs["system"]))
+        if (ds, sp, sy) == ("tiny", "test", "bm25-flat")
+    )
+    want = expected[(expected["dataset"] == "tiny") & (expected["split"] == "test") & (expected["system"] == "bm25-flat")][
+        "command"
+    ].iloc[-1]
     assert runs["command"].iloc[row] == want and want.startswith("python -m retrieval run --dataset tiny")
     select_dataframe_row(at, "w_d_runs", row)
     assert not at.exception
@@ -148,7 +154,11 @@ def test_upload_feedback_limit_and_unknown_ids(tiny_env, monkeypatch):
     monkeypatch.setattr(choices, "UPLOAD_MAX_MB", 0.00001)
     at.run()  # the uploader's own (browser-side) limit is part of its identity: a new widget
     at.get("file_uploader")[0].set_value(("big.trec", good.encode(), "text/plain")).run()
-    assert any("big.trec is" in unescape(e.value) and "limited to" in unescape(e.value) for e in at.error), ([e.value for e in at.error], [s.value for s in at.success], at.exception)
+    assert any("big.trec is" in unescape(e.value) and "limited to" in unescape(e.value) for e in at.error), (
+        [e.value for e in at.error],
+        [s.value for s in at.success],
+        at.exception,
+    )
 
 
 # ---- the dialog's neural explanations -------------------------------------------------------------------
@@ -177,7 +187,9 @@ def test_document_dialog_shows_occlusion_saliency_and_dense_sentences(tiny_env, 
         specs.append(dense.spec)
     ds, rerank = core_run(tiny_env, "tiny", "test", "monot5:base")
     runs = {s: core_run(tiny_env, "tiny", "test", s)[1] for s in specs}
-    shared = [d for d in rerank.for_query("q1", 10)["docid"] if all(d in set(r.for_query("q1", 10)["docid"]) for r in runs.values())]
+    shared = [
+        d for d in rerank.for_query("q1", 10)["docid"] if all(d in set(r.for_query("q1", 10)["docid"]) for r in runs.values())
+    ]
     docid = shared[0]  # shown in every column, so every column gets a "why here" tab
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": ",".join(specs)})
     at.run()
@@ -219,7 +231,9 @@ def test_why_here_says_when_the_model_is_missing_or_the_run_is_uploaded(tiny_env
     at = AppTest.from_function(script, default_timeout=120)
     at.run()
     assert not at.exception
-    assert any(w.value.startswith("Cannot explain: the model is not here.") and "HF_HUB_OFFLINE" in unescape(w.value) for w in at.warning)
+    assert any(
+        w.value.startswith("Cannot explain: the model is not here.") and "HF_HUB_OFFLINE" in unescape(w.value) for w in at.warning
+    )
     assert any("uploaded run" in i.value for i in at.info)
 
 
@@ -250,7 +264,9 @@ def test_reproduce_block_for_a_compare_column(tiny_env):
     at.run()
     assert not at.exception
     codes = [c.value for c in at.code]
-    assert codes[0].startswith("python -m retrieval run --dataset tiny --data-dir") and codes[0].endswith("--split test --system bm25-flat")
+    assert codes[0].startswith("python -m retrieval run --dataset tiny --data-dir") and codes[0].endswith(
+        "--split test --system bm25-flat"
+    )
     # a run not built yet still gets its command (today's defaults: first stage, depth, dtype spelled out)
     assert "--system monot5:3b --first-stage bm25-flat --depth 100 --dtype" in codes[1]
     assert len(codes) == 2 and any("uploaded run" in c.value for c in at.caption)

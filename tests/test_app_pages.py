@@ -213,7 +213,12 @@ def test_every_page_renders_without_exceptions(envs, which):
     at = app(env, {"dataset": ds_name}, page=str(ROOT / "app.py"))
     at.run()
     assert not at.exception and at.title[0].value == "Compare"
-    for page, title in (("model_size", "Model size"), ("failures", "Failure cases"), ("data_runs", "Data & runs"), ("compare", "Compare")):
+    for page, title in (
+        ("model_size", "Model size"),
+        ("failures", "Failure cases"),
+        ("data_runs", "Data & runs"),
+        ("compare", "Compare"),
+    ):
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
         assert at.title[0].value == title

@@ -57,7 +57,10 @@ def test_index_is_cached_per_content(tiny_dir: Path, cache) -> None:
 def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
     folder = tmp_path / "args"
     (folder / "qrels").mkdir(parents=True)
-    docs = [{"_id": "a1", "title": "", "text": "nuclear power is safe"}, {"_id": "a2", "title": "", "text": "nuclear power is dangerous"}]
+    docs = [
+        {"_id": "a1", "title": "", "text": "nuclear power is safe"},
+        {"_id": "a2", "title": "", "text": "nuclear power is dangerous"},
+    ]
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
     (folder / "queries.jsonl").write_text(json.dumps({"_id": "a1", "text": "nuclear power is safe"}))
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\na1\ta2\t1\n")
@@ -91,7 +94,14 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
     docs += [{"_id": "x1", "title": "apple", "text": "apple apple date"}, {"_id": "q2", "title": "", "text": "banana split"}]
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
     ds = BeirDataset(folder)
-    queries = {"q1": "apple\tbanana", "q2": "banana\nsplit  cherry", "q3": "the of and", "q4": "   ", "q5": "date", "q6": "\x00\x01"}
+    queries = {
+        "q1": "apple\tbanana",
+        "q2": "banana\nsplit  cherry",
+        "q3": "the of and",
+        "q4": "   ",
+        "q5": "date",
+        "q6": "\x00\x01",
+    }
     for condition in ("flat", "multifield"):
         system = BM25(condition)
         index = build_index(ds, condition, cache=cache, progress=False)
@@ -109,7 +119,9 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
 
 @needs_scifact
 @pytest.mark.parametrize("condition, expected", [("flat", 0.6789), ("multifield", 0.6647)])
-def test_scifact_batch_run_is_identical_to_pyserini_batch_search(scifact: BeirDataset, session_cache, condition: str, expected: float) -> None:
+def test_scifact_batch_run_is_identical_to_pyserini_batch_search(
+    scifact: BeirDataset, session_cache, condition: str, expected: float
+) -> None:
     """The SearchCollection path against today's path (LuceneSearcher.batch_search), line by line."""
     system = BM25(condition)
     queries = scifact.split_queries("test")

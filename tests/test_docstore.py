@@ -49,7 +49,7 @@ def test_store_keeps_unicode_newlines_and_tabs(tmp_path: Path) -> None:
     folder = tmp_path / "u"
     (folder / "qrels").mkdir(parents=True)
     docs = [
-        {"_id": "é1", "title": "Tab\tand\nnewline", "text": "ünïcödé \u2028 line sep, emoji \U0001f600, \"quotes\""},
+        {"_id": "é1", "title": "Tab\tand\nnewline", "text": 'ünïcödé \u2028 line sep, emoji \U0001f600, "quotes"'},
         {"_id": "2", "title": None, "text": "", "extra": [1, 2]},
         {"_id": 3, "text": "int id"},
     ]
@@ -63,7 +63,7 @@ def test_store_keeps_unicode_newlines_and_tabs(tmp_path: Path) -> None:
 
 def test_qrels_are_checked_against_ids_without_reading_texts(tiny_dir: Path, tmp_path: Path, monkeypatch) -> None:
     ds = _open(tiny_dir, tmp_path / "c")
-    ds.corpus  # opened (the first and last lines are spot-checked here)
+    _ = ds.corpus  # opened (the first and last lines are spot-checked here)
 
     def no_texts(self, row):
         raise AssertionError("a text was read")
@@ -100,7 +100,7 @@ def test_damaged_store_is_detected_and_rebuilt(tiny_dir: Path, tmp_path: Path, d
 
 def test_unchanged_store_is_not_hashed_again(tiny_dir: Path, tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "c"
-    _open(tiny_dir, root).corpus
+    _ = _open(tiny_dir, root).corpus
     import retrieval.cache as cache_mod
 
     def fail(path, chunk=1 << 20):
@@ -141,7 +141,7 @@ def test_malformed_corpus_still_names_file_and_line(tmp_path: Path, content: str
     (folder / "corpus.jsonl").write_text(content, encoding="utf-8")
     root = tmp_path / "c"
     with pytest.raises(DataFormatError) as err:
-        _open(folder, root).corpus
+        _ = _open(folder, root).corpus
     assert str(err.value).startswith(f"{folder / 'corpus.jsonl'}:{line}: ") and fragment in str(err.value)
     store_dir = root / "docstore"
     assert not store_dir.exists() or not any(store_dir.iterdir())  # nothing half-built left behind
@@ -151,7 +151,7 @@ def test_store_files_are_what_lucene_reads(tiny_dir: Path, tmp_path: Path) -> No
     store = _open(tiny_dir, tmp_path / "c").corpus
     assert sorted(p.name for p in store.jsonl_dir.iterdir()) == ["corpus.jsonl"]
     lines = (store.folder / JSONL).read_text(encoding="utf-8").splitlines()
-    assert [json.loads(l)["_id"] for l in lines] == (store.folder / IDS).read_text(encoding="utf-8").split("\n")
+    assert [json.loads(line)["_id"] for line in lines] == (store.folder / IDS).read_text(encoding="utf-8").split("\n")
     assert set(json.loads(lines[0])) == {"_id", "title", "text"}
 
 

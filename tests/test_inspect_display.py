@@ -15,7 +15,12 @@ from retrieval.run import Run
 
 def test_weighted_markdown_keeps_text_literal_and_levels_by_weight():
     text = "<b>x</b> [link](http://e.com) *bold* end"
-    spans = [WeightedSpan("text", 0, 8, 0.1), WeightedSpan("text", 9, 29, 1.0), WeightedSpan("text", 30, 36, 0.5), WeightedSpan("text", 37, 40, -0.2)]
+    spans = [
+        WeightedSpan("text", 0, 8, 0.1),
+        WeightedSpan("text", 9, 29, 1.0),
+        WeightedSpan("text", 30, 36, 0.5),
+        WeightedSpan("text", 37, 40, -0.2),
+    ]
     md = display.weighted_markdown(text, spans)
     assert md.count(":red-background[") == 1 and md.count(":orange-background[") == 1
     assert md.count(":yellow-background[") == 1 and md.count(":blue-background[") == 1
@@ -26,7 +31,12 @@ def test_weighted_markdown_keeps_text_literal_and_levels_by_weight():
 
 
 def test_weighted_markdown_limit_overlaps_and_zero_weights():
-    spans = [WeightedSpan("text", 0, 5, 1.0), WeightedSpan("text", 2, 8, 1.0), WeightedSpan("text", 11, 14, 0.0), WeightedSpan("text", 15, 30, 1.0)]
+    spans = [
+        WeightedSpan("text", 0, 5, 1.0),
+        WeightedSpan("text", 2, 8, 1.0),
+        WeightedSpan("text", 11, 14, 0.0),
+        WeightedSpan("text", 15, 30, 1.0),
+    ]
     md = display.weighted_markdown("alpha beta gam delta epsilon", spans, limit=18)
     assert md == ":red-background[:red[**alpha**]] beta gam :red-background[:red[**del**]]"
     assert display.weighted_markdown("plain", []) == "plain"
@@ -57,7 +67,9 @@ def test_upload_checks():
     report = choices.unknown_ids(run, {"q1": "a"}, {"d1": object()}, examples=1)
     assert report == {"queries": (1, ["q9"]), "documents": (2, ["x1"])}
     assert choices.unknown_ids_message(report, "tiny").startswith("The run names 1 queries not in tiny (e.g. q9) and 2 documents")
-    assert choices.unknown_ids_message(choices.unknown_ids(run, {"q1": "", "q9": ""}, {"d1": 0, "x1": 0, "x2": 0}), "tiny") is None
+    assert (
+        choices.unknown_ids_message(choices.unknown_ids(run, {"q1": "", "q9": ""}, {"d1": 0, "x1": 0, "x2": 0}), "tiny") is None
+    )
 
 
 def test_by_rank_colours_by_place_not_by_value():

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.runner import live_search
-from retrieval.neural.model_system import doc_text
-from retrieval.neural.dense_model import DenseEncoder
-from retrieval.neural.vector_search import exact_search
 from retrieval.neural.dense import embeddings_key
-from retrieval.runner import get_run
+from retrieval.neural.dense_model import DenseEncoder
+from retrieval.neural.model_system import doc_text
+from retrieval.neural.vector_search import exact_search
+from retrieval.runner import get_run, live_search
 from retrieval.systems import parse_system
 
 SPEC = "dense:all-MiniLM-L6-v2"
@@ -51,7 +50,11 @@ def _scifact_texts(n: int) -> list[str]:
     import os
     from pathlib import Path
 
-    corpus = Path(os.environ.get("BEIR_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "beir")) / "scifact" / "corpus.jsonl"
+    corpus = (
+        Path(os.environ.get("BEIR_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "beir"))
+        / "scifact"
+        / "corpus.jsonl"
+    )
     if not corpus.is_file():
         pytest.skip(f"SciFact is not at {corpus}")
     texts = []
@@ -74,8 +77,15 @@ def test_pipelined_encoding_equals_bare_sentence_transformers_on_scifact(minilm)
     ours = minilm.encode_documents(texts)
     assert float(np.max(np.abs(ours - reference))) < 1e-5
     folder = minilm.model[0].model.name_or_path
-    raw = DenseEncoder(AutoModel.from_pretrained(folder, use_safetensors=True), tokenizer=AutoTokenizer.from_pretrained(folder),
-                       pooling="mean", normalize=True, max_length=256, batch_size=64, batch_tokens=4096)
+    raw = DenseEncoder(
+        AutoModel.from_pretrained(folder, use_safetensors=True),
+        tokenizer=AutoTokenizer.from_pretrained(folder),
+        pooling="mean",
+        normalize=True,
+        max_length=256,
+        batch_size=64,
+        batch_tokens=4096,
+    )
     assert raw.pipeline
     assert float(np.max(np.abs(raw.encode_documents(texts) - reference))) < 1e-5
 
@@ -253,7 +263,9 @@ def test_live_dense_query_reuses_corpus_embeddings(minilm, tiny_ds, cache, monke
     except ImportError:
         faiss_ok = False
     if faiss_ok:
-        approx = live_search(tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache)
+        approx = live_search(
+            tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache
+        )
         assert list(approx.for_query("live")["docid"]) == list(run.for_query("live")["docid"])
 
 
@@ -264,7 +276,14 @@ def test_plain_checkpoint_without_modules_gets_registry_pooling(minilm, tmp_path
     from retrieval.neural.dense_model import load_sentence_transformer
 
     src = minilm.model[0].model.name_or_path
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+        "special_tokens_map.json",
+    ):
         shutil.copy(f"{src}/{name}", tmp_path / name)
     st = load_sentence_transformer(str(tmp_path), "cpu", "float32", pooling="mean", normalize=True)
     enc = DenseEncoder(st, normalize=True, max_length=256)

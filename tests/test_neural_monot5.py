@@ -14,9 +14,8 @@ import pytest
 
 from retrieval.beir import BeirDataset
 from retrieval.cache import Cache
-from retrieval.runner import live_search
 from retrieval.neural.monot5_model import MonoT5Scorer, prediction_token_ids
-from retrieval.runner import get_run
+from retrieval.runner import get_run, live_search
 from retrieval.systems import parse_system
 
 PAIRS = [
@@ -96,7 +95,9 @@ def _pygaggle_style(model, tok, pairs, batch=8):
         with torch.no_grad():
             encoded = model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
             start_ids = torch.full((len(texts), 1), model.config.decoder_start_token_id, dtype=torch.long)
-            logits = model(encoder_outputs=encoded, attention_mask=enc["attention_mask"], decoder_input_ids=start_ids).logits[:, -1]
+            logits = model(encoder_outputs=encoded, attention_mask=enc["attention_mask"], decoder_input_ids=start_ids).logits[
+                :, -1
+            ]
             out.extend(torch.log_softmax(logits[:, [false_id, true_id]], dim=1)[:, 1].tolist())
     return np.array(out)
 
@@ -149,8 +150,9 @@ def test_deeper_rerank_scores_only_new_pairs(tiny, tiny_ds, cache, monkeypatch):
     first = get_run(tiny_ds, "test", "bm25-flat", cache=shared_cache, progress=False)
     n = {d: sum(min(d, len(first.for_query(q))) for q in first.qids) for d in (1, 5)}
     assert n[5] > n[1]
-    shallow = _reranker(folder, depth=1).retrieve(tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False,
-                                                first_stage_run=first)
+    shallow = _reranker(folder, depth=1).retrieve(
+        tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False, first_stage_run=first
+    )
     before = sum(calls)
     deep_system = _reranker(folder, depth=5)
     deep = get_run(tiny_ds, "test", deep_system, cache=shared_cache, progress=False)
@@ -255,8 +257,12 @@ def test_restructured_encoder_equals_the_transformers_forward(tiny):
     assert bias.shape[-1] == enc["input_ids"].shape[1] and bias.stride(-2) % 16 == 0  # rows padded for the fused kernel
     scorer = MonoT5Scorer(model, tok, onednn=False)
     assert scorer.fast_encoder
-    np.testing.assert_allclose(scorer.score_pairs(PAIRS), MonoT5Scorer(model, tok, onednn=False, fast_encoder=False).score_pairs(PAIRS),
-                               atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        scorer.score_pairs(PAIRS),
+        MonoT5Scorer(model, tok, onednn=False, fast_encoder=False).score_pairs(PAIRS),
+        atol=1e-5,
+        rtol=0,
+    )
 
 
 def test_bfloat16_scores_stay_near_float32(tiny):

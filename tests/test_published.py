@@ -98,7 +98,9 @@ def test_every_model_on_a_line_has_its_parameters():
 
 # ---- validation on load --------------------------------------------------------------------------
 
-HEADER = "dataset,model,family,params_millions,ndcg_at_10,source,notes,series,base_series,setup,kind,citation,reference,url,caveat"
+HEADER = (
+    "dataset,model,family,params_millions,ndcg_at_10,source,notes,series,base_series,setup,kind,citation,reference,url,caveat"
+)
 GOOD = "scifact,m1,dense,110,0.6,src,,S,S,full corpus,published,C 2020,Ref 2020,https://x.org,"
 
 
@@ -208,7 +210,7 @@ def _line_check(chart, points: pd.DataFrame) -> None:
     sized = points[points["params_millions"] > 0]
     expected = {s for s, g in sized.groupby("series") if g["params_millions"].nunique() >= 2}
     assert set(rows["series"]) == expected  # one line per series with at least two sizes, no other
-    for name, g in rows.groupby("series", sort=False):
+    for _, g in rows.groupby("series", sort=False):
         assert list(g["params_millions"]) == sorted(g["params_millions"]) and len(g) >= 2
 
 
@@ -235,8 +237,22 @@ def test_one_line_per_series_in_parameter_order_with_a_label_at_its_end():
 def test_measured_runs_are_hollow_on_their_series_colour_joined_and_beside_the_published_value():
     meas = published.measured_points(
         [
-            {"label": "GTR base", "family": "dense", "params_millions": 110, "ndcg_at_10": 0.60, "series": "GTR", "published_model": "gtr-t5-base"},
-            {"label": "GTR large", "family": "dense", "params_millions": 335, "ndcg_at_10": 0.64, "series": "GTR", "published_model": "gtr-t5-large"},
+            {
+                "label": "GTR base",
+                "family": "dense",
+                "params_millions": 110,
+                "ndcg_at_10": 0.60,
+                "series": "GTR",
+                "published_model": "gtr-t5-base",
+            },
+            {
+                "label": "GTR large",
+                "family": "dense",
+                "params_millions": 335,
+                "ndcg_at_10": 0.64,
+                "series": "GTR",
+                "published_model": "gtr-t5-large",
+            },
             {"label": "BM25 mine", "family": "bm25", "params_millions": None, "ndcg_at_10": 0.679, "series": "BM25"},
         ],
         "scifact",
@@ -265,7 +281,10 @@ def test_no_chart_mixes_average_sets():
     # The paper view: each panel holds one set (figure panels: the paper's own; table panels: ours).
     for left, right in (
         (published.figure_points("msmarco"), published.figure_points("beir")),
-        (published.msmarco_points(), published.average_points(published.common_datasets(published.PAPER_SERIES), published.PAPER_SERIES)[0]),
+        (
+            published.msmarco_points(),
+            published.average_points(published.common_datasets(published.PAPER_SERIES), published.PAPER_SERIES)[0],
+        ),
     ):
         chart, _ = charts.paper_chart(left, right, "t")
         spec = chart.to_dict()
@@ -294,7 +313,7 @@ def test_grid_has_one_panel_per_dataset_and_lines_only_for_several_sizes():
     assert spec["facet"]["field"] == "datasets" and spec["resolve"]["scale"]["y"] == "independent"
     data = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
     assert set(data["datasets"]) == {"scifact", "arguana"}
-    for (ds, name), g in data[data["_line"]].groupby(["datasets", "series"]):
+    for _, g in data[data["_line"]].groupby(["datasets", "series"]):
         assert g["params_millions"].nunique() >= 2
 
 
@@ -329,7 +348,13 @@ def test_size_ladders_come_from_the_registry_in_parameter_order():
 
 
 def test_gain_per_tenfold_is_the_least_squares_slope_on_log10_params():
-    pts = pd.DataFrame({"series": ["a"] * 3 + ["b", "c", "c"], "params_millions": [10, 100, 1000, 50, 10, 10], "score": [0.30, 0.42, 0.50, 0.4, 0.1, 0.2]})
+    pts = pd.DataFrame(
+        {
+            "series": ["a"] * 3 + ["b", "c", "c"],
+            "params_millions": [10, 100, 1000, 50, 10, 10],
+            "score": [0.30, 0.42, 0.50, 0.4, 0.1, 0.2],
+        }
+    )
     out = series.gain_per_tenfold(pts).set_index("series")
     assert list(out.index) == ["a"]  # b has one point, c one size
     assert out.loc["a", "gain_per_10x"] == pytest.approx(np.polyfit([1, 2, 3], [0.30, 0.42, 0.50], 1)[0])

@@ -44,7 +44,9 @@ def scifact_slice(tmp_path_factory) -> BeirDataset:
     with open(source / "corpus.jsonl", encoding="utf-8") as fh:
         docs = [json.loads(next(fh)) for _ in range(SLICE)]
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
-    (folder / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "vitamin D and bone density"}) + "\n", encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "vitamin D and bone density"}) + "\n", encoding="utf-8"
+    )
     (folder / "qrels" / "test.tsv").write_text(f"query-id\tcorpus-id\tscore\nq1\t{docs[0]['_id']}\t1\n", encoding="utf-8")
     return BeirDataset(folder, "scifact-slice")
 
@@ -100,8 +102,16 @@ def test_a_worker_killed_mid_run_leaves_no_partial_entry_and_a_rerun_completes(l
     key_parts = system.model_key()
     ds = type("Slice", (), {"name": scifact_slice.name, "corpus": broken, "fingerprint": lambda self: "slice-with-marker"})()
     with pytest.raises(RetrievalError, match="Ray worker died"):
-        dense.corpus_embeddings(ds, lambda: None, key_parts, cache=cache, chunk_size=8, progress=False,
-                                executor=RayExecutor(workers=2), worker_factory=CrashingEncoder)
+        dense.corpus_embeddings(
+            ds,
+            lambda: None,
+            key_parts,
+            cache=cache,
+            chunk_size=8,
+            progress=False,
+            executor=RayExecutor(workers=2),
+            worker_factory=CrashingEncoder,
+        )
     assert not list(cache.entries("embeddings"))  # no entry, not even a partial one
     scratch = cache.scratch(dense.embeddings_key(cache, ds, key_parts))
     chunks = sorted(p.name for p in scratch.glob("chunk-*.npy"))
@@ -109,14 +119,21 @@ def test_a_worker_killed_mid_run_leaves_no_partial_entry_and_a_rerun_completes(l
     for path in scratch.glob("chunk-*.npy"):
         assert np.load(path, allow_pickle=False).shape[0] == 8  # whatever was written is whole
     # rerun with a healthy worker: only the missing chunks are encoded, and the entry appears
-    emb, ids, _ = dense.corpus_embeddings(ds, lambda: None, key_parts, cache=cache, chunk_size=8, progress=False,
-                                          executor=RayExecutor(workers=2), worker_factory=system.worker_factory(cache, "encoder"))
+    emb, ids, _ = dense.corpus_embeddings(
+        ds,
+        lambda: None,
+        key_parts,
+        cache=cache,
+        chunk_size=8,
+        progress=False,
+        executor=RayExecutor(workers=2),
+        worker_factory=system.worker_factory(cache, "encoder"),
+    )
     assert len(list(cache.entries("embeddings"))) == 1 and emb.shape == (SLICE, 384) and ids == list(broken)
 
 
 def test_ray_rerank_gives_the_same_run(local_ray, request, tmp_path_factory):
     from bench.tiny_models import tiny_t5
-
     from tests.test_neural_monot5 import conftest_function
 
     folder = tmp_path_factory.mktemp("tiny-t5")

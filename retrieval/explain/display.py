@@ -31,8 +31,9 @@ def level_of(weight: float, scale: float) -> tuple[str, str]:
     return LEVELS[-1][1], LEVELS[-1][2]
 
 
-def weighted_markdown(text: str, spans: Iterable[WeightedSpan], *, limit: int | None = None, bold: bool = False,
-                      scale: float | None = None) -> str:
+def weighted_markdown(
+    text: str, spans: Iterable[WeightedSpan], *, limit: int | None = None, bold: bool = False, scale: float | None = None
+) -> str:
     """``text`` (optionally only its first ``limit`` characters) as literal Markdown with each span of
     non-zero weight on a coloured background (``:red-background[...]``; see :data:`LEVELS`).
 
@@ -45,7 +46,9 @@ def weighted_markdown(text: str, spans: Iterable[WeightedSpan], *, limit: int | 
         'a :red-background[:red[**\\\\*b\\\\***]] c'
     """
     end_all = len(text) if limit is None else min(limit, len(text))
-    chosen = sorted((s for s in spans if s.weight != 0 and s.start < end_all and s.end > s.start), key=lambda s: (s.start, -s.end))
+    chosen = sorted(
+        (s for s in spans if s.weight != 0 and s.start < end_all and s.end > s.start), key=lambda s: (s.start, -s.end)
+    )
     if scale is None:
         scale = max((abs(s.weight) for s in chosen), default=0.0)
     out: list[str] = []
@@ -77,7 +80,10 @@ def _mark(piece: str, colour: str, name: str, bold: bool = False) -> str:
 
 def legend_markdown(negative: bool = False) -> str:
     """The colour legend of :func:`weighted_markdown` (share of the largest weight shown)."""
-    parts = [f"{_mark(name, colour, name)} ≥ {bound:.0%}" if bound else f"{_mark(name, colour, name)} > 0" for bound, colour, name in LEVELS]
+    parts = [
+        f"{_mark(name, colour, name)} ≥ {bound:.0%}" if bound else f"{_mark(name, colour, name)} > 0"
+        for bound, colour, name in LEVELS
+    ]
     if negative:
         parts.append(f"{_mark('negative', NEGATIVE, 'negative')} < 0")
     return " · ".join(parts) + " (of the largest value shown)"
@@ -103,10 +109,18 @@ def bm25_table(explanation) -> pd.DataFrame:
     terms first, largest part first; ``norm`` is the length normalisation ``1 - b + b * dl / avgdl``).
     ``part`` sums to the explanation's total."""
     f = explanation.frame()
-    return pd.DataFrame({
-        "term": f["term"], "field": f["field"], "tf": f["tf"], "df": f["df"], "idf": f["idf"], "norm": f["length_norm"],
-        "part": f["score"], "share": f["share"],
-    })
+    return pd.DataFrame(
+        {
+            "term": f["term"],
+            "field": f["field"],
+            "tf": f["tf"],
+            "df": f["df"],
+            "idf": f["idf"],
+            "norm": f["length_norm"],
+            "part": f["score"],
+            "share": f["share"],
+        }
+    )
 
 
 def sentence_table(explanation, top: int | None = None) -> pd.DataFrame:

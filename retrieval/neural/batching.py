@@ -7,7 +7,7 @@ short items in one batch, few long ones in another, with little padding in eithe
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def token_batches(lengths: Sequence[int], order: Sequence[int], *, max_tokens: int, max_rows: int) -> list[list[int]]:

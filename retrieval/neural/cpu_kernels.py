@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,8 +11,9 @@ Search over the vectors is :mod:`retrieval.neural.vector_search`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,10 +31,21 @@ class DenseEncoder:
         (1, 384)
     """
 
-    def __init__(self, model: Any, *, tokenizer: Any = None, pooling: str = "mean", normalize: bool = False,
-                 query_prompt: str = "", document_prompt: str = "", max_length: int | None = None,
-                 batch_size: int = 32, device: str | None = None, batch_tokens: int | None = None,
-                 pipeline: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        tokenizer: Any = None,
+        pooling: str = "mean",
+        normalize: bool = False,
+        query_prompt: str = "",
+        document_prompt: str = "",
+        max_length: int | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+        batch_tokens: int | None = None,
+        pipeline: bool = True,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.backend = "transformers" if tokenizer is not None else "sentence-transformers"
@@ -60,23 +72,37 @@ class DenseEncoder:
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
-                        batch_size: int | None = None, normalize: bool | None = None, model_path: str | Path | None = None,
-                        revision: str | None = None, cache: Any = None, progress: bool = False) -> "DenseEncoder":
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        normalize: bool | None = None,
+        model_path: str | Path | None = None,
+        revision: str | None = None,
+        cache: Any = None,
+        progress: bool = False,
+    ) -> DenseEncoder:
         """Load by registry id / Hugging Face id (through the loading order) or from a local folder."""
         from . import weights
 
-        path, info = weights.model_folder(name_or_path, "dense", model_path=model_path, revision=revision, cache=cache,
-                                          progress=progress)
+        path, info = weights.model_folder(
+            name_or_path, "dense", model_path=model_path, revision=revision, cache=cache, progress=progress
+        )
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev, t5=_is_t5(path))
         st = load_sentence_transformer(str(path), dev, dt, info.pooling if info else "mean", bool(info and info.normalize))
         if normalize is None:
             normalize = info.normalize if info else any(type(m).__name__ == "Normalize" for m in st)
         return cls(
-            st, normalize=normalize,
-            query_prompt=info.query_prompt if info else "", document_prompt=info.document_prompt if info else "",
-            max_length=info.max_length if info else None, batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
+            st,
+            normalize=normalize,
+            query_prompt=info.query_prompt if info else "",
+            document_prompt=info.document_prompt if info else "",
+            max_length=info.max_length if info else None,
+            batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
         )
 
     @property
@@ -91,18 +117,43 @@ class DenseEncoder:
         return dtype_name(next(model.parameters()).dtype)
 
     # ---- encoding -------------------------------------------------------------------------
-    def encode_documents(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                         on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.document_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode documents", on_batch=on_batch)
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        return self.encode(
+            texts,
+            prompt=self.document_prompt,
+            batch_size=batch_size,
+            progress=progress,
+            desc="encode documents",
+            on_batch=on_batch,
+        )
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.query_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode queries", on_batch=on_batch)
+    def encode_queries(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        return self.encode(
+            texts, prompt=self.query_prompt, batch_size=batch_size, progress=progress, desc="encode queries", on_batch=on_batch
+        )
 
-    def encode(self, texts: Sequence[str], *, prompt: str = "", batch_size: int | None = None, progress: bool = False,
-               desc: str = "encode", on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt: str = "",
+        batch_size: int | None = None,
+        progress: bool = False,
+        desc: str = "encode",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """float32 ``(len(texts), dim)``; longest first, so padding is small.
 
         Tokenisation runs in a worker thread ahead of the model (:func:`prefetch`, a bounded queue), so the
@@ -133,14 +184,20 @@ class DenseEncoder:
         import torch
 
         cuda = str(self.device).startswith("cuda")
-        batches = (self._transformers_batches(texts, order, prompt, bs) if self.backend == "transformers"
-                   else self._st_batches(texts, order, prompt, bs))
+        batches = (
+            self._transformers_batches(texts, order, prompt, bs)
+            if self.backend == "transformers"
+            else self._st_batches(texts, order, prompt, bs)
+        )
         done: list[tuple[list[int], Any]] = []
-        with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr,
-                                          mininterval=1.0) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr, mininterval=1.0) as bar,
+        ):
             for idx, features in prefetch(batches, depth=4):
-                features = {k: v.to(self.device, non_blocking=cuda) if isinstance(v, torch.Tensor) else v
-                            for k, v in features.items()}
+                features = {
+                    k: v.to(self.device, non_blocking=cuda) if isinstance(v, torch.Tensor) else v for k, v in features.items()
+                }
                 emb = self._forward(features)
                 done.append((idx, emb if cuda else emb.numpy()))
                 bar.update(len(idx))
@@ -165,8 +222,10 @@ class DenseEncoder:
             local = sorted(range(len(idx)), key=lambda j: -lengths[j])
             for batch in token_batches(lengths, local, max_tokens=budget, max_rows=max_rows):
                 width = lengths[batch[0]]
-                features = {"input_ids": np.full((len(batch), width), pad_id, dtype=np.int64),
-                            "attention_mask": np.zeros((len(batch), width), dtype=np.int64)}
+                features = {
+                    "input_ids": np.full((len(batch), width), pad_id, dtype=np.int64),
+                    "attention_mask": np.zeros((len(batch), width), dtype=np.int64),
+                }
                 if "token_type_ids" in enc:
                     features["token_type_ids"] = np.zeros((len(batch), width), dtype=np.int64)
                 for row, j in enumerate(batch):
@@ -210,13 +269,20 @@ class DenseEncoder:
     def _encode_batch(self, batch: list[str], prompt: str) -> np.ndarray:
         """One batch without the pipeline (``pipeline=False``): ``SentenceTransformer.encode`` or tokenise + forward."""
         if self.backend == "sentence-transformers":
-            emb = self.model.encode(batch, batch_size=len(batch), prompt=prompt or None, normalize_embeddings=self.normalize,
-                                    convert_to_numpy=True, show_progress_bar=False)
+            emb = self.model.encode(
+                batch,
+                batch_size=len(batch),
+                prompt=prompt or None,
+                normalize_embeddings=self.normalize,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             return np.asarray(emb, dtype=np.float32)
         import torch
 
-        enc = self.tokenizer([prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt").to(self.device)
+        enc = self.tokenizer(
+            [prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
         with torch.inference_mode():
             return self._forward(dict(enc)).cpu().numpy().astype(np.float32)
 
@@ -283,8 +349,10 @@ def load_sentence_transformer(path: str, device: str, dtype: str, pooling: str =
     A folder without ``modules.json`` (a plain transformers checkpoint such as Contriever) gets
     Transformer + Pooling(``pooling``) (+ Normalize) modules built here.
     """
-    return weights.loaded(("sentence-transformers", path, device, dtype, pooling, normalize),
-                          lambda: _load_sentence_transformer(path, device, dtype, pooling, normalize))
+    return weights.loaded(
+        ("sentence-transformers", path, device, dtype, pooling, normalize),
+        lambda: _load_sentence_transformer(path, device, dtype, pooling, normalize),
+    )
 
 
 def _load_sentence_transformer(path: str, device: str, dtype: str, pooling: str, normalize: bool):

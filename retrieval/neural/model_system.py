@@ -3,7 +3,8 @@ the spec-string option syntax, and the text a model sees for a document."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..beir import Document
@@ -75,8 +76,16 @@ def model_options(options: Mapping[str, Any], spec: str) -> dict[str, Any]:
 class ModelSystem(System):
     """Base of the dense and reranking systems: device, dtype and the resolved model revision."""
 
-    def __init__(self, info: registry.ModelInfo, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int | None = None, model_path: str | None = None, revision: str | None = None) -> None:
+    def __init__(
+        self,
+        info: registry.ModelInfo,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        model_path: str | None = None,
+        revision: str | None = None,
+    ) -> None:
         self.info = info
         self.device_option = device
         self.dtype_option = dtype
@@ -106,8 +115,14 @@ class ModelSystem(System):
 
     def load_options(self, cache: Any = None) -> dict[str, Any]:
         """Keyword arguments for the model class's ``from_pretrained``."""
-        return dict(device=self.device, dtype=self.dtype, batch_size=self.batch_size, model_path=self.model_path,
-                    revision=self.revision_option, cache=cache)
+        return dict(
+            device=self.device,
+            dtype=self.dtype,
+            batch_size=self.batch_size,
+            model_path=self.model_path,
+            revision=self.revision_option,
+            cache=cache,
+        )
 
     def availability(self) -> tuple[bool, str]:
         return weights.availability(self.info, model_path=self.model_path, revision=self.revision_option)

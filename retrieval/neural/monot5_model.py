@@ -29,8 +29,9 @@ run on oneDNN (:mod:`retrieval.neural.cpu_kernels`) and batches are cut by a tok
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -80,10 +81,22 @@ class MonoT5Scorer:
         array([-0.08...])
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int | None = None, max_length: int = 512, template: str = TEMPLATE,
-                 fast_decoder: bool = True, batch_tokens: int | None = None, onednn: bool | None = None,
-                 fast_encoder: bool = True, compile: str | bool | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        max_length: int = 512,
+        template: str = TEMPLATE,
+        fast_decoder: bool = True,
+        batch_tokens: int | None = None,
+        onednn: bool | None = None,
+        fast_encoder: bool = True,
+        compile: str | bool | None = None,
+    ) -> None:
         import torch
 
         current = next(model.parameters())
@@ -120,9 +133,18 @@ class MonoT5Scorer:
             self._encode = torch.compile(t5_encoder_forward, mode=self.compile, dynamic=True)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
-                        batch_size: int | None = None, max_length: int = 512, model_path: str | Path | None = None,
-                        revision: str | None = None, cache: Any = None) -> "MonoT5Scorer":
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        max_length: int = 512,
+        model_path: str | Path | None = None,
+        revision: str | None = None,
+        cache: Any = None,
+    ) -> MonoT5Scorer:
         """Load from a local folder, or by registry id / Hugging Face id through the loading order."""
         from . import weights
 
@@ -135,8 +157,14 @@ class MonoT5Scorer:
     def texts(self, pairs: Sequence[tuple[str, str]]) -> list[str]:
         return [self.template.format(query=q, document=d) for q, d in pairs]
 
-    def score_pairs(self, pairs: Sequence[tuple[str, str]], *, batch_size: int | None = None, progress: bool = False,
-                    on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """float64 log P(true) per pair, in input order (all <= 0)."""
         import torch
 
@@ -155,8 +183,11 @@ class MonoT5Scorer:
 
         from .cpu_kernels import onednn_linear
 
-        with torch.inference_mode(), onednn_linear(self.model, self.onednn), \
-                tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress, file=sys.stderr, mininterval=1.0) as bar:
+        with (
+            torch.inference_mode(),
+            onednn_linear(self.model, self.onednn),
+            tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress, file=sys.stderr, mininterval=1.0) as bar,
+        ):
             for idx in batches:
                 input_ids, mask = self._pad([ids[i] for i in idx])
                 out[idx] = self._score_batch(input_ids, mask)
@@ -190,8 +221,9 @@ class MonoT5Scorer:
             pair = self._first_step_logits(encoded, attention_mask).float()
         else:
             start = torch.full((input_ids.shape[0], 1), self.decoder_start_id, dtype=torch.long, device=self.device)
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start,
-                                use_cache=False).logits[:, -1, :]
+            logits = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start, use_cache=False
+            ).logits[:, -1, :]
             pair = logits[:, [self.false_id, self.true_id]].float()
         return torch.log_softmax(pair, dim=1)[:, 1].double().cpu().numpy()
 
@@ -220,7 +252,7 @@ class MonoT5Scorer:
             x = block.layer[-1](x)  # feed-forward with its own norm and residual
         x = decoder.final_layer_norm(x)[:, 0]
         if getattr(cfg, "scale_decoder_outputs", getattr(cfg, "tie_word_embeddings", True)):
-            x = x * (cfg.d_model ** -0.5)
+            x = x * (cfg.d_model**-0.5)
         rows = model.lm_head.weight[[self.false_id, self.true_id]]
         out = x @ rows.T
         bias = getattr(model.lm_head, "bias", None)
@@ -244,8 +276,9 @@ def attention_bias(encoder: Any, attention_mask, dtype, *, align: int = 16):
     width = -(-length // align) * align
     full = torch.empty((batch, bias.shape[1], length, width), dtype=dtype, device=attention_mask.device)[..., :length]
     padding = (attention_mask == 0)[:, None, None, :]
-    torch.where(padding, torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=attention_mask.device),
-                bias.to(dtype), out=full)
+    torch.where(
+        padding, torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=attention_mask.device), bias.to(dtype), out=full
+    )
     return full
 
 
@@ -282,8 +315,12 @@ def _has_t5_layout(model: Any) -> bool:
     try:
         block = model.get_decoder().block[0]
         att = block.layer[1].EncDecAttention
-        return (type(model).__name__ == "T5ForConditionalGeneration" and len(block.layer) == 3
-                and not att.has_relative_attention_bias and hasattr(model.get_decoder(), "final_layer_norm"))
+        return (
+            type(model).__name__ == "T5ForConditionalGeneration"
+            and len(block.layer) == 3
+            and not att.has_relative_attention_bias
+            and hasattr(model.get_decoder(), "final_layer_norm")
+        )
     except (AttributeError, IndexError, TypeError):
         return False
 
@@ -296,10 +333,18 @@ def load_monot5(path: str, device: str, dtype: str) -> tuple[Any, Any]:
         from transformers import AutoTokenizer, T5ForConditionalGeneration
 
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-        model = T5ForConditionalGeneration.from_pretrained(
-            path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch_dtype(dtype),
-            attn_implementation="sdpa",
-        ).to(device).eval()
+        model = (
+            T5ForConditionalGeneration.from_pretrained(
+                path,
+                local_files_only=True,
+                use_safetensors=True,
+                trust_remote_code=False,
+                dtype=torch_dtype(dtype),
+                attn_implementation="sdpa",
+            )
+            .to(device)
+            .eval()
+        )
         return model, tokenizer
 
     return weights.loaded(("monot5", path, device, dtype), load)

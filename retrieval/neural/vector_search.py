@@ -11,8 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-def exact_search(queries: np.ndarray, corpus: np.ndarray, k: int, *, similarity: str = "cos", device: str = "cpu",
-                 corpus_chunk: int | None = None, query_chunk: int = 1_000, compute_dtype: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+
+def exact_search(
+    queries: np.ndarray,
+    corpus: np.ndarray,
+    k: int,
+    *,
+    similarity: str = "cos",
+    device: str = "cpu",
+    corpus_chunk: int | None = None,
+    query_chunk: int = 1_000,
+    compute_dtype: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` corpus rows per query by dot product (``"dot"``) or cosine (``"cos"``).
 
     ``corpus`` may be a float16 memmap of any size: it is read ``corpus_chunk`` rows at a time (default 50,000
@@ -97,8 +107,9 @@ def _merge(scores, idx, k: int):
     return torch.gather(scores, 1, by_score), torch.gather(idx, 1, by_score)
 
 
-def build_faiss_index(corpus: np.ndarray, path: Path, *, similarity: str = "cos", m: int = 32, ef_construction: int = 200,
-                      chunk: int = 50_000) -> None:
+def build_faiss_index(
+    corpus: np.ndarray, path: Path, *, similarity: str = "cos", m: int = 32, ef_construction: int = 200, chunk: int = 50_000
+) -> None:
     """An HNSW (inner product) index over ``corpus``, written to ``path`` (FAISS's own format, no pickle)."""
     faiss = _faiss()
     index = faiss.IndexHNSWFlat(int(corpus.shape[1]), m, faiss.METRIC_INNER_PRODUCT)
@@ -111,7 +122,9 @@ def build_faiss_index(corpus: np.ndarray, path: Path, *, similarity: str = "cos"
     faiss.write_index(index, str(path))
 
 
-def faiss_search(queries: np.ndarray, index_path: Path, k: int, *, similarity: str = "cos", ef_search: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def faiss_search(
+    queries: np.ndarray, index_path: Path, k: int, *, similarity: str = "cos", ef_search: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Approximate top-``k`` from an index made by :func:`build_faiss_index` (same return shape as exact_search)."""
     faiss = _faiss()
     index = faiss.read_index(str(index_path))

@@ -33,8 +33,25 @@ from .registry import ModelInfo
 MODEL_DIR_ENV = "RETRIEVAL_MODEL_DIR"
 HUB_PROBE_TIMEOUT_S = 3.0
 HUB_ETAG_TIMEOUT_S = 10.0
-PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", "*.h5", "*.msgpack", "*.ot", "*.tflite",
-                   "*.onnx", "onnx/*", "openvino/*", "coreml/*", "tf_model*", "flax_model*", "rust_model*"]
+PICKLE_PATTERNS = [
+    "*.bin",
+    "*.pt",
+    "*.pth",
+    "*.ckpt",
+    "*.pkl",
+    "*.pickle",
+    "*.h5",
+    "*.msgpack",
+    "*.ot",
+    "*.tflite",
+    "*.onnx",
+    "onnx/*",
+    "openvino/*",
+    "coreml/*",
+    "tf_model*",
+    "flax_model*",
+    "rust_model*",
+]
 _IGNORED_FILES = {"readme.md", ".gitattributes", "desktop.ini"}
 UNPACK_CODE_VERSION = 1
 
@@ -61,8 +78,10 @@ def folder_problem(path: Path) -> str | None:
     if not any(path.glob("*.safetensors")):
         pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
         if pickles:
-            return (f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
-                    "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))")
+            return (
+                f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
+                "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))"
+            )
         return f"{path} has no *.safetensors weights"
     for sub in sorted(p for p in path.iterdir() if p.is_dir() and p.name.split("_", 1)[0].isdigit()):
         # sentence-transformers module folders (2_Dense, ...) carry weights of their own
@@ -163,7 +182,7 @@ class _JoinedParts(io.RawIOBase):
     """A read-only, seekable view of several files one after the other (a split zip)."""
 
     def __init__(self, paths: list[Path]) -> None:
-        self._files = [open(p, "rb") for p in paths]
+        self._files = [open(p, "rb") for p in paths]  # noqa: SIM115 (closed by close(): this object is the context)
         self._sizes = [p.stat().st_size for p in paths]
         self._starts = [sum(self._sizes[:i]) for i in range(len(paths))]
         self._total = sum(self._sizes)
@@ -251,7 +270,9 @@ def unpack_zip_parts(parts: list[Path], cache: Cache, key) -> Path:
     for cfg in sorted((entry / "model").rglob("config.json"), key=lambda p: len(p.parts)):
         if not folder_problem(cfg.parent):
             return cfg.parent
-    raise ModelUnavailable(f"the offline model zip unpacked to {entry} but holds no folder with config.json and safetensors weights")
+    raise ModelUnavailable(
+        f"the offline model zip unpacked to {entry} but holds no folder with config.json and safetensors weights"
+    )
 
 
 # ---- Hugging Face cache and hub -----------------------------------------------------------------
@@ -359,8 +380,10 @@ def verify_snapshot(info: ModelInfo, revision: str, path: Path) -> list[str]:
             continue
         have = sha256_file(local) if lfs is not None else _git_blob_sha1(local)
         if have != want:
-            raise ModelUnavailable(f"{info.hf_id}: {sib.rfilename} does not match the hub's checksum ({have[:12]}... != {want[:12]}...); "
-                                   "delete it from the Hugging Face cache and fetch again")
+            raise ModelUnavailable(
+                f"{info.hf_id}: {sib.rfilename} does not match the hub's checksum ({have[:12]}... != {want[:12]}...); "
+                "delete it from the Hugging Face cache and fetch again"
+            )
         checked.append(sib.rfilename)
     return checked
 
@@ -377,9 +400,15 @@ def hub_download(info: ModelInfo, revision: str, progress: ProgressFn | None = N
         raise ModelUnavailable(not_here_message(info, reason))
     extra = {"tqdm_class": _progress_tqdm(progress)} if progress is not None else {}
     try:
-        path = Path(snapshot_download(info.hf_id, revision=revision, ignore_patterns=PICKLE_PATTERNS, etag_timeout=HUB_ETAG_TIMEOUT_S, **extra))
+        path = Path(
+            snapshot_download(
+                info.hf_id, revision=revision, ignore_patterns=PICKLE_PATTERNS, etag_timeout=HUB_ETAG_TIMEOUT_S, **extra
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - network errors come in many classes
-        raise ModelUnavailable(f"downloading {info.hf_id}@{revision} from the Hugging Face hub failed: {exc}. " + how_to(info)) from None
+        raise ModelUnavailable(
+            f"downloading {info.hf_id}@{revision} from the Hugging Face hub failed: {exc}. " + how_to(info)
+        ) from None
     problem = folder_problem(path)
     if problem:
         raise ModelUnavailable(
@@ -451,13 +480,17 @@ def hub_commit(info: ModelInfo, revision: str) -> str:
     try:
         return HfApi().model_info(info.hf_id, revision=revision, timeout=HUB_ETAG_TIMEOUT_S).sha
     except Exception as exc:  # noqa: BLE001
-        raise ModelUnavailable(f"could not ask the Hugging Face hub about {info.hf_id}@{revision}: {exc}. " + how_to(info)) from None
+        raise ModelUnavailable(
+            f"could not ask the Hugging Face hub about {info.hf_id}@{revision}: {exc}. " + how_to(info)
+        ) from None
 
 
 # ---- messages -----------------------------------------------------------------------------------
 def how_to(info: ModelInfo) -> str:
-    text = (f"On a machine with internet it downloads automatically (safetensors only), or pass a local folder with "
-            f"{MODEL_DIR_ENV}=<dir> (holding <dir>/{info.id}/) or --model-path <folder>")
+    text = (
+        f"On a machine with internet it downloads automatically (safetensors only), or pass a local folder with "
+        f"{MODEL_DIR_ENV}=<dir> (holding <dir>/{info.id}/) or --model-path <folder>"
+    )
     if info.offline_packages:
         text += f", or install the offline copy: {info.install_hint}"
     return text + "."
@@ -468,8 +501,15 @@ def not_here_message(info: ModelInfo, reason: str) -> str:
 
 
 # ---- the order ----------------------------------------------------------------------------------
-def resolve(info: ModelInfo, *, model_path: str | Path | None = None, revision: str | None = None,
-            cache: Cache | None = None, download: bool = True, progress: bool = True) -> ModelSource:
+def resolve(
+    info: ModelInfo,
+    *,
+    model_path: str | Path | None = None,
+    revision: str | None = None,
+    cache: Cache | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> ModelSource:
     """Find (and if needed unpack or download) the weights of ``info``; raises ModelUnavailable."""
     local = find_local(info, model_path)
     if local:
@@ -522,7 +562,10 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
     installed, missing = package_status(info)
     if installed and not revision:
         how = "" if info.offline_layout == "folder" else " (joined and unpacked into the cache on first use)"
-        return True, f"{info.hf_id} from the offline package{'s' if len(info.offline_packages) > 1 else ''} {', '.join(info.offline_packages)}{how}"
+        return (
+            True,
+            f"{info.hf_id} from the offline package{'s' if len(info.offline_packages) > 1 else ''} {', '.join(info.offline_packages)}{how}",
+        )
     rev = revision or info.revision
     cached = hf_cached(info, rev)
     if cached:
@@ -534,8 +577,15 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
 
 
 # ---- from a name to a folder, and loaded models -------------------------------------------------
-def model_folder(name_or_path: str | Path, prefix: str, *, model_path: str | Path | None = None, revision: str | None = None,
-                 cache: Cache | None = None, progress: bool = False) -> tuple[Path, ModelInfo | None]:
+def model_folder(
+    name_or_path: str | Path,
+    prefix: str,
+    *,
+    model_path: str | Path | None = None,
+    revision: str | None = None,
+    cache: Cache | None = None,
+    progress: bool = False,
+) -> tuple[Path, ModelInfo | None]:
     """``(usable model folder, registry entry or None)`` for a folder, or a registry id / Hugging Face id.
 
     ``model_path`` (a local folder) wins over the loading order; the registry entry is still looked up
