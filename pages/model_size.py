@@ -6,20 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cached as data
-from pages import _nav
+from pages import _model_size_parts as parts
+from pages import _nav, _repro
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import charts, published, series, tables
+from retrieval import charts, published, tables
 
 VIEWS = ("One dataset", "BEIR average", "Every dataset (grid)", "Paper figure (Rosa et al. 2022)")
-SOURCE_COLUMNS = {
-    "label": "model",
-    "params_millions": st.column_config.NumberColumn("parameters (M)", format="%.1f"),
-    "score": st.column_config.NumberColumn("value", format="%.4f"),
-    "url": st.column_config.LinkColumn("link"),
-    "published_value": st.column_config.NumberColumn("published", format="%.4f"),
-    "difference": st.column_config.NumberColumn("measured - published", format="%+.4f"),
-}
 
 
 def measured_for(ds_name: str) -> pd.DataFrame:
@@ -44,77 +37,13 @@ def pick_series(points: pd.DataFrame, key: str) -> pd.DataFrame:
     return points[points["series"].isin(shown)]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _image(spec_json: str) -> tuple[bytes, str, str]:
-    return charts.spec_image(spec_json, "svg")
-
-
-def show_chart(chart, message: str, data: pd.DataFrame, name: str, key: str) -> None:
-    if chart is None:
-        st.info(message)
-        return
-    st.altair_chart(chart, width="stretch")
-    if message:
-        st.caption(message)
-    left, right = st.columns(2)
-    body, mime, ext = _image(chart.to_json())
-    left.download_button(f"Download chart ({ext.upper()})", body, file_name=f"{name}.{ext}", mime=mime, key=f"{key}_img")
-    right.download_button(
-        "Download data (CSV)",
-        data.to_csv(index=False).encode("utf-8"),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-    )
-
-
-def sources(points: pd.DataFrame, title: str = "Every point and its source") -> None:
-    st.subheader(title)
-    st.dataframe(published.sources_table(points), hide_index=True, width="stretch", column_config=SOURCE_COLUMNS)
-
-
-def gain_table(points: pd.DataFrame) -> None:
-    gains = series.gain_per_tenfold(points[points["kind"] != published.MEASURED_KIND])
-    st.subheader("Gain per tenfold parameters")
-    if gains.empty:
-        st.caption("No series here has two or more sizes.")
-        return
-    st.caption(
-        "Slope of a least-squares line of the score on log10(parameters): what ten times more parameters bought, within one series."
-    )
-    st.dataframe(
-        gains,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "gain_per_10x": st.column_config.NumberColumn("gain per 10x params", format="%+.4f"),
-            "points": "points fitted",
-            "smallest_m": st.column_config.NumberColumn("smallest (M)", format="%.0f"),
-            "largest_m": st.column_config.NumberColumn("largest (M)", format="%.0f"),
-        },
-    )
-
-
-def legend_caption(measured: bool = False) -> None:
-    text = (
-        "Lines join the sizes of one series (colour = model series, label at its largest size); marker shape = family; "
-        "dashed grey lines are BM25 (no parameters)."
-    )
-    if measured:
-        text += (
-            " Hollow markers are your measured runs (joined by a dashed line when several sizes of a series were measured); "
-            "dotted grey lines are your measured BM25 runs."
-        )
-    st.caption(text)
-
-
 def one_dataset(scope: str, show_measured: bool) -> None:
     points = published.dataset_points(scope)
     measured = measured_for(scope) if show_measured and scope in data.local_datasets() else published.measured_points([])
     points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_series")
     chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
-    show_chart(chart, message, points, f"model_size_{scope}", "ms_one")
-    legend_caption(measured=not measured.empty)
+    parts.show_chart(chart, message, points, f"model_size_{scope}", "ms_one")
+    parts.legend_caption(measured=not measured.empty)
     if show_measured and measured.empty:
         st.caption(f"No measured runs on {scope} here (build some on the Data & runs page).")
     if not measured.empty:
@@ -123,10 +52,16 @@ def one_dataset(scope: str, show_measured: bool) -> None:
             measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]],
             hide_index=True,
             width="stretch",
-            column_config=SOURCE_COLUMNS,
+            column_config=parts.SOURCE_COLUMNS,
         )
-    gain_table(points)
-    sources(points)
+        with st.expander("The command behind each measured point", icon=":material/terminal:"):
+            runs = _repro.cached_commands()
+            mine = runs[runs["dataset"] == scope] if not runs.empty else runs
+            for _, run in mine.iterrows():
+                st.caption(f"{data.esc(run['system'])} · {data.esc(run['split'])}")
+                st.code(run["command"] or run["notes"], language="bash", wrap_lines=True)
+    parts.gain_table(points)
+    parts.sources(points)
 
 
 def beir_average() -> None:
@@ -142,24 +77,24 @@ def beir_average() -> None:
     points, left_out = published.average_points(chosen)
     points = pick_series(points, "w_ms_avg_series")
     chart, message = charts.model_size_chart(points, title=f"Mean nDCG@10 over {len(chosen)} datasets")
-    show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
-    legend_caption()
+    parts.show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
+    parts.legend_caption()
     st.caption(
         f"Averaged over exactly these {len(chosen)} datasets: {', '.join(sorted(chosen))}. Only models published on every one are plotted."
     )
     if not left_out.empty:
         with st.expander(f"{left_out['series'].nunique()} series left out (not published on every chosen dataset)"):
             st.dataframe(left_out, hide_index=True, width="stretch")
-    gain_table(points)
-    sources(points)
+    parts.gain_table(points)
+    parts.sources(points)
 
 
 def grid() -> None:
     points = pick_series(published.grid_points(), "w_ms_grid_series")
     chart, message = charts.grid_chart(points)
-    show_chart(chart, message, points, "model_size_every_dataset", "ms_grid")
+    parts.show_chart(chart, message, points, "model_size_every_dataset", "ms_grid")
     st.caption("One chart per BEIR dataset, same series and colours; each has its own y axis. Dashed grey lines are BM25.")
-    sources(points)
+    parts.sources(points)
 
 
 def paper() -> None:
@@ -169,7 +104,7 @@ def paper() -> None:
         st.caption(f"The MS MARCO panel of {version} was not read off; showing the first version's.")
         left = published.figure_points("msmarco")
     fig, msg = charts.paper_chart(left, right, f"Read off Rosa et al. 2022, Fig. 1 ({version}), about ±0.002")
-    show_chart(fig, msg, pd.concat([left, right]), "rosa2022_fig1_read_off", "ms_fig")
+    parts.show_chart(fig, msg, pd.concat([left, right]), "rosa2022_fig1_read_off", "ms_fig")
     st.caption(
         "Values read off the figure's image (marker centres, about ±0.002), not table values. The paper's BEIR "
         "average is over its own dataset set."
@@ -177,15 +112,15 @@ def paper() -> None:
     datasets = published.common_datasets(published.PAPER_SERIES)
     avg, left_out = published.average_points(datasets, published.PAPER_SERIES)
     tab, msg = charts.paper_chart(published.msmarco_points(), avg, "The same chart from published tables")
-    show_chart(tab, msg, pd.concat([published.msmarco_points(), avg]), "rosa2022_fig1_from_tables", "ms_tab")
+    parts.show_chart(tab, msg, pd.concat([published.msmarco_points(), avg]), "rosa2022_fig1_from_tables", "ms_tab")
     st.caption(
         f"Left: published MS MARCO dev MRR@10 (pygaggle's monoT5 values are the non-10k checkpoints; GTR and SGPT "
         f"from MTEB re-evaluations). Right: mean over the {len(datasets)} datasets every series here has: {', '.join(datasets)}."
     )
     if not left_out.empty:
         st.caption("Left out (missing datasets): " + "; ".join(left_out["model"]))
-    gain_table(pd.concat([right.assign(series=right["series"] + " (figure)"), avg]))
-    sources(pd.concat([left, right, published.msmarco_points(), avg]))
+    parts.gain_table(pd.concat([right.assign(series=right["series"] + " (figure)"), avg]))
+    parts.sources(pd.concat([left, right, published.msmarco_points(), avg]))
 
 
 def main() -> None:
