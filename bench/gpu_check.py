@@ -70,8 +70,8 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
     import torch
     from transformers import T5ForConditionalGeneration
 
-    from retrieval.neural.monot5_model import MonoT5Scorer
     from bench.tiny_models import t5_config
+    from retrieval.neural.monot5_model import MonoT5Scorer
 
     torch.manual_seed(0)
     model = T5ForConditionalGeneration(t5_config("base")).eval()
@@ -108,14 +108,29 @@ def check_monot5(tok, pairs, table, batch_size: int, device: str) -> None:
         pairs[:16]
     )
     forward = MonoT5Scorer(
-        copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size, fast_decoder=False
+        copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size, fast_decoder=False, fast_encoder=False
     ).score_pairs(pairs[:16])
     row(
         table,
-        f"monoT5 {device} fp32 direct step vs forward",
+        f"monoT5 {device} fp32 restructured encoder + direct step vs transformers forward",
         float(np.max(np.abs(direct - forward))) < 1e-5,
         max_abs_diff=f"{float(np.max(np.abs(direct - forward))):.2e}",
     )
+    if device.startswith("cuda"):  # bf16: our encoder (fused SDPA, bias once per batch) vs transformers' encoder, same dtype
+        ours16 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="bfloat16", batch_size=batch_size).score_pairs(
+            pairs
+        )
+        theirs16 = MonoT5Scorer(
+            copy.deepcopy(model), tok, device=device, dtype="bfloat16", batch_size=batch_size, fast_encoder=False
+        ).score_pairs(pairs)
+        rho = spearman(theirs16, ours16)
+        row(
+            table,
+            f"monoT5 {device} bf16 restructured encoder vs transformers encoder",
+            rho >= BF16_MIN_SPEARMAN,
+            max_abs_diff=f"{float(np.max(np.abs(ours16 - theirs16))):.2e}",
+            spearman=f"{rho:.4f}",
+        )
     bs1 = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=1).score_pairs(pairs[:16])
     full = MonoT5Scorer(copy.deepcopy(model), tok, device=device, dtype="float32", batch_size=batch_size).score_pairs(pairs[:16])
     row(

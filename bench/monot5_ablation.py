@@ -45,7 +45,8 @@ VARIANTS = (
     Variant("sorted, batch 32", batch_size=32),
     Variant("sorted, batch 32, oneDNN linear", onednn=True),
     Variant("sorted, batch 32, bf16 (info)", bf16=True),
-    Variant("MonoT5Scorer as is (batch 16)", batch_size=16, scorer=True),
+    Variant("MonoT5Scorer default (token budget, oneDNN)", scorer=True),
+    Variant("MonoT5Scorer, batch 16, plain", batch_size=16, scorer=True),
     Variant("MonoT5Scorer, batch 32", batch_size=32, scorer=True),
     Variant("MonoT5Scorer, batch 16, oneDNN linear", batch_size=16, onednn=True, scorer=True),
     Variant("MonoT5Scorer, batch 32, oneDNN linear", batch_size=32, onednn=True, scorer=True),
@@ -59,7 +60,12 @@ class SwitchedScorer:
     def __init__(self, model, tokenizer, variant: Variant) -> None:
         from retrieval.neural.monot5_model import MonoT5Scorer
 
-        self.inner = MonoT5Scorer(model, tokenizer, device="cpu", dtype="float32", batch_size=variant.batch_size)
+        if variant.name.startswith("MonoT5Scorer default"):  # its own defaults: token budget, oneDNN where available
+            self.inner = MonoT5Scorer(model, tokenizer, device="cpu", dtype="float32")
+        else:  # a fixed pair count per batch, oneDNN only when the variant asks (the switches below)
+            self.inner = MonoT5Scorer(
+                model, tokenizer, device="cpu", dtype="float32", batch_size=variant.batch_size, batch_tokens=1 << 30, onednn=False
+            )
         self.variant = variant
 
     def score_pairs(self, pairs) -> np.ndarray:

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:  # python bench/run_all.py
 from bench.common import RESULTS_DIR, Section, machine_info, ratio_table, render_report, results_path, write_report  # noqa: E402
 
 BENCHMARKS = ("bm25", "dense", "monot5", "app")
-OPTIONAL = ("monot5-ablation", "browser")  # not in the default run
+OPTIONAL = ("monot5-ablation", "scale", "browser")  # not in the default run (scale: minutes to an hour)
 
 
 def default_data_dir() -> Path:
@@ -65,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
     p.add_argument("--browser-base", type=Path, default=None, help="browser: a baseline checkout run side by side")
     p.add_argument("--browser-clicks", type=int, default=10, help="browser: clicks of each kind")
+    g.add_argument("--scale-sizes", default="100000,1000000", help="scale: corpus sizes (comma-separated)")
+    g.add_argument("--scale-dir", type=Path, default=None, help="scale: work folder (default: a new temporary folder, removed after)")
+    g.add_argument("--scale-nice", type=int, default=10, help="scale: run each step under nice -n N (0: not)")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -113,6 +116,11 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
             from bench import monot5_ablation
 
             return monot5_ablation.run(dataset, cache=cache, queries=min(args.queries, 2), depth=args.depth)
+        if name == "scale":
+            from bench import scale_bench
+
+            return scale_bench.run(dataset, sizes=[int(x) for x in args.scale_sizes.split(",") if x.strip()],
+                                   workdir=args.scale_dir, keep=args.scale_dir is not None, nice=args.scale_nice)
         if name == "app":
             from bench import app_bench
 

@@ -24,10 +24,12 @@ T5_SHAPES = {
     "large": dict(d_model=1024, d_ff=4096, num_layers=24, num_decoder_layers=24, num_heads=16, d_kv=64),
     "3b": dict(d_model=1024, d_ff=16384, num_layers=24, num_decoder_layers=24, num_heads=32, d_kv=128),
 }
-_WORDS = ("the of and in a to with is for was were that by on as are from at patients study cells risk vitamin bone "
-          "heart blood pressure coffee sleep memory exercise disease cancer protein gene expression increased reduced "
-          "associated treatment results effect trial cohort analysis data model true false query document relevant "
-          "not no yes claim evidence supports refutes density older adults children women men level levels").split()
+_WORDS = (
+    "the of and in a to with is for was were that by on as are from at patients study cells risk vitamin bone "
+    "heart blood pressure coffee sleep memory exercise disease cancer protein gene expression increased reduced "
+    "associated treatment results effect trial cohort analysis data model true false query document relevant "
+    "not no yes claim evidence supports refutes density older adults children women men level levels"
+).split()
 
 
 def t5_config(name: str, **overrides: Any):
@@ -37,9 +39,18 @@ def t5_config(name: str, **overrides: Any):
     key = name.lower().removeprefix("t5-").removeprefix("monot5-")
     if key not in T5_SHAPES:
         raise ValueError(f"unknown T5 size {name!r}; use one of {sorted(T5_SHAPES)}")
-    params = dict(vocab_size=32128, feed_forward_proj="relu", relative_attention_num_buckets=32,
-                  relative_attention_max_distance=128, dropout_rate=0.1, layer_norm_epsilon=1e-6,
-                  decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, tie_word_embeddings=True)
+    params = dict(
+        vocab_size=32128,
+        feed_forward_proj="relu",
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=128,
+        dropout_rate=0.1,
+        layer_norm_epsilon=1e-6,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+        tie_word_embeddings=True,
+    )
     params.update(T5_SHAPES[key])
     params.update(overrides)
     return T5Config(**params)
@@ -51,7 +62,9 @@ def generated_sentences(n: int = 3000, seed: int = 0) -> list[str]:
     out = []
     for _ in range(n):
         words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 30))]
-        out.append(f"Query: {' '.join(words[:4])}? Document: {' '.join(words[4:]).capitalize()}, 12.5% (n=3). Relevant: true false")
+        out.append(
+            f"Query: {' '.join(words[:4])}? Document: {' '.join(words[4:]).capitalize()}, 12.5% (n=3). Relevant: true false"
+        )
     return out
 
 
@@ -78,9 +91,19 @@ def _train_unigram(sentences: list[str], vocab_size: int, *, coverage: float) ->
 
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size, model_type="unigram",
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=coverage, hard_vocab_limit=False,
-        num_threads=min(4, os.cpu_count() or 1), minloglevel=2, max_sentence_length=1 << 16,
+        sentence_iterator=iter(sentences),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        character_coverage=coverage,
+        hard_vocab_limit=False,
+        num_threads=min(4, os.cpu_count() or 1),
+        minloglevel=2,
+        max_sentence_length=1 << 16,
     )
     return model.getvalue()
 
@@ -95,8 +118,9 @@ def _unigram_pieces(sentences: list[str], vocab_size: int, *, coverage: float) -
 
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-                                          show_progress=False)
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False
+        )
         tok.train_from_iterator(sentences, trainer=trainer)
         vocab = json.loads(tok.to_str())["model"]["vocab"]
         return [(p, float(sc)) for p, sc in vocab]
@@ -127,14 +151,25 @@ def tiny_t5(tmp_dir: str | Path, *, seed: int = 0) -> tuple[Any, Any]:
     if not (folder / "spiece.model").is_file():
         (folder / "spiece.model").write_bytes(_train_unigram(generated_sentences(), 300, coverage=1.0))
         (folder / "tokenizer_config.json").write_text(
-            json.dumps({"tokenizer_class": "T5Tokenizer", "model_max_length": 512, "extra_ids": 100}), encoding="utf-8")
+            json.dumps({"tokenizer_class": "T5Tokenizer", "model_max_length": 512, "extra_ids": 100}), encoding="utf-8"
+        )
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     _check_true_false(tokenizer)
     if not (folder / "model.safetensors").is_file():
         torch.manual_seed(seed)
         vocab = -(-len(tokenizer) // 8) * 8
-        config = t5_config("small", vocab_size=vocab, d_model=32, d_ff=64, num_layers=2, num_decoder_layers=2,
-                           num_heads=4, d_kv=8, relative_attention_num_buckets=8, relative_attention_max_distance=32)
+        config = t5_config(
+            "small",
+            vocab_size=vocab,
+            d_model=32,
+            d_ff=64,
+            num_layers=2,
+            num_decoder_layers=2,
+            num_heads=4,
+            d_kv=8,
+            relative_attention_num_buckets=8,
+            relative_attention_max_distance=32,
+        )
         T5ForConditionalGeneration(config).save_pretrained(str(folder), safe_serialization=True)
     model = T5ForConditionalGeneration.from_pretrained(str(folder), use_safetensors=True, local_files_only=True).eval()
     return model, tokenizer

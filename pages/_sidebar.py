@@ -9,6 +9,7 @@ import streamlit as st
 from pages import _cached as data
 from pages import _state as state
 from retrieval import choices
+from retrieval.series import ladders
 from retrieval.errors import DataFormatError, RetrievalError
 
 
@@ -66,7 +67,7 @@ def size_ladder() -> None:
     """One click opens one column per size of a model series, for the same query (issue 9, point 9)."""
     with st.sidebar.expander("Size ladder", icon=":material/stairs:"):
         st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
-        for series, specs in choices.ladders().items():
+        for series, specs in ladders().items():
             sizes = [s.split(":", 1)[-1] for s in specs]
             st.button(f"{series}: {' · '.join(sizes)}", key=f"ladder_{series}", width="stretch",
                       on_click=state.remember, kwargs={"systems": specs[: state.MAX_SYSTEMS]})

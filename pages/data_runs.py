@@ -9,10 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from pages import _cached as data
-from pages import _nav
+from pages import _models, _nav, _repro, _upload
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import choices, runner, tables, text
+from retrieval import runner, text
 from retrieval.beir import dataset_table
 
 
@@ -27,34 +27,35 @@ def datasets_section() -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def models_section() -> None:
-    st.subheader("Models")
-
-    def describe(spec: str) -> tuple[str, str, bool, str]:
-        system, ok, message = data.system_info(spec)
-        return data.display_name(spec), data.family(spec) if system is not None else "", ok, message
-
-    specs = [s for s in data.system_options() if s not in state.uploads()]
-    frame = tables.models_table(specs, describe, choices.params_millions)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={"parameters (M)": st.column_config.NumberColumn(format="%.1f")})
-
-
 def runs_section() -> None:
     st.subheader("Cached runs")
     runs = data.cached_runs()
     if runs.empty:
         st.info(f"No cached runs in {data.cache_root()} yet.")
         return
-    view = runs.drop(columns=["path"]).assign(entry=[Path(p).name[:12] for p in runs["path"]])
+    commands = _repro.cached_commands().set_index("path")["command"] if not _repro.cached_commands().empty else {}
+    view = runs.drop(columns=["path"]).assign(
+        entry=[Path(p).name[:12] for p in runs["path"]],
+        command=[commands.get(p, "") for p in runs["path"]],
+    )
     event = st.dataframe(
-        view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="w_d_runs",
-        column_config={"build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f")},
+        view,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="w_d_runs",
+        column_config={
+            "build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f"),
+            "command": st.column_config.TextColumn("command (reproduces the run and its metrics)", width="large"),
+        },
     )
     rows = getattr(getattr(event, "selection", None), "rows", [])
     if not rows:
-        st.caption("Select a run to export it.")
+        st.caption("Select a run to copy its command or export it.")
         return
     row = runs.iloc[rows[0]]
+    _repro.reproduce_block(str(row["dataset"]), str(row["split"]), str(row["system"]), expanded=True)
     export_run(str(row["dataset"]), str(row["split"]), str(row["system"]))
 
 
@@ -70,12 +71,22 @@ def export_run(ds_name: str, split: str, spec: str) -> None:
     stem = f"{ds_name}-{split}-{spec}".replace(":", "_").replace("/", "_")
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Download run (TREC)", data=lambda: run.to_trec(spec), file_name=f"{stem}.trec", mime="text/plain",
-        icon=":material/download:", on_click="ignore", key=f"dl_trec_{stem}",
+        "Download run (TREC)",
+        data=lambda: run.to_trec(spec),
+        file_name=f"{stem}.trec",
+        mime="text/plain",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"dl_trec_{stem}",
     )
     c2.download_button(
-        "Download per-query metrics (CSV)", data=lambda: data.evaluation(ds_name, split, spec).to_csv(), file_name=f"{stem}-metrics.csv",
-        mime="text/csv", icon=":material/table_view:", on_click="ignore", key=f"dl_csv_{stem}",
+        "Download per-query metrics (CSV)",
+        data=lambda: data.evaluation(ds_name, split, spec).to_csv(),
+        file_name=f"{stem}-metrics.csv",
+        mime="text/csv",
+        icon=":material/table_view:",
+        on_click="ignore",
+        key=f"dl_csv_{stem}",
     )
     ev = data.evaluation(ds_name, split, spec)
     if ev is not None:
@@ -89,13 +100,23 @@ def build_section() -> None:
         st.info("No dataset is here to build runs on.")
         return
     c1, c2, c3 = st.columns([2, 1, 3])
-    ds_name = c1.selectbox("Dataset", names, index=names.index(state.DEFAULT_DATASET) if state.DEFAULT_DATASET in names else 0, key="w_b_ds")
+    ds_name = c1.selectbox(
+        "Dataset", names, index=names.index(state.DEFAULT_DATASET) if state.DEFAULT_DATASET in names else 0, key="w_b_ds"
+    )
     splits = data.dataset(ds_name).splits
-    split = c2.selectbox("Split", splits, index=splits.index(state.DEFAULT_SPLIT) if state.DEFAULT_SPLIT in splits else 0, key="w_b_split")
+    split = c2.selectbox(
+        "Split", splits, index=splits.index(state.DEFAULT_SPLIT) if state.DEFAULT_SPLIT in splits else 0, key="w_b_split"
+    )
     specs = [s for s in data.system_options(ds_name) if s not in state.uploads()]
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
     system, ok, message = data.system_info(spec)
-    if data.has_run(ds_name, split, spec):
+    folder = _models.session_folders().get(spec)
+    if folder:
+        from retrieval.systems import parse_system
+
+        ok, message = parse_system(spec, model_path=folder).availability()
+        st.caption(f"Uses the local folder `{folder}` (model_path) given above.")
+    if data.has_run(ds_name, split, spec) and not folder:
         st.success(f"{data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}) is already cached.")
         return
     if not ok:
@@ -105,20 +126,30 @@ def build_section() -> None:
     eta = runner.estimate_build_seconds(data.cached_runs(), spec, docs, data.docs_by_dataset())
     st.caption(
         f"Estimated time: {text.format_seconds(eta)}"
-        + (" (scaled from earlier builds of this system here)" if eta is not None else " (no earlier build of this system to estimate from)")
+        + (
+            " (scaled from earlier builds of this system here)"
+            if eta is not None
+            else " (no earlier build of this system to estimate from)"
+        )
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
     if st.button("Build", type="primary", icon=":material/play_arrow:", key="w_b_go"):
-        run_with_progress(ds_name, split, spec, eta)
+        run_with_progress(ds_name, split, spec, eta, folder)
 
 
-def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) -> None:
+def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None, folder: str | None = None) -> None:
     """Build in a worker thread; the page polls it and shows elapsed time and a coarse ETA."""
     result: dict = {}
 
     def work() -> None:
         try:
-            data.build_run(ds_name, split, spec)
+            if folder:
+                from retrieval.runner import get_run
+                from retrieval.systems import parse_system
+
+                get_run(data.dataset(ds_name), split, parse_system(spec, model_path=folder), cache=data.cache(), progress=False)
+            else:
+                data.build_run(ds_name, split, spec)
         except Exception as exc:  # shown to the user below
             result["error"] = exc
 
@@ -131,10 +162,16 @@ def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None) ->
         if eta:
             frac = min(0.97, elapsed / eta)
             left = max(0.0, eta - elapsed)
-            bar.progress(frac, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left")
+            bar.progress(
+                frac,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left",
+            )
         else:
             # No earlier build to scale from: report time honestly instead of inventing a fraction.
-            bar.progress(0.0, text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)")
+            bar.progress(
+                0.0,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)",
+            )
         worker.join(0.5)
     if "error" in result:
         bar.empty()
@@ -148,9 +185,20 @@ def main() -> None:
     st.title("Data & runs")
     sidebar.footer()
     datasets_section()
-    models_section()
+    _models.models_section()
     runs_section()
     build_section()
+    upload_section()
+
+
+def upload_section() -> None:
+    st.subheader("Upload a run")
+    names = data.local_datasets()
+    v = state.view()
+    ds_name = v["dataset"] if v["dataset"] in names else (names[0] if names else None)
+    if ds_name:
+        st.caption(f"Its query and document ids are checked against {data.esc(ds_name)} (the dataset on view).")
+    _upload.upload_form(ds_name)
 
 
 _nav.enter()

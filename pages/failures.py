@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pages import _agreement, _nav
 from pages import _cached as data
-from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
 from retrieval import charts, choices, failures, stats, tables
@@ -28,7 +28,12 @@ def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> N
 
 @st.cache_data(max_entries=16, show_spinner="Running paired tests…")
 def _comparison(ds_name: str, split: str, a: str, b: str, measure: str, token: tuple) -> stats.PairedComparison:
-    return stats.compare_pair(data.evaluation(ds_name, split, a), data.evaluation(ds_name, split, b), measure, names=(data.display_name(a), data.display_name(b)))
+    return stats.compare_pair(
+        data.evaluation(ds_name, split, a),
+        data.evaluation(ds_name, split, b),
+        measure,
+        names=(data.display_name(a), data.display_name(b)),
+    )
 
 
 def run_token(ds_name: str, split: str, spec: str) -> str:
@@ -39,9 +44,22 @@ def run_token(ds_name: str, split: str, spec: str) -> str:
 
 def selectable_table(frame: pd.DataFrame, key: str, **options) -> int | None:
     """A dataframe whose rows can be picked; returns the picked row."""
-    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key, **options)
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key, **options
+    )
     rows = getattr(getattr(event, "selection", None), "rows", None)
     return rows[0] if rows else None
+
+
+def wins_columns(name_a: str, name_b: str) -> dict:
+    """Short, labelled number columns first (qid, B − A, A, B), the query text last and wide: every number in view."""
+    return {
+        "qid": st.column_config.TextColumn(width="small"),
+        "B − A": NUMBER(format="%+.3f", width="small"),
+        name_a: NUMBER("A", format="%.3f", width="small", help=name_a),
+        name_b: NUMBER("B", format="%.3f", width="small", help=name_b),
+        "query": st.column_config.TextColumn(width="large"),
+    }
 
 
 def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
@@ -53,10 +71,17 @@ def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
     m[3].metric("ties", cmp.ties)
     m[4].metric("B better", cmp.b_better)
     tests = pd.DataFrame([{"test": t.name, "statistic": t.statistic, "p-value": t.p_value, "note": t.note} for t in cmp.tests])
-    st.dataframe(tests, hide_index=True, width="stretch", column_config={"statistic": NUMBER(format="%.4f"), "p-value": NUMBER(format="%.4g")})
+    st.dataframe(
+        tests,
+        hide_index=True,
+        width="stretch",
+        column_config={"statistic": NUMBER(format="%.4f"), "p-value": NUMBER(format="%.4g")},
+    )
     for note in cmp.notes:
         st.caption(note)
-    st.caption("Two-sided tests on per-query differences (B − A) from ir_measures; ties count in the t-test and randomization test, the Wilcoxon test drops them.")
+    st.caption(
+        "Two-sided tests on per-query differences (B − A) from ir_measures; ties count in the t-test and randomization test, the Wilcoxon test drops them."
+    )
 
 
 def main() -> None:
@@ -70,8 +95,13 @@ def main() -> None:
     ready = [s for s in candidates if data.has_run(ds_name, split, s)]
     state.bind("w_f_systems", choices.with_runs(v["systems"] or data.default_systems(ds_name, split), ready)[: state.MAX_SYSTEMS])
     systems = st.sidebar.multiselect(
-        "Systems with runs", ready, key="w_f_systems", max_selections=state.MAX_SYSTEMS, format_func=data.display_name,
-        on_change=state.on_widget_change, args=("w_f_systems", "systems"),
+        "Systems with runs",
+        ready,
+        key="w_f_systems",
+        max_selections=state.MAX_SYSTEMS,
+        format_func=data.display_name,
+        on_change=state.on_widget_change,
+        args=("w_f_systems", "systems"),
     )
     measure = st.sidebar.selectbox("Measure", MEASURE_CHOICES, key="w_f_measure")
     sidebar.footer()
@@ -97,7 +127,10 @@ def main() -> None:
     if chart is None:
         st.info(message)
     else:
-        st.caption("Click a point to open that query in Compare (double-click clears).")
+        st.caption(
+            "Click a point to open that query in Compare (double-click clears). Queries with the same two values are one "
+            "point, larger the more queries it holds (hover for how many); a click opens the first of them."
+        )
         event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="query", key="w_f_scatter")
         picked = (event.selection.get("query") or [{}]) if hasattr(event, "selection") else [{}]
         qid = picked[0].get("qid") if picked else None
@@ -109,10 +142,19 @@ def main() -> None:
         with col:
             st.markdown(f"**{data.esc(title)}**")
             table = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
-            formats = {name_a: NUMBER(format="%.3f"), name_b: NUMBER(format="%.3f"), "B − A": NUMBER(format="%+.3f")}
-            row = selectable_table(table, f"w_f_top_{better}", column_config=formats)
+            row = selectable_table(table, f"w_f_top_{better}", column_config=wins_columns(name_a, name_b))
             if row is not None:
                 open_in_compare(ds_name, split, str(table.iloc[row]["qid"]), [a, b])
+
+    _agreement.section(
+        ds_name,
+        split,
+        a,
+        b,
+        tuple(run_token(ds_name, split, s) for s in (a, b)),
+        selectable_table,
+        lambda qid: open_in_compare(ds_name, split, qid, [a, b]),
+    )
 
     zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")
@@ -129,7 +171,9 @@ def main() -> None:
     st.subheader(f"Relevant documents no chosen system ranks in its top 10 ({len(lost)})")
     if len(lost):
         lost = tables.unfound_table(lost, ds.corpus, ds.queries)
-        row = selectable_table(lost, "w_f_lost", column_config={"best_rank": NUMBER("best rank (any system)"), "best_system": "by"})
+        row = selectable_table(
+            lost, "w_f_lost", column_config={"best_rank": NUMBER("best rank (any system)"), "best_system": "by"}
+        )
         if row is not None:
             open_in_compare(ds_name, split, str(lost.iloc[row]["qid"]), systems)
     if missing:

@@ -1,4 +1,4 @@
-"""Model size: nDCG@10 against parameters, published points, the paper's figure, and measured runs."""
+"""Model size: score against parameters, one line per model series, as in Rosa et al. 2022 Fig. 1."""
 
 from __future__ import annotations
 
@@ -6,107 +6,146 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cached as data
-from pages import _nav
+from pages import _model_size_parts as parts
+from pages import _nav, _repro
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import charts, choices, published, tables
+from retrieval import charts, published, tables
 
-AVERAGE = "BEIR average"
+VIEWS = ("One dataset", "BEIR average", "Every dataset (grid)", "Paper figure (Rosa et al. 2022)")
 
 
 def measured_for(ds_name: str) -> pd.DataFrame:
-    """Measured points: every cached run on ``ds_name`` (any split), evaluated (cached by pages/_cached.py)."""
+    """Measured points from the cache: every cached run on ``ds_name`` (any split), evaluated."""
+    rows = tables.measured_rows(
+        data.cached_runs(),
+        ds_name,
+        lambda spec, split: data.evaluation(ds_name, split, spec),
+        lambda spec: (data.display_name(spec), data.family(spec)),
+    )
+    return published.measured_points(rows, ds_name)
 
-    def describe(spec: str) -> tuple[str, str, float | None]:
-        params = choices.params_millions(spec)
-        if params is None:
-            params = getattr(data.system_info(spec)[0], "params_millions", None)
-        return data.display_name(spec), data.family(spec), params
 
-    evaluation = lambda spec, split: data.evaluation(ds_name, split, spec)  # noqa: E731
-    return published.measured_points(tables.measured_rows(data.cached_runs(), ds_name, evaluation, describe))
+def pick_series(points: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Series filter: by default the series with several sizes, the paper's series and BM25 flat."""
+    options = sorted(set(points["series"]), key=str.lower)
+    multi = set(points[points["params_millions"] > 0].groupby("series")["params_millions"].nunique().loc[lambda c: c >= 2].index)
+    default = [s for s in options if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
+    shown = st.multiselect(
+        "Series shown", options, default=default, key=key, help="Each series is one model, one source, one setup."
+    )
+    return points[points["series"].isin(shown)]
+
+
+def one_dataset(scope: str, show_measured: bool) -> None:
+    points = published.dataset_points(scope)
+    measured = measured_for(scope) if show_measured and scope in data.local_datasets() else published.measured_points([])
+    points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_series")
+    chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
+    parts.show_chart(chart, message, points, f"model_size_{scope}", "ms_one")
+    parts.legend_caption(measured=not measured.empty)
+    if show_measured and measured.empty:
+        st.caption(f"No measured runs on {scope} here (build some on the Data & runs page).")
+    if not measured.empty:
+        st.subheader("Your runs beside the published value")
+        st.dataframe(
+            measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]],
+            hide_index=True,
+            width="stretch",
+            column_config=parts.SOURCE_COLUMNS,
+        )
+        with st.expander("The command behind each measured point", icon=":material/terminal:"):
+            runs = _repro.cached_commands()
+            mine = runs[runs["dataset"] == scope] if not runs.empty else runs
+            for _, run in mine.iterrows():
+                st.caption(f"{data.esc(run['system'])} · {data.esc(run['split'])}")
+                st.code(run["command"] or run["notes"], language="bash", wrap_lines=True)
+    parts.gain_table(points)
+    parts.sources(points)
+
+
+def beir_average() -> None:
+    chosen = st.multiselect(
+        "Average over these datasets",
+        published.published_datasets(),
+        default=published.default_average_datasets(),
+        key="w_ms_avg",
+    )
+    if not chosen:
+        st.info("Choose at least one dataset to average over.")
+        return
+    points, left_out = published.average_points(chosen)
+    points = pick_series(points, "w_ms_avg_series")
+    chart, message = charts.model_size_chart(points, title=f"Mean nDCG@10 over {len(chosen)} datasets")
+    parts.show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
+    parts.legend_caption()
+    st.caption(
+        f"Averaged over exactly these {len(chosen)} datasets: {', '.join(sorted(chosen))}. Only models published on every one are plotted."
+    )
+    if not left_out.empty:
+        with st.expander(f"{left_out['series'].nunique()} series left out (not published on every chosen dataset)"):
+            st.dataframe(left_out, hide_index=True, width="stretch")
+    parts.gain_table(points)
+    parts.sources(points)
+
+
+def grid() -> None:
+    points = pick_series(published.grid_points(), "w_ms_grid_series")
+    chart, message = charts.grid_chart(points)
+    parts.show_chart(chart, message, points, "model_size_every_dataset", "ms_grid")
+    st.caption("One chart per BEIR dataset, same series and colours; each has its own y axis. Dashed grey lines are BM25.")
+    parts.sources(points)
+
+
+def paper() -> None:
+    version = st.selectbox("Figure version", published.figure_versions(), key="w_ms_figver")
+    left, right = published.figure_points("msmarco", version), published.figure_points("beir", version)
+    if left.empty:
+        st.caption(f"The MS MARCO panel of {version} was not read off; showing the first version's.")
+        left = published.figure_points("msmarco")
+    fig, msg = charts.paper_chart(left, right, f"Read off Rosa et al. 2022, Fig. 1 ({version}), about ±0.002")
+    parts.show_chart(fig, msg, pd.concat([left, right]), "rosa2022_fig1_read_off", "ms_fig")
+    st.caption(
+        "Values read off the figure's image (marker centres, about ±0.002), not table values. The paper's BEIR "
+        "average is over its own dataset set."
+    )
+    datasets = published.common_datasets(published.PAPER_SERIES)
+    avg, left_out = published.average_points(datasets, published.PAPER_SERIES)
+    tab, msg = charts.paper_chart(published.msmarco_points(), avg, "The same chart from published tables")
+    parts.show_chart(tab, msg, pd.concat([published.msmarco_points(), avg]), "rosa2022_fig1_from_tables", "ms_tab")
+    st.caption(
+        f"Left: published MS MARCO dev MRR@10 (pygaggle's monoT5 values are the non-10k checkpoints; GTR and SGPT "
+        f"from MTEB re-evaluations). Right: mean over the {len(datasets)} datasets every series here has: {', '.join(datasets)}."
+    )
+    if not left_out.empty:
+        st.caption("Left out (missing datasets): " + "; ".join(left_out["model"]))
+    parts.gain_table(pd.concat([right.assign(series=right["series"] + " (figure)"), avg]))
+    parts.sources(pd.concat([left, right, published.msmarco_points(), avg]))
 
 
 def main() -> None:
     st.title("Model size")
-    st.caption(
-        "nDCG@10 against model parameters (log scale). Hover a point for its source. Published values come from "
-        "`retrieval/data/published_ndcg.csv`; the paper's figure points are estimates read off its image."
-    )
+    st.caption("Retrieval quality against model parameters (log scale), one line per model series. Hover a point for its source.")
     v = state.view()
-    local = data.local_datasets()
-    scopes = [AVERAGE] + published.published_datasets()
-    default = v["dataset"] if v["dataset"] in scopes else "scifact"
-    scope = st.sidebar.selectbox("Dataset", scopes, index=scopes.index(default), key="w_ms_scope")
-    families = sorted(set(published.published()["family"]) | {choices.EXTERNAL})
-    shown_families = st.sidebar.multiselect("Families", families, default=families, key="w_ms_families")
-    show_measured = st.sidebar.toggle("Overlay my measured runs", value=True, key="w_ms_measured")
+    view = st.sidebar.radio("View", VIEWS, key="w_ms_view")
+    if view == VIEWS[0]:
+        choices = published.published_datasets()
+        default = v["dataset"] if v["dataset"] in choices else "scifact"
+        scope = st.sidebar.selectbox("Dataset", choices, index=choices.index(default), key="w_ms_scope")
+        show_measured = st.sidebar.toggle("Overlay my measured runs", value=True, key="w_ms_measured")
     sidebar.footer()
-
-    notes: list[str] = []
-    left_out = pd.DataFrame()
-    if scope == AVERAGE:
-        avg_default = published.default_average_datasets()
-        chosen = st.multiselect(
-            "Average over these datasets (only models published on every one of them are plotted)",
-            published.published_datasets(),
-            default=avg_default,
-            key="w_ms_avg",
-        )
-        if not chosen:
-            st.info("Choose at least one dataset to average over.")
-            return
-        points, left_out = published.average_points(chosen)
-        notes.append(f"Mean of published nDCG@10 over {len(chosen)} datasets: {', '.join(chosen)}.")
-        with_fig = st.toggle("Include the paper's own figure (Rosa et al. 2022, BEIR average by model size)", value=True, key="w_ms_fig")
-        if with_fig:
-            version = st.selectbox("Figure version", published.figure_versions(), key="w_ms_figver")
-            points = pd.concat([points, published.figure_frame(version)], ignore_index=True)
-            notes.append(
-                f"Triangles are {published.FIGURE_LABEL}; the paper averages over its own set of BEIR datasets, "
-                "so they are not directly comparable with the computed average."
-            )
-        if show_measured:
-            notes.append("Measured runs are shown per dataset only (a BEIR average would need runs on every averaged dataset).")
+    if view == VIEWS[0]:
+        one_dataset(scope, show_measured)
+    elif view == VIEWS[1]:
+        beir_average()
+    elif view == VIEWS[2]:
+        grid()
     else:
-        points = published.dataset_points(scope)
-        if show_measured and scope in local:
-            measured = measured_for(scope)
-            if measured.empty:
-                notes.append(f"No cached runs on {scope} yet (build some on the Data & runs page).")
-            points = pd.concat([points, measured], ignore_index=True)
-        elif show_measured:
-            notes.append(f"{scope} is not here, so there are no measured runs on it.")
-    points = points[points["family"].isin(shown_families)]
-    chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
-    if chart is None:
-        st.info(message)
-    else:
-        st.altair_chart(chart, width="stretch")
-        st.caption(
-            "Horizontal lines are BM25 (no parameters): solid = published, dashed = measured here, dotted = read from "
-            "the paper's figure. Outlined diamonds are your measured runs."
-        )
-        if message:
-            st.caption(message)
-    for n in notes:
-        st.caption(n)
-    dots, rules, unplotted = charts.split_points(points)
-    st.subheader("Every point and its source")
-    table = pd.concat([dots.assign(shown="point"), rules.assign(shown="horizontal line"), unplotted.assign(shown="not plotted (no parameter count)")])
-    st.dataframe(
-        table[["label", "family", "params_millions", "ndcg_at_10", "kind", "shown", "source", "notes"]],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "label": "model",
-            "params_millions": st.column_config.NumberColumn("parameters (M)", format="%.1f"),
-            "ndcg_at_10": st.column_config.NumberColumn("nDCG@10", format="%.4f"),
-        },
-    )
-    if not left_out.empty:
-        with st.expander(f"{len(left_out)} models left out of the average (not published on every chosen dataset)"):
-            st.dataframe(left_out, hide_index=True, width="stretch")
+        paper()
+    not_plotted = published.caveats()
+    if not not_plotted.empty:
+        with st.expander(f"{len(not_plotted)} published value(s) kept out of every chart"):
+            st.dataframe(not_plotted, hide_index=True, width="stretch")
 
 
 _nav.enter()

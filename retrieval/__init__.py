@@ -12,7 +12,21 @@ from .runner import get_run, live_search
 from .systems import parse_system
 
 __all__ = [
-    "BeirDataset", "Cache", "DEFAULT_MEASURES", "DataFormatError", "DatasetUnavailable", "DownloadError",
-    "Evaluation", "ModelUnavailable", "Qrels", "RetrievalError", "Run", "catalogue", "evaluate", "get_run", "live_search",
-    "open_dataset", "parse_system",
+    "BeirDataset",
+    "Cache",
+    "DEFAULT_MEASURES",
+    "DataFormatError",
+    "DatasetUnavailable",
+    "DownloadError",
+    "Evaluation",
+    "ModelUnavailable",
+    "Qrels",
+    "RetrievalError",
+    "Run",
+    "catalogue",
+    "evaluate",
+    "get_run",
+    "live_search",
+    "open_dataset",
+    "parse_system",
 ]

@@ -96,7 +96,7 @@ def rbo_ext(a: Sequence[str], b: Sequence[str], p: float = DEFAULT_P) -> float:
     if not a or not b:
         return 0.0
     short, long = (a, b) if len(a) <= len(b) else (b, a)
-    s, l = len(short), len(long)
+    s, l = len(short), len(long)  # noqa: E741 (the paper's names: s and l, the short and long lengths)
     x = _overlaps(short, long)
     x_s, x_l = x[s - 1], x[l - 1]
     total = sum(x[d - 1] / d * p**d for d in range(1, l + 1))
@@ -148,15 +148,24 @@ class Agreement:
     depth_b: int
 
 
-def agreement(a: Sequence[str], b: Sequence[str], *, k: int = DEFAULT_K, p: float = DEFAULT_P, depth: int = DEFAULT_DEPTH) -> Agreement:
+def agreement(
+    a: Sequence[str], b: Sequence[str], *, k: int = DEFAULT_K, p: float = DEFAULT_P, depth: int = DEFAULT_DEPTH
+) -> Agreement:
     """Every agreement number for two ranked docid lists (best first), on their top ``depth``."""
     a, b = list(a[:depth]), list(b[:depth])
     tau, shared = kendall_tau_shared(a, b)
     return Agreement(overlap_at_k(a, b, k), rbo_ext(a, b, p), rbo_min(a, b, p), tau, shared, len(a), len(b))
 
 
-def agreement_frame(run_a: Run, run_b: Run, qids: Iterable[str] | None = None, *, k: int = DEFAULT_K, p: float = DEFAULT_P,
-                    depth: int = DEFAULT_DEPTH) -> pd.DataFrame:
+def agreement_frame(
+    run_a: Run,
+    run_b: Run,
+    qids: Iterable[str] | None = None,
+    *,
+    k: int = DEFAULT_K,
+    p: float = DEFAULT_P,
+    depth: int = DEFAULT_DEPTH,
+) -> pd.DataFrame:
     """One row per query: ``qid, overlap@<k>, rbo, rbo_min, kendall_tau, shared, depth_a, depth_b``.
 
     ``qids`` defaults to the queries of either run (pass a split's judged qids to cover every query of the
@@ -177,8 +186,14 @@ def most_disagreeing(frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return frame.sort_values(["rbo", overlap, "qid"], kind="mergesort").head(n).reset_index(drop=True)
 
 
-def pairwise_agreement(runs: Mapping[str, Run], qids: Iterable[str] | None = None, *, k: int = DEFAULT_K, p: float = DEFAULT_P,
-                       depth: int = DEFAULT_DEPTH) -> pd.DataFrame:
+def pairwise_agreement(
+    runs: Mapping[str, Run],
+    qids: Iterable[str] | None = None,
+    *,
+    k: int = DEFAULT_K,
+    p: float = DEFAULT_P,
+    depth: int = DEFAULT_DEPTH,
+) -> pd.DataFrame:
     """:func:`agreement_frame` for every pair of the named runs, stacked, with columns ``a, b`` first."""
     qids = list(qids) if qids is not None else None
     frames = []
@@ -202,6 +217,15 @@ def agreement_summary(frame: pd.DataFrame) -> pd.DataFrame:
         names = dict(zip(("a", "b"), key)) if key else {}
         for c in cols:
             v = part[c].dropna()
-            rows.append({**names, "measure": c, "mean": v.mean(), "median": v.median(), "q25": v.quantile(0.25),
-                         "q75": v.quantile(0.75), "count": len(v)})
+            rows.append(
+                {
+                    **names,
+                    "measure": c,
+                    "mean": v.mean(),
+                    "median": v.median(),
+                    "q25": v.quantile(0.25),
+                    "q75": v.quantile(0.75),
+                    "count": len(v),
+                }
+            )
     return pd.DataFrame(rows)

@@ -9,19 +9,26 @@ raises :class:`~retrieval.errors.DataFormatError` naming the file and line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .beir_files import Document, _as_id, _json_records, _lines, iter_corpus
 from .errors import DataFormatError, DatasetUnavailable
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .docstore import DocStore
 
 BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
 
@@ -74,13 +81,6 @@ def dataset_info(name: str) -> DatasetInfo | None:
 
 
 @dataclass(frozen=True)
-class Document:
-    docid: str
-    title: str
-    text: str
-
-
-@dataclass(frozen=True)
 class Qrels:
     """Relevance judgements of one split: ``frame`` has ``qid, docid, relevance`` (str, str, int)."""
 
@@ -106,59 +106,9 @@ class Qrels:
 
 
 # ---- line readers ------------------------------------------------------------------------
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text without line ending) for non-blank lines; BOM and CRLF tolerated."""
-    if not path.is_file():
-        raise DataFormatError(path, None, "file not found")
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if line.strip():
-                yield lineno, line
-
-
-def _json_records(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
-    try:
-        for lineno, line in _lines(path):
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(path, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise DataFormatError(path, lineno, "expected a JSON object")
-            for field in required:
-                if field not in obj or obj[field] is None:
-                    raise DataFormatError(path, lineno, f"missing field {field!r}")
-            yield lineno, obj
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def _as_id(value: object, path: Path, lineno: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise DataFormatError(path, lineno, f"'_id' must be a string, got {type(value).__name__}")
-    text = str(value)
-    if not text or any(c.isspace() for c in text):
-        raise DataFormatError(path, lineno, f"'_id' {text!r} is empty or contains whitespace")
-    return text
-
-
 def load_corpus(path: str | Path) -> dict[str, Document]:
-    path = Path(path)
-    docs: dict[str, Document] = {}
-    first_line: dict[str, int] = {}
-    for lineno, obj in _json_records(path, ("_id", "text")):
-        docid = _as_id(obj["_id"], path, lineno)
-        if docid in docs:
-            raise DataFormatError(path, lineno, f"duplicate document id {docid!r} (first on line {first_line[docid]})")
-        title = obj.get("title") or ""
-        if not isinstance(title, str) or not isinstance(obj["text"], str):
-            raise DataFormatError(path, lineno, "'title' and 'text' must be strings")
-        docs[docid] = Document(docid, title, obj["text"])
-        first_line[docid] = lineno
-    if not docs:
-        raise DataFormatError(path, None, "the corpus is empty")
-    return docs
+    """The whole corpus in memory (small corpora, tests); datasets use the on-disk store instead."""
+    return {doc.docid: doc for doc in iter_corpus(path)}
 
 
 def load_queries(path: str | Path) -> dict[str, str]:
@@ -178,9 +128,7 @@ def load_queries(path: str | Path) -> dict[str, str]:
     return queries
 
 
-def load_qrels(
-    path: str | Path, queries: dict[str, str] | None = None, corpus: dict[str, object] | None = None
-) -> Qrels:
+def load_qrels(path: str | Path, queries: Mapping[str, str] | None = None, corpus: Mapping[str, object] | None = None) -> Qrels:
     """Read a BEIR qrels TSV; with ``queries``/``corpus`` given, unknown ids are errors."""
     path = Path(path)
     qids: list[str] = []
@@ -205,9 +153,7 @@ def load_qrels(
             if corpus is not None and docid not in corpus:
                 raise DataFormatError(path, lineno, f"document {docid!r} is not in corpus.jsonl")
             if (qid, docid) in seen:
-                raise DataFormatError(
-                    path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})"
-                )
+                raise DataFormatError(path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})")
             seen[(qid, docid)] = lineno
             qids.append(qid)
             docids.append(docid)
@@ -230,20 +176,37 @@ def _is_int(text: str) -> bool:
 
 # ---- a dataset on disk ---------------------------------------------------------------------
 class BeirDataset:
-    """A BEIR folder; files load lazily, once, and are validated against each other."""
+    """A BEIR folder; files load lazily, once, and are validated against each other.
 
-    def __init__(self, path: str | Path, name: str | None = None) -> None:
+    ``corpus`` is a read-only ``Mapping[str, Document]`` backed by the on-disk document store
+    (:mod:`retrieval.docstore`), built once per corpus checksum into ``cache`` (default: the default
+    cache): opening reads ids and offsets, never all texts.
+    """
+
+    def __init__(self, path: str | Path, name: str | None = None, *, cache: Cache | None = None) -> None:
         self.path = Path(path)
         self.name = name or self.path.name
+        self._cache = cache
         if not (self.path / "corpus.jsonl").is_file():
             raise DatasetUnavailable(f"{self.path} is not a BEIR folder: corpus.jsonl is missing")
 
     def __repr__(self) -> str:
         return f"BeirDataset({self.name!r}, {str(self.path)!r})"
 
+    @property
+    def cache(self) -> Cache:
+        if self._cache is None:
+            from .cache import Cache
+
+            self._cache = Cache()
+        return self._cache
+
     @functools.cached_property
-    def corpus(self) -> dict[str, Document]:
-        return load_corpus(self.path / "corpus.jsonl")
+    def corpus(self) -> DocStore:
+        from .docstore import open_store
+
+        path = self.path / "corpus.jsonl"
+        return open_store(path, file_sha256(path, self.cache.root), self.cache)
 
     @functools.cached_property
     def queries(self) -> dict[str, str]:
@@ -273,19 +236,45 @@ class BeirDataset:
         return [p for p in out if p.is_file()]
 
     def fingerprint(self) -> str:
-        """sha256 over the dataset's files (memoised on size and mtime)."""
+        """sha256 over the dataset's files (each file's hash persisted on its path, size and mtime)."""
         parts = []
         for f in self.files():
-            st = f.stat()
-            parts.append(f"{f.relative_to(self.path)}:{_file_sha256(str(f), st.st_size, st.st_mtime_ns)}")
+            parts.append(f"{f.relative_to(self.path)}:{file_sha256(f, self.cache.root)}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=256)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    from .cache import sha256_file
+def file_sha256(path: Path, cache_root: Path | None = None) -> str:
+    """sha256 of a file, remembered in memory and under ``<cache root>/_fingerprints/`` keyed by
+    (absolute path, size, mtime_ns, inode, ctime_ns): hashing a 1M-document corpus (1.5 GB) takes
+    seconds, so each process that opens it must not pay that again. Any change of the file's
+    size, times or inode makes it hash again; a failed write of the record is harmless."""
+    path = Path(path).resolve()
+    st = path.stat()
+    stamp = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    known = _HASHES.get(stamp)
+    if known:
+        return known
+    record = None
+    if cache_root is not None:
+        record = Path(cache_root) / "_fingerprints" / (hashlib.sha256(str(path).encode()).hexdigest() + ".json")
+        try:
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            if tuple(saved["stamp"]) == stamp and len(saved["sha256"]) == 64:
+                _HASHES[stamp] = saved["sha256"]
+                return saved["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    from .cache import atomic_write_json, sha256_file
 
-    return sha256_file(Path(path))
+    digest = sha256_file(path)
+    _HASHES[stamp] = digest
+    if record is not None:
+        with contextlib.suppress(OSError):  # a read-only cache still works, it just hashes again next time
+            atomic_write_json(record, {"stamp": list(stamp), "sha256": digest})
+    return digest
+
+
+_HASHES: dict[tuple, str] = {}
 
 
 def data_dir_from_env() -> Path | None:
@@ -311,14 +300,22 @@ def local_datasets(data_dir: Path | None = None, cache_root: Path | None = None)
     return names
 
 
-def dataset_table(data_dir: Path | None = None, cache_root: Path | None = None, local: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+def dataset_table(
+    data_dir: Path | None = None, cache_root: Path | None = None, local: list[str] | tuple[str, ...] = ()
+) -> pd.DataFrame:
     """One row per catalogue dataset (name, status here, sizes, splits, domain, licence), then a row
     for each name in ``local`` that is not in the catalogue. The command line and the app show it."""
     rows = [
         {
-            "dataset": i.name, "name": i.display_name, "status": dataset_status(i.name, data_dir, cache_root),
-            "documents": i.corpus_docs, "test queries": i.test_queries, "splits": ", ".join(i.splits),
-            "domain": i.domain, "task": i.task, "license": i.license,
+            "dataset": i.name,
+            "name": i.display_name,
+            "status": dataset_status(i.name, data_dir, cache_root),
+            "documents": i.corpus_docs,
+            "test queries": i.test_queries,
+            "splits": ", ".join(i.splits),
+            "domain": i.domain,
+            "task": i.task,
+            "license": i.license,
         }
         for i in catalogue().values()
     ]
@@ -352,21 +349,26 @@ def open_dataset(
     progress: bool = True,
 ) -> BeirDataset:
     """Open a BEIR dataset by folder path or by name (local folder, cache, else official download)."""
-    from .cache import default_cache_root
+    from .cache import Cache, default_cache_root
 
+    cache = Cache(cache_root) if cache_root else None
     path = Path(name_or_path)
     if (path / "corpus.jsonl").is_file():
-        return BeirDataset(path)
+        return BeirDataset(path, cache=cache)
     name = str(name_or_path)
     data_dir = Path(data_dir) if data_dir is not None else None
     found = locate_dataset(name, data_dir, Path(cache_root) if cache_root else None)
     if found is not None:
-        return BeirDataset(found, name)
+        return BeirDataset(found, name, cache=cache)
     info = dataset_info(name)
-    looked = [str(p) for p in ([data_dir / name] if data_dir else []) + ([data_dir_from_env() / name] if data_dir_from_env() else [])]
+    looked = [
+        str(p) for p in ([data_dir / name] if data_dir else []) + ([data_dir_from_env() / name] if data_dir_from_env() else [])
+    ]
     where = f" (looked in {', '.join(looked)} and the cache)" if looked else " (looked in the cache)"
     if info is None:
-        raise DatasetUnavailable(f"unknown dataset {name!r} and no BEIR folder of that name{where}; known: {', '.join(catalogue())}")
+        raise DatasetUnavailable(
+            f"unknown dataset {name!r} and no BEIR folder of that name{where}; known: {', '.join(catalogue())}"
+        )
     if not info.downloadable:
         raise DatasetUnavailable(
             f"{info.display_name} ({name}) cannot be redistributed, so BEIR offers no download{where}. "
@@ -377,4 +379,4 @@ def open_dataset(
     from .download import download_beir
 
     root = Path(cache_root or default_cache_root()) / "datasets"
-    return BeirDataset(download_beir(name, info.url, info.md5, root, progress=progress), name)
+    return BeirDataset(download_beir(name, info.url, info.md5, root, progress=progress), name, cache=cache)

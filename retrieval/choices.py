@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from .errors import DataFormatError, UnknownSystem
+from .errors import DataFormatError
 from .run import Run
 
 BM25_SPECS = ("bm25-flat", "bm25-multifield")
@@ -40,6 +40,33 @@ def read_upload(filename: str, data: bytes) -> Run:
     except UnicodeDecodeError as exc:
         raise DataFormatError(filename, None, f"not UTF-8 text ({exc.reason})") from None
     return Run.parse_trec(text, source=filename, name=Path(filename).stem or "run")
+
+
+UPLOAD_MAX_MB = 50  # a SciFact BM25 run at depth 1,000 is ~15 MB as TREC text
+
+
+def upload_too_large(filename: str, size: int, max_mb: float | None = None) -> str | None:
+    """Why an upload of ``size`` bytes is refused (None when it is within the limit, default :data:`UPLOAD_MAX_MB`)."""
+    max_mb = UPLOAD_MAX_MB if max_mb is None else max_mb
+    if size > max_mb * 1024 * 1024:
+        return f"{filename} is {size / 1024 / 1024:.1f} MB; uploads are limited to {max_mb:g} MB (a 1,000-deep run of a BEIR split is well under that)"
+    return None
+
+
+def unknown_ids(run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3) -> dict[str, tuple[int, list[str]]]:
+    """Query and document ids of ``run`` that a dataset lacks: ``{"queries": (count, first few),
+    "documents": (count, first few)}`` (examples in file order)."""
+    out = {}
+    for what, ids, known in (("queries", run.frame["qid"], queries), ("documents", run.frame["docid"], corpus)):
+        missing = [i for i in dict.fromkeys(map(str, ids)) if i not in known]
+        out[what] = (len(missing), missing[:examples])
+    return out
+
+
+def unknown_ids_message(report: dict[str, tuple[int, list[str]]], dataset: str) -> str | None:
+    """One sentence about :func:`unknown_ids`, or None when every id is known."""
+    parts = [f"{n:,} {what} not in {dataset} (e.g. {', '.join(ex)})" for what, (n, ex) in report.items() if n]
+    return ("The run names " + " and ".join(parts) + ": they count as retrieving nothing relevant.") if parts else None
 
 
 class Uploads(Mapping[str, Run]):
@@ -72,50 +99,6 @@ def registry_specs() -> list[str]:
     return [m.spec for m in models()]
 
 
-def params_millions(spec: str) -> float | None:
-    """The parameter count (millions) the model registry gives for ``spec``; None if it has none."""
-    from .neural.registry import lookup, registry
-
-    found = registry().get(spec)
-    if found is None:
-        try:
-            found = lookup(spec.split(":", 1)[-1], spec.split(":", 1)[0] if ":" in spec else None)
-        except UnknownSystem:
-            return None
-    return found.params_millions
-
-
-SIZE_TOKENS = frozenset("small base large xl xxl 3b 11b".split())
-
-
-def ladders() -> dict[str, list[str]]:
-    """Model series with more than one size: series -> specs in parameter order (from the model registry).
-
-    A series is a registry id with its size word left out (``gtr-t5-{base,large,xl,xxl}`` -> ``gtr-t5``,
-    ``bge-{small,base,large}-en-v1.5`` -> ``bge-en-v1.5``), within one system prefix.
-    Stand-in until the model-size branch's ``ladders`` (same signature) lands.
-
-    Example:
-        >>> ladders()["monot5"]
-        ['monot5:small', 'monot5:base', 'monot5:large', 'monot5:3b']
-    """
-    from .neural.registry import models
-
-    groups: dict[tuple[str, str], list] = {}
-    for m in models():
-        parts = m.id.split("-")
-        sizes = [p for p in parts if p.lower() in SIZE_TOKENS]
-        if len(sizes) != 1:
-            continue
-        series = "-".join(p for p in parts if p.lower() not in SIZE_TOKENS)
-        groups.setdefault((m.prefix, series), []).append(m)
-    return {
-        series: [m.spec for m in sorted(ms, key=lambda m: (m.params_millions or 0, m.spec))]
-        for (_, series), ms in groups.items()
-        if len(ms) > 1
-    }
-
-
 # ---- policy ---------------------------------------------------------------------------------
 def system_options(cached_runs: pd.DataFrame | None = None, dataset: str | None = None, uploads: Iterable[str] = ()) -> list[str]:
     """Every choice worth offering, once each: BM25, the registry's models, systems with cached runs
@@ -133,10 +116,12 @@ def default_systems(
     family: Callable[[str], str],
     available: Callable[[str], bool],
     measured: Callable[[str], float | None],
-    params: Callable[[str], float | None] = params_millions,
+    params: Callable[[str], float | None] | None = None,
 ) -> list[str]:
     """BM25 flat; the best available dense model (best ``measured`` nDCG@10 here, else the largest by
     ``params``); the first available monoT5."""
+    if params is None:
+        from .neural.registry import params_for_spec as params
     options = list(options)
     chosen = ["bm25-flat"]
     dense = [s for s in options if family(s) == "dense" and available(s)]

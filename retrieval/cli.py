@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .errors import RetrievalError
 
 
 def _add_data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
     p.add_argument("--dataset", default="scifact", help="BEIR dataset name or path to a BEIR folder (default: scifact)")
-    p.add_argument("--data-dir", type=Path, default=None, help="folder holding <dataset>/ (default: $BEIR_DATA_DIR, then the cache, then download)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding <dataset>/ (default: $BEIR_DATA_DIR, then the cache, then download)",
+    )
     p.add_argument("--cache-dir", type=Path, default=None, help="cache root (default: $RETRIEVAL_CACHE_DIR or ./cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
     if split:
@@ -38,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compute (or load from the cache) runs, write TREC files, print metrics")
     _add_data_args(p)
-    p.add_argument("--system", action="append", required=True, help="system spec, repeatable: bm25-flat, bm25-multifield, dense:<model>, monot5:<size>, ce:<model>")
+    p.add_argument(
+        "--system",
+        action="append",
+        required=True,
+        help="system spec, repeatable: bm25-flat, bm25-multifield, dense:<model>, monot5:<size>, ce:<model>",
+    )
     p.add_argument("--first-stage", default=None, help="first-stage system for rerankers (default: bm25-flat)")
     p.add_argument("--depth", type=int, default=None, help="rerank depth (default: 100, at most 1000)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -46,19 +56,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: fp32 on CPU, half precision on CUDA)")
     p.add_argument("--model-path", type=Path, default=None, help="local model folder (safetensors) instead of the hub")
     p.add_argument("--revision", default=None, help="model revision on the Hugging Face hub (default: the registry's)")
-    p.add_argument("--output", type=Path, default=None, help="TREC file (one system) or folder (several); default: <cache>/exports/")
+    p.add_argument(
+        "--output", type=Path, default=None, help="TREC file (one system) or folder (several); default: <cache>/exports/"
+    )
     p.add_argument("--per-query", action="store_true", help="also print per-query metrics")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="encode / rerank on a Ray cluster (ADDRESS, e.g. auto or ray://head:10001; none: a local Ray); "
+        "needs requirements-ray.txt. Writes the same cache entries as a local run",
+    )
+    p.add_argument("--ray-workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per CPU)")
 
     p = sub.add_parser("eval", help="evaluate any TREC run file (ours or another tool's) against a dataset's qrels")
     _add_data_args(p)
     p.add_argument("runs", nargs="+", type=Path)
-    p.add_argument("--measure", action="append", default=None, help="ir_measures measure, repeatable (default: nDCG@10 R@100 RR@10 Judged@10)")
+    p.add_argument(
+        "--measure",
+        action="append",
+        default=None,
+        help="ir_measures measure, repeatable (default: nDCG@10 R@100 RR@10 Judged@10)",
+    )
     p.add_argument("--per-query", action="store_true")
 
-    p = sub.add_parser("explain", help="why a system scored a document as it did (BM25 term parts, dense sentences, reranker saliency)")
+    p = sub.add_parser(
+        "explain", help="why a system scored a document as it did (BM25 term parts, dense sentences, reranker saliency)"
+    )
     _add_data_args(p)
-    p.add_argument("--system", required=True, help="system spec, e.g. bm25-flat, bm25-multifield, dense:all-MiniLM-L6-v2, monot5:base")
+    p.add_argument(
+        "--system", required=True, help="system spec, e.g. bm25-flat, bm25-multifield, dense:all-MiniLM-L6-v2, monot5:base"
+    )
     p.add_argument("--qid", required=True, help="query id (of the dataset's queries)")
     p.add_argument("--docid", required=True, help="document id")
     p.add_argument("--first-stage", default=None)
@@ -105,8 +136,16 @@ def cmd_datasets(args) -> int:
     for col in ("documents", "test queries"):
         table[col] = table[col].map("{:,}".format)
     table["splits"] = table["splits"].str.replace(", ", ",")
-    columns = {"dataset": "name", "domain": "domain", "task": "task", "documents": "documents", "test queries": "test queries",
-               "splits": "splits", "status": "status", "license": "licence"}
+    columns = {
+        "dataset": "name",
+        "domain": "domain",
+        "task": "task",
+        "documents": "documents",
+        "test queries": "test queries",
+        "splits": "splits",
+        "status": "status",
+        "license": "licence",
+    }
     print(table[list(columns)].rename(columns=columns).to_string(index=False))
     return 0
 
@@ -124,7 +163,7 @@ def cmd_index(args) -> int:
     from .bm25 import build_index
 
     ds = _dataset(args)
-    for cond in (["flat", "multifield"] if args.condition == "all" else [args.condition]):
+    for cond in ["flat", "multifield"] if args.condition == "all" else [args.condition]:
         print(f"{ds.name} {cond}: {build_index(ds, cond, cache=_cache(args))}")
     return 0
 
@@ -138,10 +177,21 @@ def cmd_run(args) -> int:
     ds = _dataset(args)
     qrels = ds.qrels(args.split)
     options = {
-        "first_stage": args.first_stage, "depth": args.depth, "device": args.device, "batch_size": args.batch_size,
-        "dtype": args.dtype, "model_path": str(args.model_path) if args.model_path else None, "revision": args.revision,
+        "first_stage": args.first_stage,
+        "depth": args.depth,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "dtype": args.dtype,
+        "model_path": str(args.model_path) if args.model_path else None,
+        "revision": args.revision,
     }
     systems = [parse_system(s, **options) for s in args.system]
+    if getattr(args, "ray", None) is not None:
+        from .parallel import attach, executor_for
+
+        executor = executor_for(args.ray, workers=args.ray_workers)
+        for system in systems:
+            attach(system, executor)
     out_dir = None
     if args.output is not None and len(systems) == 1 and args.output.suffix:
         targets = [args.output]
@@ -213,5 +263,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]+", "_", text)
 
 
-_COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "index": cmd_index, "run": cmd_run, "eval": cmd_eval, "runs": cmd_runs,
-             "explain": cmd_explain}
+_COMMANDS = {
+    "datasets": cmd_datasets,
+    "download": cmd_download,
+    "index": cmd_index,
+    "run": cmd_run,
+    "eval": cmd_eval,
+    "runs": cmd_runs,
+    "explain": cmd_explain,
+}

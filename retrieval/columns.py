@@ -6,9 +6,8 @@ come from ``Run.frame["rank"]`` (the project's one tie rule); nothing here re-ra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
-
 
 from .run import Run
 

@@ -24,7 +24,9 @@ from .errors import DownloadError
 CONNECT_TIMEOUT = float(os.environ.get("RETRIEVAL_CONNECT_TIMEOUT", "10"))
 
 
-def download_file(url: str, dest: Path, md5: str | None, *, connect_timeout: float = CONNECT_TIMEOUT, progress: bool = True) -> Path:
+def download_file(
+    url: str, dest: Path, md5: str | None, *, connect_timeout: float = CONNECT_TIMEOUT, progress: bool = True
+) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying ``md5`` when given."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.part")
@@ -35,7 +37,7 @@ def download_file(url: str, dest: Path, md5: str | None, *, connect_timeout: flo
             response = urllib.request.urlopen(url, timeout=connect_timeout)  # noqa: S310 - https/http only
         except urllib.error.HTTPError as exc:
             raise DownloadError(f"could not download {url}: the server answered HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DownloadError(
                 f"could not download {url}: {reason}. This machine may be offline. To use a copy you already "
@@ -45,13 +47,17 @@ def download_file(url: str, dest: Path, md5: str | None, *, connect_timeout: flo
         total = int(response.headers.get("Content-Length") or 0) or None
         from tqdm.auto import tqdm
 
-        with response, open(part, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=f"download {dest.name}", disable=not progress, file=sys.stderr
-        ) as bar:
+        with (
+            response,
+            open(part, "wb") as out,
+            tqdm(
+                total=total, unit="B", unit_scale=True, desc=f"download {dest.name}", disable=not progress, file=sys.stderr
+            ) as bar,
+        ):
             while True:
                 try:
                     block = response.read(1 << 20)
-                except (socket.timeout, OSError) as exc:
+                except (TimeoutError, OSError) as exc:
                     raise DownloadError(f"download of {url} stalled or broke off: {exc}") from None
                 if not block:
                     break

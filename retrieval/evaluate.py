@@ -7,8 +7,8 @@ its own tie-breaking. For a run ranked by our tie rule this equals trec_eval on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pandas as pd
 
@@ -64,13 +64,15 @@ def evaluate(run: Run, qrels: Qrels, measures: Sequence[str] = DEFAULT_MEASURES)
     run_frame = run.frame[run.frame["qid"].isin(set(judged_qids))]
     values: dict[str, dict[str, float]] = {q: {n: 0.0 for n in names} for q in judged_qids}
     if len(run_frame):
-        eval_run = pd.DataFrame(
-            {
-                "query_id": run_frame["qid"].to_numpy(),
-                "doc_id": run_frame["docid"].to_numpy(),
-                "score": -run_frame["rank"].to_numpy(dtype="float64"),
-            }
-        )
+        # {qid: {docid: -rank}}: ir_measures takes dicts as they are, whereas a frame of (Arrow-backed)
+        # strings it walks row by row through namedtuples: 300,000 rows took ~20 s that way, ~0.2 s so.
+        eval_run: dict[str, dict[str, float]] = {}
+        for q, d, r in zip(
+            run_frame["qid"].to_numpy(dtype=object).tolist(),
+            run_frame["docid"].to_numpy(dtype=object).tolist(),
+            (-run_frame["rank"].to_numpy(dtype="float64")).tolist(),
+        ):
+            eval_run.setdefault(q, {})[d] = r
         eval_qrels = qrels.frame.rename(columns={"qid": "query_id", "docid": "doc_id"})
         for metric in ir_measures.iter_calc(parsed, eval_qrels, eval_run):
             values[metric.query_id][str(metric.measure)] = float(metric.value)

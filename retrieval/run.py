@@ -15,9 +15,9 @@ evaluated. :func:`retrieval.evaluate.evaluate` additionally hands the evaluator 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -67,26 +67,20 @@ class Run:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, name: str = "", **metadata: object) -> "Run":
+    def from_frame(cls, frame: pd.DataFrame, name: str = "", **metadata: object) -> Run:
         """Rank a frame with ``qid, docid, score`` (any ``rank`` column is ignored, as trec_eval does)."""
         return cls(rank_frame(frame), name, dict(metadata))
 
     @classmethod
-    def from_records(
-        cls, records: Iterable[tuple[str, str, float]], name: str = "", **metadata: object
-    ) -> "Run":
+    def from_records(cls, records: Iterable[tuple[str, str, float]], name: str = "", **metadata: object) -> Run:
         rows = list(records)
         frame = pd.DataFrame(rows, columns=["qid", "docid", "score"]) if rows else _empty()
         return cls.from_frame(frame, name, **metadata)
 
     @classmethod
-    def from_dict(
-        cls, scores: Mapping[str, Mapping[str, float]], name: str = "", **metadata: object
-    ) -> "Run":
+    def from_dict(cls, scores: Mapping[str, Mapping[str, float]], name: str = "", **metadata: object) -> Run:
         """``{qid: {docid: score}}`` -> Run."""
-        return cls.from_records(
-            ((q, d, s) for q, docs in scores.items() for d, s in docs.items()), name, **metadata
-        )
+        return cls.from_records(((q, d, s) for q, docs in scores.items() for d, s in docs.items()), name, **metadata)
 
     # ---- views --------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -107,14 +101,14 @@ class Run:
         """Largest number of documents retrieved for any query."""
         return int(self.frame["rank"].max()) if len(self.frame) else 0
 
-    def truncate(self, k: int) -> "Run":
+    def truncate(self, k: int) -> Run:
         return Run(self.frame[self.frame["rank"] <= k].reset_index(drop=True), self.name, self.metadata)
 
-    def restrict(self, qids: Iterable[str]) -> "Run":
+    def restrict(self, qids: Iterable[str]) -> Run:
         keep = set(map(str, qids))
         return Run(self.frame[self.frame["qid"].isin(keep)].reset_index(drop=True), self.name, self.metadata)
 
-    def rename(self, name: str) -> "Run":
+    def rename(self, name: str) -> Run:
         return Run(self.frame, name, self.metadata)
 
     def to_dict(self) -> dict[str, dict[str, float]]:
@@ -151,7 +145,7 @@ class Run:
         return "".join(lines)
 
     @classmethod
-    def read_trec(cls, path: str | Path, name: str | None = None) -> "Run":
+    def read_trec(cls, path: str | Path, name: str | None = None) -> Run:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -160,7 +154,7 @@ class Run:
         return cls.parse_trec(text, source=str(path), name=name or path.stem)
 
     @classmethod
-    def parse_trec(cls, text: str, source: str = "<run>", name: str = "run") -> "Run":
+    def parse_trec(cls, text: str, source: str = "<run>", name: str = "run") -> Run:
         """Parse TREC run text (``qid Q0 docid rank score tag``); ranks in the file are ignored."""
         qids: list[str] = []
         docids: list[str] = []
@@ -171,9 +165,7 @@ class Run:
             if not parts:
                 continue
             if len(parts) != 6:
-                raise DataFormatError(
-                    source, lineno, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}"
-                )
+                raise DataFormatError(source, lineno, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}")
             qid, _, docid, rank, score_text, _ = parts
             try:
                 score = float(score_text)

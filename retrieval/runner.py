@@ -9,9 +9,10 @@ to it, so no system looks for its own split or calls back into this module.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,9 +49,7 @@ def cached_run(cache: Cache, dataset: BeirDataset, split: str, system: System) -
     return None if entry is None else _read_run(entry, system)
 
 
-def get_run(
-    dataset: BeirDataset, split: str, system: System | str, *, cache: Cache | None = None, progress: bool = True
-) -> Run:
+def get_run(dataset: BeirDataset, split: str, system: System | str, *, cache: Cache | None = None, progress: bool = True) -> Run:
     """The run of ``system`` over the judged queries of ``split``, from the cache or built once."""
     system = parse_system(system) if isinstance(system, str) else system
     cache = cache or Cache()
@@ -66,8 +65,9 @@ def get_run(
     return _read_run(entry, system)
 
 
-def _produce(system: System, dataset: BeirDataset, queries: Mapping[str, str], split: str | None, cache: Cache,
-             progress: bool) -> Run:
+def _produce(
+    system: System, dataset: BeirDataset, queries: Mapping[str, str], split: str | None, cache: Cache, progress: bool
+) -> Run:
     """Run ``system`` on ``queries``; a reranker first gets its first stage's run (cached when ``split`` is given)."""
     if system.first_stage is None:
         return system.retrieve(dataset, queries, cache=cache, progress=progress)
@@ -81,8 +81,16 @@ def _produce(system: System, dataset: BeirDataset, queries: Mapping[str, str], s
 LIVE_QID = "live"
 
 
-def live_search(dataset: BeirDataset, system: System | str, query_text: str, k: int = 100, *,
-                cache: Cache | None = None, progress: bool = False, **options: Any) -> Run:
+def live_search(
+    dataset: BeirDataset,
+    system: System | str,
+    query_text: str,
+    k: int = 100,
+    *,
+    cache: Cache | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> Run:
     """The top ``k`` of ``system`` for one typed query, as a Run whose only qid is ``"live"``.
 
     Dense systems reuse the cached corpus embeddings and encode only the query; rerankers run their
@@ -155,7 +163,9 @@ def list_cached_runs(cache: Cache) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "split", "system", "queries", "rows", "build_seconds", "created", "path"])
 
 
-def estimate_build_seconds(history: pd.DataFrame, spec: str, corpus_docs: int, docs_by_dataset: Mapping[str, int]) -> float | None:
+def estimate_build_seconds(
+    history: pd.DataFrame, spec: str, corpus_docs: int, docs_by_dataset: Mapping[str, int]
+) -> float | None:
     """A coarse ETA for building ``spec``'s run on a corpus of ``corpus_docs`` documents.
 
     ``history`` is :func:`retrieval.runner.list_cached_runs`; earlier builds of the same system

@@ -6,8 +6,8 @@ Measures come from :func:`retrieval.evaluate.evaluate` (ir_measures); nothing he
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,9 @@ def compare_pair(
         a_better=int((diff < 0).sum()),
         ties=int((diff == 0).sum()),
         b_better=int((diff > 0).sum()),
-        tests=paired_tests(frame["a"].to_numpy(), frame["b"].to_numpy(), permutations=permutations, seed=seed) if with_tests else (),
+        tests=paired_tests(frame["a"].to_numpy(), frame["b"].to_numpy(), permutations=permutations, seed=seed)
+        if with_tests
+        else (),
         notes=tuple(notes),
     )
 
@@ -153,7 +155,9 @@ def wilcoxon_test(a: np.ndarray, b: np.ndarray) -> TestResult:
     if nonzero == 0:
         return TestResult(name, 0.0, 1.0, "the two systems score every query the same")
     res = stats.wilcoxon(diff, zero_method="wilcox", alternative="two-sided")
-    return TestResult(name, float(res.statistic), float(res.pvalue), f"{len(diff) - nonzero} tied queries dropped (zero_method='wilcox')")
+    return TestResult(
+        name, float(res.statistic), float(res.pvalue), f"{len(diff) - nonzero} tied queries dropped (zero_method='wilcox')"
+    )
 
 
 def randomization_test(a: np.ndarray, b: np.ndarray, *, permutations: int = 10_000, seed: int = 0) -> TestResult:

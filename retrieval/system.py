@@ -6,7 +6,8 @@ A system is named by a spec string (``bm25-flat``, ``dense:all-MiniLM-L6-v2``, `
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .beir import BeirDataset
 from .cache import Cache
@@ -23,7 +24,7 @@ class System:
     spec: str = ""
     family: str = ""  # "bm25" | "dense" | "reranker" | "external"
     label: str = ""
-    first_stage: "System | None" = None
+    first_stage: System | None = None
 
     def key_parts(self) -> dict[str, Any]:
         """Everything besides the dataset and queries that changes this system's output."""

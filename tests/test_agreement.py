@@ -33,7 +33,7 @@ def rbo_by_definition(a, b, p, depth=4000, extrapolate=True):
     Overlaps are recomputed from set intersections of prefixes, not incrementally.
     """
     short, long = (a, b) if len(a) <= len(b) else (b, a)
-    s, l = len(short), len(long)
+    s, l = len(short), len(long)  # noqa: E741 (the paper's names for the two lengths)
     x = {d: len(set(short[: min(d, s)]) & set(long[:d])) for d in range(1, l + 1)}
     total = 0.0
     for d in range(1, depth + 1):

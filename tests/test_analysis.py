@@ -26,7 +26,13 @@ def qrels_of(rows) -> Qrels:
 
 @pytest.mark.parametrize(
     "grade,label,kind",
-    [(2, "relevant (2)", "relevant"), (1, "relevant (1)", "relevant"), (0, "not relevant", "not_relevant"), (None, "unjudged", "unjudged"), (-1, "not relevant (-1)", "not_relevant")],
+    [
+        (2, "relevant (2)", "relevant"),
+        (1, "relevant (1)", "relevant"),
+        (0, "not relevant", "not_relevant"),
+        (None, "unjudged", "unjudged"),
+        (-1, "not relevant (-1)", "not_relevant"),
+    ],
 )
 def test_relevance_badge(grade, label, kind):
     badge = columns.relevance_badge(grade)
@@ -171,7 +177,11 @@ def test_all_zero_queries_and_unfound_relevant_documents():
 
 def test_estimate_build_seconds_scales_earlier_builds_by_corpus_size():
     history = pd.DataFrame(
-        {"dataset": ["small", "other", "small"], "system": ["dense:x", "bm25-flat", "dense:x"], "build_seconds": [10.0, 99.0, 30.0]}
+        {
+            "dataset": ["small", "other", "small"],
+            "system": ["dense:x", "bm25-flat", "dense:x"],
+            "build_seconds": [10.0, 99.0, 30.0],
+        }
     )
     eta = runner.estimate_build_seconds(history, "dense:x", 5000, {"small": 1000, "other": 10})
     assert eta == pytest.approx(20.0 / 1000 * 5000)
@@ -179,7 +189,10 @@ def test_estimate_build_seconds_scales_earlier_builds_by_corpus_size():
     assert runner.estimate_build_seconds(pd.DataFrame(), "dense:x", 5000, {}) is None
 
 
-@pytest.mark.parametrize("secs,shown", [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")])
+@pytest.mark.parametrize(
+    "secs,shown",
+    [(None, "unknown"), (5.4, "5 s"), (75, "1 min 15 s"), (120, "2 min"), (3720, "1 h 2 min"), (math.inf, "unknown")],
+)
 def test_format_seconds(secs, shown):
     assert text.format_seconds(secs) == shown
 
@@ -194,8 +207,12 @@ def test_scatter_chart_plots_every_query_with_a_query_selection(two_systems):
     assert message == ""
     spec = chart.to_dict()
     values = [row for ds in spec["datasets"].values() for row in ds if "qid" in row]
-    assert sorted(r["qid"] for r in values) == [f"q{i}" for i in range(1, 6)]
-    assert any(r.get("query") == "first query" for r in values)
+    # one point per distinct (A, B) pair, sized by how many queries sit there: every query is counted once
+    assert sum(r["count"] for r in values) == cmp.n == 5
+    assert sorted(q for r in values for q in r["qids"].split(", ")) == [f"q{i}" for i in range(1, 6)]
+    assert len({(r["a"], r["b"]) for r in values}) == len(values)
+    q1 = next(r for r in values if "q1" in r["qids"].split(", "))
+    assert q1["query"] == ("first query" if q1["count"] == 1 else f"{q1['count']} queries here (a click opens {q1['qid']})")
     params = spec.get("params", []) + [p for layer in spec["layer"] for p in layer.get("params", [])]
     assert [p["name"] for p in params] == ["query"] and params[0]["select"]["fields"] == ["qid"]
 
@@ -233,3 +250,57 @@ def test_bm25_flat_vs_multifield_on_scifact(scifact, session_cache):
     # SciFact test query 1: its relevant document 31715818 is not retrieved by BM25 at all.
     q1 = lost[lost["qid"] == "1"]
     assert q1["docid"].tolist() == ["31715818"] and pd.isna(q1["best_rank"].iloc[0])
+
+
+def test_tied_queries_become_one_point_sized_by_their_number():
+    frame = pd.DataFrame(
+        {"a": [0.0, 0.0, 0.0, 1.0, 0.5], "b": [0.0, 0.0, 0.0, 1.0, 0.7]},
+        index=pd.Index(["q1", "q2", "q3", "q4", "q5"], name="qid"),
+    )
+    frame["diff"] = frame["b"] - frame["a"]
+    cmp = stats.PairedComparison("A", "B", "nDCG@10", frame, 1, 4, 0, ())
+    pts = charts.tied_points(cmp, {"q5": "five"})
+    assert len(pts) == 3 and pts["count"].sum() == 5
+    top = pts.iloc[0]
+    assert (top["a"], top["b"], top["count"], top["qid"], top["qids"]) == (0.0, 0.0, 3, "q1", "q1, q2, q3")
+    assert "3 queries here" in top["query"]
+    assert pts.set_index("qid").loc["q5", "query"] == "five" and pts.set_index("qid").loc["q5", "outcome"] == "B better"
+    chart, _ = charts.scatter_chart(cmp)
+    spec = chart.to_dict()
+    enc = spec["layer"][1]["encoding"]
+    assert enc["size"]["field"] == "count"
+
+
+def test_agreement_histogram_counts_every_query_per_measure():
+    from retrieval import agreement
+
+    frame = pd.DataFrame(
+        {
+            "qid": ["1", "2", "3"],
+            "overlap@10": [0.0, 0.5, 1.0],
+            "rbo": [0.05, 0.95, 1.0],
+            "rbo_min": 0.0,
+            "kendall_tau": [float("nan"), 0.2, 1.0],
+            "shared": [0, 5, 10],
+            "depth_a": 10,
+            "depth_b": 10,
+        }
+    )
+    chart, message = charts.agreement_histogram(frame)
+    assert message == ""
+    rows = [r for ds in chart.to_dict()["datasets"].values() for r in ds]
+    by = pd.DataFrame(rows).groupby("measure")["queries"].sum()
+    assert by.to_dict() == {"RBO (p=0.9)": 3, "overlap@10": 3}
+    bars = pd.DataFrame(rows).query("measure == 'overlap@10'")
+    assert len(bars) == 11  # one bar per possible value 0, 0.1, ..., 1
+    centre = ((bars["from"] + bars["to"]) / 2).round(6)
+    assert dict(zip(centre, bars["queries"]))[1.0] == 1 and dict(zip(centre, bars["queries"]))[0.5] == 1
+    three = pd.DataFrame({**{c: frame[c] for c in frame.columns}, "overlap@10": [3 / 10, 0.1 + 0.2, 0.3]})
+    bars3 = pd.DataFrame([r for ds in charts.agreement_histogram(three)[0].to_dict()["datasets"].values() for r in ds]).query(
+        "measure == 'overlap@10'"
+    )
+    assert dict(zip(((bars3["from"] + bars3["to"]) / 2).round(6), bars3["queries"]))[0.3] == 3  # float 0.1 + 0.2 too
+    rbo_last = pd.DataFrame(rows).query("measure == 'RBO (p=0.9)' and `from` >= 0.85")["queries"].sum()
+    assert rbo_last == 2  # 0.95 and 1.0: 1.0 falls in the last bin, not past it
+    assert charts.agreement_histogram(frame.iloc[0:0])[0] is None
+    assert list(agreement.most_disagreeing(frame, 1)["qid"]) == ["1"]

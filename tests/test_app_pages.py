@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrieval import charts, failures, published, stats
+from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
 from .conftest import env_restored, needs_scifact
@@ -68,6 +68,18 @@ def select_dataframe_row(at, key: str, row: int) -> None:
 # ---- Model size -------------------------------------------------------------------------------------
 
 
+INTERNAL = ("read_file", "NOT checked", "code index", "digitized by me", "SUSPECT", "task brief")
+VIEWS = ("One dataset", "BEIR average", "Every dataset (grid)", "Paper figure (Rosa et al. 2022)")
+
+
+def no_internal_notes(at) -> None:
+    """Nothing a user sees (captions, tables, chart data) carries the gatherers' provenance notes."""
+    texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    texts += [df.value.to_csv() for df in at.dataframe] + [f.to_csv() for f in chart_frames(at)]
+    for word in INTERNAL:
+        assert not any(word in t for t in texts), word
+
+
 def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
     env = envs["scifact"]
     measured_ok = (REAL_BEIR / "scifact" / "corpus.jsonl").is_file()
@@ -76,35 +88,45 @@ def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
     at = app(env, {"dataset": "scifact"}, PAGES["model_size"])
     at.run()
     assert not at.exception
-    points = chart_points(at).set_index("label")
-    shipped = published.dataset_points("scifact")
-    dots, rules, _ = charts.split_points(shipped)
-    for _, row in pd.concat([dots, rules]).iterrows():
-        assert points.loc[row["label"], "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
-        assert points.loc[row["label"], "source"] == row["source"]
+    points = chart_points(at).drop_duplicates("label").set_index("label")  # a point also sits in its line and label layers
+    shipped = published.dataset_points("scifact").set_index("label")
+    for label in ("monoT5-3B (castorini/monot5-3b-msmarco-10k)", "gtr-t5-xxl", "monoT5-base 220M (Sun et al. 2023 Table 1)"):
+        assert points.loc[label, "score"] == pytest.approx(shipped.loc[label, "score"])
+        assert points.loc[label, "citation"] == shipped.loc[label, "citation"]
     if measured_ok:
         mine = points.loc["BM25 (flat) [test] (measured)"]
-        assert mine["kind"] == "measured" and mine["ndcg_at_10"] == pytest.approx(evaluate(flat, ds.qrels("test")).mean["nDCG@10"])
+        assert mine["kind"] == published.MEASURED_KIND
+        assert mine["score"] == pytest.approx(evaluate(flat, ds.qrels("test")).mean["nDCG@10"])
+        assert mine["published_value"] == pytest.approx(0.6789)
+        commands = [c.value for c in at.code]  # every measured point carries the command that rebuilds it
+        assert any(c.startswith("python -m retrieval run") and "--system bm25-flat" in c and "--dataset scifact" in c for c in commands)
+        assert mine["difference"] == pytest.approx(mine["score"] - 0.6789)
+    labels = [b.label for b in at.get("download_button")]
+    assert any(lbl.startswith("Download chart") for lbl in labels) and "Download data (CSV)" in labels
+    no_internal_notes(at)
 
 
-def test_model_size_beir_average_includes_the_paper_figure(envs):
+@pytest.mark.parametrize("view", VIEWS)
+def test_model_size_every_view(envs, view):
     at = app(envs["tiny"], page=PAGES["model_size"])
     at.run()
-    at.selectbox(key="w_ms_scope").set_value("BEIR average").run()
-    assert not at.exception
-    points = chart_points(at)
-    datasets = published.default_average_datasets()
-    avg, _ = published.average_points(datasets)
-    fig = published.figure_frame(published.figure_versions()[0])
-    plotted = set(points["label"])
-    assert set(charts.split_points(fig)[0]["label"]) <= plotted
-    assert (points.loc[points["label"].str.endswith("[figure]"), "kind"] == published.FIGURE_LABEL).all()
-    sized = charts.split_points(avg)[0].set_index("label")
-    got = points.set_index("label")
-    for label, row in sized.iterrows():
-        assert got.loc[label, "ndcg_at_10"] == pytest.approx(row["ndcg_at_10"])
-    captions = " ".join(c.value for c in at.caption)
-    assert ", ".join(datasets) in captions and "read from the paper's figure" in captions
+    at.radio(key="w_ms_view").set_value(view).run()
+    assert not at.exception, at.exception
+    charts_here = at.get("vega_lite_chart")
+    assert len(charts_here) == (2 if view.startswith("Paper") else 1)
+    assert at.dataframe and len(at.get("download_button")) == 2 * len(charts_here)
+    no_internal_notes(at)
+    frames = [f for f in chart_frames(at) if "datasets" in f.columns]
+    if view == "BEIR average":
+        datasets = published.default_average_datasets()
+        assert {d for f in frames for d in f["datasets"].dropna()} == {published.average_label(datasets)}
+        assert ", ".join(datasets) in " ".join(c.value for c in at.caption)
+    elif view.startswith("Paper"):
+        kinds = {k for f in frames for k in f["kind"].dropna()}
+        assert published.FIGURE_KIND in kinds and "published" in kinds
+        assert "read off" in " ".join(c.value for c in at.caption)
+    elif view.startswith("Every"):
+        assert {d for f in frames for d in f["datasets"]} == set(published.published_datasets())
 
 
 # ---- Failure cases ------------------------------------------------------------------------------------
@@ -193,7 +215,12 @@ def test_every_page_renders_without_exceptions(envs, which):
     at = app(env, {"dataset": ds_name}, page=str(ROOT / "app.py"))
     at.run()
     assert not at.exception and at.title[0].value == "Compare"
-    for page, title in (("model_size", "Model size"), ("failures", "Failure cases"), ("data_runs", "Data & runs"), ("compare", "Compare")):
+    for page, title in (
+        ("model_size", "Model size"),
+        ("failures", "Failure cases"),
+        ("data_runs", "Data & runs"),
+        ("compare", "Compare"),
+    ):
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
         assert at.title[0].value == title

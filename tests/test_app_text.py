@@ -58,7 +58,9 @@ def _unescaped(md: str, ch: str) -> list[int]:
 
 
 def test_escape_markdown_escapes_every_ascii_punctuation_character():
-    hostile = "<script>alert(1)</script> <img src=x onerror=alert(2)> **b** [l](javascript:x) $x$ :smile: # h\n- item `c` &amp; | ~"
+    hostile = (
+        "<script>alert(1)</script> <img src=x onerror=alert(2)> **b** [l](javascript:x) $x$ :smile: # h\n- item `c` &amp; | ~"
+    )
     md = text.escape_markdown(hostile)
     for ch in string.punctuation:
         assert _unescaped(md, ch) == [], f"{ch!r} left unescaped in {md!r}"
@@ -71,5 +73,5 @@ def test_to_markdown_only_adds_highlight_markup_around_hits():
     spans = text.highlight("Bone *density* <b>", text.query_terms("bone"))
     md = text.to_markdown(spans)
     assert md.startswith(":orange[**Bone**]")
-    rest = md[len(":orange[**Bone**]"):]
+    rest = md[len(":orange[**Bone**]") :]
     assert rest == text.escape_markdown(" *density* <b>")

@@ -10,7 +10,7 @@ import pytest
 from retrieval.beir import BeirDataset, catalogue, dataset_status, load_corpus, load_qrels, load_queries, open_dataset
 from retrieval.errors import DataFormatError, DatasetUnavailable
 
-from .conftest import needs_scifact, SCIFACT
+from .conftest import SCIFACT, needs_scifact
 
 
 def test_tiny_fixture_loads_despite_bom_crlf_and_blank_lines(tiny_dir: Path) -> None:

@@ -35,8 +35,9 @@ def encoder_shapes(model):
     """Record the input shape of every encoder pass."""
     shapes = []
     encoder = model.get_encoder()
-    handle = encoder.register_forward_pre_hook(lambda mod, args, kwargs: shapes.append(tuple((args[0] if args else kwargs["input_ids"]).shape)),
-                                               with_kwargs=True)
+    handle = encoder.register_forward_pre_hook(
+        lambda mod, args, kwargs: shapes.append(tuple((args[0] if args else kwargs["input_ids"]).shape)), with_kwargs=True
+    )
     return shapes, handle
 
 
@@ -49,7 +50,10 @@ def test_today_batches_of_8_in_given_order_padded_to_longest(tiny):
     finally:
         handle.remove()
     docs = [d for q, d in PAIRS if q == "vitamin d bone"]
-    lengths = [len(tokenizer(PATTERN.format(query="vitamin d bone", document=d), truncation=True, max_length=512)["input_ids"]) for d in docs]
+    lengths = [
+        len(tokenizer(PATTERN.format(query="vitamin d bone", document=d), truncation=True, max_length=512)["input_ids"])
+        for d in docs
+    ]
     assert shapes == [(8, max(lengths[:8])), (len(docs) - 8, max(lengths[8:]))]
     assert max(lengths) == 512  # the long document was truncated
 

@@ -32,9 +32,28 @@ def test_missing_data_is_reported_not_raised(tmp_path, capsys):
 @pytest.mark.slow
 def test_cpu_benchmarks_run_end_to_end_on_tiny_data(tiny_dir: Path, tmp_path: Path, capsys):
     results = tmp_path / "results"
-    argv = ["--only", "bm25,dense,monot5", "--data-dir", str(tiny_dir.parent), "--dataset", "tiny",
-            "--cache", str(tmp_path / "cache"), "--results-dir", str(results), "--rounds", "1",
-            "--queries", "2", "--depth", "4", "--b-queries", "1", "--bm25-k", "5"]
+    argv = [
+        "--only",
+        "bm25,dense,monot5",
+        "--data-dir",
+        str(tiny_dir.parent),
+        "--dataset",
+        "tiny",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--results-dir",
+        str(results),
+        "--rounds",
+        "1",
+        "--queries",
+        "2",
+        "--depth",
+        "4",
+        "--b-queries",
+        "1",
+        "--bm25-k",
+        "5",
+    ]
     assert run_all.main(argv) == 0
     out = capsys.readouterr().out
     files = list(results.glob("*.md"))
@@ -47,7 +66,9 @@ def test_cpu_benchmarks_run_end_to_end_on_tiny_data(tiny_dir: Path, tmp_path: Pa
     assert "skipped" not in report and "failed" not in report
     # Behaviour, not speed: the baselines score like ours, and the dense cache serves the second run.
     assert len(re.findall(r"\| monot5 \| max \|score diff\| vs \([ab]\), fp32 \| [0-9.e+-]+ \|.*\| met \|", report)) == 2
-    assert re.search(r"\| dense \| model calls: first run / second run / embeddings re-read \(\d+ docs\) \| [1-9]\d* / 0 / 0 \|", report)
+    assert re.search(
+        r"\| dense \| model calls: first run / second run / embeddings re-read \(\d+ docs\) \| [1-9]\d* / 0 / 0 \|", report
+    )
     for key in ("- cpu:", "- cores:", "- ram:", "- torch:", "- transformers:", "- pyserini:", "- torch threads:"):
         assert key in report
 
@@ -61,7 +82,9 @@ def test_app_latency_on_scifact(tmp_path: Path, session_cache):
 
     if not Path(app_bench.CHROMIUM).is_file():
         pytest.skip(f"no Chromium at {app_bench.CHROMIUM}")
-    section = app_bench.run(BeirDataset(SCIFACT, "scifact"), cache=session_cache, data_dir=SCIFACT.parent, rounds=1, rerun_count=3)
+    section = app_bench.run(
+        BeirDataset(SCIFACT, "scifact"), cache=session_cache, data_dir=SCIFACT.parent, rounds=1, rerun_count=3
+    )
     assert not section.skipped
     metrics = [r.metric for r in section.rows]
     assert any(m.startswith("Compare warm rerun, same view") and "p50 / p95" in m for m in metrics), section.lines

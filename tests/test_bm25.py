@@ -57,7 +57,10 @@ def test_index_is_cached_per_content(tiny_dir: Path, cache) -> None:
 def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
     folder = tmp_path / "args"
     (folder / "qrels").mkdir(parents=True)
-    docs = [{"_id": "a1", "title": "", "text": "nuclear power is safe"}, {"_id": "a2", "title": "", "text": "nuclear power is dangerous"}]
+    docs = [
+        {"_id": "a1", "title": "", "text": "nuclear power is safe"},
+        {"_id": "a2", "title": "", "text": "nuclear power is dangerous"},
+    ]
     (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
     (folder / "queries.jsonl").write_text(json.dumps({"_id": "a1", "text": "nuclear power is safe"}))
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\na1\ta2\t1\n")
@@ -73,3 +76,58 @@ def test_scifact_matches_pyserini(scifact: BeirDataset, session_cache, spec: str
     assert ev.mean["nDCG@10"] == pytest.approx(expected, abs=5e-4)
     assert ev.n_queries == 300 and not ev.missing_qids
     assert run.depth() == 1000
+
+
+def _same_ranking(new, old) -> None:
+    """Same (qid, docid, rank) on every line; scores equal to the 1e-6 SearchCollection prints."""
+    a, b = new.frame.reset_index(drop=True), old.frame.reset_index(drop=True)
+    assert len(a) == len(b)
+    assert a[["qid", "docid", "rank"]].equals(b[["qid", "docid", "rank"]])
+    assert (a["score"] - b["score"]).abs().max() <= 1e-6
+
+
+def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache) -> None:
+    folder = tmp_path / "ties"
+    (folder / "qrels").mkdir(parents=True)
+    # Identical documents tie exactly; Anserini nudges such ties by 1e-6, and both paths must agree.
+    docs = [{"_id": f"t{i}", "title": "", "text": "apple banana cherry"} for i in (3, 1, 10, 2)]
+    docs += [{"_id": "x1", "title": "apple", "text": "apple apple date"}, {"_id": "q2", "title": "", "text": "banana split"}]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
+    ds = BeirDataset(folder)
+    queries = {
+        "q1": "apple\tbanana",
+        "q2": "banana\nsplit  cherry",
+        "q3": "the of and",
+        "q4": "   ",
+        "q5": "date",
+        "q6": "\x00\x01",
+    }
+    for condition in ("flat", "multifield"):
+        system = BM25(condition)
+        index = build_index(ds, condition, cache=cache, progress=False)
+        for k in (1, 3, 1000):
+            new = system.retrieve(ds, queries, cache=cache, progress=False, k=k)
+            old = system._search_pyserini(index, queries, k, False)
+            _same_ranking(new, old)
+        assert "q2" not in new.for_query("q2")["docid"].tolist()  # remove-query
+        if condition == "flat":  # Anserini nudges exact ties apart (1e-6 each, docid ascending); both paths keep that
+            top = new.for_query("q1").head(4)
+            assert top["docid"].tolist() == ["t1", "t10", "t2", "t3"]
+            assert top["score"].diff().dropna().round(7).tolist() == [-1e-6] * 3
+        assert set(new.qids) == {"q1", "q2", "q5"}
+
+
+@needs_scifact
+@pytest.mark.parametrize("condition, expected", [("flat", 0.6789), ("multifield", 0.6647)])
+def test_scifact_batch_run_is_identical_to_pyserini_batch_search(
+    scifact: BeirDataset, session_cache, condition: str, expected: float
+) -> None:
+    """The SearchCollection path against today's path (LuceneSearcher.batch_search), line by line."""
+    system = BM25(condition)
+    queries = scifact.split_queries("test")
+    index = build_index(scifact, condition, cache=session_cache, progress=False)
+    new = system.retrieve(scifact, queries, cache=session_cache, progress=False)
+    old = system._search_pyserini(index, queries, 1000, False)
+    _same_ranking(new, old)
+    assert len(new) == 294041
+    assert evaluate(new, scifact.qrels("test")).mean["nDCG@10"] == pytest.approx(expected, abs=5e-5)

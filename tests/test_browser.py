@@ -127,8 +127,16 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
     dialog.get_by_text("Plain text (as stored)").wait_for(timeout=30_000)
     assert "A document with <img src=x onerror=alert(2)> markup about" in dialog.inner_text()
     dialog.get_by_text("Plain text (as stored)").click()
-    dialog.get_by_text("A document with <img src=x onerror=alert(2)> markup about vitamin D.", exact=True).wait_for(timeout=10_000)
+    # (the Markdown views now match too: copied text has no invisible joiners; the plain-text view is stText)
+    dialog.get_by_test_id("stText").get_by_text("A document with <img src=x onerror=alert(2)> markup about vitamin D.", exact=True).wait_for(timeout=10_000)
     page.screenshot(path=str(SHOTS / "document-dialog.png"))
+    assert_nothing_ran(page)
+    # "Why here" highlights the same hostile text by BM25 term contribution, still as text.
+    dialog.get_by_role("tab", name="Why here: BM25 (flat)").click()
+    dialog.get_by_text("Highlight:").first.wait_for(timeout=60_000)
+    assert "Unsafe <script>alert(1)</script>" in dialog.inner_text() and "<img src=x onerror=alert(2)>" in dialog.inner_text()
+    assert dialog.locator("img, script").count() == 0
+    page.screenshot(path=str(SHOTS / "document-dialog-why-here.png"))
     assert_nothing_ran(page)
 
 

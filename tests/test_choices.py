@@ -25,7 +25,11 @@ def test_uploads_are_runs_named_after_their_file_under_one_key():
 
 @pytest.mark.parametrize(
     ("data", "line", "says"),
-    [(b"q1 Q0 d1 1 2.5 t\nq1 Q0 d3 2 oops t\n", 2, "not a number"), (b"\xff\xfe q1", None, "not UTF-8"), (b"\n\n", None, "no results")],
+    [
+        (b"q1 Q0 d1 1 2.5 t\nq1 Q0 d3 2 oops t\n", 2, "not a number"),
+        (b"\xff\xfe q1", None, "not UTF-8"),
+        (b"\n\n", None, "no results"),
+    ],
 )
 def test_bad_uploads_name_the_file_and_line(data, line, says):
     with pytest.raises(DataFormatError) as err:
@@ -46,15 +50,21 @@ def test_system_options_come_from_the_typed_registry_cached_runs_and_uploads():
 
 def test_params_come_from_the_registry():
     for m in registry.models():
-        assert choices.params_millions(m.spec) == m.params_millions
+        assert registry.params_for_spec(m.spec) == (m.params_millions or None)
     minilm = registry.registry()["dense:all-MiniLM-L6-v2"]
-    assert choices.params_millions("dense:" + minilm.hf_id) == minilm.params_millions
-    assert choices.params_millions("bm25-flat") is None and choices.params_millions("dense:nope") is None
+    assert registry.params_for_spec("dense:" + minilm.hf_id) == minilm.params_millions
+    assert registry.params_for_spec("bm25-flat") is None and registry.params_for_spec("dense:nope") is None
 
 
 def test_default_systems_pick_bm25_the_best_measured_dense_else_the_largest_and_a_monot5():
     options = ["bm25-flat", "dense:small", "dense:big", "dense:gone", "monot5:base", "monot5:large", "upload:x"]
-    fam = {"dense:small": "dense", "dense:big": "dense", "dense:gone": "dense", "monot5:base": "reranker", "monot5:large": "reranker"}
+    fam = {
+        "dense:small": "dense",
+        "dense:big": "dense",
+        "dense:gone": "dense",
+        "monot5:base": "reranker",
+        "monot5:large": "reranker",
+    }
     params = {"dense:small": 20.0, "dense:big": 110.0, "dense:gone": 900.0}
     available = lambda s: s not in {"dense:gone", "monot5:base"}  # noqa: E731
     unmeasured = choices.default_systems(options, lambda s: fam.get(s, "bm25"), available, lambda s: None, params.get)
@@ -65,7 +75,9 @@ def test_default_systems_pick_bm25_the_best_measured_dense_else_the_largest_and_
 
 
 def test_resolve_systems_offers_unknown_specs_but_not_uploads_of_another_session():
-    chosen, options, gone = choices.resolve_systems(["bm25-flat", "upload:old", "monot5:9b", "a", "b"], ["bm25-flat", "a", "b"], limit=4)
+    chosen, options, gone = choices.resolve_systems(
+        ["bm25-flat", "upload:old", "monot5:9b", "a", "b"], ["bm25-flat", "a", "b"], limit=4
+    )
     assert gone == ["old"]
     assert options == ["bm25-flat", "a", "b", "monot5:9b"]
     assert chosen == ["bm25-flat", "monot5:9b", "a", "b"]

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from retrieval.cli import main
 from retrieval.run import Run
 
-from .conftest import needs_scifact, SCIFACT
+from .conftest import SCIFACT, needs_scifact
 
 
 def test_run_writes_trec_and_prints_metrics(tiny_dir: Path, tmp_path: Path, tiny_cache, capsys) -> None:
     out = tmp_path / "out.trec"
-    rc = main(["run", "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tiny_cache.root),
-               "--system", "bm25-flat", "--output", str(out), "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "--dataset",
+            "tiny",
+            "--data-dir",
+            str(tiny_dir.parent),
+            "--cache-dir",
+            str(tiny_cache.root),
+            "--system",
+            "bm25-flat",
+            "--output",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "nDCG@10" in printed and "bm25-flat" in printed
     run = Run.read_trec(out)
     assert set(run.qids) <= {"q1", "q2", "q3", "q4"}
     # the same numbers come back through `eval` on the written file
-    assert main(["eval", str(out), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tiny_cache.root)]) == 0
+    assert (
+        main(["eval", str(out), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tiny_cache.root)])
+        == 0
+    )
     again = capsys.readouterr().out
     assert printed.strip().splitlines()[-1].split()[2:] == again.strip().splitlines()[-1].split()[2:]
 
@@ -31,8 +46,21 @@ def test_eval_foreign_run_with_ties_and_missing_queries(tiny_dir: Path, tmp_path
     foreign = tmp_path / "other-tool.run"
     # unsorted lines, ties, a rank column that disagrees with scores, q3/q4 absent
     foreign.write_text("q1 Q0 d3 1 1.0 other\nq1 Q0 d1 2 1.0 other\nq2 0 d6 1 5 other\n")
-    rc = main(["eval", str(foreign), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c"),
-               "--measure", "RR@10", "--per-query"])
+    rc = main(
+        [
+            "eval",
+            str(foreign),
+            "--dataset",
+            "tiny",
+            "--data-dir",
+            str(tiny_dir.parent),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--measure",
+            "RR@10",
+            "--per-query",
+        ]
+    )
     assert rc == 0
     captured = capsys.readouterr()
     assert "2 of 4 judged queries have no results" in captured.err
@@ -44,7 +72,9 @@ def test_eval_foreign_run_with_ties_and_missing_queries(tiny_dir: Path, tmp_path
 def test_bad_run_file_exit_code_and_message(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.run"
     bad.write_text("q1 Q0 d1 1 0.5 x\nq1 Q0 d2\n")
-    assert main(["eval", str(bad), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c")]) == 2
+    assert (
+        main(["eval", str(bad), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c")]) == 2
+    )
     assert f"{bad}:2:" in capsys.readouterr().err
 
 
@@ -74,8 +104,26 @@ def test_cli_scifact_run_from_a_subprocess(tmp_path: Path, session_cache) -> Non
 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "RETRIEVAL_CACHE_DIR": str(session_cache.root)}
-    proc = subprocess.run([sys.executable, "-m", "retrieval", "run", "--dataset", "scifact", "--data-dir", str(SCIFACT.parent),
-                           "--system", "bm25-flat", "--no-progress"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retrieval",
+            "run",
+            "--dataset",
+            "scifact",
+            "--data-dir",
+            str(SCIFACT.parent),
+            "--system",
+            "bm25-flat",
+            "--no-progress",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("bm25-flat"))
     assert row.split()[2] == "0.6789"

@@ -67,7 +67,9 @@ def test_repeated_query_word_is_one_clause_with_boost_2(scifact, session_cache):
     searcher_run = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)  # noqa: F841 (index built)
     from retrieval.bm25 import _searcher, build_index
 
-    hits = _searcher(str(build_index(scifact, "flat", cache=session_cache, progress=False)), 0.9, 0.4).search("vitamin D vitamin", k=5)
+    hits = _searcher(str(build_index(scifact, "flat", cache=session_cache, progress=False)), 0.9, 0.4).search(
+        "vitamin D vitamin", k=5
+    )
     for h in hits:
         assert abs(explain_bm25(scifact, "bm25-flat", "vitamin D vitamin", h.docid, cache=session_cache).total - h.score) <= 1e-4
 
@@ -110,13 +112,42 @@ def test_cli_prints_each_term_their_sum_and_the_run_score(scifact, session_cache
     run = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)
     docid = run.for_query("1")["docid"].iloc[2]
     score = float(run.for_query("1")["score"].iloc[2])
-    code = main(["explain", "--dataset", str(scifact.path), "--cache-dir", str(session_cache.root), "--system", "bm25-flat",
-                 "--qid", "1", "--docid", docid])
+    code = main(
+        [
+            "explain",
+            "--dataset",
+            str(scifact.path),
+            "--cache-dir",
+            str(session_cache.root),
+            "--system",
+            "bm25-flat",
+            "--qid",
+            "1",
+            "--docid",
+            docid,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "dimension" in out and "biomateri" in out
     total = float(out.split("sum of term parts:")[1].split()[0])
     shown = float(out.split("run's score:")[1].split()[0])
     assert shown == pytest.approx(score, abs=1e-6) and abs(total - score) <= 1e-4
-    assert main(["explain", "--dataset", str(scifact.path), "--cache-dir", str(session_cache.root), "--system", "bm25-flat",
-                 "--qid", "nope", "--docid", docid]) == 2
+    assert (
+        main(
+            [
+                "explain",
+                "--dataset",
+                str(scifact.path),
+                "--cache-dir",
+                str(session_cache.root),
+                "--system",
+                "bm25-flat",
+                "--qid",
+                "nope",
+                "--docid",
+                docid,
+            ]
+        )
+        == 2
+    )

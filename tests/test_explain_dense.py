@@ -47,7 +47,9 @@ def _short_pairs(scifact, n):
     encode per word, so these keep the check quick)."""
     qrels = scifact.qrels("test")
     queries = scifact.split_queries("test")
-    words = lambda d: len(scifact.corpus[d].title.split()) + len(scifact.corpus[d].text.split())
+    def words(d: str) -> int:
+        return len(scifact.corpus[d].title.split()) + len(scifact.corpus[d].text.split())
+
     pairs = sorted((words(d), qid, d) for qid in queries for d in qrels.relevant(qid))
     return [(qid, queries[qid], d) for _, qid, d in pairs[:n]]
 
@@ -56,7 +58,13 @@ def test_split_sentences_offsets_cover_the_text():
     text = "  First one (Smith et al. 2003, Fig. 2) shows 3.5% gain.  Second? Yes! i.e. no split. J. Doe agrees.\nLast"
     spans = split_sentences(text)
     got = [text[a:b] for a, b in spans]
-    assert got == ["First one (Smith et al. 2003, Fig. 2) shows 3.5% gain.", "Second?", "Yes! i.e. no split.", "J. Doe agrees.", "Last"]
+    assert got == [
+        "First one (Smith et al. 2003, Fig. 2) shows 3.5% gain.",
+        "Second?",
+        "Yes! i.e. no split.",
+        "J. Doe agrees.",
+        "Last",
+    ]
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     assert "".join(text.split()) == "".join("".join(got).split())  # nothing but whitespace is left out
     assert split_sentences("") == [] and split_sentences("   ") == []

@@ -45,8 +45,15 @@ def tiny_ce_dir(tmp_path_factory) -> Path:
     src = weights.package_folder(info)
     folder = tmp_path_factory.mktemp("tiny-ce")
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        num_labels=1, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+        max_position_embeddings=512,
+    )
     BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(src / name, folder / name)
@@ -125,8 +132,27 @@ def test_only_rerankers(tiny_dir):
 def test_cli_explains_a_reranker_hit(tiny_t5_dir, tiny_dir, tmp_path, capsys):
     from retrieval.cli import main
 
-    code = main(["explain", "--dataset", str(tiny_dir), "--cache-dir", str(tmp_path / "c"), "--system", "monot5:base",
-                 "--model-path", str(tiny_t5_dir), "--device", "cpu", "--qid", "q1", "--docid", "d1", "--top", "3"])
+    code = main(
+        [
+            "explain",
+            "--dataset",
+            str(tiny_dir),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--system",
+            "monot5:base",
+            "--model-path",
+            str(tiny_t5_dir),
+            "--device",
+            "cpu",
+            "--qid",
+            "q1",
+            "--docid",
+            "d1",
+            "--top",
+            "3",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0 and "occlusion saliency" in out.out and "score of the whole document" in out.out
     assert "python -m retrieval run" in out.err  # no cached run: it says how to build one

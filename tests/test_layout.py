@@ -92,7 +92,12 @@ def test_retrieval_imports_run_one_way():
 
 
 def test_retrieval_never_imports_streamlit():
-    offenders = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-                 if any(isinstance(n, (ast.Import, ast.ImportFrom)) and "streamlit" in ast.unparse(n)
-                        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))))]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if any(
+            isinstance(n, (ast.Import, ast.ImportFrom)) and "streamlit" in ast.unparse(n)
+            for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        )
+    ]
     assert offenders == []

@@ -27,8 +27,15 @@ def tiny_ce(tmp_path_factory) -> Path:
     src = weights.package_folder(info)
     folder = tmp_path_factory.mktemp("tiny-ce")
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        num_labels=1, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+        max_position_embeddings=512,
+    )
     BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(src / name, folder / name)

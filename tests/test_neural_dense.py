@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.runner import live_search
-from retrieval.neural.model_system import doc_text
-from retrieval.neural.dense_model import DenseEncoder
-from retrieval.neural.vector_search import exact_search
 from retrieval.neural.dense import embeddings_key
-from retrieval.runner import get_run
+from retrieval.neural.dense_model import DenseEncoder
+from retrieval.neural.model_system import doc_text
+from retrieval.neural.vector_search import exact_search
+from retrieval.runner import get_run, live_search
 from retrieval.systems import parse_system
 
 SPEC = "dense:all-MiniLM-L6-v2"
@@ -46,6 +45,82 @@ def test_plain_transformers_backend_matches(minilm):
     np.testing.assert_allclose(raw.encode_documents(TEXTS, batch_size=2), minilm.encode_documents(TEXTS), atol=1e-5, rtol=0)
 
 
+def _scifact_texts(n: int) -> list[str]:
+    import json
+    import os
+    from pathlib import Path
+
+    corpus = (
+        Path(os.environ.get("BEIR_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "beir"))
+        / "scifact"
+        / "corpus.jsonl"
+    )
+    if not corpus.is_file():
+        pytest.skip(f"SciFact is not at {corpus}")
+    texts = []
+    with open(corpus, encoding="utf-8") as fh:
+        for line in fh:
+            doc = json.loads(line)
+            texts.append(f"{doc.get('title', '')} {doc.get('text', '')}".strip())  # doc_text of the BEIR record
+            if len(texts) == n:
+                return texts
+    return texts
+
+
+def test_pipelined_encoding_equals_bare_sentence_transformers_on_scifact(minilm):
+    """Tokeniser thread + token-budget batches give today's vectors: bare SentenceTransformer.encode, ~200 real docs."""
+    from transformers import AutoModel, AutoTokenizer
+
+    texts = _scifact_texts(200)
+    reference = minilm.model.encode(texts, normalize_embeddings=True, batch_size=32)
+    assert minilm.pipeline
+    ours = minilm.encode_documents(texts)
+    assert float(np.max(np.abs(ours - reference))) < 1e-5
+    folder = minilm.model[0].model.name_or_path
+    raw = DenseEncoder(
+        AutoModel.from_pretrained(folder, use_safetensors=True),
+        tokenizer=AutoTokenizer.from_pretrained(folder),
+        pooling="mean",
+        normalize=True,
+        max_length=256,
+        batch_size=64,
+        batch_tokens=4096,
+    )
+    assert raw.pipeline
+    assert float(np.max(np.abs(raw.encode_documents(texts) - reference))) < 1e-5
+
+
+def test_prefetch_is_bounded_and_passes_errors_on():
+    import threading
+    import time
+
+    from retrieval.neural.dense_model import prefetch
+
+    produced: list[int] = []
+
+    def items():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    stream = prefetch(items(), depth=2)
+    assert next(stream) == 0
+    time.sleep(0.3)
+    assert len(produced) <= 4  # one consumed, two queued, one waiting to be put
+    stream.close()  # stopping early stops the producer thread
+    seen = len(produced)
+    time.sleep(0.3)
+    assert len(produced) == seen < 100
+    assert not any(t.name == "dense-tokenize" and t.is_alive() for t in threading.enumerate())
+
+    def failing():
+        yield 1
+        raise ValueError("bad text at line 7")
+
+    with pytest.raises(ValueError, match="line 7"):
+        list(prefetch(failing()))
+
+
 def test_exact_search_equals_brute_force():
     rng = np.random.default_rng(0)
     corpus = rng.standard_normal((503, 16)).astype(np.float32)
@@ -59,6 +134,41 @@ def test_exact_search_equals_brute_force():
         np.testing.assert_allclose(scores, np.take_along_axis(full, idx, 1), atol=1e-5)
     s, i = exact_search(queries, corpus.astype(np.float16), 1000)
     assert s.shape == (7, 503) and np.all(np.diff(s, axis=1) <= 0)
+
+
+def test_chunked_exact_search_equals_unchunked_with_ties():
+    """Small chunks give the very result of one chunk, ties included (equal scores: lower row first)."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(-2, 3, size=(40, 8)).astype(np.float32)  # few distinct values: many equal scores
+    corpus = base[rng.integers(0, 40, size=600)]  # and many duplicated rows
+    queries = rng.integers(-2, 3, size=(9, 8)).astype(np.float32)
+    full = queries @ corpus.T  # small integers: exact in float32 whatever the summation order, so ties are real ties
+    assert all(len(set(full[r])) < full.shape[1] / 10 for r in range(len(queries)))
+    whole_s, whole_i = exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=10_000, query_chunk=100)
+    for chunk, qchunk in ((7, 2), (50, 9), (1, 4), (599, 1)):
+        s, i = exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=chunk, query_chunk=qchunk)
+        np.testing.assert_array_equal(i, whole_i)
+        np.testing.assert_array_equal(s, whole_s)
+    for r in range(len(queries)):  # score desc, then row asc
+        pairs = list(zip(-whole_s[r], whole_i[r]))
+        assert pairs == sorted(pairs)
+    # cosine: the same row can round one ulp apart in differently shaped products, so scores agree to ~1e-7
+    cos_s, _ = exact_search(queries, corpus, 50, similarity="cos", corpus_chunk=10_000)
+    np.testing.assert_allclose(exact_search(queries, corpus, 50, similarity="cos", corpus_chunk=7)[0], cos_s, atol=1e-6, rtol=0)
+    expected = np.lexsort((np.arange(600)[None, :].repeat(9, 0), -full), axis=1)[:, :50]
+    np.testing.assert_array_equal(exact_search(queries, corpus, 50, similarity="dot", corpus_chunk=13)[1], expected)
+
+
+def test_float16_compute_path_finds_the_float32_neighbours():
+    """The GPU's float16 path (run here on CPU): same neighbours up to float16 rounding of the scores."""
+    rng = np.random.default_rng(4)
+    corpus = rng.standard_normal((3000, 64)).astype(np.float16)
+    queries = rng.standard_normal((10, 64)).astype(np.float32)
+    s32, i32 = exact_search(queries, corpus, 20)
+    s16, i16 = exact_search(queries, corpus, 20, compute_dtype="float16", corpus_chunk=256)
+    assert s16.dtype == np.float32 and np.all(np.diff(s16, axis=1) <= 0)
+    assert np.mean([len(set(a) & set(b)) / 20 for a, b in zip(i16, i32)]) >= 0.95
+    assert np.max(np.abs(s16[:, 0] - s32[:, 0])) < 2e-3
 
 
 def test_faiss_search_finds_the_exact_neighbours(tmp_path):
@@ -153,7 +263,9 @@ def test_live_dense_query_reuses_corpus_embeddings(minilm, tiny_ds, cache, monke
     except ImportError:
         faiss_ok = False
     if faiss_ok:
-        approx = live_search(tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache)
+        approx = live_search(
+            tiny_ds, parse_system(SPEC, device="cpu", index="faiss"), "bone density and vitamin D", k=3, cache=cache
+        )
         assert list(approx.for_query("live")["docid"]) == list(run.for_query("live")["docid"])
 
 
@@ -164,7 +276,14 @@ def test_plain_checkpoint_without_modules_gets_registry_pooling(minilm, tmp_path
     from retrieval.neural.dense_model import load_sentence_transformer
 
     src = minilm.model[0].model.name_or_path
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+        "special_tokens_map.json",
+    ):
         shutil.copy(f"{src}/{name}", tmp_path / name)
     st = load_sentence_transformer(str(tmp_path), "cpu", "float32", pooling="mean", normalize=True)
     enc = DenseEncoder(st, normalize=True, max_length=256)

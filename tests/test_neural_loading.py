@@ -173,7 +173,10 @@ def test_hub_branch_downloads_safetensors_only_at_a_pinned_revision(tiny_t5_dir,
     monkeypatch.delenv(weights.MODEL_DIR_ENV, raising=False)
     info = registry.lookup("monot5:large")
     assert weights.resolve_revision(info) == "b" * 40  # "main" asked of the hub, no download
-    assert parse_system("monot5:large").availability() == (True, f"{info.hf_id} downloads from the Hugging Face hub on first use (~770M parameters)")
+    assert parse_system("monot5:large").availability() == (
+        True,
+        f"{info.hf_id} downloads from the Hugging Face hub on first use (~770M parameters)",
+    )
     src = weights.resolve(info)
     assert src.origin == "hub" and src.revision == "a" * 40
     repo, rev, _, ignored = calls[-1]

@@ -14,9 +14,8 @@ import pytest
 
 from retrieval.beir import BeirDataset
 from retrieval.cache import Cache
-from retrieval.runner import live_search
 from retrieval.neural.monot5_model import MonoT5Scorer, prediction_token_ids
-from retrieval.runner import get_run
+from retrieval.runner import get_run, live_search
 from retrieval.systems import parse_system
 
 PAIRS = [
@@ -96,7 +95,9 @@ def _pygaggle_style(model, tok, pairs, batch=8):
         with torch.no_grad():
             encoded = model.get_encoder()(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
             start_ids = torch.full((len(texts), 1), model.config.decoder_start_token_id, dtype=torch.long)
-            logits = model(encoder_outputs=encoded, attention_mask=enc["attention_mask"], decoder_input_ids=start_ids).logits[:, -1]
+            logits = model(encoder_outputs=encoded, attention_mask=enc["attention_mask"], decoder_input_ids=start_ids).logits[
+                :, -1
+            ]
             out.extend(torch.log_softmax(logits[:, [false_id, true_id]], dim=1)[:, 1].tolist())
     return np.array(out)
 
@@ -149,8 +150,9 @@ def test_deeper_rerank_scores_only_new_pairs(tiny, tiny_ds, cache, monkeypatch):
     first = get_run(tiny_ds, "test", "bm25-flat", cache=shared_cache, progress=False)
     n = {d: sum(min(d, len(first.for_query(q))) for q in first.qids) for d in (1, 5)}
     assert n[5] > n[1]
-    shallow = _reranker(folder, depth=1).retrieve(tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False,
-                                                first_stage_run=first)
+    shallow = _reranker(folder, depth=1).retrieve(
+        tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False, first_stage_run=first
+    )
     before = sum(calls)
     deep_system = _reranker(folder, depth=5)
     deep = get_run(tiny_ds, "test", deep_system, cache=shared_cache, progress=False)
@@ -181,3 +183,92 @@ def test_live_query_reranks_a_typed_query(tiny, tiny_ds, shared_cache):
     bm25 = live_search(tiny_ds, "bm25-flat", "does exercise help blood pressure?", k=4, cache=shared_cache)
     assert set(run.for_query("live")["docid"]) <= set(bm25.for_query("live")["docid"])
     assert list(run.for_query("live")["rank"]) == list(range(1, len(run) + 1))
+
+
+def test_onednn_linear_path_equals_the_plain_path(tiny):
+    from retrieval.neural import cpu_kernels
+
+    _, model, tok = tiny
+    pairs = PAIRS * 2
+    plain = MonoT5Scorer(model, tok, onednn=False).score_pairs(pairs)
+    fast = MonoT5Scorer(model, tok)
+    if not cpu_kernels.onednn_available():
+        pytest.skip("torch.ops.mkldnn._linear_pointwise is not available in this torch build")
+    assert fast.onednn  # on by default on CPU float32
+    with cpu_kernels.onednn_linear(model) as switched:
+        assert switched == sum(type(m).__name__ == "Linear" for m in model.modules()) > 0
+    assert all("forward" not in m.__dict__ for m in model.modules())  # switched back after the block
+    np.testing.assert_allclose(fast.score_pairs(pairs), plain, atol=1e-5, rtol=0)
+
+
+def test_missing_onednn_op_falls_back_to_the_plain_path(tiny, monkeypatch):
+    import torch
+
+    from retrieval.neural import cpu_kernels
+
+    _, model, tok = tiny
+    reference = MonoT5Scorer(model, tok, onednn=False).score_pairs(PAIRS)
+    cpu_kernels.onednn_available.cache_clear()
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    try:
+        assert not cpu_kernels.onednn_available()
+        scorer = MonoT5Scorer(model, tok, onednn=True)  # asked for, but not there: plain path, no error
+        assert scorer.onednn is False
+        with cpu_kernels.onednn_linear(model) as switched:
+            assert switched == 0
+        np.testing.assert_allclose(scorer.score_pairs(PAIRS), reference, atol=0, rtol=0)
+    finally:
+        cpu_kernels.onednn_available.cache_clear()
+
+
+def test_token_budget_batches_keep_scores_and_cap_padding(tiny):
+    from retrieval.neural.batching import token_batches
+
+    _, model, tok = tiny
+    pairs = PAIRS * 3
+    reference = MonoT5Scorer(model, tok, batch_size=1, onednn=False).score_pairs(pairs)
+    for budget in (1, 40, 300, 10_000):
+        got = MonoT5Scorer(model, tok, batch_tokens=budget, onednn=False).score_pairs(pairs)
+        np.testing.assert_allclose(got, reference, atol=1e-5, rtol=0)
+    lengths = [9, 1, 4, 4, 7, 2, 30]
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches = token_batches(lengths, order, max_tokens=12, max_rows=3)
+    assert [i for b in batches for i in b] == order  # every item once, order kept
+    assert batches[0] == [6]  # longer than the budget: alone
+    assert all(len(b) <= 3 and (len(b) == 1 or len(b) * lengths[b[0]] <= 12) for b in batches)
+
+
+def test_restructured_encoder_equals_the_transformers_forward(tiny):
+    import torch
+
+    from retrieval.neural.monot5_model import attention_bias, t5_encoder_forward
+
+    _, model, tok = tiny
+    texts = MonoT5Scorer(model, tok).texts(PAIRS)
+    enc = tok(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    assert (enc["attention_mask"] == 0).any()  # the batch really has padding
+    encoder = model.get_encoder()
+    with torch.inference_mode():
+        reference = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        ours = t5_encoder_forward(encoder, enc["input_ids"], enc["attention_mask"])
+        bias = attention_bias(encoder, enc["attention_mask"], torch.float32)
+    real = enc["attention_mask"].bool()
+    assert float((ours - reference)[real].abs().max()) < 1e-5
+    assert bias.shape[-1] == enc["input_ids"].shape[1] and bias.stride(-2) % 16 == 0  # rows padded for the fused kernel
+    scorer = MonoT5Scorer(model, tok, onednn=False)
+    assert scorer.fast_encoder
+    np.testing.assert_allclose(
+        scorer.score_pairs(PAIRS),
+        MonoT5Scorer(model, tok, onednn=False, fast_encoder=False).score_pairs(PAIRS),
+        atol=1e-5,
+        rtol=0,
+    )
+
+
+def test_bfloat16_scores_stay_near_float32(tiny):
+    import copy
+
+    _, model, tok = tiny
+    fp32 = MonoT5Scorer(model, tok).score_pairs(PAIRS * 2)
+    bf16 = MonoT5Scorer(copy.deepcopy(model), tok, dtype="bfloat16").score_pairs(PAIRS * 2)
+    assert np.max(np.abs(bf16 - fp32)) < 5e-2  # bf16 has 8 bits of mantissa: ~1e-2 on log-probabilities

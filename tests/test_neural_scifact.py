@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from retrieval.evaluate import evaluate
-from retrieval.runner import live_search
-from retrieval.runner import cached_run, get_run
+from retrieval.runner import cached_run, get_run, live_search
 from retrieval.systems import parse_system
 
 pytestmark = pytest.mark.slow

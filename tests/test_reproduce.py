@@ -11,21 +11,31 @@ from retrieval.cli import build_parser, main
 from retrieval.evaluate import evaluate
 from retrieval.reproduce import cached_run_commands, reproduce_command
 from retrieval.run import Run
-from retrieval.systems import parse_system
 from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 
 def _systems_from(argv):
     """The systems ``python -m retrieval run`` would build from ``argv`` (as cli.cmd_run does)."""
     args = build_parser().parse_args(list(argv))
-    options = {"first_stage": args.first_stage, "depth": args.depth, "device": args.device, "batch_size": args.batch_size,
-               "dtype": args.dtype, "model_path": str(args.model_path) if args.model_path else None, "revision": args.revision}
+    options = {
+        "first_stage": args.first_stage,
+        "depth": args.depth,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "dtype": args.dtype,
+        "model_path": str(args.model_path) if args.model_path else None,
+        "revision": args.revision,
+    }
     return args, [parse_system(s, **options) for s in args.system]
 
 
 def test_bm25_command_is_minimal_and_parses():
     rep = reproduce_command("scifact", "test", "bm25-multifield", data_dir="/data/beir dir")
-    assert rep.command == "python -m retrieval run --dataset scifact --data-dir '/data/beir dir' --split test --system bm25-multifield"
+    assert (
+        rep.command
+        == "python -m retrieval run --dataset scifact --data-dir '/data/beir dir' --split test --system bm25-multifield"
+    )
     assert shlex.split(rep.command)[3:] == list(rep.argv)
     args, (system,) = _systems_from(rep.argv)
     assert system.spec == "bm25-multifield" and args.split == "test" and rep.notes == ()
@@ -46,7 +56,12 @@ def test_reranker_command_spells_out_first_stage_depth_dtype():
     assert argv[argv.index("--dtype") + 1] == "float32"
     _, (system,) = _systems_from(argv)
     original = parse_system("monot5:base?depth=1000&first_stage=bm25-multifield", device="cpu")
-    assert (system.spec, system.depth, system.first_stage.spec, system.dtype) == (original.spec, 1000, "bm25-multifield", "float32")
+    assert (system.spec, system.depth, system.first_stage.spec, system.dtype) == (
+        original.spec,
+        1000,
+        "bm25-multifield",
+        "float32",
+    )
     # defaults are written out too, so the line keeps its meaning if defaults change
     plain = reproduce_command("scifact", "test", "ce:ms-marco-MiniLM-L-6-v2", device="cpu")
     assert "--first-stage bm25-flat --depth 100 --dtype float32" in plain.command
@@ -77,12 +92,14 @@ def test_cached_run_commands_lists_every_cached_run(tiny_dir, cache):
     frame = cached_run_commands(cache, data_dir=tiny_dir.parent)
     assert len(frame) == 1
     row = frame.iloc[0]
-    assert row["command"] == f"python -m retrieval run --dataset tiny --data-dir {tiny_dir.parent} --split test --system bm25-flat"
+    assert (
+        row["command"] == f"python -m retrieval run --dataset tiny --data-dir {tiny_dir.parent} --split test --system bm25-flat"
+    )
 
 
 def _metrics(out: str) -> dict[str, float]:
-    lines = [l for l in out.splitlines() if l.strip()]
-    header = next(i for i, l in enumerate(lines) if l.split()[:2] == ["run", "queries"])
+    lines = [line for line in out.splitlines() if line.strip()]
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["run", "queries"])
     names, values = lines[header].split(), lines[header + 1].split()
     return {n: float(v) for n, v in zip(names[2:], values[2:])}
 

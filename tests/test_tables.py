@@ -44,7 +44,7 @@ def test_failure_tables_carry_query_text_titles_and_counts(tiny_dir: Path):
     qrels = ds.qrels("test")
     cmp = stats.compare_pair(evaluate(RUN_A, qrels), evaluate(RUN_B, qrels), with_tests=False)
     wins = tables.wins_table(cmp.largest("b", 15), ds.queries, "A", "B")
-    assert list(wins.columns) == ["qid", "query", "A", "B", "B − A"]
+    assert list(wins.columns) == ["qid", "B − A", "A", "B", "query"]  # numbers before the long text
     assert all(ds.queries[q] == t for q, t in zip(wins["qid"], wins["query"]))
     assert (wins["B − A"] == wins["B"] - wins["A"]).all()
     zero = failures.all_zero_queries({"a": evaluate(RUN_A, qrels), "b": evaluate(RUN_B, qrels)})
@@ -61,15 +61,32 @@ def test_models_table_and_measured_rows(tiny_dir: Path):
     describe = {"bm25-flat": ("BM25 (flat)", "bm25", True, ""), "dense:x": ("X", "dense", False, "pip install x")}
     frame = tables.models_table(describe, describe.get, {"dense:x": 22.7}.get)
     assert frame.to_dict("records")[1] == {
-        "system": "dense:x", "name": "X", "family": "dense", "parameters (M)": 22.7, "available here": "no", "how to get it / why not": "pip install x",
+        "system": "dense:x",
+        "name": "X",
+        "family": "dense",
+        "parameters (M)": 22.7,
+        "available here": "no",
+        "how to get it / why not": "pip install x",
     }
     assert pd.isna(frame.loc[0, "parameters (M)"])
     ds = tiny(tiny_dir)
     ev = evaluate(RUN_A, ds.qrels("test"))
-    runs = pd.DataFrame({"dataset": ["tiny", "tiny", "other"], "split": ["test", "dev", "test"], "system": ["a", "a", "a"], "path": ["p1", "p2", "p3"]})
-    rows = tables.measured_rows(runs, "tiny", lambda spec, split: ev if split == "test" else None, lambda s: ("A", "bm25", None))
+    runs = pd.DataFrame(
+        {
+            "dataset": ["tiny", "tiny", "other"],
+            "split": ["test", "dev", "test"],
+            "system": ["a", "a", "a"],
+            "path": ["p1", "p2", "p3"],
+        }
+    )
+    rows = tables.measured_rows(runs, "tiny", lambda spec, split: ev if split == "test" else None, lambda s: ("A", "bm25"))
     assert len(rows) == 1 and rows[0]["label"] == "A [test]" and rows[0]["ndcg_at_10"] == ev.mean["nDCG@10"]
-    assert "run p1 (4 test queries)" in rows[0]["source"] and "unknown" in rows[0]["notes"]
+    assert "cached run a on tiny (test)" in rows[0]["source"] and rows[0]["params_millions"] is None
+    assert rows[0]["setup"] == "a, 4 test queries" and rows[0]["series"] == ""
+    minilm = tables.measured_rows(
+        runs.assign(system="dense:all-MiniLM-L6-v2"), "tiny", lambda spec, split: ev, lambda s: ("M", "dense")
+    )
+    assert minilm[0]["params_millions"] == 22.7 and minilm[0]["series"]
     assert tables.measured_rows(runs.iloc[0:0], "tiny", None, None) == []
 
 
@@ -83,9 +100,15 @@ def test_card_markdown_escapes_data_and_keeps_our_markup(tiny_dir: Path):
     assert "<script>" not in md and "\\<script\\>" in title and ":orange[**vitamin**]" in snippet
     assert cards.card_md(d5, "", "", "x", 320, badges=False).split("\n\n")[0].endswith("score 2.0000")
     assert cards.card_key("upload:mine", "d/3") == "card-upload_mine_d_3"
-    assert cards.metrics_md({"nDCG@10": 0.5, "R@100": 1.0}, ("nDCG@10", "R@100", "Judged@10")) == "nDCG@10 **0.500** · R@100 **1.000**"
+    assert (
+        cards.metrics_md({"nDCG@10": 0.5, "R@100": 1.0}, ("nDCG@10", "R@100", "Judged@10"))
+        == "nDCG@10 **0.500** · R@100 **1.000**"
+    )
     assert cards.metrics_md({}, ("nDCG@10",)) == "*not evaluated for this query*"
     missed = columns.MissedDoc("d3", 1, None)
-    assert cards.missed_md(missed, "Exercise", 100) == ":green-badge[:material/check_circle: relevant (1)] doc d3 · not in top 100 · Exercise"
+    assert (
+        cards.missed_md(missed, "Exercise", 100)
+        == ":green-badge[:material/check_circle: relevant (1)] doc d3 · not in top 100 · Exercise"
+    )
     assert cards.ranks_md({"BM25 (flat)": "#3"}) == f"{text.escape_markdown('BM25 (flat)')} #3"
     assert cards.snippet_chars(2) == 320 and cards.snippet_chars(3) < 320

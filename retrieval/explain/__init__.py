@@ -20,8 +20,9 @@ from .spans import WeightedSpan
 __all__ = ["WeightedSpan", "explain_document"]
 
 
-def explain_document(dataset: Any, system: Any, query: str, docid: str, *, cache: Any = None, run: Any = None,
-                     qid: str | None = None) -> Any:
+def explain_document(
+    dataset: Any, system: Any, query: str, docid: str, *, cache: Any = None, run: Any = None, qid: str | None = None
+) -> Any:
     """The explanation that fits ``system``'s family: a ``BM25Explanation`` (bm25-*), a ``DenseExplanation``
     (dense:*) or a reranker ``Saliency`` (monot5:*, ce:*). ``run``/``qid`` attach the run's score (BM25)."""
     from ..errors import UnknownSystem

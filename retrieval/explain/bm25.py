@@ -97,8 +97,21 @@ class BM25Explanation:
         """One row per clause, largest contribution first: term, field, tf, df, N, idf, boost, dl, avgdl,
         length_norm, tf_part, score, share."""
         rows = [
-            {"term": t.term, "field": t.field, "tf": t.freq, "df": t.df, "N": t.n_docs, "idf": t.idf, "boost": t.boost,
-             "dl": t.dl, "avgdl": t.avgdl, "length_norm": t.length_norm, "tf_part": t.tf_part, "score": t.score, "share": t.share}
+            {
+                "term": t.term,
+                "field": t.field,
+                "tf": t.freq,
+                "df": t.df,
+                "N": t.n_docs,
+                "idf": t.idf,
+                "boost": t.boost,
+                "dl": t.dl,
+                "avgdl": t.avgdl,
+                "length_norm": t.length_norm,
+                "tf_part": t.tf_part,
+                "score": t.score,
+                "share": t.share,
+            }
             for t in self.terms
         ]
         cols = ["term", "field", "tf", "df", "N", "idf", "boost", "dl", "avgdl", "length_norm", "tf_part", "score", "share"]
@@ -119,12 +132,22 @@ def _condition(system: Any) -> tuple[str, dict[str, Any], str]:
 
     sys_obj = systems.parse_system(system) if isinstance(system, str) else system
     if not isinstance(sys_obj, BM25):
-        raise UnknownSystem(f"{getattr(sys_obj, 'spec', system)} is not a BM25 system; term contributions exist for bm25-flat and bm25-multifield")
+        raise UnknownSystem(
+            f"{getattr(sys_obj, 'spec', system)} is not a BM25 system; term contributions exist for bm25-flat and bm25-multifield"
+        )
     return sys_obj.condition, dict(sys_obj.params), sys_obj.spec
 
 
-def explain_bm25(dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None,
-                 run: Run | None = None, qid: str | None = None) -> BM25Explanation:
+def explain_bm25(
+    dataset: BeirDataset,
+    system: Any,
+    query: str,
+    docid: str,
+    *,
+    cache: Cache | None = None,
+    run: Run | None = None,
+    qid: str | None = None,
+) -> BM25Explanation:
     """Term contributions of ``docid`` for ``query`` under a BM25 system (``"bm25-flat"``/``"bm25-multifield"``
     or its :class:`~retrieval.bm25.BM25`), from Lucene's explanation on the system's cached index.
 
@@ -143,12 +166,23 @@ def explain_bm25(dataset: BeirDataset, system: Any, query: str, docid: str, *, c
         hit = rows[rows["docid"] == str(docid)]
         if len(hit):
             run_score, rank = float(hit["score"].iloc[0]), int(hit["rank"].iloc[0])
-    return BM25Explanation(spec, query, str(docid), expl[0], expl[1], None if qid is None else str(qid), run_score, rank,
-                           {"k1": float(params["k1"]), "b": float(params["b"])})
+    return BM25Explanation(
+        spec,
+        query,
+        str(docid),
+        expl[0],
+        expl[1],
+        None if qid is None else str(qid),
+        run_score,
+        rank,
+        {"k1": float(params["k1"]), "b": float(params["b"])},
+    )
 
 
 @functools.lru_cache(maxsize=32)
-def _query_context(index: str, condition: str, k1: float, b: float, query: str) -> tuple[Any, Any, Any, dict[str, int], dict[str, int]]:
+def _query_context(
+    index: str, condition: str, k1: float, b: float, query: str
+) -> tuple[Any, Any, Any, dict[str, int], dict[str, int]]:
     """Per (index, query): the reader, an IndexSearcher with the run's similarity, the Lucene query, the
     analysed query terms with their counts, and per field the number of documents having it."""
     from ..bm25 import CONDITIONS, _searcher
@@ -175,7 +209,9 @@ def _query_context(index: str, condition: str, k1: float, b: float, query: str) 
 
 
 @functools.lru_cache(maxsize=2048)
-def _explain_cached(index: str, condition: str, k1: float, b: float, query: str, docid: str) -> tuple[tuple[TermContribution, ...], float]:
+def _explain_cached(
+    index: str, condition: str, k1: float, b: float, query: str, docid: str
+) -> tuple[tuple[TermContribution, ...], float]:
     from ..bm25 import CONDITIONS
 
     reader, (weight, segments), _, counts, n_docs = _query_context(index, condition, k1, b, query)
@@ -201,7 +237,9 @@ def _explain_cached(index: str, condition: str, k1: float, b: float, query: str,
             if (fname, term) not in seen:
                 df = _doc_freq(index, condition, k1, b, query, fname, term)
                 idf = math.log(1 + (n - df + 0.5) / (df + 0.5)) if n else nan
-                terms.append(TermContribution(term, fname, 0.0, df, n, idf, float(count * weight), k1, b, nan, nan, nan, 0.0, 0.0, 0.0))
+                terms.append(
+                    TermContribution(term, fname, 0.0, df, n, idf, float(count * weight), k1, b, nan, nan, nan, 0.0, 0.0, 0.0)
+                )
     terms.sort(key=lambda t: (-t.score, t.field, t.term))
     return tuple(terms), lucene_score
 
@@ -301,10 +339,20 @@ def _leaf(node: _Node, fname: str, term: str) -> dict[str, Any]:
     k1, b = tf_parts["k1"].value, tf_parts["b"].value
     dl, avgdl = tf_parts["dl"].value, tf_parts["avgdl"].value
     return {
-        "term": term, "field": fname, "freq": tf_parts["freq"].value, "df": int(idf_parts["n"].value),
-        "n_docs": int(idf_parts["N"].value), "idf": parts["idf"].value,
-        "boost": parts["boost"].value if "boost" in parts else 1.0, "k1": k1, "b": b, "dl": dl, "avgdl": avgdl,
-        "length_norm": 1 - b + b * dl / avgdl, "tf_part": parts["tf"].value, "score": node.value,
+        "term": term,
+        "field": fname,
+        "freq": tf_parts["freq"].value,
+        "df": int(idf_parts["n"].value),
+        "n_docs": int(idf_parts["N"].value),
+        "idf": parts["idf"].value,
+        "boost": parts["boost"].value if "boost" in parts else 1.0,
+        "k1": k1,
+        "b": b,
+        "dl": dl,
+        "avgdl": avgdl,
+        "length_norm": 1 - b + b * dl / avgdl,
+        "tf_part": parts["tf"].value,
+        "score": node.value,
     }
 
 
@@ -343,10 +391,14 @@ def analyse_with_offsets(text: str, lucene_field: str = "contents") -> list[tupl
     analyzer = autoclass("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
     JClass = autoclass("java.lang.Class")
     stream = analyzer.tokenStream(lucene_field, text)
-    offsets = cast("org.apache.lucene.analysis.tokenattributes.OffsetAttribute",
-                   stream.addAttribute(JClass.forName("org.apache.lucene.analysis.tokenattributes.OffsetAttribute")))
-    chars = cast("org.apache.lucene.analysis.tokenattributes.CharTermAttribute",
-                 stream.addAttribute(JClass.forName("org.apache.lucene.analysis.tokenattributes.CharTermAttribute")))
+    offsets = cast(
+        "org.apache.lucene.analysis.tokenattributes.OffsetAttribute",
+        stream.addAttribute(JClass.forName("org.apache.lucene.analysis.tokenattributes.OffsetAttribute")),
+    )
+    chars = cast(
+        "org.apache.lucene.analysis.tokenattributes.CharTermAttribute",
+        stream.addAttribute(JClass.forName("org.apache.lucene.analysis.tokenattributes.CharTermAttribute")),
+    )
     to_py = _utf16_to_index(text)
     out = []
     try:

@@ -11,13 +11,19 @@ from ..errors import RetrievalError
 
 
 def _options(args: Any) -> dict[str, Any]:
-    return {"first_stage": args.first_stage, "depth": args.depth, "device": args.device, "dtype": args.dtype,
-            "model_path": str(args.model_path) if args.model_path else None, "revision": args.revision}
+    return {
+        "first_stage": args.first_stage,
+        "depth": args.depth,
+        "device": args.device,
+        "dtype": args.dtype,
+        "model_path": str(args.model_path) if args.model_path else None,
+        "revision": args.revision,
+    }
 
 
 def explain_command(args: Any, ds: BeirDataset, cache: Cache) -> int:
-    from ..systems import parse_system
     from ..runner import cached_run, get_run
+    from ..systems import parse_system
 
     system = parse_system(args.system, **_options(args))
     if args.qid not in ds.queries:
@@ -31,12 +37,19 @@ def explain_command(args: Any, ds: BeirDataset, cache: Cache) -> int:
     run = None
     if args.qid in ds.qrels(args.split).qids:
         # BM25 runs are cheap to build; a neural run is only read from the cache (building one can take hours)
-        run = get_run(ds, args.split, system, cache=cache, progress=False) if system.family == "bm25" else cached_run(cache, ds, args.split, system)
+        run = (
+            get_run(ds, args.split, system, cache=cache, progress=False)
+            if system.family == "bm25"
+            else cached_run(cache, ds, args.split, system)
+        )
         if run is None:
             from ..reproduce import command_for_system
 
-            print(f"(no cached {system.spec} run on {ds.name}/{args.split}; build it with: "
-                  f"{command_for_system(system, ds, args.split).command})", file=sys.stderr)
+            print(
+                f"(no cached {system.spec} run on {ds.name}/{args.split}; build it with: "
+                f"{command_for_system(system, ds, args.split).command})",
+                file=sys.stderr,
+            )
     print(f"{ds.name} / {args.split}  query {args.qid}: {query}")
     print(f"document {args.docid}: {ds.corpus[args.docid].title}")
     print(f"system {system.spec}")

@@ -34,7 +34,33 @@ from .saliency import Saliency
 from .spans import WeightedSpan
 
 _BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[A-Z0-9(\[\"'“‘])")
-_ABBREVIATIONS = frozenset(["e.g", "i.e", "al", "vs", "fig", "figs", "eq", "eqs", "ref", "refs", "approx", "ca", "cf", "dr", "mr", "mrs", "ms", "no", "nos", "st", "vol", "pp", "resp"])
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g",
+        "i.e",
+        "al",
+        "vs",
+        "fig",
+        "figs",
+        "eq",
+        "eqs",
+        "ref",
+        "refs",
+        "approx",
+        "ca",
+        "cf",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "no",
+        "nos",
+        "st",
+        "vol",
+        "pp",
+        "resp",
+    ]
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -96,8 +122,10 @@ class DenseExplanation:
 
     def frame(self) -> pd.DataFrame:
         """One row per sentence, best first: ``rank, field, start, end, cosine, text``."""
-        return pd.DataFrame([(s.rank, s.span.field, s.span.start, s.span.end, s.score, s.text) for s in self.sentences],
-                            columns=["rank", "field", "start", "end", "cosine", "text"])
+        return pd.DataFrame(
+            [(s.rank, s.span.field, s.span.start, s.span.end, s.score, s.text) for s in self.sentences],
+            columns=["rank", "field", "start", "end", "cosine", "text"],
+        )
 
     def highlights(self, top: int | None = None) -> list[WeightedSpan]:
         """The sentence spans in document order (only the ``top`` best when given)."""
@@ -150,11 +178,14 @@ def explain_dense(dataset: BeirDataset, system: Any, query: str, docid: str, *, 
     score = float(cosines[0]) if dense.info.similarity != "dot" else float(vecs[0] @ q)
     order = sorted(range(len(pieces)), key=lambda i: (-cosines[i + 1], i))
     sentences = tuple(
-        SentenceScore(WeightedSpan(pieces[i][0], pieces[i][1], pieces[i][2], float(cosines[i + 1]), f"sentence {rank}"), rank, texts[i])
+        SentenceScore(
+            WeightedSpan(pieces[i][0], pieces[i][1], pieces[i][2], float(cosines[i + 1]), f"sentence {rank}"), rank, texts[i]
+        )
         for rank, i in enumerate(order, start=1)
     )
-    result = DenseExplanation(dense.spec, dense.info.hf_id, query, str(docid), float(cosines[0]), score,
-                              dense.info.similarity or "cos", sentences)
+    result = DenseExplanation(
+        dense.spec, dense.info.hf_id, query, str(docid), float(cosines[0]), score, dense.info.similarity or "cos", sentences
+    )
     if len(_MEMO) >= 512:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[memo_key] = result
@@ -186,8 +217,16 @@ def dense_saliency(dataset: BeirDataset, system: Any, query: str, docid: str, *,
     if doc is None:
         raise RetrievalError(f"document {docid!r} is not in {dataset.name}")
     cache = cache or Cache()
-    key = cache.key("saliency", dataset=dataset.name, dataset_sha256=dataset.fingerprint(),
-                    model={"dense": dense.model_key(), "query_prompt": dense.info.query_prompt, "score": "cosine"},
-                    docid=str(docid), query_sha256=query_hash(query), method=METHOD, code_version=SALIENCY_CODE_VERSION)
-    return _saliency_entry(cache, key, dense.spec, query, str(docid), doc.title, doc.text,
-                           lambda pairs: cosine_score_fn(dense.encoder(cache))(pairs))
+    key = cache.key(
+        "saliency",
+        dataset=dataset.name,
+        dataset_sha256=dataset.fingerprint(),
+        model={"dense": dense.model_key(), "query_prompt": dense.info.query_prompt, "score": "cosine"},
+        docid=str(docid),
+        query_sha256=query_hash(query),
+        method=METHOD,
+        code_version=SALIENCY_CODE_VERSION,
+    )
+    return _saliency_entry(
+        cache, key, dense.spec, query, str(docid), doc.title, doc.text, lambda pairs: cosine_score_fn(dense.encoder(cache))(pairs)
+    )

@@ -63,14 +63,19 @@ class Saliency:
 
     def frame(self) -> pd.DataFrame:
         """One row per word: ``field, start, end, word, saliency``, in document order."""
-        return pd.DataFrame([(w.field, w.start, w.end, w.label, w.weight) for w in self.words],
-                            columns=["field", "start", "end", "word", "saliency"])
+        return pd.DataFrame(
+            [(w.field, w.start, w.end, w.label, w.weight) for w in self.words],
+            columns=["field", "start", "end", "word", "saliency"],
+        )
 
 
 def words_of(title: str, text: str) -> list[WeightedSpan]:
     """The words of a document (weight 0), title first; ``label`` holds the word."""
-    return [WeightedSpan(field, m.start(), m.end(), 0.0, m.group())
-            for field, s in (("title", title), ("text", text)) for m in WORD.finditer(s)]
+    return [
+        WeightedSpan(field, m.start(), m.end(), 0.0, m.group())
+        for field, s in (("title", title), ("text", text))
+        for m in WORD.finditer(s)
+    ]
 
 
 def model_text(title: str, text: str) -> str:
@@ -119,15 +124,16 @@ def occlusion_saliency(score_fn: ScoreFn, query: str, title: str, text: str) -> 
 
 
 # ---- rerankers ----------------------------------------------------------------------------------
-def explain_reranker(dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None,
-                     progress: bool = False) -> Saliency:
+def explain_reranker(
+    dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None, progress: bool = False
+) -> Saliency:
     """Occlusion saliency of a monoT5 / cross-encoder system's score for ``docid`` (spec or Reranker).
 
     Computed once per (model score key, dataset, document, query) and kept in the cache; a document of
     ``n`` words costs ``n + 1`` model calls (batched) the first time.
     """
-    from ..neural.scores import query_hash
     from ..neural.rerank import Reranker
+    from ..neural.scores import query_hash
     from ..systems import parse_system
 
     reranker = parse_system(system) if isinstance(system, str) else system
@@ -137,13 +143,31 @@ def explain_reranker(dataset: BeirDataset, system: Any, query: str, docid: str, 
     if doc is None:
         raise RetrievalError(f"document {docid!r} is not in {dataset.name}")
     cache = cache or Cache()
-    key = cache.key("saliency", dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=reranker.model_key(),
-                    docid=str(docid), query_sha256=query_hash(query), method=METHOD, code_version=SALIENCY_CODE_VERSION)
-    return _saliency_entry(cache, key, reranker.spec, query, str(docid), doc.title, doc.text,
-                           lambda pairs: reranker.scorer(cache).score_pairs(pairs, progress=progress))
+    key = cache.key(
+        "saliency",
+        dataset=dataset.name,
+        dataset_sha256=dataset.fingerprint(),
+        model=reranker.model_key(),
+        docid=str(docid),
+        query_sha256=query_hash(query),
+        method=METHOD,
+        code_version=SALIENCY_CODE_VERSION,
+    )
+    return _saliency_entry(
+        cache,
+        key,
+        reranker.spec,
+        query,
+        str(docid),
+        doc.title,
+        doc.text,
+        lambda pairs: reranker.scorer(cache).score_pairs(pairs, progress=progress),
+    )
 
 
-def _saliency_entry(cache: Cache, key: Any, spec: str, query: str, docid: str, title: str, text: str, score_fn: ScoreFn) -> Saliency:
+def _saliency_entry(
+    cache: Cache, key: Any, spec: str, query: str, docid: str, title: str, text: str, score_fn: ScoreFn
+) -> Saliency:
     memo = _MEMO.get((str(cache.root), key.digest))
     if memo is not None:
         return memo
@@ -170,7 +194,9 @@ def _saliency_entry(cache: Cache, key: Any, spec: str, query: str, docid: str, t
 _MEMO: dict[tuple[str, str], Saliency] = {}
 
 
-LEGEND = ("Word occlusion: each word is removed from the document in turn and the pair is scored again; a word's "
-          "value is the score drop (positive: the word raised the score, negative: it lowered it, zero: no effect, e.g. "
-          "past the model's 512-token input limit). Units are the model's own score (monoT5: log P(true); "
-          "cross-encoder: logit; dense: cosine).")
+LEGEND = (
+    "Word occlusion: each word is removed from the document in turn and the pair is scored again; a word's "
+    "value is the score drop (positive: the word raised the score, negative: it lowered it, zero: no effect, e.g. "
+    "past the model's 512-token input limit). Units are the model's own score (monoT5: log P(true); "
+    "cross-encoder: logit; dense: cosine)."
+)

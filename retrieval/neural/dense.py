@@ -16,8 +16,9 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,16 +39,34 @@ INDEXES = ("exact", "faiss")
 
 # ---- corpus embeddings --------------------------------------------------------------------------
 def embeddings_key(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, Any]):
-    return cache.key("embeddings", dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=dict(model_key),
-                     storage=STORAGE, code_version=EMBEDDINGS_CODE_VERSION)
+    return cache.key(
+        "embeddings",
+        dataset=dataset.name,
+        dataset_sha256=dataset.fingerprint(),
+        model=dict(model_key),
+        storage=STORAGE,
+        code_version=EMBEDDINGS_CODE_VERSION,
+    )
 
 
-def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_key: Mapping[str, Any], *, cache: Cache,
-                      chunk_size: int = DEFAULT_CHUNK, batch_size: int | None = None, progress: bool = True) -> tuple[np.ndarray, list[str], Path]:
+def corpus_embeddings(
+    dataset: BeirDataset,
+    encoder: Callable[[], Any],
+    model_key: Mapping[str, Any],
+    *,
+    cache: Cache,
+    chunk_size: int = DEFAULT_CHUNK,
+    batch_size: int | None = None,
+    progress: bool = True,
+    executor: Any = None,
+    worker_factory: Callable[[], Any] | None = None,
+) -> tuple[np.ndarray, list[str], Path]:
     """``(embeddings memmap float16 (n_docs, dim), docids in row order, entry folder)``, built once.
 
     ``encoder()`` returns a :class:`~retrieval.neural.dense_model.DenseEncoder`; it is only called when
-    something must be encoded.
+    something must be encoded. With an ``executor`` (:mod:`retrieval.parallel`, e.g. Ray) the missing chunks are
+    encoded by its workers, each built by ``worker_factory`` (default ``encoder``; must be picklable for Ray), and
+    written here, chunk by chunk, exactly as a local encode writes them.
     """
     key = embeddings_key(cache, dataset, model_key)
 
@@ -57,8 +76,11 @@ def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_ke
         texts = {d: doc_text(dataset.corpus[d]) for d in docids}
         order = sorted(docids, key=lambda d: (-len(texts[d]), d))
         scratch = cache.scratch(key)
-        plan = {"n": len(order), "chunk_size": int(chunk_size),
-                "order_sha256": hashlib.sha256("\n".join(order).encode("utf-8")).hexdigest()}
+        plan = {
+            "n": len(order),
+            "chunk_size": int(chunk_size),
+            "order_sha256": hashlib.sha256("\n".join(order).encode("utf-8")).hexdigest(),
+        }
         plan_file = scratch / "plan.json"
         try:
             same_plan = json.loads(plan_file.read_text(encoding="utf-8")) == plan
@@ -74,10 +96,24 @@ def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_ke
         from tqdm.auto import tqdm
 
         enc = None
-        with tqdm(total=len(order), initial=len(order) - remaining, desc=f"encode {dataset.name}", unit="doc",
-                  disable=not progress or remaining == 0, file=sys.stderr, mininterval=1.0, smoothing=0.1) as bar:
+        with tqdm(
+            total=len(order),
+            initial=len(order) - remaining,
+            desc=f"encode {dataset.name}",
+            unit="doc",
+            disable=not progress or remaining == 0,
+            file=sys.stderr,
+            mininterval=1.0,
+            smoothing=0.1,
+        ) as bar:
+            if executor is not None and getattr(executor, "name", "local") != "local":
+                missing = [i for i, ok in enumerate(done) if not ok]
+                blocks = [([texts[d] for d in chunks[i]], batch_size) for i in missing]
+                for j, vecs in executor.map(worker_factory or encoder, "encode_documents", blocks):
+                    _save_chunk(scratch / f"chunk-{missing[j]:06d}.npy", np.asarray(vecs).astype(np.float16))
+                    bar.update(len(chunks[missing[j]]))
             for i, chunk in enumerate(chunks):
-                if done[i]:
+                if done[i] or _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk)) is not None:
                     continue
                 enc = enc or encoder()
                 vecs = enc.encode_documents([texts[d] for d in chunk], batch_size=batch_size, on_batch=bar.update)
@@ -98,8 +134,7 @@ def corpus_embeddings(dataset: BeirDataset, encoder: Callable[[], Any], model_ke
             out.flush()
             del out
         (tmp / "docids.json").write_text(json.dumps(docids, ensure_ascii=False), encoding="utf-8")
-        return {"documents": len(docids), "dim": dim, "encode_seconds": round(time.time() - started, 3),
-                "encoded_now": remaining}
+        return {"documents": len(docids), "dim": dim, "encode_seconds": round(time.time() - started, 3), "encoded_now": remaining}
 
     entry = cache.get_or_build(key, build, info={"dataset": dataset.name, "model": dict(model_key).get("model")})
     shutil.rmtree(cache.root / "_partial" / key.kind / key.digest, ignore_errors=True)
@@ -128,16 +163,29 @@ class DenseRetriever(ModelSystem):
 
     family = "dense"
 
-    def __init__(self, info: registry.ModelInfo, *, hits: int = DEFAULT_HITS, index: str = "exact",
-                 chunk_size: int = DEFAULT_CHUNK, **model_options: Any) -> None:
+    def __init__(
+        self,
+        info: registry.ModelInfo,
+        *,
+        hits: int = DEFAULT_HITS,
+        index: str = "exact",
+        chunk_size: int = DEFAULT_CHUNK,
+        **model_options: Any,
+    ) -> None:
         if index not in INDEXES:
             raise UnknownSystem(f"{info.spec}: index must be one of {INDEXES}, not {index!r}")
         super().__init__(info, **model_options)
         self.hits = int(hits)
         self.index = index
         self.chunk_size = int(chunk_size)
-        self.spec = join_spec(info.spec, {"hits": hits if hits != DEFAULT_HITS else None,
-                                          "index": index if index != "exact" else None, "revision": self.revision_option or None})
+        self.spec = join_spec(
+            info.spec,
+            {
+                "hits": hits if hits != DEFAULT_HITS else None,
+                "index": index if index != "exact" else None,
+                "revision": self.revision_option or None,
+            },
+        )
         self.label = f"{info.id} (dense, {info.params_millions:g}M)"
         self._encoder = None
 
@@ -148,12 +196,28 @@ class DenseRetriever(ModelSystem):
     def model_key(self) -> dict[str, Any]:
         """What changes the document vectors (the embeddings cache key)."""
         i = self.info
-        return {"model": i.hf_id, "revision": self.revision, "pooling": i.pooling, "normalize": i.normalize,
-                "max_length": i.max_length, "document_prompt": i.document_prompt, "dtype": self.dtype}
+        return {
+            "model": i.hf_id,
+            "revision": self.revision,
+            "pooling": i.pooling,
+            "normalize": i.normalize,
+            "max_length": i.max_length,
+            "document_prompt": i.document_prompt,
+            "dtype": self.dtype,
+        }
 
     def key_parts(self) -> dict[str, Any]:
-        return {"system": "dense", **self.model_key(), "similarity": self.info.similarity, "query_prompt": self.info.query_prompt,
-                "hits": self.hits, "remove_query": True, "index": self.index, "storage": STORAGE, "code_version": DENSE_CODE_VERSION}
+        return {
+            "system": "dense",
+            **self.model_key(),
+            "similarity": self.info.similarity,
+            "query_prompt": self.info.query_prompt,
+            "hits": self.hits,
+            "remove_query": True,
+            "index": self.index,
+            "storage": STORAGE,
+            "code_version": DENSE_CODE_VERSION,
+        }
 
     # ---- work -------------------------------------------------------------------------------
     def encoder(self, cache: Cache | None = None):
@@ -164,8 +228,17 @@ class DenseRetriever(ModelSystem):
         return self._encoder
 
     def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
-        return corpus_embeddings(dataset, lambda: self.encoder(cache), self.model_key(), cache=cache, chunk_size=self.chunk_size,
-                                 batch_size=self.batch_size, progress=progress)
+        return corpus_embeddings(
+            dataset,
+            lambda: self.encoder(cache),
+            self.model_key(),
+            cache=cache,
+            chunk_size=self.chunk_size,
+            batch_size=self.batch_size,
+            progress=progress,
+            executor=self.executor,
+            worker_factory=self.worker_factory(cache, "encoder") if self.executor is not None else None,
+        )
 
     def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:
         emb, docids, entry = self.corpus_embeddings(dataset, cache=cache, progress=progress)
@@ -189,7 +262,9 @@ class DenseRetriever(ModelSystem):
     def _faiss_index(self, emb: np.ndarray, entry: Path, cache: Cache) -> Path:
         from .vector_search import build_faiss_index
 
-        key = cache.key("faiss-index", embeddings=entry.name, similarity=self.info.similarity, index="hnsw", m=32, ef_construction=200)
+        key = cache.key(
+            "faiss-index", embeddings=entry.name, similarity=self.info.similarity, index="hnsw", m=32, ef_construction=200
+        )
         built = cache.get_or_build(key, lambda tmp: build_faiss_index(emb, tmp / "index.faiss", similarity=self.info.similarity))
         return built / "index.faiss"
 
@@ -198,6 +273,9 @@ def parse_dense(spec: str, **options: Any) -> DenseRetriever:
     base, opts = spec_options(spec, options)
     info = registry.lookup(base.split(":", 1)[1] if ":" in base else base, "dense")
     return DenseRetriever(
-        info, hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec), index=str(opts.get("index", "exact")),
-        chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec), **model_options(opts, spec),
+        info,
+        hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec),
+        index=str(opts.get("index", "exact")),
+        chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec),
+        **model_options(opts, spec),
     )

@@ -11,12 +11,14 @@ Search over the vectors is :mod:`retrieval.neural.vector_search`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import weights
+from .batching import token_batches
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 
@@ -29,9 +31,21 @@ class DenseEncoder:
         (1, 384)
     """
 
-    def __init__(self, model: Any, *, tokenizer: Any = None, pooling: str = "mean", normalize: bool = False,
-                 query_prompt: str = "", document_prompt: str = "", max_length: int | None = None,
-                 batch_size: int = 32, device: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        tokenizer: Any = None,
+        pooling: str = "mean",
+        normalize: bool = False,
+        query_prompt: str = "",
+        document_prompt: str = "",
+        max_length: int | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+        batch_tokens: int | None = None,
+        pipeline: bool = True,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.backend = "transformers" if tokenizer is not None else "sentence-transformers"
@@ -44,6 +58,8 @@ class DenseEncoder:
         self.query_prompt = query_prompt
         self.document_prompt = document_prompt
         self.batch_size = int(batch_size)
+        self.batch_tokens = batch_tokens  # transformers backend: padded tokens per batch (None: rows only)
+        self.pipeline = bool(pipeline) and (self.backend == "transformers" or hasattr(model, "preprocess"))
         if self.backend == "sentence-transformers":
             if max_length:
                 model.max_seq_length = int(max_length)
@@ -56,23 +72,37 @@ class DenseEncoder:
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
-                        batch_size: int | None = None, normalize: bool | None = None, model_path: str | Path | None = None,
-                        revision: str | None = None, cache: Any = None, progress: bool = False) -> "DenseEncoder":
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        normalize: bool | None = None,
+        model_path: str | Path | None = None,
+        revision: str | None = None,
+        cache: Any = None,
+        progress: bool = False,
+    ) -> DenseEncoder:
         """Load by registry id / Hugging Face id (through the loading order) or from a local folder."""
         from . import weights
 
-        path, info = weights.model_folder(name_or_path, "dense", model_path=model_path, revision=revision, cache=cache,
-                                          progress=progress)
+        path, info = weights.model_folder(
+            name_or_path, "dense", model_path=model_path, revision=revision, cache=cache, progress=progress
+        )
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev, t5=_is_t5(path))
         st = load_sentence_transformer(str(path), dev, dt, info.pooling if info else "mean", bool(info and info.normalize))
         if normalize is None:
             normalize = info.normalize if info else any(type(m).__name__ == "Normalize" for m in st)
         return cls(
-            st, normalize=normalize,
-            query_prompt=info.query_prompt if info else "", document_prompt=info.document_prompt if info else "",
-            max_length=info.max_length if info else None, batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
+            st,
+            normalize=normalize,
+            query_prompt=info.query_prompt if info else "",
+            document_prompt=info.document_prompt if info else "",
+            max_length=info.max_length if info else None,
+            batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
         )
 
     @property
@@ -87,19 +117,53 @@ class DenseEncoder:
         return dtype_name(next(model.parameters()).dtype)
 
     # ---- encoding -------------------------------------------------------------------------
-    def encode_documents(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                         on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.document_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode documents", on_batch=on_batch)
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        return self.encode(
+            texts,
+            prompt=self.document_prompt,
+            batch_size=batch_size,
+            progress=progress,
+            desc="encode documents",
+            on_batch=on_batch,
+        )
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False,
-                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        return self.encode(texts, prompt=self.query_prompt, batch_size=batch_size, progress=progress,
-                           desc="encode queries", on_batch=on_batch)
+    def encode_queries(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        return self.encode(
+            texts, prompt=self.query_prompt, batch_size=batch_size, progress=progress, desc="encode queries", on_batch=on_batch
+        )
 
-    def encode(self, texts: Sequence[str], *, prompt: str = "", batch_size: int | None = None, progress: bool = False,
-               desc: str = "encode", on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """float32 ``(len(texts), dim)``; batches are formed longest-first so padding is small."""
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt: str = "",
+        batch_size: int | None = None,
+        progress: bool = False,
+        desc: str = "encode",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """float32 ``(len(texts), dim)``; longest first, so padding is small.
+
+        Tokenisation runs in a worker thread ahead of the model (:func:`prefetch`, a bounded queue), so the
+        model does not wait on the tokenizer; on CUDA the padded batches sit in pinned memory and are copied
+        with ``non_blocking=True``, and the vectors stay on the GPU until the end (one copy back, no sync per
+        batch). The transformers backend cuts batches by a token budget from token-length-sorted input
+        (``batch_tokens`` padded tokens, at most ``batch_size`` rows); the sentence-transformers backend keeps
+        its own tokenisation (``SentenceTransformer.preprocess``, so prompts and pooling options behave as in
+        ``encode``) on batches of ``batch_size`` in character-length order, as ``encode`` forms them.
+        """
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -108,34 +172,166 @@ class DenseEncoder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         from tqdm.auto import tqdm
 
-        with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr, mininterval=1.0) as bar:
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                out[idx] = self._encode_batch([texts[i] for i in idx], prompt)
+        if not self.pipeline:
+            with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr, mininterval=1.0) as bar:
+                for start in range(0, len(order), bs):
+                    idx = order[start : start + bs]
+                    out[idx] = self._encode_batch([texts[i] for i in idx], prompt)
+                    bar.update(len(idx))
+                    if on_batch:
+                        on_batch(len(idx))
+            return out
+        import torch
+
+        cuda = str(self.device).startswith("cuda")
+        batches = (
+            self._transformers_batches(texts, order, prompt, bs)
+            if self.backend == "transformers"
+            else self._st_batches(texts, order, prompt, bs)
+        )
+        done: list[tuple[list[int], Any]] = []
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr, mininterval=1.0) as bar,
+        ):
+            for idx, features in prefetch(batches, depth=4):
+                features = {
+                    k: v.to(self.device, non_blocking=cuda) if isinstance(v, torch.Tensor) else v for k, v in features.items()
+                }
+                emb = self._forward(features)
+                done.append((idx, emb if cuda else emb.numpy()))
                 bar.update(len(idx))
                 if on_batch:
                     on_batch(len(idx))
+        for idx, emb in done:
+            out[idx] = emb.cpu().numpy() if cuda else emb
         return out
 
-    def _encode_batch(self, batch: list[str], prompt: str) -> np.ndarray:
-        if self.backend == "sentence-transformers":
-            emb = self.model.encode(batch, batch_size=len(batch), prompt=prompt or None, normalize_embeddings=self.normalize,
-                                    convert_to_numpy=True, show_progress_bar=False)
-            return np.asarray(emb, dtype=np.float32)
+    def _transformers_batches(self, texts: list[str], order: list[int], prompt: str, max_rows: int, block: int = 512):
+        """(indices, padded features) in token-budget batches; tokenised ``block`` texts at a time, no padding."""
         import torch
 
-        enc = self.tokenizer([prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt").to(self.device)
-        with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state.float()  # pool in float32 whatever the compute dtype
+        budget = int(self.batch_tokens or (1 << 62))
+        pin = str(self.device).startswith("cuda")
+        pad_id = int(self.tokenizer.pad_token_id or 0)
+        for start in range(0, len(order), block):
+            idx = order[start : start + block]
+            enc = self.tokenizer([prompt + texts[i] for i in idx], truncation=True, max_length=self.max_length, padding=False)
+            ids = enc["input_ids"]
+            lengths = [len(x) for x in ids]
+            local = sorted(range(len(idx)), key=lambda j: -lengths[j])
+            for batch in token_batches(lengths, local, max_tokens=budget, max_rows=max_rows):
+                width = lengths[batch[0]]
+                features = {
+                    "input_ids": np.full((len(batch), width), pad_id, dtype=np.int64),
+                    "attention_mask": np.zeros((len(batch), width), dtype=np.int64),
+                }
+                if "token_type_ids" in enc:
+                    features["token_type_ids"] = np.zeros((len(batch), width), dtype=np.int64)
+                for row, j in enumerate(batch):
+                    n = lengths[j]
+                    features["input_ids"][row, :n] = ids[j]
+                    features["attention_mask"][row, :n] = 1
+                    if "token_type_ids" in enc:
+                        features["token_type_ids"][row, :n] = enc["token_type_ids"][j]
+                tensors = {k: torch.from_numpy(v) for k, v in features.items()}
+                yield [idx[j] for j in batch], ({k: v.pin_memory() for k, v in tensors.items()} if pin else tensors)
+
+    def _st_batches(self, texts: list[str], order: list[int], prompt: str, batch_size: int):
+        """(indices, features from ``SentenceTransformer.preprocess``) per batch of ``batch_size``."""
+        import torch
+
+        pin = str(self.device).startswith("cuda")
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            features = self.model.preprocess([texts[i] for i in idx], prompt=prompt or None)
+            if pin:
+                features = {k: v.pin_memory() if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            yield idx, features
+
+    def _forward(self, features: dict):
+        """float32 vectors (on the model's device) of one padded batch."""
+        import torch
+
+        if self.backend == "sentence-transformers":
+            emb = self.model(features)["sentence_embedding"].float()
+        else:
+            hidden = self.model(**features).last_hidden_state.float()  # pool in float32 whatever the compute dtype
             if self.pooling == "cls":
                 emb = hidden[:, 0]
             else:
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            if self.normalize:
-                emb = torch.nn.functional.normalize(emb, p=2, dim=1)
-        return emb.cpu().numpy().astype(np.float32)
+        if self.normalize:
+            emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+        return emb
+
+    def _encode_batch(self, batch: list[str], prompt: str) -> np.ndarray:
+        """One batch without the pipeline (``pipeline=False``): ``SentenceTransformer.encode`` or tokenise + forward."""
+        if self.backend == "sentence-transformers":
+            emb = self.model.encode(
+                batch,
+                batch_size=len(batch),
+                prompt=prompt or None,
+                normalize_embeddings=self.normalize,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            return np.asarray(emb, dtype=np.float32)
+        import torch
+
+        enc = self.tokenizer(
+            [prompt + t for t in batch], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode():
+            return self._forward(dict(enc)).cpu().numpy().astype(np.float32)
+
+
+def prefetch(items: Iterator[Any], *, depth: int = 4) -> Iterator[Any]:
+    """``items`` produced in a worker thread, at most ``depth`` ahead of the consumer (a bounded queue).
+
+    An exception in the producer is raised in the consumer; a consumer that stops early stops the producer.
+    The fast tokenizers and torch release the GIL in their heavy parts, so the two threads overlap.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((None, item)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((exc, None))
+            return
+        put((None, end))
+
+    thread = threading.Thread(target=work, name="dense-tokenize", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = q.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _is_t5(path: Path) -> bool:
@@ -153,8 +349,10 @@ def load_sentence_transformer(path: str, device: str, dtype: str, pooling: str =
     A folder without ``modules.json`` (a plain transformers checkpoint such as Contriever) gets
     Transformer + Pooling(``pooling``) (+ Normalize) modules built here.
     """
-    return weights.loaded(("sentence-transformers", path, device, dtype, pooling, normalize),
-                          lambda: _load_sentence_transformer(path, device, dtype, pooling, normalize))
+    return weights.loaded(
+        ("sentence-transformers", path, device, dtype, pooling, normalize),
+        lambda: _load_sentence_transformer(path, device, dtype, pooling, normalize),
+    )
 
 
 def _load_sentence_transformer(path: str, device: str, dtype: str, pooling: str, normalize: bool):

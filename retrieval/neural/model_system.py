@@ -3,7 +3,8 @@ the spec-string option syntax, and the text a model sees for a document."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..beir import Document
@@ -75,8 +76,16 @@ def model_options(options: Mapping[str, Any], spec: str) -> dict[str, Any]:
 class ModelSystem(System):
     """Base of the dense and reranking systems: device, dtype and the resolved model revision."""
 
-    def __init__(self, info: registry.ModelInfo, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int | None = None, model_path: str | None = None, revision: str | None = None) -> None:
+    def __init__(
+        self,
+        info: registry.ModelInfo,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        model_path: str | None = None,
+        revision: str | None = None,
+    ) -> None:
         self.info = info
         self.device_option = device
         self.dtype_option = dtype
@@ -84,6 +93,7 @@ class ModelSystem(System):
         self.model_path = model_path
         self.revision_option = revision
         self._revision: str | None = None
+        self.executor: Any = None  # where model work runs: None = here; a retrieval.parallel executor (e.g. Ray)
 
     def _is_t5(self) -> bool:
         """T5 models overflow in float16, so on CUDA they get bfloat16."""
@@ -105,8 +115,31 @@ class ModelSystem(System):
 
     def load_options(self, cache: Any = None) -> dict[str, Any]:
         """Keyword arguments for the model class's ``from_pretrained``."""
-        return dict(device=self.device, dtype=self.dtype, batch_size=self.batch_size, model_path=self.model_path,
-                    revision=self.revision_option, cache=cache)
+        return dict(
+            device=self.device,
+            dtype=self.dtype,
+            batch_size=self.batch_size,
+            model_path=self.model_path,
+            revision=self.revision_option,
+            cache=cache,
+        )
 
     def availability(self) -> tuple[bool, str]:
         return weights.availability(self.info, model_path=self.model_path, revision=self.revision_option)
+
+    def worker_factory(self, cache: Any, what: str):
+        """A picklable zero-argument callable that loads this system's model (``what``: ``"encoder"`` or
+        ``"scorer"``) in another process, e.g. a Ray actor. The dtype is fixed to this system's (it is in the
+        cache keys); the device is the worker's own default (its GPU if it has one)."""
+        import functools
+
+        options = dict(dtype=self.dtype, batch_size=self.batch_size, model_path=self.model_path, revision=self.revision_option)
+        return functools.partial(_load_worker, self.spec, options, str(cache.root) if cache is not None else None, what)
+
+
+def _load_worker(spec: str, options: dict[str, Any], cache_root: str | None, what: str) -> Any:
+    from ..cache import Cache
+    from ..systems import parse_system
+
+    system = parse_system(spec, **options)
+    return getattr(system, what)(Cache(cache_root) if cache_root else None)

@@ -15,19 +15,34 @@ projection (``(q Wk) H^T``) and applies the value projection after the weighted 
 the two ``L x d x d`` projections of the encoder states per decoder layer; only the ``false`` and
 ``true`` rows of the output projection are computed. Same mathematics, different rounding
 (differences ~1e-6). Scores return in input order.
+
+The encoder runs through :func:`t5_encoder_forward` (``fast_encoder``, on by default for float32/bfloat16):
+transformers' own T5 layers and weights, but the relative position bias and the padding mask are combined once
+per batch in the compute dtype (not in every layer), and attention is one ``scaled_dot_product_attention``
+call per layer with that bias, laid out for the fused memory-efficient kernel on CUDA (the GPU profile of
+2026-11-27 found transformers' T5 path in SDPA's unfused float32 math fallback). ``compile="default"`` or
+``"reduce-overhead"`` (CUDA graphs) wraps it in ``torch.compile``; off by default. On CPU the linear layers
+run on oneDNN (:mod:`retrieval.neural.cpu_kernels`) and batches are cut by a token budget
+(:mod:`retrieval.neural.batching`).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from .batching import token_batches
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 TEMPLATE = "Query: {query} Document: {document} Relevant:"
+# Padded tokens per batch. CPU: about 16 SciFact-length pairs (the ablation's best batch size: larger batches
+# fall out of cache); CUDA: about 100 such pairs (the GPU profile found no gain from larger batches).
+DEFAULT_BATCH_TOKENS_CPU = 5_000
+DEFAULT_BATCH_TOKENS_CUDA = 32_768
 TOKEN_TRUE = "▁true"
 TOKEN_FALSE = "▁false"
 
@@ -54,7 +69,11 @@ class MonoT5Scorer:
 
     The model is moved to ``device``/``dtype`` in place (default: where it is, as it is; a given
     device without a dtype gets that device's default: CPU float32, CUDA bfloat16). Pass a copy
-    to keep the original. ``batch_size`` counts pairs (default 16 on CPU, 64 on CUDA).
+    to keep the original. Batches are cut from the length-sorted pairs by a token budget: at most
+    ``batch_tokens`` padded tokens (default 5,000 on CPU, 32,768 on CUDA) and at most ``batch_size`` pairs
+    (default 64 on CPU, 256 on CUDA); ``score_pairs(batch_size=N)`` forces N pairs per batch instead.
+    ``onednn`` (default: on where available, CPU float32/bfloat16) runs the linear layers on oneDNN
+    (:mod:`retrieval.neural.cpu_kernels`; same fp32 results up to summation order).
 
     Example:
         >>> scorer = MonoT5Scorer.from_pretrained("castorini/monot5-base-msmarco-10k")  # doctest: +SKIP
@@ -62,9 +81,24 @@ class MonoT5Scorer:
         array([-0.08...])
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, device: str | None = None, dtype: str | None = None,
-                 batch_size: int | None = None, max_length: int = 512, template: str = TEMPLATE,
-                 fast_decoder: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        max_length: int = 512,
+        template: str = TEMPLATE,
+        fast_decoder: bool = True,
+        batch_tokens: int | None = None,
+        onednn: bool | None = None,
+        fast_encoder: bool = True,
+        compile: str | bool | None = None,
+    ) -> None:
+        import torch
+
         current = next(model.parameters())
         self.device = resolve_device(device) if device else str(current.device)
         if dtype:
@@ -77,18 +111,40 @@ class MonoT5Scorer:
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
         self.template = template
-        self.batch_size = int(batch_size or (64 if self.device.startswith("cuda") else 16))
+        cuda = self.device.startswith("cuda")
+        self.batch_size = int(batch_size or (256 if cuda else 64))
+        self.batch_tokens = int(batch_tokens or (DEFAULT_BATCH_TOKENS_CUDA if cuda else DEFAULT_BATCH_TOKENS_CPU))
+        from .cpu_kernels import onednn_available
+
+        can_onednn = self.device == "cpu" and self.dtype in ("float32", "bfloat16") and onednn_available()
+        self.onednn = can_onednn if onednn is None else bool(onednn) and can_onednn
         self.true_id, self.false_id = prediction_token_ids(tokenizer)
         cfg = model.config
         start = getattr(cfg, "decoder_start_token_id", None)
         self.decoder_start_id = int(start if start is not None else (cfg.pad_token_id or 0))
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.fast_decoder = bool(fast_decoder) and self.dtype != "float16" and _has_t5_layout(model)
+        self.fast_encoder = bool(fast_encoder) and self.dtype != "float16" and _has_t5_layout(model)
+        self._encode = t5_encoder_forward
+        self.compile = None if compile in (None, False, "", "none") else ("default" if compile is True else str(compile))
+        if self.compile and self.fast_encoder:  # optional: fewer kernel launches; "reduce-overhead" adds CUDA graphs
+            import torch
+
+            self._encode = torch.compile(t5_encoder_forward, mode=self.compile, dynamic=True)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
-                        batch_size: int | None = None, max_length: int = 512, model_path: str | Path | None = None,
-                        revision: str | None = None, cache: Any = None) -> "MonoT5Scorer":
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int | None = None,
+        max_length: int = 512,
+        model_path: str | Path | None = None,
+        revision: str | None = None,
+        cache: Any = None,
+    ) -> MonoT5Scorer:
         """Load from a local folder, or by registry id / Hugging Face id through the loading order."""
         from . import weights
 
@@ -101,8 +157,14 @@ class MonoT5Scorer:
     def texts(self, pairs: Sequence[tuple[str, str]]) -> list[str]:
         return [self.template.format(query=q, document=d) for q, d in pairs]
 
-    def score_pairs(self, pairs: Sequence[tuple[str, str]], *, batch_size: int | None = None, progress: bool = False,
-                    on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        batch_size: int | None = None,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """float64 log P(true) per pair, in input order (all <= 0)."""
         import torch
 
@@ -111,36 +173,57 @@ class MonoT5Scorer:
         if not pairs:
             return out
         ids = self.tokenizer(self.texts(pairs), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        bs = int(batch_size or self.batch_size)
+        lengths = [len(x) for x in ids]
+        order = sorted(range(len(ids)), key=lambda i: -lengths[i])
+        if batch_size:  # an explicit pair count per batch (no token budget)
+            batches = [order[s : s + int(batch_size)] for s in range(0, len(order), int(batch_size))]
+        else:
+            batches = token_batches(lengths, order, max_tokens=self.batch_tokens, max_rows=self.batch_size)
         from tqdm.auto import tqdm
 
-        with torch.inference_mode(), tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress,
-                                          file=sys.stderr, mininterval=1.0) as bar:
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                width = len(ids[idx[0]])
-                input_ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                    mask[row, : len(ids[i])] = 1
-                out[idx] = self._score_batch(input_ids.to(self.device), mask.to(self.device))
+        from .cpu_kernels import onednn_linear
+
+        with (
+            torch.inference_mode(),
+            onednn_linear(self.model, self.onednn),
+            tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress, file=sys.stderr, mininterval=1.0) as bar,
+        ):
+            for idx in batches:
+                input_ids, mask = self._pad([ids[i] for i in idx])
+                out[idx] = self._score_batch(input_ids, mask)
                 bar.update(len(idx))
                 if on_batch:
                     on_batch(len(idx))
         return out
 
+    def _pad(self, rows: list[list[int]]):
+        """(input_ids, attention_mask) on the device, padded on the right to the longest row."""
+        import torch
+
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, r in enumerate(rows):
+            input_ids[row, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[row, : len(r)] = 1
+        if self.device.startswith("cuda"):
+            return input_ids.pin_memory().to(self.device, non_blocking=True), mask.pin_memory().to(self.device, non_blocking=True)
+        return input_ids.to(self.device), mask.to(self.device)
+
     def _score_batch(self, input_ids, attention_mask) -> np.ndarray:
         import torch
 
         if self.fast_decoder:
-            encoded = self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            if self.fast_encoder:
+                encoded = self._encode(self.model.get_encoder(), input_ids, attention_mask)
+            else:
+                encoded = self.model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             pair = self._first_step_logits(encoded, attention_mask).float()
         else:
             start = torch.full((input_ids.shape[0], 1), self.decoder_start_id, dtype=torch.long, device=self.device)
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start,
-                                use_cache=False).logits[:, -1, :]
+            logits = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=start, use_cache=False
+            ).logits[:, -1, :]
             pair = logits[:, [self.false_id, self.true_id]].float()
         return torch.log_softmax(pair, dim=1)[:, 1].double().cpu().numpy()
 
@@ -169,11 +252,62 @@ class MonoT5Scorer:
             x = block.layer[-1](x)  # feed-forward with its own norm and residual
         x = decoder.final_layer_norm(x)[:, 0]
         if getattr(cfg, "scale_decoder_outputs", getattr(cfg, "tie_word_embeddings", True)):
-            x = x * (cfg.d_model ** -0.5)
+            x = x * (cfg.d_model**-0.5)
         rows = model.lm_head.weight[[self.false_id, self.true_id]]
         out = x @ rows.T
         bias = getattr(model.lm_head, "bias", None)
         return out + bias[[self.false_id, self.true_id]] if bias is not None else out
+
+
+def attention_bias(encoder: Any, attention_mask, dtype, *, align: int = 16):
+    """T5's relative position bias plus the padding mask, once per batch: ``(B, heads, L, L)`` in ``dtype``.
+
+    Transformers adds the padding mask to the bias inside every layer (a ``where`` and dtype copies per layer);
+    here it is built once and shared by all layers. Its rows are allocated ``align`` elements wide and sliced
+    back to ``L``, so the last dimension's stride meets the fused (memory-efficient) SDPA kernel's alignment and
+    SDPA does not pad a copy of it in every layer. Padding keys get the dtype's most negative value (as in
+    transformers); padding is on the right, so every query row keeps at least one real key.
+    """
+    import torch
+
+    batch, length = attention_mask.shape
+    first = encoder.block[0].layer[0].SelfAttention
+    bias = first.compute_bias(length, length, device=attention_mask.device)  # (1, h, L, L)
+    width = -(-length // align) * align
+    full = torch.empty((batch, bias.shape[1], length, width), dtype=dtype, device=attention_mask.device)[..., :length]
+    padding = (attention_mask == 0)[:, None, None, :]
+    torch.where(
+        padding, torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=attention_mask.device), bias.to(dtype), out=full
+    )
+    return full
+
+
+def t5_encoder_forward(encoder: Any, input_ids, attention_mask):
+    """The T5 encoder's last hidden state (``encoder(...).last_hidden_state``), restructured for speed.
+
+    Same weights and the same mathematics as transformers' ``T5Stack`` in eval mode: embeddings, per block
+    pre-norm self-attention (no 1/sqrt(d) scaling, relative position bias from the first block) and the
+    feed-forward layer with residuals, final norm. Differences: the bias (+ padding mask) is built once per
+    batch (:func:`attention_bias`) in the compute dtype; attention is one ``scaled_dot_product_attention``
+    call on contiguous ``(B, heads, L, d_kv)`` inputs with that bias, so on CUDA the fused memory-efficient
+    kernel can run in bf16 instead of the float32 math fallback; no dropout, no attention weights kept.
+    float16 (whose T5 activations need transformers' clamping) is not handled here.
+    """
+    import torch
+
+    x = encoder.embed_tokens(input_ids)
+    batch, length = input_ids.shape
+    bias = attention_bias(encoder, attention_mask, x.dtype)
+    for block in encoder.block:
+        layer = block.layer[0]
+        att = layer.SelfAttention
+        heads, d_kv = att.n_heads, att.key_value_proj_dim
+        h = layer.layer_norm(x)
+        q, k, v = (proj(h).view(batch, length, heads, d_kv).transpose(1, 2) for proj in (att.q, att.k, att.v))
+        context = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+        x = x + att.o(context.transpose(1, 2).reshape(batch, length, heads * d_kv))
+        x = block.layer[-1](x)  # feed-forward with its own norm and residual
+    return encoder.final_layer_norm(x)
 
 
 def _has_t5_layout(model: Any) -> bool:
@@ -181,8 +315,12 @@ def _has_t5_layout(model: Any) -> bool:
     try:
         block = model.get_decoder().block[0]
         att = block.layer[1].EncDecAttention
-        return (type(model).__name__ == "T5ForConditionalGeneration" and len(block.layer) == 3
-                and not att.has_relative_attention_bias and hasattr(model.get_decoder(), "final_layer_norm"))
+        return (
+            type(model).__name__ == "T5ForConditionalGeneration"
+            and len(block.layer) == 3
+            and not att.has_relative_attention_bias
+            and hasattr(model.get_decoder(), "final_layer_norm")
+        )
     except (AttributeError, IndexError, TypeError):
         return False
 
@@ -195,10 +333,18 @@ def load_monot5(path: str, device: str, dtype: str) -> tuple[Any, Any]:
         from transformers import AutoTokenizer, T5ForConditionalGeneration
 
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-        model = T5ForConditionalGeneration.from_pretrained(
-            path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch_dtype(dtype),
-            attn_implementation="sdpa",
-        ).to(device).eval()
+        model = (
+            T5ForConditionalGeneration.from_pretrained(
+                path,
+                local_files_only=True,
+                use_safetensors=True,
+                trust_remote_code=False,
+                dtype=torch_dtype(dtype),
+                attn_implementation="sdpa",
+            )
+            .to(device)
+            .eval()
+        )
         return model, tokenizer
 
     return weights.loaded(("monot5", path, device, dtype), load)

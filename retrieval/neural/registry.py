@@ -3,8 +3,9 @@
 One row per neural system: its spec (``dense:all-MiniLM-L6-v2``, ``monot5:base``, ...), family
 (``dense`` or ``reranker``), loader kind (``sentence-transformers``, ``monot5``, ``cross-encoder``),
 Hugging Face id and revision, parameter count, pooling / normalisation / similarity / prompts,
-maximum input length, offline packages that ship the weights, and where its published number
-comes from.
+maximum input length, offline packages that ship the weights, where its published number
+comes from, its model ``series`` (monoT5, GTR, ...; see :mod:`retrieval.series`) and its name in the
+published-numbers file (``published_model``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class ModelInfo:
     published_scifact_ndcg10: float | None
     source: str
     notes: str
+    series: str = ""  # the model series (monoT5, GTR, ...): sizes of one series form a size ladder
+    # this model's name(s) in retrieval/data/published_ndcg.csv, best-matching setup first ("a|b"), or ""
+    published_model: str = ""
 
     @property
     def prefix(self) -> str:
@@ -105,6 +109,8 @@ def _parse_row(row: dict[str, str], lineno: int, source: str) -> ModelInfo:
         published_scifact_ndcg10=published,
         source=row["source"],
         notes=row["notes"],
+        series=row.get("series") or "",
+        published_model=row.get("published_model") or "",
     )
 
 

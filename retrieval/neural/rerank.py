@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..beir import BeirDataset
 from ..cache import Cache
@@ -36,8 +37,15 @@ class Reranker(ModelSystem):
 
     family = "reranker"
 
-    def __init__(self, info: registry.ModelInfo, *, first_stage: System, depth: int = DEFAULT_DEPTH,
-                 flush_every: int = FLUSH_EVERY, **model_options: Any) -> None:
+    def __init__(
+        self,
+        info: registry.ModelInfo,
+        *,
+        first_stage: System,
+        depth: int = DEFAULT_DEPTH,
+        flush_every: int = FLUSH_EVERY,
+        **model_options: Any,
+    ) -> None:
         if info.family != "reranker":
             raise UnknownSystem(f"{info.spec} is not a reranker")
         super().__init__(info, **model_options)
@@ -46,11 +54,14 @@ class Reranker(ModelSystem):
             raise UnknownSystem(f"{info.spec}: depth must be between 1 and {MAX_DEPTH}, not {depth}")
         self.depth = int(depth)
         self.flush_every = int(flush_every)
-        self.spec = join_spec(info.spec, {
-            "first_stage": first_stage.spec if first_stage.spec != DEFAULT_FIRST_STAGE else None,
-            "depth": self.depth if self.depth != DEFAULT_DEPTH else None,
-            "revision": self.revision_option or None,
-        })
+        self.spec = join_spec(
+            info.spec,
+            {
+                "first_stage": first_stage.spec if first_stage.spec != DEFAULT_FIRST_STAGE else None,
+                "depth": self.depth if self.depth != DEFAULT_DEPTH else None,
+                "revision": self.revision_option or None,
+            },
+        )
         kind = "monoT5" if info.kind == "monot5" else "cross-encoder"
         self.label = f"{info.id} ({kind}, {info.params_millions:g}M) over {first_stage.display_name}, top {self.depth}"
         self._scorer = None
@@ -62,12 +73,25 @@ class Reranker(ModelSystem):
     def model_key(self) -> dict[str, Any]:
         """What changes a (query, document) score: the score cache key, with the dataset."""
         i = self.info
-        return {"kind": i.kind, "model": i.hf_id, "revision": self.revision, "dtype": self.dtype, "max_length": i.max_length,
-                "template": i.template, "score": "log P(true)" if i.kind == "monot5" else "logit", "code_version": SCORE_CODE_VERSION}
+        return {
+            "kind": i.kind,
+            "model": i.hf_id,
+            "revision": self.revision,
+            "dtype": self.dtype,
+            "max_length": i.max_length,
+            "template": i.template,
+            "score": "log P(true)" if i.kind == "monot5" else "logit",
+            "code_version": SCORE_CODE_VERSION,
+        }
 
     def key_parts(self) -> dict[str, Any]:
-        return {"system": "rerank", **self.model_key(), "first_stage": self.first_stage.key_parts(), "depth": self.depth,
-                "rerank_code_version": RERANK_CODE_VERSION}
+        return {
+            "system": "rerank",
+            **self.model_key(),
+            "first_stage": self.first_stage.key_parts(),
+            "depth": self.depth,
+            "rerank_code_version": RERANK_CODE_VERSION,
+        }
 
     def availability(self) -> tuple[bool, str]:
         ok, why = super().availability()
@@ -97,11 +121,20 @@ class Reranker(ModelSystem):
         key = cache.key(KIND, dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=self.model_key())
         return ScoreStore(cache, key)
 
-    def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True,
-                 first_stage_run: Run | None = None) -> Run:
+    def retrieve(
+        self,
+        dataset: BeirDataset,
+        queries: Mapping[str, str],
+        *,
+        cache: Cache,
+        progress: bool = True,
+        first_stage_run: Run | None = None,
+    ) -> Run:
         if first_stage_run is None:
-            raise RetrievalError(f"{self.spec} reranks {self.first_stage.spec}: pass its run as first_stage_run "
-                                 "(retrieval.runner.get_run and live_search do)")
+            raise RetrievalError(
+                f"{self.spec} reranks {self.first_stage.spec}: pass its run as first_stage_run "
+                "(retrieval.runner.get_run and live_search do)"
+            )
         candidates = {q: list(first_stage_run.for_query(q, self.depth)["docid"]) for q in queries}
         qhash = {q: query_hash(text) for q, text in queries.items()}
         store = self.score_store(dataset, cache)
@@ -116,16 +149,35 @@ class Reranker(ModelSystem):
         records = [(q, d, known[(qhash[q], d)]) for q, docs in candidates.items() for d in docs]
         return Run.from_records(records, self.spec, family=self.family, first_stage=self.first_stage.spec, depth=self.depth)
 
-    def _score_missing(self, dataset: BeirDataset, todo: dict, store: ScoreStore, known: dict, cache: Cache, progress: bool) -> None:
+    def _score_missing(
+        self, dataset: BeirDataset, todo: dict, store: ScoreStore, known: dict, cache: Cache, progress: bool
+    ) -> None:
         corpus = dataset.corpus
         items = [(k, text, doc_text(corpus[d])) for k, (text, d) in todo.items()]
         items.sort(key=lambda it: -(len(it[1]) + len(it[2])))  # similar lengths end up in the same flush block
-        scorer = self.scorer(cache)
         from tqdm.auto import tqdm
 
         started = time.time()
-        with tqdm(total=len(items), desc=f"{self.info.id} rerank", unit="pair", disable=not progress, file=sys.stderr,
-                  mininterval=1.0, smoothing=0.1) as bar:
+        with tqdm(
+            total=len(items),
+            desc=f"{self.info.id} rerank",
+            unit="pair",
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=1.0,
+            smoothing=0.1,
+        ) as bar:
+            if self.executor is not None and getattr(self.executor, "name", "local") != "local":
+                # blocks scored by the executor's workers (e.g. Ray actors), each block's scores written here
+                blocks = [items[s : s + self.flush_every] for s in range(0, len(items), self.flush_every)]
+                work = [([(q, d) for _, q, d in block],) for block in blocks]
+                for j, scores in self.executor.map(self.worker_factory(cache, "scorer"), "score_pairs", work):
+                    rows = [(k[0], k[1], float(s)) for (k, _, _), s in zip(blocks[j], scores)]
+                    store.append(rows)
+                    known.update({(r[0], r[1]): r[2] for r in rows})
+                    bar.update(len(rows))
+                items = []
+            scorer = self.scorer(cache) if items else None
             for start in range(0, len(items), self.flush_every):
                 block = items[start : start + self.flush_every]
                 scores = scorer.score_pairs([(q, d) for _, q, d in block], on_batch=bar.update)
@@ -145,6 +197,9 @@ def parse_reranker(spec: str, *, parse_first_stage: Callable[..., System], **opt
     if isinstance(first, str):  # the device choice carries over to a neural first stage; its other options do not
         first = parse_first_stage(first, device=opts.get("device"))
     return Reranker(
-        info, first_stage=first, depth=int_option(opts, "depth", DEFAULT_DEPTH, 1, MAX_DEPTH, spec),
-        flush_every=int_option(opts, "flush_every", FLUSH_EVERY, 1, 1 << 20, spec), **model_options(opts, spec),
+        info,
+        first_stage=first,
+        depth=int_option(opts, "depth", DEFAULT_DEPTH, 1, MAX_DEPTH, spec),
+        flush_every=int_option(opts, "flush_every", FLUSH_EVERY, 1, 1 << 20, spec),
+        **model_options(opts, spec),
     )

@@ -15,8 +15,8 @@ import io
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..cache import Cache, CacheKey, atomic_write_bytes, atomic_write_json
 
@@ -98,9 +98,13 @@ class ScoreStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({"qhash": pa.array([r[0] for r in rows], type=pa.string()),
-                          "docid": pa.array([r[1] for r in rows], type=pa.string()),
-                          "score": pa.array([float(r[2]) for r in rows], type=pa.float64())})
+        table = pa.table(
+            {
+                "qhash": pa.array([r[0] for r in rows], type=pa.string()),
+                "docid": pa.array([r[1] for r in rows], type=pa.string()),
+                "score": pa.array([float(r[2]) for r in rows], type=pa.float64()),
+            }
+        )
         buf = io.BytesIO()
         pq.write_table(table, buf)
         path = self.dir / f"seg-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"

@@ -33,8 +33,25 @@ from .registry import ModelInfo
 MODEL_DIR_ENV = "RETRIEVAL_MODEL_DIR"
 HUB_PROBE_TIMEOUT_S = 3.0
 HUB_ETAG_TIMEOUT_S = 10.0
-PICKLE_PATTERNS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle", "*.h5", "*.msgpack", "*.ot", "*.tflite",
-                   "*.onnx", "onnx/*", "openvino/*", "coreml/*", "tf_model*", "flax_model*", "rust_model*"]
+PICKLE_PATTERNS = [
+    "*.bin",
+    "*.pt",
+    "*.pth",
+    "*.ckpt",
+    "*.pkl",
+    "*.pickle",
+    "*.h5",
+    "*.msgpack",
+    "*.ot",
+    "*.tflite",
+    "*.onnx",
+    "onnx/*",
+    "openvino/*",
+    "coreml/*",
+    "tf_model*",
+    "flax_model*",
+    "rust_model*",
+]
 _IGNORED_FILES = {"readme.md", ".gitattributes", "desktop.ini"}
 UNPACK_CODE_VERSION = 1
 
@@ -61,8 +78,10 @@ def folder_problem(path: Path) -> str | None:
     if not any(path.glob("*.safetensors")):
         pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
         if pickles:
-            return (f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
-                    "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))")
+            return (
+                f"{path} holds only pickle weights ({', '.join(pickles)}); this project loads safetensors only. "
+                "Convert them on a trusted machine (transformers: model.save_pretrained(dir, safe_serialization=True))"
+            )
         return f"{path} has no *.safetensors weights"
     for sub in sorted(p for p in path.iterdir() if p.is_dir() and p.name.split("_", 1)[0].isdigit()):
         # sentence-transformers module folders (2_Dense, ...) carry weights of their own
@@ -163,7 +182,7 @@ class _JoinedParts(io.RawIOBase):
     """A read-only, seekable view of several files one after the other (a split zip)."""
 
     def __init__(self, paths: list[Path]) -> None:
-        self._files = [open(p, "rb") for p in paths]
+        self._files = [open(p, "rb") for p in paths]  # noqa: SIM115 (closed by close(): this object is the context)
         self._sizes = [p.stat().st_size for p in paths]
         self._starts = [sum(self._sizes[:i]) for i in range(len(paths))]
         self._total = sum(self._sizes)
@@ -251,7 +270,9 @@ def unpack_zip_parts(parts: list[Path], cache: Cache, key) -> Path:
     for cfg in sorted((entry / "model").rglob("config.json"), key=lambda p: len(p.parts)):
         if not folder_problem(cfg.parent):
             return cfg.parent
-    raise ModelUnavailable(f"the offline model zip unpacked to {entry} but holds no folder with config.json and safetensors weights")
+    raise ModelUnavailable(
+        f"the offline model zip unpacked to {entry} but holds no folder with config.json and safetensors weights"
+    )
 
 
 # ---- Hugging Face cache and hub -----------------------------------------------------------------
@@ -303,23 +324,151 @@ def hf_cached(info: ModelInfo, revision: str) -> Path | None:
     return None if folder_problem(path) else path
 
 
-def hub_download(info: ModelInfo, revision: str) -> Path:
+ProgressFn = Any  # Callable[[int, int | None], None]: (bytes so far, total bytes or None)
+
+
+def _progress_tqdm(progress: ProgressFn):
+    """A tqdm class for ``snapshot_download(tqdm_class=...)`` that reports bytes to ``progress``; it is
+    also handed the per-file byte bars aggregated by huggingface_hub, so byte units are kept."""
+    from tqdm.auto import tqdm
+
+    class _Reporter(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            # a disabled tqdm keeps neither unit nor desc: remember whether this bar counts written bytes
+            self._bytes = kwargs.get("unit") == "B" and not str(kwargs.get("desc") or "").startswith("Downloading bytes")
+            super().__init__(*args, **kwargs)
+            self._seen = int(kwargs.get("initial") or 0)
+
+        def update(self, n=1):
+            self._seen += n or 0
+            # bytes written (huggingface_hub's "Reconstructing" bar); its network "Downloading bytes" twin is skipped
+            if self._bytes:
+                progress(int(self._seen), int(self.total) if self.total else None)
+            return super().update(n)
+
+    return _Reporter
+
+
+def _git_blob_sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    h.update(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_snapshot(info: ModelInfo, revision: str, path: Path) -> list[str]:
+    """Check every file of a downloaded snapshot against the checksums the hub lists for it (sha256 for
+    LFS files, the git blob sha1 for the others). Returns the files checked; raises ModelUnavailable on
+    a mismatch (the snapshot is then not used)."""
+    from huggingface_hub import HfApi
+
+    try:
+        meta = HfApi().model_info(info.hf_id, revision=revision, files_metadata=True, timeout=HUB_ETAG_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelUnavailable(f"could not read the Hugging Face hub's checksums of {info.hf_id}@{revision}: {exc}") from None
+    checked = []
+    for sib in getattr(meta, "siblings", None) or []:
+        local = path / sib.rfilename
+        if not local.is_file():
+            continue
+        lfs = getattr(sib, "lfs", None)
+        want = getattr(lfs, "sha256", None) if lfs is not None else getattr(sib, "blob_id", None)
+        if not want:
+            continue
+        have = sha256_file(local) if lfs is not None else _git_blob_sha1(local)
+        if have != want:
+            raise ModelUnavailable(
+                f"{info.hf_id}: {sib.rfilename} does not match the hub's checksum ({have[:12]}... != {want[:12]}...); "
+                "delete it from the Hugging Face cache and fetch again"
+            )
+        checked.append(sib.rfilename)
+    return checked
+
+
+def hub_download(info: ModelInfo, revision: str, progress: ProgressFn | None = None, verify: bool = False) -> Path:
+    """Download the safetensors snapshot of ``info`` at ``revision`` (pickles never), into the Hugging Face
+    cache; resumable (a partial file continues where it stopped). ``progress(bytes, total)`` is called
+    as bytes arrive; ``verify`` checks the files against the hub's checksums (:func:`verify_snapshot`).
+    Offline it fails fast with the reason (no download attempted)."""
     from huggingface_hub import snapshot_download
 
     reason = hub_offline_reason()
     if reason:
         raise ModelUnavailable(not_here_message(info, reason))
+    extra = {"tqdm_class": _progress_tqdm(progress)} if progress is not None else {}
     try:
-        path = Path(snapshot_download(info.hf_id, revision=revision, ignore_patterns=PICKLE_PATTERNS, etag_timeout=HUB_ETAG_TIMEOUT_S))
+        path = Path(
+            snapshot_download(
+                info.hf_id, revision=revision, ignore_patterns=PICKLE_PATTERNS, etag_timeout=HUB_ETAG_TIMEOUT_S, **extra
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - network errors come in many classes
-        raise ModelUnavailable(f"downloading {info.hf_id}@{revision} from the Hugging Face hub failed: {exc}. " + how_to(info)) from None
+        raise ModelUnavailable(
+            f"downloading {info.hf_id}@{revision} from the Hugging Face hub failed: {exc}. " + how_to(info)
+        ) from None
     problem = folder_problem(path)
     if problem:
         raise ModelUnavailable(
             f"{info.hf_id} at revision {revision} has no safetensors weights ({problem}). Pass revision=<a revision with "
             "a safetensors variant, e.g. the hub's refs/pr/N conversion> or a converted local folder with --model-path."
         )
+    if verify:
+        verify_snapshot(info, revision, path)
     return path
+
+
+def fetch_model(info: ModelInfo, revision: str | None = None, progress: ProgressFn | None = None) -> ModelSource:
+    """Fetch a model from the hub into the Hugging Face cache now (the app's "fetch" button): safetensors
+    only, resumable, checked against the hub's checksums. A model already in the cache is checked and
+    returned without downloading. Raises ModelUnavailable with the reason (offline: at once)."""
+    rev = revision or info.revision
+    path = hub_download(info, rev, progress=progress, verify=True)
+    return ModelSource(path, "hub", path.name)
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (symlinks followed once: the HF cache links into blobs)."""
+    total = 0
+    for f in path.rglob("*"):
+        try:
+            if f.is_file():
+                total += f.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def local_source(info: ModelInfo, model_path: str | Path | None = None) -> ModelSource | None:
+    """Where the weights of ``info`` are on this machine now (folder, model dir, offline package's
+    folder or unpacked zip, HF cache), or None; downloads and unpacks nothing."""
+    try:
+        local = find_local(info, model_path)
+    except ModelUnavailable:
+        return None
+    if local:
+        return local
+    if package_status(info)[0]:
+        if info.offline_layout == "folder":
+            return ModelSource(package_folder(info), "package", _package_revision(info))
+        parts = split_zip_parts(info)
+        return ModelSource(parts[0].parent, "package", _package_revision(info)) if parts else None
+    cached = hf_cached(info, info.revision)
+    return ModelSource(cached, "hf-cache", cached.name) if cached else None
+
+
+def disk_size(info: ModelInfo, model_path: str | Path | None = None) -> tuple[int | None, str]:
+    """``(bytes on disk or None, where)`` of the model's weights here (:func:`local_source`); for split
+    zip packages the size of the parts."""
+    src = local_source(info, model_path)
+    if src is None:
+        return None, "not on this machine"
+    if src.origin == "package" and info.offline_layout != "folder":
+        parts = split_zip_parts(info)
+        return sum(p.stat().st_size for p in parts), f"offline package parts ({len(parts)} files)"
+    return folder_bytes(src.path), f"{src.origin}: {src.path}"
 
 
 def hub_commit(info: ModelInfo, revision: str) -> str:
@@ -331,13 +480,17 @@ def hub_commit(info: ModelInfo, revision: str) -> str:
     try:
         return HfApi().model_info(info.hf_id, revision=revision, timeout=HUB_ETAG_TIMEOUT_S).sha
     except Exception as exc:  # noqa: BLE001
-        raise ModelUnavailable(f"could not ask the Hugging Face hub about {info.hf_id}@{revision}: {exc}. " + how_to(info)) from None
+        raise ModelUnavailable(
+            f"could not ask the Hugging Face hub about {info.hf_id}@{revision}: {exc}. " + how_to(info)
+        ) from None
 
 
 # ---- messages -----------------------------------------------------------------------------------
 def how_to(info: ModelInfo) -> str:
-    text = (f"On a machine with internet it downloads automatically (safetensors only), or pass a local folder with "
-            f"{MODEL_DIR_ENV}=<dir> (holding <dir>/{info.id}/) or --model-path <folder>")
+    text = (
+        f"On a machine with internet it downloads automatically (safetensors only), or pass a local folder with "
+        f"{MODEL_DIR_ENV}=<dir> (holding <dir>/{info.id}/) or --model-path <folder>"
+    )
     if info.offline_packages:
         text += f", or install the offline copy: {info.install_hint}"
     return text + "."
@@ -348,8 +501,15 @@ def not_here_message(info: ModelInfo, reason: str) -> str:
 
 
 # ---- the order ----------------------------------------------------------------------------------
-def resolve(info: ModelInfo, *, model_path: str | Path | None = None, revision: str | None = None,
-            cache: Cache | None = None, download: bool = True, progress: bool = True) -> ModelSource:
+def resolve(
+    info: ModelInfo,
+    *,
+    model_path: str | Path | None = None,
+    revision: str | None = None,
+    cache: Cache | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> ModelSource:
     """Find (and if needed unpack or download) the weights of ``info``; raises ModelUnavailable."""
     local = find_local(info, model_path)
     if local:
@@ -402,7 +562,10 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
     installed, missing = package_status(info)
     if installed and not revision:
         how = "" if info.offline_layout == "folder" else " (joined and unpacked into the cache on first use)"
-        return True, f"{info.hf_id} from the offline package{'s' if len(info.offline_packages) > 1 else ''} {', '.join(info.offline_packages)}{how}"
+        return (
+            True,
+            f"{info.hf_id} from the offline package{'s' if len(info.offline_packages) > 1 else ''} {', '.join(info.offline_packages)}{how}",
+        )
     rev = revision or info.revision
     cached = hf_cached(info, rev)
     if cached:
@@ -414,8 +577,15 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
 
 
 # ---- from a name to a folder, and loaded models -------------------------------------------------
-def model_folder(name_or_path: str | Path, prefix: str, *, model_path: str | Path | None = None, revision: str | None = None,
-                 cache: Cache | None = None, progress: bool = False) -> tuple[Path, ModelInfo | None]:
+def model_folder(
+    name_or_path: str | Path,
+    prefix: str,
+    *,
+    model_path: str | Path | None = None,
+    revision: str | None = None,
+    cache: Cache | None = None,
+    progress: bool = False,
+) -> tuple[Path, ModelInfo | None]:
     """``(usable model folder, registry entry or None)`` for a folder, or a registry id / Hugging Face id.
 
     ``model_path`` (a local folder) wins over the loading order; the registry entry is still looked up

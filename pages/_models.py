@@ -1,0 +1,140 @@
+"""Data & runs' models: each model with its size on disk and availability; fetch one from the Hugging
+Face hub with a progress bar, or point at a local folder for this session (``retrieval.neural.weights``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pages import _cached as data
+from pages import _state as state
+from retrieval import choices, tables
+from retrieval.neural import registry
+
+FOLDERS = "_model_paths"
+
+
+def session_folders() -> dict[str, str]:
+    """Local model folders the user gave in this session, by system spec (passed as ``model_path``)."""
+    return st.session_state.setdefault(FOLDERS, {})
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _disk(spec: str, folder: str | None) -> tuple[float | None, str]:
+    from retrieval.neural import registry, weights
+
+    size, where = weights.disk_size(registry.lookup(spec), model_path=folder)
+    return (None if size is None else size / 1024 / 1024), where
+
+
+def models_frame() -> pd.DataFrame:
+    def describe(spec: str) -> tuple[str, str, bool, str]:
+        folder = session_folders().get(spec)
+        if folder:
+            from retrieval.systems import parse_system
+
+            ok, message = parse_system(spec, model_path=folder).availability()
+            return data.display_name(spec), data.family(spec), ok, message
+        system, ok, message = data.system_info(spec)
+        return data.display_name(spec), data.family(spec) if system is not None else "", ok, message
+
+    specs = [s for s in data.system_options() if s not in state.uploads()]
+    frame = tables.models_table(specs, describe, registry.params_for_spec)
+    sizes = [
+        (_disk(s, session_folders().get(s)) if ":" in s else (None, "no weights (Lucene index in the cache)")) for s in specs
+    ]
+    frame.insert(5, "on disk (MB)", [mb for mb, _ in sizes])  # after "available here": the yes/no stays in view
+    frame.insert(6, "where", [w for _, w in sizes])
+    return frame
+
+
+def models_section() -> None:
+    st.subheader("Models")
+    said = st.session_state.pop("_model_said", None)
+    if said:
+        st.success(said)
+    st.dataframe(
+        models_frame(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "parameters (M)": st.column_config.NumberColumn(format="%.1f", width="small"),
+            "on disk (MB)": st.column_config.NumberColumn(format="%.1f", width="small"),
+            "available here": st.column_config.TextColumn(width="small"),
+            "where": st.column_config.TextColumn(width="medium"),
+        },
+    )
+    neural = [s for s in choices.registry_specs()]
+    fetch, folder = st.columns(2)
+    with fetch, st.container(border=True):
+        st.markdown("**Fetch from the Hugging Face hub**")
+        spec = st.selectbox("Model", neural, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_m_fetch")
+        st.caption(
+            "Safetensors only (pickle files are never downloaded), resumable, each file checked against the hub's checksum."
+        )
+        if st.button("Fetch", icon=":material/download:", key="w_m_go"):
+            fetch_with_progress(spec)
+    with folder, st.container(border=True):
+        st.markdown("**Use a local model folder (this session)**")
+        spec_f = st.selectbox("For model", neural, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_m_for")
+        path = st.text_input("Folder (config.json + *.safetensors)", key="w_m_path", placeholder="/path/to/model")
+        if st.button("Use this folder", icon=":material/folder_open:", key="w_m_use") and path.strip():
+            use_folder(spec_f, path.strip())
+        for s, p in session_folders().items():
+            st.caption(f"{data.name_md(s)}: `{p}` (builds on this page use it as model_path)")
+
+
+def use_folder(spec: str, path: str) -> None:
+    from retrieval.neural.weights import folder_problem
+
+    problem = folder_problem(Path(path).expanduser())
+    if problem:
+        st.error(f"Not a usable model folder: {data.esc(problem, joiners=False)}")
+        return
+    session_folders()[spec] = str(Path(path).expanduser())
+    _disk.clear()
+    st.session_state["_model_said"] = f"{data.name_md(spec)} now uses `{path}` in this session."
+    st.rerun()  # the table above shows the folder at once
+
+
+def fetch_with_progress(spec: str) -> None:
+    """Download in a worker thread; the page polls it and shows bytes and speed."""
+    from retrieval.neural import registry, weights
+
+    info = registry.lookup(spec)
+    box: dict = {"done": 0, "total": None}
+
+    def work() -> None:
+        try:
+            box["source"] = weights.fetch_model(info, progress=lambda d, t: box.update(done=d, total=t))
+        except Exception as exc:  # shown to the user below
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    started = time.time()
+    worker.start()
+    bar = st.progress(0.0, text=f"Asking the hub for {info.hf_id}…")
+    while worker.is_alive():
+        done, total = box["done"], box["total"]
+        mb = done / 1024 / 1024
+        rate = mb / max(time.time() - started, 1e-6)
+        if total:
+            bar.progress(
+                min(1.0, done / total), text=f"{info.hf_id}: {mb:,.1f} of {total / 1024 / 1024:,.1f} MB ({rate:,.1f} MB/s)"
+            )
+        elif done:
+            bar.progress(0.0, text=f"{info.hf_id}: {mb:,.1f} MB ({rate:,.1f} MB/s)")
+        worker.join(0.25)
+    bar.empty()
+    if "error" in box:
+        st.error(f"Fetching {data.esc(info.hf_id)} failed: {data.esc(box['error'], joiners=False)}")
+        return
+    _disk.clear()
+    data._system_info.cache_clear()  # availability is memoised per process: the model is here now
+    st.success(
+        f"Fetched {data.esc(info.hf_id)} into {data.esc(box['source'].path, joiners=False)}; every file matches the hub's checksum."
+    )

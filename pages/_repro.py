@@ -1,0 +1,61 @@
+"""Every number carries its command: the ``python -m retrieval run ...`` line behind a run, copyable.
+
+``reproduce_block(ds_name, split, spec)`` is what a page calls under a run's numbers (Compare, per
+column; Data & runs, per cached run). The command comes from ``retrieval.reproduce``: for a cached run
+with the dtype and model revision recorded in its cache key, otherwise from today's defaults.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import _cached as data
+from pages import _state as state
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _commands(root: str, data_dir_text: str) -> pd.DataFrame:
+    from retrieval.reproduce import cached_run_commands
+
+    return cached_run_commands(data.get_cache(root), data_dir=data_dir_text or None)
+
+
+def cached_commands() -> pd.DataFrame:
+    """One row per cached run: ``dataset, split, system, created, command, notes, path``."""
+    return _commands(data.cache_root(), str(data.data_dir() or ""))
+
+
+def command_for(ds_name: str, split: str, spec: str) -> tuple[str | None, str]:
+    """``(command or None, notes)`` for ``spec``'s run on ``ds_name``/``split``."""
+    if spec in state.uploads():
+        return None, "An uploaded run: it was made elsewhere, so no command here rebuilds it."
+    rows = cached_commands()
+    hit = rows[(rows["dataset"] == ds_name) & (rows["split"] == split) & (rows["system"] == spec)] if not rows.empty else rows
+    if len(hit) and hit["command"].iloc[-1]:
+        return str(hit["command"].iloc[-1]), str(hit["notes"].iloc[-1] or "")
+    from retrieval.errors import RetrievalError
+    from retrieval.reproduce import command_for_system
+
+    system = data.system_info(spec)[0]
+    if system is None:
+        return None, f"{spec} is not a system this project makes."
+    try:
+        rep = command_for_system(system, ds_name, split, data_dir=str(data.data_dir()) if data.data_dir() else None)
+    except RetrievalError as exc:
+        return None, str(exc)
+    return rep.command, "; ".join(rep.notes)
+
+
+def reproduce_block(ds_name: str, split: str, spec: str, *, expanded: bool = False) -> None:
+    """The copyable command (``st.code``) that rebuilds the run and prints its metrics, with its notes."""
+    command, notes = command_for(ds_name, split, spec)
+    with st.expander("Reproduce", icon=":material/terminal:", expanded=expanded):
+        if command:
+            st.code(command, language="bash", wrap_lines=True)
+            st.caption(
+                "Rebuilds this run from scratch (index or embeddings included) and prints nDCG@10, R@100, RR@10 and Judged@10."
+                + (f" {data.esc(notes, joiners=False)}" if notes else "")
+            )
+        else:
+            st.caption(data.esc(notes, joiners=False))
