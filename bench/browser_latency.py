@@ -199,9 +199,15 @@ async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], l
                     continue
                 out.setdefault((kind, who), []).append(ms)
                 await settle(page)
-        log(kind + ": " + ", ".join(
-            f"{w} p50 {percentile(out.get((kind, w), [0]), 50):.0f} / p95 {percentile(out.get((kind, w), [0]), 95):.0f} ms "
-            f"[{' '.join(f'{x:.0f}' for x in out.get((kind, w), []))}]" for w in names))
+        log(
+            kind
+            + ": "
+            + ", ".join(
+                f"{w} p50 {percentile(out.get((kind, w), [0]), 50):.0f} / p95 {percentile(out.get((kind, w), [0]), 95):.0f} ms "
+                f"[{' '.join(f'{x:.0f}' for x in out.get((kind, w), []))}]"
+                for w in names
+            )
+        )
 
     await each("Random", None, lambda p, i: random_click(p))
     await each("pick a query", None, pick_query)
@@ -334,9 +340,16 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
         ratio = percentile(theirs, 50) / percentile(mine, 50) if theirs else None
         met = percentile(mine, 50) <= TARGETS["p50"] and percentile(mine, 95) <= TARGETS["p95"]
         section.rows.append(
-            Row("browser", f"{kind}: p50 / p95 (n={len(mine)})", ms(mine), ms(theirs) if theirs else "-", ratio,
-                "speed-up of p50 (base/ours)", "", f"target p50 <= 250, p95 <= 500 ms: {'met' if met else 'missed'}"
-                + (f"; {errs} failed clicks" if errs else ""))
+            Row(
+                "browser",
+                f"{kind}: p50 / p95 (n={len(mine)})",
+                ms(mine),
+                ms(theirs) if theirs else "-",
+                ratio,
+                "speed-up of p50 (base/ours)",
+                "",
+                f"target p50 <= 250, p95 <= 500 ms: {'met' if met else 'missed'}" + (f"; {errs} failed clicks" if errs else ""),
+            )
         )
     for who in names:
         cold = res["cold"].get(who, [])
@@ -345,25 +358,50 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
     if res["cold"].get(ours):
         c_ours = median(res["cold"][ours])
         c_base = median(res["cold"][base]) if base and res["cold"].get(base) else None
-        section.rows.append(Row("browser", "cold start (median)", f"{c_ours:.1f} s", f"{c_base:.1f} s" if c_base else "-",
-                                c_base / c_ours if c_base else None, "speed-up (base/ours)", "", "target <= 4 s: "
-                                + ("met" if c_ours <= 4 else "missed")))
+        section.rows.append(
+            Row(
+                "browser",
+                "cold start (median)",
+                f"{c_ours:.1f} s",
+                f"{c_base:.1f} s" if c_base else "-",
+                c_base / c_ours if c_base else None,
+                "speed-up (base/ours)",
+                "",
+                "target <= 4 s: " + ("met" if c_ours <= 4 else "missed"),
+            )
+        )
     for who in names:
         times, errors = res["concurrent"].get(who, ([], 0))
         if times:
-            section.lines.append(f"{sessions} sessions clicking Random at once, {who}: p50 {percentile(times, 50):.0f} ms, "
-                                 f"p95 {percentile(times, 95):.0f} ms over {len(times)} clicks, {errors} errors")
+            section.lines.append(
+                f"{sessions} sessions clicking Random at once, {who}: p50 {percentile(times, 50):.0f} ms, "
+                f"p95 {percentile(times, 95):.0f} ms over {len(times)} clicks, {errors} errors"
+            )
     if res["concurrent"].get(ours):
         t, e = res["concurrent"][ours]
         tb = res["concurrent"].get(base, ([], 0))[0] if base else []
-        section.rows.append(Row("browser", f"{sessions} sessions at once: p95", f"{percentile(t, 95):.0f} ms",
-                                f"{percentile(tb, 95):.0f} ms" if tb else "-",
-                                percentile(tb, 95) / percentile(t, 95) if tb else None, "speed-up (base/ours)", "",
-                                f"target <= 1000 ms, no errors: {'met' if percentile(t, 95) <= 1000 and not e else 'missed'} ({e} errors)"))
-    section.lines.append("load average (1, 5, 15 min) at start / after warm-up / after clicks / at end: "
-                         + " | ".join(", ".join(f"{x:.2f}" for x in la) for la in res["load"]))
-    section.lines.append("all clicks in ms: " + "; ".join(f"{k} [{w}]: " + " ".join(f"{x:.0f}" for x in v)
-                                                        for (k, w), v in res["clicks"].items() if not k.endswith("errors")))
+        section.rows.append(
+            Row(
+                "browser",
+                f"{sessions} sessions at once: p95",
+                f"{percentile(t, 95):.0f} ms",
+                f"{percentile(tb, 95):.0f} ms" if tb else "-",
+                percentile(tb, 95) / percentile(t, 95) if tb else None,
+                "speed-up (base/ours)",
+                "",
+                f"target <= 1000 ms, no errors: {'met' if percentile(t, 95) <= 1000 and not e else 'missed'} ({e} errors)",
+            )
+        )
+    section.lines.append(
+        "load average (1, 5, 15 min) at start / after warm-up / after clicks / at end: "
+        + " | ".join(", ".join(f"{x:.2f}" for x in la) for la in res["load"])
+    )
+    section.lines.append(
+        "all clicks in ms: "
+        + "; ".join(
+            f"{k} [{w}]: " + " ".join(f"{x:.0f}" for x in v) for (k, w), v in res["clicks"].items() if not k.endswith("errors")
+        )
+    )
     return section
 
 

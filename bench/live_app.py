@@ -45,7 +45,12 @@ class Server:
 
 @contextlib.contextmanager
 def streamlit_server(
-    env: Mapping[str, str], *, log: Path | None = None, timeout: float = 90.0, app: Path | None = None, started: float | None = None
+    env: Mapping[str, str],
+    *,
+    log: Path | None = None,
+    timeout: float = 90.0,
+    app: Path | None = None,
+    started: float | None = None,
 ) -> Iterator[Server]:
     """A headless ``streamlit run app.py`` on a free port, stopped when the block ends.
 

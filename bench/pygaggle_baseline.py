@@ -122,10 +122,7 @@ def greedy_decode(model, input_ids, length: int, attention_mask=None, return_las
         next_token_logits = None
         for _ in range(length):
             outputs = model(
-                encoder_outputs=encoder_outputs,
-                attention_mask=attention_mask,
-                decoder_input_ids=decode_ids,
-                use_cache=True,
+                encoder_outputs=encoder_outputs, attention_mask=attention_mask, decoder_input_ids=decode_ids, use_cache=True
             )
             next_token_logits = outputs[0][:, -1, :]
             decode_ids = torch.cat([decode_ids, next_token_logits.max(1)[1].unsqueeze(-1)], dim=-1)

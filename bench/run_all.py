@@ -66,7 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--browser-base", type=Path, default=None, help="browser: a baseline checkout run side by side")
     p.add_argument("--browser-clicks", type=int, default=10, help="browser: clicks of each kind")
     g.add_argument("--scale-sizes", default="100000,1000000", help="scale: corpus sizes (comma-separated)")
-    g.add_argument("--scale-dir", type=Path, default=None, help="scale: work folder (default: a new temporary folder, removed after)")
+    g.add_argument(
+        "--scale-dir", type=Path, default=None, help="scale: work folder (default: a new temporary folder, removed after)"
+    )
     g.add_argument("--scale-nice", type=int, default=10, help="scale: run each step under nice -n N (0: not)")
     p.add_argument(
         "--quick",
@@ -119,8 +121,13 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
         if name == "scale":
             from bench import scale_bench
 
-            return scale_bench.run(dataset, sizes=[int(x) for x in args.scale_sizes.split(",") if x.strip()],
-                                   workdir=args.scale_dir, keep=args.scale_dir is not None, nice=args.scale_nice)
+            return scale_bench.run(
+                dataset,
+                sizes=[int(x) for x in args.scale_sizes.split(",") if x.strip()],
+                workdir=args.scale_dir,
+                keep=args.scale_dir is not None,
+                nice=args.scale_nice,
+            )
         if name == "app":
             from bench import app_bench
 

@@ -69,7 +69,7 @@ def _local_datasets(data_dir_text: str, root: str) -> list[str]:
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def _dataset(name: str, data_dir_text: str, root: str) -> BeirDataset:
     ds = open_dataset(name, data_dir_text or None, cache_root=root, download=False)
-    ds.corpus, ds.queries  # load once, here, so reruns never parse files
+    _ = ds.corpus, ds.queries  # open once, here, so reruns never parse files
     return ds
 
 
@@ -231,7 +231,9 @@ def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _contrasting(ds_name: str, data_dir_text: str, root: str, split: str, a: str, b: str, n: int) -> tuple[tuple[str, float], ...]:
+def _contrasting(
+    ds_name: str, data_dir_text: str, root: str, split: str, a: str, b: str, n: int
+) -> tuple[tuple[str, float], ...]:
     from retrieval import stats
 
     ea, eb = _evaluation(ds_name, data_dir_text, root, split, a), _evaluation(ds_name, data_dir_text, root, split, b)

@@ -82,7 +82,9 @@ def landing(name: str) -> None:
     if job is None:
         st.error(f"No BEIR dataset here, and {data.esc(name)} cannot be downloaded. Set BEIR_DATA_DIR to a folder holding one.")
         return
-    st.info(f"No BEIR dataset here yet: downloading {data.esc(name)} (md5 checked) into the cache. The page fills in when it is there.")
+    st.info(
+        f"No BEIR dataset here yet: downloading {data.esc(name)} (md5 checked) into the cache. The page fills in when it is there."
+    )
     progress(job)
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
-from retrieval import choices, tables
+from retrieval import choices, tables, text
 from retrieval.neural import registry
 
 FOLDERS = "_model_paths"
@@ -138,3 +138,47 @@ def fetch_with_progress(spec: str) -> None:
     st.success(
         f"Fetched {data.esc(info.hf_id)} into {data.esc(box['source'].path, joiners=False)}; every file matches the hub's checksum."
     )
+
+
+def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None, folder: str | None = None) -> None:
+    """Build in a worker thread; the page polls it and shows elapsed time and a coarse ETA."""
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            if folder:
+                from retrieval.runner import get_run
+                from retrieval.systems import parse_system
+
+                get_run(data.dataset(ds_name), split, parse_system(spec, model_path=folder), cache=data.cache(), progress=False)
+            else:
+                data.build_run(ds_name, split, spec)
+        except Exception as exc:  # shown to the user below
+            result["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    started = time.time()
+    worker.start()
+    bar = st.progress(0.0, text="Starting…")
+    while worker.is_alive():
+        elapsed = time.time() - started
+        if eta:
+            frac = min(0.97, elapsed / eta)
+            left = max(0.0, eta - elapsed)
+            bar.progress(
+                frac,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left",
+            )
+        else:
+            # No earlier build to scale from: report time honestly instead of inventing a fraction.
+            bar.progress(
+                0.0,
+                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)",
+            )
+        worker.join(0.5)
+    if "error" in result:
+        bar.empty()
+        st.error(f"Building {data.esc(spec)} failed: {data.esc(result['error'], joiners=False)}")
+        return
+    bar.progress(1.0, text=f"Done in {text.format_seconds(time.time() - started)}.")
+    st.success(f"Cached {data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}).")

@@ -9,8 +9,8 @@ import streamlit as st
 from pages import _cached as data
 from pages import _state as state
 from retrieval import choices
+from retrieval.errors import RetrievalError
 from retrieval.series import ladders
-from retrieval.errors import DataFormatError, RetrievalError
 
 
 def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -27,7 +27,9 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
     if v["dataset"] not in names:
         st.sidebar.warning(f"Dataset {data.esc(v['dataset'])} is not here; showing {data.esc(ds_name)}.")
     state.bind("w_dataset", ds_name)
-    ds_name = st.sidebar.selectbox("Dataset", names, key="w_dataset", on_change=state.on_widget_change, args=("w_dataset", "dataset"))
+    ds_name = st.sidebar.selectbox(
+        "Dataset", names, key="w_dataset", on_change=state.on_widget_change, args=("w_dataset", "dataset")
+    )
     try:
         splits = data.dataset(ds_name).splits
     except RetrievalError as exc:
@@ -54,9 +56,13 @@ def systems(ds_name: str, split: str, v: dict) -> list[str]:
         st.sidebar.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
     state.bind("w_systems", chosen)
     chosen = st.sidebar.multiselect(
-        "Systems (2 to 4)", options, key="w_systems", max_selections=state.MAX_SYSTEMS,
+        "Systems (2 to 4)",
+        options,
+        key="w_systems",
+        max_selections=state.MAX_SYSTEMS,
         format_func=lambda s: data.display_name(s) + ("" if data.system_info(s)[1] else " — not available"),
-        on_change=state.on_widget_change, args=("w_systems", "systems"),
+        on_change=state.on_widget_change,
+        args=("w_systems", "systems"),
     )
     state.remember(systems=chosen)
     size_ladder()
@@ -69,41 +75,43 @@ def size_ladder() -> None:
         st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
         for series, specs in ladders().items():
             sizes = [s.split(":", 1)[-1] for s in specs]
-            st.button(f"{series}: {' · '.join(sizes)}", key=f"ladder_{series}", width="stretch",
-                      on_click=state.remember, kwargs={"systems": specs[: state.MAX_SYSTEMS]})
+            st.button(
+                f"{series}: {' · '.join(sizes)}",
+                key=f"ladder_{series}",
+                width="stretch",
+                on_click=state.remember,
+                kwargs={"systems": specs[: state.MAX_SYSTEMS]},
+            )
 
 
-def upload() -> None:
+def upload(ds_name: str) -> None:
+    """The TREC run upload of Data & runs (size limit, spinner, unknown ids reported), in the sidebar; a new run
+    reruns the page so its column shows at once."""
+    from pages import _upload
+
     with st.sidebar.expander("Add a TREC run file"):
-        st.caption("Six columns: `qid Q0 docid rank score tag`. Ranks in the file are ignored; ties are broken by docid, as trec_eval does.")
-        up = st.file_uploader("TREC run", key="w_upload", label_visibility="collapsed")
-        if up is None or st.session_state.get("_last_upload") == (up.name, up.size):
-            return
-        try:
-            run = choices.read_upload(up.name, up.getvalue())
-        except DataFormatError as exc:
-            where = f"{exc.path}, line {exc.line}" if exc.line else exc.path
-            st.error(f"Could not read {data.esc(where, joiners=False)}: {data.esc(exc.reason, joiners=False)}")
-            return
-        key = state.uploads().add(run)
-        st.session_state["_last_upload"] = (up.name, up.size)
-        current = state.view()["systems"] or []
-        if key not in current and len(current) < state.MAX_SYSTEMS:
-            state.remember(systems=[*current, key])
-        st.success(f"Added {data.esc(run.name)}: {len(run.qids):,} queries, {len(run):,} results.")
-        st.rerun()
+        _upload.upload_form(ds_name, key="w_upload", rerun=True)
 
 
 def view_options(v: dict) -> tuple[int, bool, bool]:
     """Documents per column, compact or card view, judged query or free text; all carried by the URL."""
     state.bind("w_k", v["k"])
-    k = st.sidebar.segmented_control("Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k"))
+    k = st.sidebar.segmented_control(
+        "Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k")
+    )
     state.bind("w_view", v["view"])
-    view = st.sidebar.segmented_control("View", state.VIEWS, key="w_view", format_func=str.capitalize,
-                                        on_change=state.on_widget_change, args=("w_view", "view"))
+    view = st.sidebar.segmented_control(
+        "View", state.VIEWS, key="w_view", format_func=str.capitalize, on_change=state.on_widget_change, args=("w_view", "view")
+    )
     state.bind("w_mode", v["mode"])
-    mode = st.sidebar.segmented_control("Query", state.MODES, key="w_mode", format_func={"judged": "Judged query", "free": "Free text"}.get,
-                                        on_change=state.on_widget_change, args=("w_mode", "mode"))
+    mode = st.sidebar.segmented_control(
+        "Query",
+        state.MODES,
+        key="w_mode",
+        format_func={"judged": "Judged query", "free": "Free text"}.get,
+        on_change=state.on_widget_change,
+        args=("w_mode", "mode"),
+    )
     k, view, mode = k or v["k"], view or v["view"], mode or v["mode"]
     state.remember(k=k, view=view, mode=mode)
     return k, view == "compact", mode == "free"

@@ -26,8 +26,16 @@ def _url_get(name: str) -> str | None:
 def view() -> dict[str, Any]:
     """The current view: the URL first, then what this session last showed, then defaults."""
     kept = st.session_state.setdefault("_view", {})
-    out = {"dataset": DEFAULT_DATASET, "split": DEFAULT_SPLIT, "qid": None, "systems": None, "k": 10, "view": "compact",
-           "mode": "judged", "text": ""}
+    out = {
+        "dataset": DEFAULT_DATASET,
+        "split": DEFAULT_SPLIT,
+        "qid": None,
+        "systems": None,
+        "k": 10,
+        "view": "compact",
+        "mode": "judged",
+        "text": "",
+    }
     out.update({k: v for k, v in kept.items() if v is not None})
     for key in VIEW_KEYS:
         value = _url_get(key)

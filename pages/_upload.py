@@ -18,7 +18,7 @@ from retrieval.errors import DataFormatError
 RESULT = "_upload_result"
 
 
-def upload_form(ds_name: str | None, key: str = "w_upload_d") -> None:
+def upload_form(ds_name: str | None, key: str = "w_upload_d", *, rerun: bool = False) -> None:
     st.caption(
         f"Six columns: `qid Q0 docid rank score tag`, at most {choices.UPLOAD_MAX_MB} MB. Ranks in the file are ignored; "
         "ties are broken by docid, as trec_eval does."
@@ -30,6 +30,8 @@ def upload_form(ds_name: str | None, key: str = "w_upload_d") -> None:
     if up is not None and st.session_state.get(f"_last_{key}") != (up.name, up.size):
         st.session_state[f"_last_{key}"] = (up.name, up.size)
         st.session_state[RESULT] = read(up.name, up.size, up.getvalue, ds_name)
+        if rerun and st.session_state[RESULT][0] == "success":
+            st.rerun()  # the message is kept in the session and shown after the rerun
     kind, message, warning = st.session_state.get(RESULT) or (None, "", None)
     if kind == "success":
         st.success(message, icon=":material/check_circle:")

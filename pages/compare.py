@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _cached as data
+from pages import _column as column
 from pages import _firststart as firststart
 from pages import _nav
 from pages import _sidebar as sidebar
 from pages import _state as state
-from pages._document import open_document, show_document
-from retrieval import cards, choices, columns, runner, text
+from pages._document import show_document
+from retrieval import cards, choices, text
 from retrieval.errors import RetrievalError
 
 
@@ -24,8 +25,12 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
     state.bind("w_qid", qid)
     c1, c2, c3 = st.columns([6, 1, 2], vertical_alignment="bottom")
     qid = c1.selectbox(
-        "Query (type to search by text or id)", options, key="w_qid", format_func=lambda q: f"{q} · {ds.queries.get(q, '')[:140]}",
-        on_change=state.on_widget_change, args=("w_qid", "qid"),
+        "Query (type to search by text or id)",
+        options,
+        key="w_qid",
+        format_func=lambda q: f"{q} · {ds.queries.get(q, '')[:140]}",
+        on_change=state.on_widget_change,
+        args=("w_qid", "qid"),
     )
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
     # A toggle, not a popover: a popover's content is built and sent on every rerun, even while closed.
@@ -49,67 +54,13 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
         queries = data.dataset(ds_name).queries
         st.caption(f"Largest nDCG@10 differences between {data.name_md(a)} (A) and {data.name_md(b)} (B).")
         for qid, diff in data.contrasting(ds_name, split, a, b, 12):
-            st.button(f"{diff:+.3f} · {data.esc(qid)} · {data.esc(queries.get(qid, '')[:60])}", key=f"contrast_{a}_{b}_{qid}", width="stretch",
-                      on_click=state.on_pick, args=(qid,))
-
-
-def doc_text(corpus, docid: str) -> tuple[str, str]:
-    d = corpus.get(docid)
-    return (d.title, d.text) if d else ("", "(document not in this corpus)")
-
-
-def render_column(spec: str, ds_name: str, split: str, qid: str, query: str, k: int, lookups: dict, judged: dict | None, live: bool,
-                  compact: bool = False, left: str | None = None, later: list | None = None) -> None:
-    _, available, message = data.system_info(spec)
-    st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
-    lookup = lookups.get(spec)
-    if lookup is None:
-        if not available:
-            st.warning(message or "This system is not available here.", icon=":material/block:")
-        elif not live:
-            build_button(spec, ds_name, split)
-        return
-    st.caption(f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved")
-    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
-        later.append((st.empty(), spec))
-    others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
-    column = columns.query_column(lookup, qid, k, judged, others)
-    corpus = data.dataset(ds_name).corpus
-    if not column.docs:
-        st.info("No results for this query.")
-    if compact:
-        names = {s: data.display_name(s) for s in lookups}
-        rows = [cards.compact_row_html(doc, *doc_text(corpus, doc.docid), query, names, left, badges=not live) for doc in column.docs]
-        st.html(f'<div class="rk-col">{"".join(rows)}</div>')
-    for doc in () if compact else column.docs:
-        d = corpus.get(doc.docid)
-        with st.container(border=True, key=cards.card_key(spec, doc.docid)):
-            st.markdown(cards.card_md(doc, d.title if d else "", d.text if d else "(document not in this corpus)", query, cards.snippet_chars(len(lookups)), badges=not live))
-            ranks = {data.display_name(o.system): o.label for o in doc.others}
-            if ranks:
-                st.caption(f"Other columns: {cards.ranks_md(ranks)}")
             st.button(
-                "Open", key=f"open_{spec}_{doc.docid}", icon=":material/open_in_full:", type="tertiary", help="Show the whole document",
-                on_click=open_document, args=(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks}),
+                f"{diff:+.3f} · {data.esc(qid)} · {data.esc(queries.get(qid, '')[:60])}",
+                key=f"contrast_{a}_{b}_{qid}",
+                width="stretch",
+                on_click=state.on_pick,
+                args=(qid,),
             )
-    if column.missed:
-        with st.expander(f"Relevant documents missed ({len(column.missed)} not in the top {k})"):
-            for m in column.missed:
-                d = corpus.get(m.docid)
-                st.markdown(cards.missed_md(m, d.title if d else "", column.depth))
-
-
-def build_button(spec: str, ds_name: str, split: str) -> None:
-    eta = runner.estimate_build_seconds(data.cached_runs(), spec, len(data.dataset(ds_name).corpus), data.docs_by_dataset())
-    st.info(f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}.")
-    if st.button("Build the run now", key=f"build_{spec}", icon=":material/play_arrow:"):
-        with st.spinner(f"Building {data.name_md(spec)} on {data.esc(ds_name)}…", show_time=True):
-            try:
-                data.build_run(ds_name, split, spec)
-            except RetrievalError as exc:
-                st.error(data.esc(exc, joiners=False))
-                return
-        st.rerun()
 
 
 def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
@@ -153,7 +104,7 @@ def main() -> None:
         return sidebar.footer()
     systems = sidebar.systems(ds_name, split, v)
     k, compact, live = sidebar.view_options(v)
-    sidebar.upload()
+    sidebar.upload(ds_name)
     sidebar.footer()
     if len(systems) < 1:
         return st.info("Choose 2 to 4 systems in the sidebar.")
@@ -167,8 +118,12 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
     ds = data.dataset(ds_name)
     if live:
         state.bind("w_live", v["text"])
-        query = st.text_input("Type a query (runs the chosen systems live; no judgements, so no metrics or badges)", key="w_live",
-                              on_change=state.on_widget_change, args=("w_live", "text"))
+        query = st.text_input(
+            "Type a query (runs the chosen systems live; no judgements, so no metrics or badges)",
+            key="w_live",
+            on_change=state.on_widget_change,
+            args=("w_live", "text"),
+        )
         if not query.strip():
             return
         qid, judged, lookups = "live", None, live_lookups(ds_name, systems, query)
@@ -178,7 +133,9 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
         query, judged = ds.queries.get(qid, ""), ds.qrels(split).for_query(qid)
         rel = sum(1 for g in judged.values() if g > 0)
         st.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
-        st.caption(f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)")
+        st.caption(
+            f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)"
+        )
     if len(systems) < 2:
         st.caption("Add a second system in the sidebar to compare.")
     shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)] if compact else []
@@ -186,8 +143,12 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
     later: list = []
     for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:
-            render_column(spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None, later)
-    helps = "Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(f"{m}: {data.measure_help(m)}" for m in data.MEASURES)
+            column.render_column(
+                spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None, later
+            )
+    helps = "Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(
+        f"{m}: {data.measure_help(m)}" for m in data.MEASURES
+    )
     for slot, spec in later:
         ev = data.evaluation(ds_name, split, spec)
         slot.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help=helps)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import streamlit as st
@@ -35,8 +33,7 @@ def runs_section() -> None:
         return
     commands = _repro.cached_commands().set_index("path")["command"] if not _repro.cached_commands().empty else {}
     view = runs.drop(columns=["path"]).assign(
-        entry=[Path(p).name[:12] for p in runs["path"]],
-        command=[commands.get(p, "") for p in runs["path"]],
+        entry=[Path(p).name[:12] for p in runs["path"]], command=[commands.get(p, "") for p in runs["path"]]
     )
     event = st.dataframe(
         view,
@@ -134,51 +131,7 @@ def build_section() -> None:
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
     if st.button("Build", type="primary", icon=":material/play_arrow:", key="w_b_go"):
-        run_with_progress(ds_name, split, spec, eta, folder)
-
-
-def run_with_progress(ds_name: str, split: str, spec: str, eta: float | None, folder: str | None = None) -> None:
-    """Build in a worker thread; the page polls it and shows elapsed time and a coarse ETA."""
-    result: dict = {}
-
-    def work() -> None:
-        try:
-            if folder:
-                from retrieval.runner import get_run
-                from retrieval.systems import parse_system
-
-                get_run(data.dataset(ds_name), split, parse_system(spec, model_path=folder), cache=data.cache(), progress=False)
-            else:
-                data.build_run(ds_name, split, spec)
-        except Exception as exc:  # shown to the user below
-            result["error"] = exc
-
-    worker = threading.Thread(target=work, daemon=True)
-    started = time.time()
-    worker.start()
-    bar = st.progress(0.0, text="Starting…")
-    while worker.is_alive():
-        elapsed = time.time() - started
-        if eta:
-            frac = min(0.97, elapsed / eta)
-            left = max(0.0, eta - elapsed)
-            bar.progress(
-                frac,
-                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed, about {text.format_seconds(left)} left",
-            )
-        else:
-            # No earlier build to scale from: report time honestly instead of inventing a fraction.
-            bar.progress(
-                0.0,
-                text=f"Building {data.display_name(spec)} on {ds_name}: {text.format_seconds(elapsed)} elapsed (first build here, no estimate)",
-            )
-        worker.join(0.5)
-    if "error" in result:
-        bar.empty()
-        st.error(f"Building {data.esc(spec)} failed: {data.esc(result['error'], joiners=False)}")
-        return
-    bar.progress(1.0, text=f"Done in {text.format_seconds(time.time() - started)}.")
-    st.success(f"Cached {data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}).")
+        _models.run_with_progress(ds_name, split, spec, eta, folder)
 
 
 def main() -> None:

@@ -141,8 +141,8 @@ def compact_row_html(doc, title: str, body: str, query: str, names: dict[str, st
         f'<span class="rk-r">#{doc.rank}</span>{badge}<span class="rk-t" title="{plain_title}">{title_html}</span>'
         f'{move}{"".join(others)}<span class="rk-s">{doc.score:.3f}</span></summary>'
         f'<div class="rk-body"><div class="rk-meta">doc {esc(doc.docid)} · score {doc.score:.4f}'
-        f'{" · " + esc(doc.badge.label) if badges else ""}</div><p>{snip}</p>'
-        f"<details class=\"rk-full\"><summary>Full text</summary><p>{full}</p></details></div></details>"
+        f"{' · ' + esc(doc.badge.label) if badges else ''}</div><p>{snip}</p>"
+        f'<details class="rk-full"><summary>Full text</summary><p>{full}</p></details></div></details>'
     )
 
 
@@ -178,3 +178,9 @@ def link_css(docids: Iterable[str]) -> str:
     if not rules:
         return COMPACT_CSS
     return COMPACT_CSS + ",\n".join(rules) + "{background:#fff4c2;outline:1px solid #e0b100}\n"
+
+
+def doc_fields(corpus: Mapping, docid: str) -> tuple[str, str]:
+    """``(title, text)`` of ``docid``, or a note when the corpus lacks it (an uploaded run may name any id)."""
+    d = corpus.get(docid)
+    return (d.title, d.text) if d else ("", "(document not in this corpus)")

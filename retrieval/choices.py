@@ -8,8 +8,8 @@ for the session under a key, ``upload:<name>``, which is what URLs and widgets c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 
@@ -29,7 +29,7 @@ def upload_key(name: str) -> str:
 
 def uploaded_name(key: str) -> str | None:
     """The run name inside an upload key (e.g. from a URL of an earlier session); None for a system spec."""
-    return key[len(_UPLOAD):] if key.startswith(_UPLOAD) else None
+    return key[len(_UPLOAD) :] if key.startswith(_UPLOAD) else None
 
 
 def read_upload(filename: str, data: bytes) -> Run:
@@ -53,7 +53,9 @@ def upload_too_large(filename: str, size: int, max_mb: float | None = None) -> s
     return None
 
 
-def unknown_ids(run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3) -> dict[str, tuple[int, list[str]]]:
+def unknown_ids(
+    run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3
+) -> dict[str, tuple[int, list[str]]]:
     """Query and document ids of ``run`` that a dataset lacks: ``{"queries": (count, first few),
     "documents": (count, first few)}`` (examples in file order)."""
     out = {}

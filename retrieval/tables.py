@@ -44,8 +44,7 @@ def zero_table(qids: list[str], queries: Mapping[str, str], qrels: Qrels) -> pd.
 def unfound_table(lost: pd.DataFrame, corpus: Mapping[str, Document], queries: Mapping[str, str]) -> pd.DataFrame:
     """``failures.unfound_relevant``'s rows with the document title and query text, in display order."""
     lost = lost.assign(
-        title=[(corpus[d].title if d in corpus else "") for d in lost["docid"]],
-        query=[queries.get(q, "") for q in lost["qid"]],
+        title=[(corpus[d].title if d in corpus else "") for d in lost["docid"]], query=[queries.get(q, "") for q in lost["qid"]]
     )
     return lost[["qid", "query", "docid", "title", "grade", "best_rank", "best_system"]]
 
@@ -74,10 +73,7 @@ def models_table(
 
 
 def measured_rows(
-    cached_runs: pd.DataFrame,
-    dataset: str,
-    evaluation: Callable[[str, str], object],
-    describe: Callable[[str], tuple[str, str]],
+    cached_runs: pd.DataFrame, dataset: str, evaluation: Callable[[str, str], object], describe: Callable[[str], tuple[str, str]]
 ) -> list[dict]:
     """Chart rows (see ``published.measured_points``) for every cached run on ``dataset`` (any split).
 

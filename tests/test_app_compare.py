@@ -19,8 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
 COMPARE = str(ROOT / "pages" / "compare.py")
 HEADER = re.compile(r"^#### (?P<name>.+)$")
-CARD = re.compile(r"^\*\*#(?P<rank>\d+)\*\* · doc (?P<docid>\S+) · score (?P<score>-?[\d.]+)(?: · :(?P<color>\w+)-badge\[:material/\w+: (?P<badge>[^\]]+)\])?")
-MISSED = re.compile(r"^:(?P<color>\w+)-badge\[:material/\w+: (?P<badge>[^\]]+)\] doc (?P<docid>\S+) · (?P<where>#\d+|not in top \d+)")
+CARD = re.compile(
+    r"^\*\*#(?P<rank>\d+)\*\* · doc (?P<docid>\S+) · score (?P<score>-?[\d.]+)(?: · :(?P<color>\w+)-badge\[:material/\w+: (?P<badge>[^\]]+)\])?"
+)
+MISSED = re.compile(
+    r"^:(?P<color>\w+)-badge\[:material/\w+: (?P<badge>[^\]]+)\] doc (?P<docid>\S+) · (?P<where>#\d+|not in top \d+)"
+)
 
 
 def unescape(md: str) -> str:
@@ -108,7 +112,9 @@ def test_compare_tiny_shows_run_ranks_and_qrels_badges(tiny_env):
 
     ev = evaluate(flat, ds.qrels("test")).query("q1")
     metric_lines = [m.value for m in at.main.markdown if m.value.startswith("nDCG@10 **")]
-    assert metric_lines[0] == f"nDCG@10 **{ev['nDCG@10']:.3f}** · R@100 **{ev['R@100']:.3f}** · Judged@10 **{ev['Judged@10']:.3f}**"
+    assert (
+        metric_lines[0] == f"nDCG@10 **{ev['nDCG@10']:.3f}** · R@100 **{ev['R@100']:.3f}** · Judged@10 **{ev['Judged@10']:.3f}**"
+    )
     # The page's widgets show the URL's view, and the URL keeps it.
     assert at.selectbox(key="w_dataset").value == "tiny" and at.selectbox(key="w_qid").value == "q1"
     assert at.multiselect(key="w_systems").value == ["bm25-flat", "bm25-multifield"]
@@ -130,9 +136,7 @@ def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_docume
     at.run()
     cols = columns(at)
     ranks = flat.rank_lookup("q2")
-    expected = sorted(
-        (d for d, g in ds.qrels("test").for_query("q2").items() if g > 0 and not (d in ranks and ranks[d] <= 5)),
-    )
+    expected = sorted((d for d, g in ds.qrels("test").for_query("q2").items() if g > 0 and not (d in ranks and ranks[d] <= 5)))
     assert sorted(d for d, _, _ in cols["BM25 (flat)"]["missed"]) == expected
 
 
@@ -158,8 +162,8 @@ def test_compare_tiny_random_picks_a_judged_query(tiny_env):
 
 
 def test_compare_tiny_unavailable_systems_say_why(tiny_env):
-    from retrieval.systems import parse_system
     from retrieval.errors import UnknownSystem
+    from retrieval.systems import parse_system
 
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,monot5:3b"})
     at.run()

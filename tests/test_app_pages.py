@@ -99,7 +99,9 @@ def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
         assert mine["score"] == pytest.approx(evaluate(flat, ds.qrels("test")).mean["nDCG@10"])
         assert mine["published_value"] == pytest.approx(0.6789)
         commands = [c.value for c in at.code]  # every measured point carries the command that rebuilds it
-        assert any(c.startswith("python -m retrieval run") and "--system bm25-flat" in c and "--dataset scifact" in c for c in commands)
+        assert any(
+            c.startswith("python -m retrieval run") and "--system bm25-flat" in c and "--dataset scifact" in c for c in commands
+        )
         assert mine["difference"] == pytest.approx(mine["score"] - 0.6789)
     labels = [b.label for b in at.get("download_button")]
     assert any(lbl.startswith("Download chart") for lbl in labels) and "Download data (CSV)" in labels

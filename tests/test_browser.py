@@ -128,7 +128,9 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
     assert "A document with <img src=x onerror=alert(2)> markup about" in dialog.inner_text()
     dialog.get_by_text("Plain text (as stored)").click()
     # (the Markdown views now match too: copied text has no invisible joiners; the plain-text view is stText)
-    dialog.get_by_test_id("stText").get_by_text("A document with <img src=x onerror=alert(2)> markup about vitamin D.", exact=True).wait_for(timeout=10_000)
+    dialog.get_by_test_id("stText").get_by_text(
+        "A document with <img src=x onerror=alert(2)> markup about vitamin D.", exact=True
+    ).wait_for(timeout=10_000)
     page.screenshot(path=str(SHOTS / "document-dialog.png"))
     assert_nothing_ran(page)
     # "Why here" highlights the same hostile text by BM25 term contribution, still as text.
@@ -188,7 +190,8 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     row(page, 0, docid).locator(":scope > summary").hover()
     page.wait_for_function(
         "([sel, before]) => getComputedStyle(document.querySelectorAll('.rk-col')[1].querySelector(sel)).backgroundColor !== before",
-        arg=[f'details.rk-row[data-docid="{docid}"]', before], timeout=5_000,
+        arg=[f'details.rk-row[data-docid="{docid}"]', before],
+        timeout=5_000,
     )
     marked = other.evaluate("e => getComputedStyle(e).backgroundColor")
     unrelated = page.locator(".rk-col").nth(1).locator(f'details.rk-row:not([data-docid="{docid}"])').first

@@ -21,6 +21,7 @@ def tiny_env(tiny_app_env):
     with env_restored(tiny_app_env):
         yield tiny_app_env
 
+
 ROW = re.compile(r'<details class="rk-row (rk-[0-9a-f]+)" data-docid="([^"]*)"><summary><span class="rk-r">#(\d+)</span>')
 
 
@@ -57,8 +58,12 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
 
 
 def test_compact_rows_escape_document_text_and_show_moves():
-    doc = RankedDoc(2, 'd"<x>', 1.5, Badge("relevant (1)", "relevant", 1), (OtherRank("left", 5, 100), OtherRank("far", None, 100)))
-    row = cards.compact_row_html(doc, "<script>alert(1)</script> vitamin", "www.x.org :smile: vitamin D", "vitamin", {"left": "L"}, "left")
+    doc = RankedDoc(
+        2, 'd"<x>', 1.5, Badge("relevant (1)", "relevant", 1), (OtherRank("left", 5, 100), OtherRank("far", None, 100))
+    )
+    row = cards.compact_row_html(
+        doc, "<script>alert(1)</script> vitamin", "www.x.org :smile: vitamin D", "vitamin", {"left": "L"}, "left"
+    )
     assert "<script>" not in row and "&lt;script&gt;alert(1)&lt;/script&gt;" in row
     assert 'data-docid="d&quot;&lt;x&gt;"' in row
     assert "▲3" in row and "rk-up" in row and "<mark>vitamin</mark>" in row
@@ -67,8 +72,18 @@ def test_compact_rows_escape_document_text_and_show_moves():
 
 
 def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
-    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat", "k": "5", "view": "cards", "mode": "free",
-                        "text": "coffee heart"})
+    at = app(
+        tiny_env,
+        {
+            "dataset": "tiny",
+            "qid": "q1",
+            "systems": "bm25-flat",
+            "k": "5",
+            "view": "cards",
+            "mode": "free",
+            "text": "coffee heart",
+        },
+    )
     at.run()
     assert not at.exception
     assert at.segmented_control(key="w_k").value == 5 and at.segmented_control(key="w_view").value == "cards"

@@ -8,13 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from retrieval.explain.dense import (
-    DenseExplanation,
-    cosine_score_fn,
-    dense_saliency,
-    explain_dense,
-    split_sentences,
-)
+from retrieval.explain.dense import DenseExplanation, cosine_score_fn, dense_saliency, explain_dense, split_sentences
 from retrieval.explain.saliency import model_text, occlude
 
 SPEC = "dense:all-MiniLM-L6-v2"
@@ -47,6 +41,7 @@ def _short_pairs(scifact, n):
     encode per word, so these keep the check quick)."""
     qrels = scifact.qrels("test")
     queries = scifact.split_queries("test")
+
     def words(d: str) -> int:
         return len(scifact.corpus[d].title.split()) + len(scifact.corpus[d].text.split())
 

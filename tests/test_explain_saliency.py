@@ -13,14 +13,7 @@ from retrieval.beir import BeirDataset
 from retrieval.cache import Cache
 from retrieval.errors import UnknownSystem
 from retrieval.explain import saliency as sal_mod
-from retrieval.explain.saliency import (
-    Saliency,
-    explain_reranker,
-    model_text,
-    occlude,
-    occlusion_saliency,
-    words_of,
-)
+from retrieval.explain.saliency import Saliency, explain_reranker, model_text, occlude, occlusion_saliency, words_of
 
 
 @pytest.fixture(scope="module")

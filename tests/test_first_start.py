@@ -66,8 +66,12 @@ def test_a_fresh_machine_downloads_the_default_dataset_with_progress_then_shows_
     from streamlit.testing.v1 import AppTest
 
     url, md5, release = slow_server
-    env = {"BEIR_DATA_DIR": str(tmp_path / "empty"), "RETRIEVAL_CACHE_DIR": str(tmp_path / "cache"),
-           "BEIR_DOWNLOAD_URL": url, "BEIR_DOWNLOAD_MD5": md5}
+    env = {
+        "BEIR_DATA_DIR": str(tmp_path / "empty"),
+        "RETRIEVAL_CACHE_DIR": str(tmp_path / "cache"),
+        "BEIR_DOWNLOAD_URL": url,
+        "BEIR_DOWNLOAD_MD5": md5,
+    }
     (tmp_path / "empty").mkdir()
     with env_restored(env):
         os.environ.update(env)

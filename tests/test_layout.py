@@ -101,3 +101,11 @@ def test_retrieval_never_imports_streamlit():
         )
     ]
     assert offenders == []
+
+
+def test_pages_are_thin():
+    """Each page holds UI only and stays under 200 lines; their shared UI lives in pages/_*.py."""
+    pages = sorted(p for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
+    assert {p.name for p in pages} == {"compare.py", "model_size.py", "failures.py", "data_runs.py"}
+    long = {p.name: n for p in pages if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 200}
+    assert long == {}

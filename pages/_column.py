@@ -1,0 +1,98 @@
+"""One Compare column: its header, its rows (compact or cards), the relevant documents it missed, its command."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import _cached as data
+from pages import _repro
+from pages._document import open_document
+from retrieval import cards, columns, runner, text
+from retrieval.errors import RetrievalError
+
+
+def render_column(
+    spec: str,
+    ds_name: str,
+    split: str,
+    qid: str,
+    query: str,
+    k: int,
+    lookups: dict,
+    judged: dict | None,
+    live: bool,
+    compact: bool = False,
+    left: str | None = None,
+    later: list | None = None,
+) -> None:
+    _, available, message = data.system_info(spec)
+    st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
+    lookup = lookups.get(spec)
+    if lookup is None:
+        if not available:
+            st.warning(message or "This system is not available here.", icon=":material/block:")
+        elif not live:
+            build_button(spec, ds_name, split)
+        return
+    st.caption(f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved")
+    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
+        later.append((st.empty(), spec))
+    others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
+    column = columns.query_column(lookup, qid, k, judged, others)
+    corpus = data.dataset(ds_name).corpus
+    if not column.docs:
+        st.info("No results for this query.")
+    if compact:
+        names = {s: data.display_name(s) for s in lookups}
+        rows = [
+            cards.compact_row_html(doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live)
+            for doc in column.docs
+        ]
+        st.html(f'<div class="rk-col">{"".join(rows)}</div>')
+    for doc in () if compact else column.docs:
+        d = corpus.get(doc.docid)
+        with st.container(border=True, key=cards.card_key(spec, doc.docid)):
+            st.markdown(
+                cards.card_md(
+                    doc,
+                    d.title if d else "",
+                    d.text if d else "(document not in this corpus)",
+                    query,
+                    cards.snippet_chars(len(lookups)),
+                    badges=not live,
+                )
+            )
+            ranks = {data.display_name(o.system): o.label for o in doc.others}
+            if ranks:
+                st.caption(f"Other columns: {cards.ranks_md(ranks)}")
+            st.button(
+                "Open",
+                key=f"open_{spec}_{doc.docid}",
+                icon=":material/open_in_full:",
+                type="tertiary",
+                help="Show the whole document",
+                on_click=open_document,
+                args=(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks}),
+            )
+    if column.missed:
+        with st.expander(f"Relevant documents missed ({len(column.missed)} not in the top {k})"):
+            for m in column.missed:
+                d = corpus.get(m.docid)
+                st.markdown(cards.missed_md(m, d.title if d else "", column.depth))
+    if not live:
+        _repro.reproduce_block(ds_name, split, spec)
+
+
+def build_button(spec: str, ds_name: str, split: str) -> None:
+    eta = runner.estimate_build_seconds(data.cached_runs(), spec, len(data.dataset(ds_name).corpus), data.docs_by_dataset())
+    st.info(
+        f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}."
+    )
+    if st.button("Build the run now", key=f"build_{spec}", icon=":material/play_arrow:"):
+        with st.spinner(f"Building {data.name_md(spec)} on {data.esc(ds_name)}…", show_time=True):
+            try:
+                data.build_run(ds_name, split, spec)
+            except RetrievalError as exc:
+                st.error(data.esc(exc, joiners=False))
+                return
+        st.rerun()
