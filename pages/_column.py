@@ -49,6 +49,19 @@ def render_column(
             for doc in column.docs
         ]
         st.html(f'<div class="rk-col">{"".join(rows)}</div>')
+        if column.docs:  # the whole document and why each column ranked it where it did (the dialog of the card view)
+            by_id = {doc.docid: doc for doc in column.docs}
+            st.selectbox(
+                "Why here?",
+                list(by_id),
+                index=None,
+                key=f"why_{spec}",
+                placeholder="Open a document: why each system ranked it here",
+                format_func=lambda d: f"#{by_id[d].rank} · {cards.doc_fields(corpus, d)[0][:60] or d}",
+                on_change=_open_picked,
+                args=(f"why_{spec}", spec, by_id),
+                label_visibility="collapsed",
+            )
     for doc in () if compact else column.docs:
         d = corpus.get(doc.docid)
         with st.container(border=True, key=cards.card_key(spec, doc.docid)):
@@ -96,3 +109,12 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
                 st.error(data.esc(exc, joiners=False))
                 return
         st.rerun()
+
+
+def _open_picked(key: str, spec: str, by_id: dict) -> None:
+    """Open the picked document's dialog (ranks in every column, as the card view's Open button does), then reset the pick."""
+    doc = by_id.get(st.session_state.get(key))
+    st.session_state[key] = None
+    if doc is not None:
+        ranks = {data.display_name(o.system): o.label for o in doc.others}
+        open_document(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks})

@@ -57,6 +57,18 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     assert not [m for m in at.main.markdown if m.value.startswith("**#")]
 
 
+def test_compact_view_opens_the_why_here_dialog_for_a_picked_document(tiny_env):
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield", "view": "compact"})
+    at.run()
+    assert not at.exception and not at.tabs
+    first = compact_rows(at)[0][0][1]  # the top document of the first column
+    at.selectbox(key="why_bm25-flat").set_value(first).run()
+    assert not at.exception
+    labels = [t.label for t in at.tabs]
+    assert labels[0] == "Text" and "Why here: BM25 (flat)" in labels and "Why here: BM25 (multifield)" in labels
+    assert at.selectbox(key="why_bm25-flat").value is None  # the pick resets, so the same document can be opened again
+
+
 def test_compact_rows_escape_document_text_and_show_moves():
     doc = RankedDoc(
         2, 'd"<x>', 1.5, Badge("relevant (1)", "relevant", 1), (OtherRank("left", 5, 100), OtherRank("far", None, 100))
