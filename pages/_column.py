@@ -56,7 +56,7 @@ def render_column(
                 list(by_id),
                 index=None,
                 key=f"why_{spec}",
-                placeholder="Open a document: why each system ranked it here",
+                placeholder="Why here? Open a document",
                 format_func=lambda d: f"#{by_id[d].rank} · {cards.doc_fields(corpus, d)[0][:60] or d}",
                 on_change=_open_picked,
                 args=(f"why_{spec}", spec, by_id),
