@@ -209,24 +209,11 @@ def cosine_score_fn(encoder: Any):
 def dense_saliency(dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None) -> Saliency:
     """Word-occlusion saliency of the dense cosine of ``docid`` with ``query`` (one encode per word the first
     time; then from the cache, kind ``saliency``, keyed like the reranker saliency by the model key)."""
-    from ..neural.scores import query_hash
-    from .saliency import METHOD, SALIENCY_CODE_VERSION, _saliency_entry
+    from .saliency import cached_saliency
 
     dense = _dense_system(system)
-    doc = dataset.corpus.get(str(docid))
-    if doc is None:
-        raise RetrievalError(f"document {docid!r} is not in {dataset.name}")
     cache = cache or Cache()
-    key = cache.key(
-        "saliency",
-        dataset=dataset.name,
-        dataset_sha256=dataset.fingerprint(),
-        model={"dense": dense.model_key(), "query_prompt": dense.info.query_prompt, "score": "cosine"},
-        docid=str(docid),
-        query_sha256=query_hash(query),
-        method=METHOD,
-        code_version=SALIENCY_CODE_VERSION,
-    )
-    return _saliency_entry(
-        cache, key, dense.spec, query, str(docid), doc.title, doc.text, lambda pairs: cosine_score_fn(dense.encoder(cache))(pairs)
+    model = {"dense": dense.model_key(), "query_prompt": dense.info.query_prompt, "score": "cosine"}
+    return cached_saliency(
+        dataset, model, dense.spec, query, docid, cache, lambda pairs: cosine_score_fn(dense.encoder(cache))(pairs)
     )

@@ -133,36 +133,44 @@ def explain_reranker(
     ``n`` words costs ``n + 1`` model calls (batched) the first time.
     """
     from ..neural.rerank import Reranker
-    from ..neural.scores import query_hash
     from ..systems import parse_system
 
     reranker = parse_system(system) if isinstance(system, str) else system
     if not isinstance(reranker, Reranker):
         raise UnknownSystem(f"{getattr(reranker, 'spec', system)} is not a reranker (monot5:... or ce:...)")
+    cache = cache or Cache()
+    return cached_saliency(
+        dataset,
+        reranker.model_key(),
+        reranker.spec,
+        query,
+        docid,
+        cache,
+        lambda pairs: reranker.scorer(cache).score_pairs(pairs, progress=progress),
+    )
+
+
+def cached_saliency(
+    dataset: BeirDataset, model: Any, spec: str, query: str, docid: str, cache: Cache, score_fn: ScoreFn
+) -> Saliency:
+    """The saliency of ``docid`` for ``query`` under the score keyed by ``model``, from the cache (kind
+    ``saliency``) or computed once with ``score_fn``."""
+    from ..neural.scores import query_hash
+
     doc = dataset.corpus.get(str(docid))
     if doc is None:
         raise RetrievalError(f"document {docid!r} is not in {dataset.name}")
-    cache = cache or Cache()
     key = cache.key(
         "saliency",
         dataset=dataset.name,
         dataset_sha256=dataset.fingerprint(),
-        model=reranker.model_key(),
+        model=model,
         docid=str(docid),
         query_sha256=query_hash(query),
         method=METHOD,
         code_version=SALIENCY_CODE_VERSION,
     )
-    return _saliency_entry(
-        cache,
-        key,
-        reranker.spec,
-        query,
-        str(docid),
-        doc.title,
-        doc.text,
-        lambda pairs: reranker.scorer(cache).score_pairs(pairs, progress=progress),
-    )
+    return _saliency_entry(cache, key, spec, query, str(docid), doc.title, doc.text, score_fn)
 
 
 def _saliency_entry(
