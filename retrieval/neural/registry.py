@@ -136,7 +136,11 @@ def registry() -> dict[str, ModelInfo]:
 
 
 def find(name: str, prefix: str | None = None) -> ModelInfo | None:
-    """A model by spec, registry id or Hugging Face id (optionally within one spec prefix), or None."""
+    """A model by spec, registry id or Hugging Face id (optionally within one spec prefix), or None.
+
+    A spec's run options (``monot5:base?depth=1000``) name the same model, so they are ignored here.
+    """
+    name = name.partition("?")[0]
     for m in registry().values():
         if (prefix is None or m.prefix == prefix) and name in (m.spec, m.id, m.hf_id, m.spec.split(":", 1)[1]):
             return m
@@ -160,6 +164,6 @@ def models(family: str | None = None) -> list[ModelInfo]:
 def params_for_spec(spec: str) -> float | None:
     """The parameter count (millions) of a system spec (``dense:all-MiniLM-L6-v2``, ``monot5:base?depth=1000``);
     ``None`` for a spec that names no registered model (BM25, an uploaded run)."""
-    prefix, _, name = spec.partition("?")[0].partition(":")
+    prefix, _, name = spec.partition(":")
     info = find(name, prefix) if name else None
     return float(info.params_millions) if info is not None and info.params_millions > 0 else None
