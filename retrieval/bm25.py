@@ -13,15 +13,21 @@ a child JVM (no Python, no pyserini import), straight from the document store's 
 the ids (no ``-storeRaw``, positions or doc vectors): nothing here reads them back (texts come
 from the document store), and loading the stored raw JSON of every hit was most of the search time.
 
-Search:
+Search (a batch, or the app's one live query):
 
-* a batch (more than one query) goes through Anserini's ``SearchCollection`` in the JVM pyserini
-  already runs (multi-threaded Java writing a TREC file, read back with pandas); no Python object
-  per hit. It ranks exactly as ``LuceneSearcher.batch_search`` does: the same analyzer, BM25,
-  ``BREAK_SCORE_TIES_BY_DOCID`` sort and ``ScoreTiesAdjusterReranker`` (scores rounded to 1e-4,
-  ties nudged by 1e-6), whose scores ``%f`` prints without loss of order; each score is read back
-  as the float32 it was.
-* a single query (the app's live search) stays on pyserini's in-process ``LuceneSearcher``.
+* this project's ``retrieval.lucene.BatchSearch`` (``retrieval/java``) in this process's JVM,
+  started by :func:`retrieval.lucene.jnius` without importing pyserini's Python side: Anserini's
+  analyzer, query generator and BM25, with ``SearchCollection``'s ``BREAK_SCORE_TIES_BY_DOCID`` sort
+  and ``ScoreTiesAdjusterReranker`` (scores rounded to 1e-4, ties nudged by 1e-6), on all cores.
+  The hits come back as Lucene doc numbers and float32 scores in one packed array, and doc numbers
+  become ids through a table read once per index from the id doc values: no stored document is
+  loaded and no Python object is made per hit. It ranks exactly as ``LuceneSearcher.batch_search``
+  does, with the same scores (tested line by line).
+* if the JVM was started without this project's jar (pyserini imported before
+  :func:`retrieval.lucene.prepare_jvm`), Anserini's own ``SearchCollection`` (multi-threaded Java
+  writing a TREC file, read back with pandas) gives the same ranking, about ten times slower.
+* pyserini's ``LuceneSearcher.batch_search`` (:meth:`BM25._search_pyserini`) is the reference the
+  tests hold both paths to.
 """
 
 from __future__ import annotations
@@ -124,6 +130,22 @@ def _indexed_count(log: str) -> int:
 
 
 @functools.lru_cache(maxsize=8)
+def _batch_searcher(index_path: str, k1: float, b: float):
+    """(BatchSearch, ids by Lucene doc number) for ``index_path``, or ``None`` (see the module doc)."""
+    import numpy as np
+
+    from .lucene import batch_searcher
+
+    searcher = batch_searcher(index_path, k1, b)
+    if searcher is None:
+        return None
+    ids = searcher.ids().tostring().decode("utf-8").split("\n")[:-1]
+    if len(ids) != searcher.maxDoc():
+        raise RetrievalError(f"the id table of {index_path} has {len(ids)} entries for {searcher.maxDoc()} documents")
+    return searcher, np.array(ids, dtype=object)
+
+
+@functools.lru_cache(maxsize=8)
 def _searcher(index_path: str, k1: float, b: float):
     from .lucene import pyserini_search
 
@@ -152,10 +174,7 @@ class BM25(System):
         self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True, k: int | None = None
     ) -> Run:
         index = build_index(dataset, self.condition, cache=cache, progress=progress)
-        hits = int(k or self.params["hits"])
-        if len(queries) > 1:
-            return self._search_collection(index, queries, hits, progress)
-        return self._search_pyserini(index, queries, hits, progress)
+        return self._search_batch(index, queries, int(k or self.params["hits"]), progress)
 
     def _keep(self, qid: str, docids: list[str], hits: int) -> list[int]:
         """Positions kept of one query's hits (in Lucene's order): the query's own id dropped, then ``hits``."""
@@ -167,8 +186,45 @@ class BM25(System):
         # One extra hit so that dropping the query's own id still leaves `hits` results.
         return 1 if self.params["remove_query"] else 0
 
+    def _search_batch(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
+        """Batch search through ``BatchSearch`` (see the module doc)."""
+        import numpy as np
+        import pandas as pd
+
+        k1, b = float(self.params["k1"]), float(self.params["b"])
+        found = _batch_searcher(str(index), k1, b)
+        if found is None:
+            return self._search_collection(index, queries, hits, progress)
+        searcher, ids = found
+        texts = _clean_queries(queries)
+        if not texts:
+            return Run.from_records([], self.spec, family=self.family)
+        fields = CONDITIONS[self.condition]["fields"] or {}
+        if progress:
+            print(f"{self.spec}: searching {len(texts):,} queries with Lucene...", file=sys.stderr)
+        block = "".join(f"{t}\n" for t in texts.values()).encode("utf-8", "replace")
+        packed = searcher.search(
+            block, list(fields), [float(w) for w in fields.values()], hits + self._extra(), os.cpu_count() or 1
+        )
+        raw = packed.tostring()
+        n = len(texts)
+        counts = np.frombuffer(raw, "<i4", n)
+        total = int(counts.sum())
+        docs = np.frombuffer(raw, "<i4", total, offset=4 * n)
+        scores = np.frombuffer(raw, "<f4", total, offset=4 * (n + total))
+        qids = np.repeat(np.array(list(texts), dtype=object), counts)
+        return self._to_run(pd.DataFrame({"qid": qids, "docid": ids[docs], "score": scores.astype(np.float64)}), hits)
+
+    def _to_run(self, frame, hits: int) -> Run:
+        """A run from ``frame`` (qid, docid, score), each query's hits in Lucene's order: the
+        query's own id dropped (remove-query), then the first ``hits`` kept."""
+        if self.params["remove_query"]:
+            frame = frame[frame["qid"].to_numpy() != frame["docid"].to_numpy()]
+        frame = frame[frame.groupby("qid", sort=False).cumcount().to_numpy() < hits]
+        return Run.from_frame(frame.reset_index(drop=True), self.spec, family=self.family)
+
     def _search_collection(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
-        """Batch search through Anserini's SearchCollection (see the module doc)."""
+        """Batch search through Anserini's SearchCollection (the fallback; see the module doc)."""
         import tempfile
 
         import numpy as np
@@ -179,14 +235,7 @@ class BM25(System):
         fields = CONDITIONS[self.condition]["fields"]
         with tempfile.TemporaryDirectory(prefix="bm25-search-") as tmp:
             topics, output = Path(tmp) / "topics.tsv", Path(tmp) / "run.trec"
-            # TsvString topics: "qid<TAB>text" per line. Whitespace runs (tabs, newlines) become one
-            # space, which the analyzer tokenises identically; a query with no text has no hits (and
-            # would break the reader, which trims control characters too and splits on the tab).
-            lines = []
-            for q, text in queries.items():
-                clean = " ".join(text.split()).strip(_JAVA_TRIM)
-                if clean:
-                    lines.append(f"{q}\t{clean}\n")
+            lines = [f"{q}\t{text}\n" for q, text in _clean_queries(queries).items()]
             if not lines:
                 return Run.from_records([], self.spec, family=self.family)
             topics.write_text("".join(lines), encoding="utf-8")
@@ -229,14 +278,11 @@ class BM25(System):
                 engine="c",
             )
         # The file lists each query's hits in Lucene's order (rank 1..n), as batch_search returns them.
-        if self.params["remove_query"]:
-            frame = frame[frame["qid"].to_numpy() != frame["docid"].to_numpy()]
         frame = frame.sort_values(["qid", "rank"], kind="stable")
-        frame = frame[frame.groupby("qid", sort=False).cumcount().to_numpy() < hits]
-        # %f prints the float32 score to 1e-6; the nearest float32 is the score batch_search returns.
+        # %f prints the float32 score to 1e-6: within 1e-6 of the score batch_search returns.
         scores = frame["score"].to_numpy().astype(np.float32).astype(np.float64)
         out = pd.DataFrame({"qid": frame["qid"].to_numpy(), "docid": frame["docid"].to_numpy(), "score": scores})
-        return Run.from_frame(out, self.spec, family=self.family)
+        return self._to_run(out, hits)
 
     def _search_pyserini(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
         """pyserini's in-process ``LuceneSearcher`` (single queries; the reference the batch path is tested against)."""
@@ -261,6 +307,19 @@ class BM25(System):
                     records.extend((q, found[i].docid, float(found[i].score)) for i in keep)
                 bar.update(len(chunk))
         return Run.from_records(records, self.spec, family=self.family)
+
+
+def _clean_queries(queries: Mapping[str, str]) -> dict[str, str]:
+    """The batch paths' query texts: whitespace runs (tabs, newlines) become one space, which the
+    analyzer tokenises identically, and Java's ``trim`` characters are stripped (SearchCollection's
+    TsvString reader trims them and splits on the tab). A query with no text left is dropped: it has
+    no hits."""
+    out = {}
+    for q, text in queries.items():
+        clean = " ".join(text.split()).strip(_JAVA_TRIM)
+        if clean:
+            out[q] = clean
+    return out
 
 
 def parse_bm25(spec: str, **_options: Any) -> BM25:

@@ -9,14 +9,23 @@ Two workarounds live here and nowhere else:
 * pyserini 1.6 builds an OpenAI client at import and fails without ``OPENAI_API_KEY``; any value does.
 
 Import pyserini only through :func:`pyserini_search` / :func:`pyserini_index` so the fixes apply.
+
+:func:`jnius` starts the same JVM without importing pyserini (whose import pulls in torch and
+transformers: seconds), for code that needs only Lucene and Anserini classes. Both put this
+project's own jar (``retrieval/java/retrieval-lucene.jar``, the batch searcher :mod:`retrieval.bm25`
+uses) on the classpath and cap the JVM's heap (``RETRIEVAL_JVM_HEAP``, default 2g: Lucene reads its
+index through memory maps, outside the heap), which must happen before the JVM starts.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 _INCUBATOR = "--add-modules=jdk.incubator.vector"
+PROJECT_JAR = Path(__file__).resolve().parent / "java" / "retrieval-lucene.jar"
+DEFAULT_HEAP = "2g"
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,6 +51,14 @@ def prepare_jvm() -> str:
 
         add_options._drops_incubator = True  # type: ignore[attr-defined]
         jnius_config.add_options = add_options
+    # (jnius_config.get_classpath() would import jnius, which starts the JVM: read the list itself)
+    if not jnius_config.vm_running:
+        for jar in (anserini_jar_path(), str(PROJECT_JAR)):
+            if jar not in (jnius_config.classpath or []):
+                jnius_config.add_classpath(jar)
+        heap = os.environ.get("RETRIEVAL_JVM_HEAP", DEFAULT_HEAP)
+        if heap and not any(o.startswith("-Xmx") for o in jnius_config.options):
+            jnius_config.add_options(f"-Xmx{heap}")
     return os.environ.get("JAVA_HOME", "")
 
 
@@ -49,6 +66,14 @@ def _imported() -> set[str]:
     import sys
 
     return set(sys.modules)
+
+
+def jnius():
+    """The ``jnius`` module, its JVM started by :func:`prepare_jvm`'s rules (no pyserini import)."""
+    prepare_jvm()
+    import jnius as module
+
+    return module
 
 
 def pyserini_search():
@@ -113,6 +138,18 @@ def index_collection(args: list[str]) -> None:
     from pyserini.pyclass import autoclass  # puts Anserini's jar on the classpath
 
     autoclass("io.anserini.index.IndexCollection").main(args)
+
+
+def batch_searcher(index_path: str, k1: float, b: float):
+    """This project's ``retrieval.lucene.BatchSearch`` over ``index_path`` (see its source), in the
+    JVM pyserini runs; ``None`` when that JVM was started without this project's jar on its
+    classpath (pyserini imported before :func:`prepare_jvm`)."""
+    java = jnius()
+    try:
+        cls = java.autoclass("retrieval.lucene.BatchSearch")
+    except java.JavaException:
+        return None
+    return cls(index_path, float(k1), float(b))
 
 
 def search_collection(args: list[str]) -> None:

@@ -78,12 +78,43 @@ def test_scifact_matches_pyserini(scifact: BeirDataset, session_cache, spec: str
     assert run.depth() == 1000
 
 
-def _same_ranking(new, old) -> None:
-    """Same (qid, docid, rank) on every line; scores equal to the 1e-6 SearchCollection prints."""
+def _same_ranking(new, old, tolerance: float = 0.0) -> None:
+    """Same (qid, docid, rank) on every line; the same scores (within the 1e-6 that SearchCollection's
+    TREC file prints, for that path)."""
     a, b = new.frame.reset_index(drop=True), old.frame.reset_index(drop=True)
     assert len(a) == len(b)
     assert a[["qid", "docid", "rank"]].equals(b[["qid", "docid", "rank"]])
-    assert (a["score"] - b["score"]).abs().max() <= 1e-6
+    assert ((a["score"] - b["score"]).abs() <= tolerance).all()
+
+
+def test_bm25_search_imports_neither_pyserini_nor_torch(tiny_dir: Path, tmp_path: Path) -> None:
+    """A BM25 run from a fresh process starts the JVM itself: pyserini's Python side (which imports
+    torch and transformers, seconds) stays out, for both the index build and the search."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from retrieval.beir import BeirDataset; from retrieval.cache import Cache; "
+        "from retrieval.runner import get_run; "
+        f"run = get_run(BeirDataset({str(tiny_dir)!r}), 'test', 'bm25-flat', cache=Cache({str(tmp_path / 'c')!r}), progress=False); "
+        "assert len(run) > 0; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pyserini', 'torch', 'transformers'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_batch_search_uses_the_project_jar(tiny_dir: Path, tiny_cache) -> None:
+    """The fast path is the one taken (the JVM was started with retrieval-lucene.jar), and its id
+    table covers every document of the index."""
+    from retrieval.bm25 import _batch_searcher
+
+    index = build_index(BeirDataset(tiny_dir), "flat", cache=tiny_cache, progress=False)
+    found = _batch_searcher(str(index), 0.9, 0.4)
+    assert found is not None, "retrieval-lucene.jar is not on the JVM classpath: BM25 batches fall back to SearchCollection"
+    _, ids = found
+    assert sorted(ids) == sorted(BeirDataset(tiny_dir).corpus)
 
 
 def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache) -> None:
@@ -109,6 +140,10 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
             new = system.retrieve(ds, queries, cache=cache, progress=False, k=k)
             old = system._search_pyserini(index, queries, k, False)
             _same_ranking(new, old)
+            _same_ranking(system._search_collection(index, queries, k, False), old, 1e-6)
+        for q, text in queries.items():  # one query at a time: the app's live search
+            one = system.retrieve(ds, {q: text}, cache=cache, progress=False)
+            _same_ranking(one, system._search_pyserini(index, {q: text}, 1000, False))
         assert "q2" not in new.for_query("q2")["docid"].tolist()  # remove-query
         if condition == "flat":  # Anserini nudges exact ties apart (1e-6 each, docid ascending); both paths keep that
             top = new.for_query("q1").head(4)
@@ -122,12 +157,13 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
 def test_scifact_batch_run_is_identical_to_pyserini_batch_search(
     scifact: BeirDataset, session_cache, condition: str, expected: float
 ) -> None:
-    """The SearchCollection path against today's path (LuceneSearcher.batch_search), line by line."""
+    """The batch path and the SearchCollection fallback against LuceneSearcher.batch_search, line by line."""
     system = BM25(condition)
     queries = scifact.split_queries("test")
     index = build_index(scifact, condition, cache=session_cache, progress=False)
     new = system.retrieve(scifact, queries, cache=session_cache, progress=False)
     old = system._search_pyserini(index, queries, 1000, False)
     _same_ranking(new, old)
+    _same_ranking(system._search_collection(index, queries, 1000, False), old, 1e-6)
     assert len(new) == 294041
     assert evaluate(new, scifact.qrels("test")).mean["nDCG@10"] == pytest.approx(expected, abs=5e-5)

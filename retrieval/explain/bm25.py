@@ -383,10 +383,10 @@ def analyse_with_offsets(text: str, lucene_field: str = "contents") -> list[tupl
     offsets are Python string indices (Java's UTF-16 offsets converted)."""
     if not text:
         return []
-    from ..lucene import pyserini_search
+    from ..lucene import jnius
 
-    pyserini_search()  # the JVM must start with pyserini's classpath, before jnius is imported
-    from jnius import autoclass, cast
+    java = jnius()  # the JVM must start with Anserini's classpath, before jnius is imported
+    autoclass, cast = java.autoclass, java.cast
 
     analyzer = autoclass("io.anserini.analysis.DefaultEnglishAnalyzer").newDefaultInstance()
     JClass = autoclass("java.lang.Class")
