@@ -44,7 +44,7 @@ from .beir import BeirDataset
 from .cache import Cache
 from .errors import RetrievalError, UnknownSystem
 from .lucene import java_command
-from .run import Run
+from .run import Run, string_order
 from .system import System
 
 CONDITIONS = {
@@ -131,7 +131,7 @@ def _indexed_count(log: str) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _batch_searcher(index_path: str, k1: float, b: float):
-    """(BatchSearch, ids by Lucene doc number) for ``index_path``, or ``None`` (see the module doc)."""
+    """(BatchSearch, ids by Lucene doc number, their sort keys) for ``index_path``, or ``None`` (see the module doc)."""
     import numpy as np
 
     from .lucene import batch_searcher
@@ -139,10 +139,10 @@ def _batch_searcher(index_path: str, k1: float, b: float):
     searcher = batch_searcher(index_path, k1, b)
     if searcher is None:
         return None
-    ids = searcher.ids().tostring().decode("utf-8").split("\n")[:-1]
+    ids = np.array(searcher.ids().tostring().decode("utf-8").split("\n")[:-1], dtype=object)
     if len(ids) != searcher.maxDoc():
         raise RetrievalError(f"the id table of {index_path} has {len(ids)} entries for {searcher.maxDoc()} documents")
-    return searcher, np.array(ids, dtype=object)
+    return searcher, ids, string_order(ids)
 
 
 @functools.lru_cache(maxsize=8)
@@ -189,39 +189,54 @@ class BM25(System):
     def _search_batch(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
         """Batch search through ``BatchSearch`` (see the module doc)."""
         import numpy as np
-        import pandas as pd
 
         k1, b = float(self.params["k1"]), float(self.params["b"])
         found = _batch_searcher(str(index), k1, b)
         if found is None:
             return self._search_collection(index, queries, hits, progress)
-        searcher, ids = found
+        searcher, ids, id_keys = found
         texts = _clean_queries(queries)
         if not texts:
             return Run.from_records([], self.spec, family=self.family)
+        # Queries in qid order, so that the hits come back in the run's order (no re-sort needed).
+        qids = np.array(list(texts), dtype=object)
+        qid_keys = string_order(qids)
+        by_key = np.argsort(qid_keys, kind="stable")
+        qids, qid_keys = qids[by_key], qid_keys[by_key]
         fields = CONDITIONS[self.condition]["fields"] or {}
         if progress:
             print(f"{self.spec}: searching {len(texts):,} queries with Lucene...", file=sys.stderr)
-        block = "".join(f"{t}\n" for t in texts.values()).encode("utf-8", "replace")
-        packed = searcher.search(
-            block, list(fields), [float(w) for w in fields.values()], hits + self._extra(), os.cpu_count() or 1
-        )
+        block = "".join(f"{texts[q]}\n" for q in qids).encode("utf-8", "replace")
+        extra = self._extra()
+        packed = searcher.search(block, list(fields), [float(w) for w in fields.values()], hits + extra, os.cpu_count() or 1)
         raw = packed.tostring()
-        n = len(texts)
-        counts = np.frombuffer(raw, "<i4", n)
+        n = len(qids)
+        counts = np.frombuffer(raw, "<i4", n).astype(np.int64)
         total = int(counts.sum())
         docs = np.frombuffer(raw, "<i4", total, offset=4 * n)
-        scores = np.frombuffer(raw, "<f4", total, offset=4 * (n + total))
-        qids = np.repeat(np.array(list(texts), dtype=object), counts)
-        return self._to_run(pd.DataFrame({"qid": qids, "docid": ids[docs], "score": scores.astype(np.float64)}), hits)
+        scores = np.frombuffer(raw, "<f4", total, offset=4 * (n + total)).astype(np.float64)
+        row_query = np.repeat(np.arange(n), counts)
+        keep = self._kept(counts, qids[row_query], ids[docs], hits)
+        docs, scores, row_query = docs[keep], scores[keep], row_query[keep]
+        return Run.from_arrays(
+            qids[row_query],
+            ids[docs],
+            scores,
+            self.spec,
+            qid_key=qid_keys[row_query],
+            docid_key=id_keys[docs],
+            family=self.family,
+        )
 
-    def _to_run(self, frame, hits: int) -> Run:
-        """A run from ``frame`` (qid, docid, score), each query's hits in Lucene's order: the
-        query's own id dropped (remove-query), then the first ``hits`` kept."""
-        if self.params["remove_query"]:
-            frame = frame[frame["qid"].to_numpy() != frame["docid"].to_numpy()]
-        frame = frame[frame.groupby("qid", sort=False).cumcount().to_numpy() < hits]
-        return Run.from_frame(frame.reset_index(drop=True), self.spec, family=self.family)
+    def _kept(self, counts, hit_qids, hit_ids, hits: int):
+        """Which hits to keep, given each query's hits in Lucene's order (``counts`` per query, then
+        their rows): the query's own id dropped (Pyserini's --remove-query), then the first ``hits``."""
+        import numpy as np
+
+        keep = hit_qids != hit_ids if self.params["remove_query"] else np.ones(len(hit_ids), dtype=bool)
+        kept_before = np.cumsum(keep) - keep
+        first_kept = np.repeat(np.append(kept_before, 0)[np.cumsum(counts) - counts], counts)
+        return keep & (kept_before - first_kept < hits)
 
     def _search_collection(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
         """Batch search through Anserini's SearchCollection (the fallback; see the module doc)."""
@@ -279,10 +294,11 @@ class BM25(System):
             )
         # The file lists each query's hits in Lucene's order (rank 1..n), as batch_search returns them.
         frame = frame.sort_values(["qid", "rank"], kind="stable")
+        qids, docids = frame["qid"].to_numpy(dtype=object), frame["docid"].to_numpy(dtype=object)
+        keep = self._kept(frame.groupby("qid", sort=False).size().to_numpy(), qids, docids, hits)
         # %f prints the float32 score to 1e-6: within 1e-6 of the score batch_search returns.
         scores = frame["score"].to_numpy().astype(np.float32).astype(np.float64)
-        out = pd.DataFrame({"qid": frame["qid"].to_numpy(), "docid": frame["docid"].to_numpy(), "score": scores})
-        return self._to_run(out, hits)
+        return Run.from_arrays(qids[keep], docids[keep], scores[keep], self.spec, family=self.family)
 
     def _search_pyserini(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
         """pyserini's in-process ``LuceneSearcher`` (single queries; the reference the batch path is tested against)."""

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataFormatError
@@ -38,23 +39,84 @@ def rank_frame(frame: pd.DataFrame) -> pd.DataFrame:
     missing = {"qid", "docid", "score"} - set(frame.columns)
     if missing:
         raise ValueError(f"run frame lacks columns {sorted(missing)}")
-    df = pd.DataFrame(
-        {
-            "qid": frame["qid"].astype(str).to_numpy(),
-            "docid": frame["docid"].astype(str).to_numpy(),
-            "score": frame["score"].astype("float64").to_numpy(),
-        }
+    qid = frame["qid"].astype(str).to_numpy(dtype=object)
+    docid = frame["docid"].astype(str).to_numpy(dtype=object)
+    return rank_arrays(qid, docid, frame["score"].astype("float64").to_numpy())
+
+
+def string_order(values: np.ndarray) -> np.ndarray:
+    """Each string's position among the distinct ``values`` in code point order (equal strings get
+    equal positions): integer sort keys that order exactly as the strings do."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = pd.factorize(values)
+    # Arrow sorts strings by their UTF-8 bytes, which is code point order (Python's str order).
+    order = pc.sort_indices(pa.array(np.asarray(uniques, dtype=object), type=pa.string())).to_numpy()
+    position = np.empty(len(uniques), dtype=np.int64)
+    position[order] = np.arange(len(uniques), dtype=np.int64)
+    return position[codes]
+
+
+def _tie_rule_order(qk: np.ndarray, score: np.ndarray, dk: np.ndarray) -> np.ndarray:
+    """Row order of the tie rule: qid key ascending, score descending, docid key descending.
+
+    Rows that already obey it (a system that ranks by the same rule, queries in qid order) are
+    recognised in one pass and not sorted again.
+    """
+    n = len(score)
+    if n < 2:
+        return np.arange(n)
+    same_q = qk[1:] == qk[:-1]
+    in_order = (qk[1:] > qk[:-1]) | (same_q & ((score[1:] < score[:-1]) | ((score[1:] == score[:-1]) & (dk[1:] < dk[:-1]))))
+    if in_order.all():
+        return np.arange(n)
+    return np.lexsort((-dk, -score, qk))
+
+
+def _check_unique_pairs(qid: np.ndarray, docid: np.ndarray, qk: np.ndarray, dk: np.ndarray) -> None:
+    """A (qid, docid) listed twice is an error (a run ranks each document once per query)."""
+    if len(qk) < 2:
+        return
+    pair = qk * (int(dk.max()) + 1) + dk if int(qk.max()) < 2**62 // (int(dk.max()) + 1) else None
+    if pair is not None:
+        order = np.argsort(pair, kind="stable")
+        twice = pair[order][1:] == pair[order][:-1]
+    else:  # keys too large to combine: sort by both
+        order = np.lexsort((dk, qk))
+        twice = (qk[order][1:] == qk[order][:-1]) & (dk[order][1:] == dk[order][:-1])
+    if twice.any():
+        i = int(order[int(np.flatnonzero(twice)[0])])
+        raise ValueError(f"run lists document {docid[i]} twice for query {qid[i]}")
+
+
+def rank_arrays(
+    qid: np.ndarray,
+    docid: np.ndarray,
+    score: np.ndarray,
+    *,
+    qid_key: np.ndarray | None = None,
+    docid_key: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The run columns of parallel arrays (``qid``, ``docid``: object arrays of str), ranked by the tie rule.
+
+    ``qid_key`` / ``docid_key`` are integer keys ordering as the strings do (:func:`string_order`);
+    a caller that has them already (BM25 keeps one per index) saves sorting the strings again.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    if np.isnan(score).any():
+        i = int(np.flatnonzero(np.isnan(score))[0])
+        raise ValueError(f"run has a NaN score (query {qid[i]}, document {docid[i]})")
+    qk = string_order(qid) if qid_key is None else np.asarray(qid_key, dtype=np.int64)
+    dk = string_order(docid) if docid_key is None else np.asarray(docid_key, dtype=np.int64)
+    _check_unique_pairs(qid, docid, qk, dk)
+    order = _tie_rule_order(qk, score, dk)
+    qk = qk[order]
+    starts = np.flatnonzero(np.concatenate(([True], qk[1:] != qk[:-1])))
+    rank = np.arange(len(order), dtype=np.int64) - np.repeat(starts, np.diff(np.append(starts, len(order)))) + 1
+    return pd.DataFrame(
+        {"qid": pd.array(qid[order], dtype=str), "docid": pd.array(docid[order], dtype=str), "rank": rank, "score": score[order]}
     )
-    if df["score"].isna().any():
-        bad = df[df["score"].isna()].iloc[0]
-        raise ValueError(f"run has a NaN score (query {bad.qid}, document {bad.docid})")
-    dup = df.duplicated(["qid", "docid"])
-    if dup.any():
-        bad = df[dup].iloc[0]
-        raise ValueError(f"run lists document {bad.docid} twice for query {bad.qid}")
-    df = df.sort_values(["qid", "score", "docid"], ascending=[True, False, False], kind="mergesort")
-    df["rank"] = df.groupby("qid", sort=False).cumcount().astype("int64") + 1
-    return df[list(COLUMNS)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -70,6 +132,12 @@ class Run:
     def from_frame(cls, frame: pd.DataFrame, name: str = "", **metadata: object) -> Run:
         """Rank a frame with ``qid, docid, score`` (any ``rank`` column is ignored, as trec_eval does)."""
         return cls(rank_frame(frame), name, dict(metadata))
+
+    @classmethod
+    def from_arrays(cls, qid: np.ndarray, docid: np.ndarray, score: np.ndarray, name: str = "", **keys_and_metadata) -> Run:
+        """Rank parallel arrays (see :func:`rank_arrays`; ``qid_key`` / ``docid_key`` are passed on)."""
+        keys = {k: keys_and_metadata.pop(k) for k in ("qid_key", "docid_key") if k in keys_and_metadata}
+        return cls(rank_arrays(qid, docid, score, **keys), name, keys_and_metadata)
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[str, str, float]], name: str = "", **metadata: object) -> Run:

@@ -113,8 +113,9 @@ def test_batch_search_uses_the_project_jar(tiny_dir: Path, tiny_cache) -> None:
     index = build_index(BeirDataset(tiny_dir), "flat", cache=tiny_cache, progress=False)
     found = _batch_searcher(str(index), 0.9, 0.4)
     assert found is not None, "retrieval-lucene.jar is not on the JVM classpath: BM25 batches fall back to SearchCollection"
-    _, ids = found
+    _, ids, keys = found
     assert sorted(ids) == sorted(BeirDataset(tiny_dir).corpus)
+    assert [ids[i] for i in sorted(range(len(ids)), key=lambda i: keys[i])] == sorted(ids)
 
 
 def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache) -> None:
@@ -132,6 +133,7 @@ def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache
         "q4": "   ",
         "q5": "date",
         "q6": "\x00\x01",
+        "q9": "unmatched words",  # no hits, last in qid order
     }
     for condition in ("flat", "multifield"):
         system = BM25(condition)
