@@ -39,6 +39,28 @@ def test_ranks_ignore_input_order_and_rank_column() -> None:
     assert rank_frame(frame)["docid"].tolist() == ["y", "z", "x"]
 
 
+def test_ranking_equals_a_plain_python_sort_on_random_runs() -> None:
+    """rank_frame's integer keys and its already-ordered shortcut give Python's own string order:
+    non-ASCII, astral and digit ids, -0.0 == 0.0, shuffled and pre-ordered input."""
+    import random
+
+    rnd = random.Random(7)
+    ids = ["a", "b", "B", "é", "z", "10", "9", "ü1", "\U0001f600", "\uff5e", "ab", "a b", "Ω"] + [f"d{i}" for i in range(40)]
+    for trial in range(40):
+        rows = {
+            (rnd.choice(["q1", "q2", "Q", "é", "10", "9"]), rnd.choice(ids)): rnd.choice([0.5, 1.0, -0.0, 0.0, 2.25, -3.0])
+            for _ in range(rnd.randint(0, 400))
+        }
+        records = [(q, d, s) for (q, d), s in rows.items()]
+        expected = sorted(records, key=lambda r: r[1], reverse=True)  # docid descending, then (stable)
+        expected.sort(key=lambda r: (r[0], -r[2]))  # qid ascending, score descending
+        given = expected if trial % 2 else rnd.sample(records, len(records))
+        frame = rank_frame(pd.DataFrame(given, columns=["qid", "docid", "score"]))
+        assert list(zip(frame["qid"], frame["docid"])) == [(q, d) for q, d, _ in expected]
+        for q in {r[0] for r in records}:
+            assert frame[frame["qid"] == q]["rank"].tolist() == list(range(1, sum(r[0] == q for r in records) + 1))
+
+
 def test_run_rejects_duplicates_and_nan() -> None:
     with pytest.raises(ValueError, match="twice"):
         Run.from_records([("q", "a", 1.0), ("q", "a", 2.0)])
