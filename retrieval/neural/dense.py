@@ -16,7 +16,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,32 @@ def embeddings_key(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, A
     )
 
 
+class _LazyBlocks(Sequence):
+    """``(texts of chunk i, batch_size)`` for an executor, read from the document store when asked for."""
+
+    def __init__(self, chunks: list[list[str]], texts: Callable[[list[str]], list[str]], batch_size: int | None) -> None:
+        self.chunks, self.texts, self.batch_size = chunks, texts, batch_size
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return (self.texts(self.chunks[i]), self.batch_size)
+
+
+def _longest_first(store, docids: list[str]) -> list[str]:
+    """``docids`` longest text first (less padding per batch), reading the texts once for their
+    lengths only: each chunk's texts are read again from the document store when it is encoded."""
+    length = {d: len(doc_text(doc)) for d, doc in zip(docids, store.values())}
+    return sorted(docids, key=lambda d: (-length[d], d))
+
+
+def _get_many(store, docids: list[str]) -> list:
+    """Documents of ``docids`` in order: the document store's batched read, or a plain mapping's lookups."""
+    get_many = getattr(store, "get_many", None)
+    return get_many(docids) if get_many else [store[d] for d in docids]
+
+
 def corpus_embeddings(
     dataset: BeirDataset,
     encoder: Callable[[], Any],
@@ -72,9 +98,13 @@ def corpus_embeddings(
 
     def build(tmp: Path) -> dict[str, Any]:
         started = time.time()
-        docids = list(dataset.corpus)
-        texts = {d: doc_text(dataset.corpus[d]) for d in docids}
-        order = sorted(docids, key=lambda d: (-len(texts[d]), d))
+        store = dataset.corpus
+        docids = list(store)
+        order = _longest_first(store, docids)
+
+        def texts(chunk: list[str]) -> list[str]:
+            return [doc_text(doc) for doc in _get_many(store, chunk)]
+
         scratch = cache.scratch(key)
         plan = {
             "n": len(order),
@@ -108,7 +138,7 @@ def corpus_embeddings(
         ) as bar:
             if executor is not None and getattr(executor, "name", "local") != "local":
                 missing = [i for i, ok in enumerate(done) if not ok]
-                blocks = [([texts[d] for d in chunks[i]], batch_size) for i in missing]
+                blocks = _LazyBlocks([chunks[i] for i in missing], texts, batch_size)
                 for j, vecs in executor.map(worker_factory or encoder, "encode_documents", blocks):
                     _save_chunk(scratch / f"chunk-{missing[j]:06d}.npy", np.asarray(vecs).astype(np.float16))
                     bar.update(len(chunks[missing[j]]))
@@ -116,7 +146,7 @@ def corpus_embeddings(
                 if done[i] or _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk)) is not None:
                     continue
                 enc = enc or encoder()
-                vecs = enc.encode_documents([texts[d] for d in chunk], batch_size=batch_size, on_batch=bar.update)
+                vecs = enc.encode_documents(texts(chunk), batch_size=batch_size, on_batch=bar.update)
                 _save_chunk(scratch / f"chunk-{i:06d}.npy", vecs.astype(np.float16))
         dim = None
         for i, chunk in enumerate(chunks):
