@@ -110,7 +110,7 @@ def _dir_mb(path: Path) -> float:
 
 def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, index_rounds: int = 2) -> Section:
     """Index build time, queries per second and nDCG@10 of both (plus our previous path)."""
-    from retrieval.bm25 import BM25, build_index
+    from retrieval.bm25 import BM25, IN_PROCESS_BELOW, build_index
     from retrieval.cache import Cache
     from retrieval.evaluate import evaluate
 
@@ -163,6 +163,16 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
     ndcg_theirs = evaluate(results["bm25s"], qrels, ["nDCG@10"]).mean["nDCG@10"]
     identical = same(results["ours"], results["pyserini"])
     idx_ours, idx_theirs = median(ours_index), median(theirs_index)
+
+    # Index build again, now that this process's JVM runs (after the searches): small corpora are then
+    # built in it (retrieval.bm25.IN_PROCESS_BELOW), as in the app or a CLI run over several datasets.
+    from retrieval.lucene import jvm_running
+
+    warm_index = []
+    for _ in range(index_rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-bm25-") as tmp:
+            warm_index.append(timed(lambda: build_index(dataset, "flat", cache=Cache(Path(tmp)), progress=False))[0])
+    warm_in_process = jvm_running() and len(docids) < IN_PROCESS_BELOW
 
     # What the stored raw JSON (and positions, doc vectors) cost: the previous index, one build, searched.
     from retrieval.lucene import search_collection  # noqa: F401  (same JVM)
@@ -218,7 +228,17 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
             idx_theirs / idx_ours,
             "speed-up ours/bm25s",
             ">= 0.5",
-            note="ours: child JVM",
+            note="ours: fresh process, child JVM",
+        ),
+        Row(
+            "bm25",
+            f"index build s ({len(docids):,} docs), JVM already running",
+            fmt(median(warm_index)),
+            fmt(idx_theirs),
+            idx_theirs / median(warm_index),
+            "speed-up ours/bm25s",
+            ">= 0.5",
+            note="ours: in this process's JVM" if warm_in_process else "ours: child JVM",
         ),
         Row("bm25", "nDCG@10", f"{ndcg_ours:.4f}", f"{ndcg_theirs:.4f}", ndcg_ours / ndcg_theirs, "quality ours/bm25s", ">= 1.0"),
     ]
@@ -236,6 +256,7 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
         f"our run identical to pyserini batch_search's (qid, docid, rank on every line): {identical}; "
         f"to SearchCollection's: {same(results['ours'], results['searchcollection'])}",
         f"index build seconds, ours: {', '.join(f'{t:.1f}' for t in ours_index)} (child CPU {', '.join(f'{t:.1f}' for t in ours_index_cpu)}); "
+        f"with this process's JVM running (after the searches): {', '.join(f'{t:.1f}' for t in warm_index)}; "
         f"bm25s: {', '.join(f'{t:.1f}' for t in theirs_index)} (CPU {', '.join(f'{t:.1f}' for t in theirs_index_cpu)})",
         f"index size: ours {_dir_mb(index):.1f} MB; with -storeRaw -storePositions -storeDocvectors (previous) {raw_mb:.1f} MB, "
         f"built in {raw_wall:.1f} s (child CPU {raw_cpu:.1f} s), searched by the same SearchCollection path in "

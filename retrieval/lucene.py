@@ -132,12 +132,22 @@ def java_command(main_class: str, args: list[str], jvm_options: list[str] | None
     return [str(java), *(jvm_options or []), "-cp", anserini_jar_path(), main_class, *args]
 
 
-def index_collection(args: list[str]) -> None:
-    """Run Anserini's IndexCollection in this process (used by ``python -m retrieval.lucene``)."""
-    prepare_jvm()
-    from pyserini.pyclass import autoclass  # puts Anserini's jar on the classpath
+def jvm_running() -> bool:
+    """Whether this process's JVM has started with this project's jar on its classpath (pyjnius
+    starts it once, on its first import)."""
+    import jnius_config
 
-    autoclass("io.anserini.index.IndexCollection").main(args)
+    return bool(jnius_config.vm_running) and str(PROJECT_JAR) in (jnius_config.classpath or [])
+
+
+def index_collection(args: list[str]) -> None:
+    """Run Anserini's IndexCollection in this process's JVM (``IndexCollection.main`` returns; it never exits)."""
+    jnius().autoclass("io.anserini.index.IndexCollection").main(args)
+
+
+def count_documents(index_path) -> int:
+    """Live documents in the Lucene index at ``index_path``."""
+    return int(jnius().autoclass("retrieval.lucene.BatchSearch").countDocuments(str(index_path)))
 
 
 def batch_searcher(index_path: str, k1: float, b: float):
@@ -162,9 +172,3 @@ def search_collection(args: list[str]) -> None:
     from pyserini.pyclass import autoclass
 
     autoclass("io.anserini.search.SearchCollection").main(args)
-
-
-if __name__ == "__main__":  # python -m retrieval.lucene -collection ... (a child process per index build)
-    import sys
-
-    index_collection(sys.argv[1:])

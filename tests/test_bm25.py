@@ -54,6 +54,29 @@ def test_index_is_cached_per_content(tiny_dir: Path, cache) -> None:
     assert build_index(BeirDataset(tiny_dir), "flat", cache=cache, progress=False) != first
 
 
+def test_index_built_in_this_process_ranks_as_one_built_in_a_child_jvm(tiny_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """Small corpora are indexed in this process's JVM once it runs, larger ones (and any in a fresh
+    process) in a child JVM: both indexes give the same runs, line for line, in both conditions."""
+    from retrieval import bm25
+    from retrieval.cache import Cache
+    from retrieval.lucene import jnius, jvm_running
+
+    jnius()
+    assert jvm_running()
+    ds = BeirDataset(tiny_dir)
+    queries = {"q1": "apple banana", "q2": "unsafe script", "q3": "data science python"}
+    runs = {}
+    for where, limit in (("in-process", 10**9), ("child", 0)):
+        monkeypatch.setattr(bm25, "IN_PROCESS_BELOW", limit)
+        cache = Cache(tmp_path / where)
+        for condition in ("flat", "multifield"):
+            runs[where, condition] = BM25(condition).retrieve(ds, queries, cache=cache, progress=False)
+            assert (cache.root / "lucene-index").is_dir()
+    for condition in ("flat", "multifield"):
+        _same_ranking(runs["in-process", condition], runs["child", condition])
+        assert len(runs["child", condition]) > 0
+
+
 def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
     folder = tmp_path / "args"
     (folder / "qrels").mkdir(parents=True)

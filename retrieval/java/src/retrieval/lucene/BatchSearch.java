@@ -86,6 +86,13 @@ public final class BatchSearch {
     return searcher.getIndexReader().maxDoc();
   }
 
+  /** The number of (live) documents in the index at {@code path}. */
+  public static int countDocuments(String path) throws Exception {
+    try (IndexReader reader = DirectoryReader.open(FSDirectory.open(Paths.get(path)))) {
+      return reader.numDocs();
+    }
+  }
+
   /**
    * Every document's id in doc-number order, UTF-8, each followed by '\n' (an id holding '\n' is an
    * error). A deleted document (none in the indexes this project builds) gives an empty line.
