@@ -4,9 +4,8 @@ Ours: :class:`retrieval.bm25.BM25` ``bm25-flat`` (k1=0.9, b=0.4), index built by
 :func:`retrieval.bm25.build_index` into a fresh cache (a child JVM, as a user pays it; the document
 store it reads is the dataset's, built once per dataset), search by ``BM25.retrieve`` (this
 project's ``BatchSearch`` in the in-process JVM, all cores) up to a :class:`Run`. Also timed in the
-same run: the two previous paths on the same index (Anserini's ``SearchCollection`` writing a TREC
-file, and pyserini's ``LuceneSearcher.batch_search``), and what an index
-with ``-storeRaw -storePositions -storeDocvectors`` (the previous index) costs to build and search.
+same run: pyserini's ``LuceneSearcher.batch_search`` on the same index (the reference run), and the
+index build again once this process's JVM runs (then in-process).
 bm25s: the same ``title + "\\n" + text`` documents, English stop words and Snowball stemmer
 (PyStemmer, as bm25s recommends), ``method="lucene"``, the same k1 and b, numpy backend on all
 cores, also up to a :class:`Run`. Both runs are scored with ``retrieval.evaluate``.
@@ -75,41 +74,12 @@ def _cpu_children() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _raw_index(dataset, folder: Path) -> tuple[float, float, Path]:
-    """The previous index (stored raw JSON, positions, doc vectors): (wall s, child CPU s, path)."""
-    import subprocess
-
-    from retrieval.lucene import java_command
-
-    cmd = java_command(
-        "io.anserini.index.IndexCollection",
-        [
-            "-collection",
-            "BeirFlatCollection",
-            "-input",
-            str(dataset.corpus.jsonl_dir),
-            "-index",
-            str(folder),
-            "-generator",
-            "DefaultLuceneDocumentGenerator",
-            "-threads",
-            str(min(4, os.cpu_count() or 1)),
-            "-storePositions",
-            "-storeDocvectors",
-            "-storeRaw",
-        ],
-    )
-    cpu0, t0 = _cpu_children(), time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True)
-    return time.perf_counter() - t0, _cpu_children() - cpu0, folder
-
-
 def _dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 1e6
 
 
 def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, index_rounds: int = 2) -> Section:
-    """Index build time, queries per second and nDCG@10 of both (plus our previous path)."""
+    """Index build time, queries per second and nDCG@10 of both (plus pyserini batch_search, the reference run)."""
     from retrieval.bm25 import BM25, IN_PROCESS_BELOW, build_index
     from retrieval.cache import Cache
     from retrieval.evaluate import evaluate
@@ -139,7 +109,7 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
     # Search: the index for ours comes from the bench cache; both produce a Run of k hits per query.
     system = BM25("flat")
     index = build_index(dataset, "flat", cache=cache, progress=False)
-    results, cpu = {}, {"ours": [], "bm25s": [], "searchcollection": [], "pyserini": []}
+    results, cpu = {}, {"ours": [], "bm25s": [], "pyserini": []}
 
     def measured(name, fn):
         def call():
@@ -152,7 +122,6 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
     contenders = {
         "ours": measured("ours", lambda: system.retrieve(dataset, queries, cache=cache, progress=False, k=k)),
         "bm25s": measured("bm25s", lambda: bm25s.retrieve(queries, k=k)),
-        "searchcollection": measured("searchcollection", lambda: system._search_collection(index, queries, k, False)),
         "pyserini": measured("pyserini", lambda: system._search_pyserini(index, queries, k, False)),
     }
     times = interleaved(contenders, rounds)
@@ -174,17 +143,6 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
             warm_index.append(timed(lambda: build_index(dataset, "flat", cache=Cache(Path(tmp)), progress=False))[0])
     warm_in_process = jvm_running() and len(docids) < IN_PROCESS_BELOW
 
-    # What the stored raw JSON (and positions, doc vectors) cost: the previous index, one build, searched.
-    from retrieval.lucene import search_collection  # noqa: F401  (same JVM)
-
-    with tempfile.TemporaryDirectory(prefix="bench-bm25-raw-") as tmp:
-        raw_wall, raw_cpu, raw_index = _raw_index(dataset, Path(tmp) / "index")
-        raw_mb = _dir_mb(raw_index)
-        raw_times = []
-        for _ in range(2):
-            c0 = time.process_time()
-            w, _ = timed(lambda: system._search_collection(raw_index, queries, k, False))
-            raw_times.append((w, time.process_time() - c0))
     n = len(queries)
     section.rows += [
         Row(
@@ -198,19 +156,11 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
         ),
         Row(
             "bm25",
-            "queries/s, our previous path (Anserini SearchCollection, same index)",
-            fmt(qps["searchcollection"]),
-            fmt(qps["bm25s"]),
-            qps["searchcollection"] / qps["bm25s"],
-            "speed-up previous/bm25s",
-        ),
-        Row(
-            "bm25",
-            "queries/s, the first path (pyserini batch_search, same index)",
+            "queries/s, pyserini batch_search (the reference run, same index)",
             fmt(qps["pyserini"]),
             fmt(qps["bm25s"]),
             qps["pyserini"] / qps["bm25s"],
-            "speed-up previous/bm25s",
+            "speed-up pyserini/bm25s",
         ),
         Row(
             "bm25",
@@ -247,20 +197,17 @@ def run(dataset, *, cache, split: str = "test", k: int = 1000, rounds: int = 3, 
         f"bm25s {_version('bm25s')} method=lucene, numpy backend, n_threads={bm25s.threads}, stemmer="
         f"{'Snowball english (PyStemmer)' if bm25s.stemmer else 'none (PyStemmer missing)'}",
         f"search seconds per round, ours: {', '.join(f'{t:.2f}' for t in times['ours'])}; "
-        f"bm25s: {', '.join(f'{t:.2f}' for t in times['bm25s'])}; SearchCollection: {', '.join(f'{t:.2f}' for t in times['searchcollection'])}; "
+        f"bm25s: {', '.join(f'{t:.2f}' for t in times['bm25s'])}; "
         f"pyserini batch_search: {', '.join(f'{t:.2f}' for t in times['pyserini'])} "
         f"(median of {rounds}, warm-up excluded; all end in a Run)",
         f"search CPU seconds per round (this process, JVM threads included), ours: {', '.join(f'{t:.2f}' for t in cpu['ours'])}; "
-        f"bm25s: {', '.join(f'{t:.2f}' for t in cpu['bm25s'])}; SearchCollection: {', '.join(f'{t:.2f}' for t in cpu['searchcollection'])}; "
+        f"bm25s: {', '.join(f'{t:.2f}' for t in cpu['bm25s'])}; "
         f"pyserini batch_search: {', '.join(f'{t:.2f}' for t in cpu['pyserini'])}",
-        f"our run identical to pyserini batch_search's (qid, docid, rank on every line): {identical}; "
-        f"to SearchCollection's: {same(results['ours'], results['searchcollection'])}",
+        f"our run identical to pyserini batch_search's (qid, docid, rank on every line): {identical}",
         f"index build seconds, ours: {', '.join(f'{t:.1f}' for t in ours_index)} (child CPU {', '.join(f'{t:.1f}' for t in ours_index_cpu)}); "
         f"with this process's JVM running (after the searches): {', '.join(f'{t:.1f}' for t in warm_index)}; "
         f"bm25s: {', '.join(f'{t:.1f}' for t in theirs_index)} (CPU {', '.join(f'{t:.1f}' for t in theirs_index_cpu)})",
-        f"index size: ours {_dir_mb(index):.1f} MB; with -storeRaw -storePositions -storeDocvectors (previous) {raw_mb:.1f} MB, "
-        f"built in {raw_wall:.1f} s (child CPU {raw_cpu:.1f} s), searched by the same SearchCollection path in "
-        f"{', '.join(f'{w:.2f} s (CPU {c:.2f})' for w, c in raw_times)} (first round includes opening the index)",
+        f"index size: {_dir_mb(index):.1f} MB",
         f"hits: ours {len(results['ours']):,}, bm25s {len(results['bm25s']):,} (bm25s keeps only documents with a positive score)",
     ]
     section.seconds = time.perf_counter() - started

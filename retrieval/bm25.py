@@ -23,11 +23,12 @@ Search (a batch, or the app's one live query):
   become ids through a table read once per index from the id doc values: no stored document is
   loaded and no Python object is made per hit. It ranks exactly as ``LuceneSearcher.batch_search``
   does, with the same scores (tested line by line).
-* if the JVM was started without this project's jar (pyserini imported before
-  :func:`retrieval.lucene.prepare_jvm`), Anserini's own ``SearchCollection`` (multi-threaded Java
-  writing a TREC file, read back with pandas) gives the same ranking, about ten times slower.
 * pyserini's ``LuceneSearcher.batch_search`` (:meth:`BM25._search_pyserini`) is the reference the
-  tests hold both paths to.
+  tests hold it to, and the fallback when the JVM was started without this project's jar (pyserini
+  imported before :func:`retrieval.lucene.prepare_jvm`): the same run, about twenty times slower.
+  (Anserini's ``SearchCollection``, the path before this one, wrote scores to a TREC file with
+  ``%f``; read back, scores in [8, 16) with many exact ties could swap ranks: 976 of 20,000 lines
+  differed on a 1M-document corpus of repeated SciFact documents. It is gone.)
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ class BM25(System):
         k1, b = float(self.params["k1"]), float(self.params["b"])
         found = _batch_searcher(str(index), k1, b)
         if found is None:
-            return self._search_collection(index, queries, hits, progress)
+            return self._search_pyserini(index, queries, hits, progress)
         searcher, ids, id_keys = found
         texts = _clean_queries(queries)
         if not texts:
@@ -248,75 +249,14 @@ class BM25(System):
 
     def _kept(self, counts, hit_qids, hit_ids, hits: int):
         """Which hits to keep, given each query's hits in Lucene's order (``counts`` per query, then
-        their rows): the query's own id dropped (Pyserini's --remove-query), then the first ``hits``."""
+        their rows): the query's own id dropped (Pyserini's --remove-query), then the first ``hits``
+        (as :meth:`_keep` does for one query of the reference path)."""
         import numpy as np
 
         keep = hit_qids != hit_ids if self.params["remove_query"] else np.ones(len(hit_ids), dtype=bool)
         kept_before = np.cumsum(keep) - keep
         first_kept = np.repeat(np.append(kept_before, 0)[np.cumsum(counts) - counts], counts)
         return keep & (kept_before - first_kept < hits)
-
-    def _search_collection(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
-        """Batch search through Anserini's SearchCollection (the fallback; see the module doc)."""
-        import tempfile
-
-        import numpy as np
-        import pandas as pd
-
-        from .lucene import search_collection
-
-        fields = CONDITIONS[self.condition]["fields"]
-        with tempfile.TemporaryDirectory(prefix="bm25-search-") as tmp:
-            topics, output = Path(tmp) / "topics.tsv", Path(tmp) / "run.trec"
-            lines = [f"{q}\t{text}\n" for q, text in _clean_queries(queries).items()]
-            if not lines:
-                return Run.from_records([], self.spec, family=self.family)
-            topics.write_text("".join(lines), encoding="utf-8")
-            args = [
-                "-index",
-                str(index),
-                "-topics",
-                str(topics),
-                "-topicReader",
-                "TsvString",
-                "-output",
-                str(output),
-                "-bm25",
-                "-bm25.k1",
-                str(float(self.params["k1"])),
-                "-bm25.b",
-                str(float(self.params["b"])),
-                "-hits",
-                str(hits + self._extra()),
-                "-threads",
-                str(os.cpu_count() or 1),
-                "-quiet",
-            ]
-            if fields:
-                args += ["-fields", *[f"{f}={w}" for f, w in fields.items()]]
-            if progress:
-                print(f"{self.spec}: searching {len(lines):,} queries with Anserini SearchCollection...", file=sys.stderr)
-            search_collection(args)
-            if not output.is_file():
-                raise RetrievalError(f"Anserini SearchCollection wrote no run for {self.spec} (index {index})")
-            frame = pd.read_csv(
-                output,
-                sep=" ",
-                header=None,
-                names=["qid", "q0", "docid", "rank", "score", "tag"],
-                usecols=["qid", "docid", "rank", "score"],
-                dtype={"qid": str, "docid": str, "rank": "int64", "score": str},
-                keep_default_na=False,
-                na_filter=False,
-                engine="c",
-            )
-        # The file lists each query's hits in Lucene's order (rank 1..n), as batch_search returns them.
-        frame = frame.sort_values(["qid", "rank"], kind="stable")
-        qids, docids = frame["qid"].to_numpy(dtype=object), frame["docid"].to_numpy(dtype=object)
-        keep = self._kept(frame.groupby("qid", sort=False).size().to_numpy(), qids, docids, hits)
-        # %f prints the float32 score to 1e-6: within 1e-6 of the score batch_search returns.
-        scores = frame["score"].to_numpy().astype(np.float32).astype(np.float64)
-        return Run.from_arrays(qids[keep], docids[keep], scores[keep], self.spec, family=self.family)
 
     def _search_pyserini(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
         """pyserini's in-process ``LuceneSearcher`` (single queries; the reference the batch path is tested against)."""

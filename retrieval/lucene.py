@@ -160,15 +160,3 @@ def batch_searcher(index_path: str, k1: float, b: float):
     except java.JavaException:
         return None
     return cls(index_path, float(k1), float(b))
-
-
-def search_collection(args: list[str]) -> None:
-    """Run Anserini's ``SearchCollection`` (multi-threaded batch search writing a TREC run) in this
-    process's JVM, the one pyserini's ``LuceneSearcher`` uses: no JVM start, and its JIT is warm
-    after the first batch. ``SearchCollection.main`` returns normally (it never calls System.exit).
-    """
-    prepare_jvm()
-    import pyserini.search.lucene  # noqa: F401  (starts the JVM with Anserini's jar on the classpath)
-    from pyserini.pyclass import autoclass
-
-    autoclass("io.anserini.search.SearchCollection").main(args)
