@@ -19,7 +19,7 @@ from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, open_datas
 from retrieval.beir import local_datasets as _local
 from retrieval.cache import Cache, default_cache_root
 from retrieval.errors import RetrievalError
-from retrieval.evaluate import Evaluation, evaluate
+from retrieval.evaluate import Evaluation, cached_evaluate, evaluate
 
 MEASURES = ("nDCG@10", "R@100", "Judged@10")
 LIVE_DEPTH = 1000  # a typed query keeps what the system returns (BM25 and dense: 1,000; rerankers: their depth)
@@ -215,7 +215,9 @@ def build_run(ds_name: str, split: str, spec: str) -> None:
 @st.cache_resource(max_entries=48, show_spinner=False)
 def _evaluation(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> Evaluation:
     lookup = _lookup(ds_name, data_dir_text, root, split, spec)
-    return evaluate(lookup.run, _dataset(ds_name, data_dir_text, root).qrels(split))
+    ds = _dataset(ds_name, data_dir_text, root)
+    # Kept on disk beside the run: a later start of the app reads the per-query values instead of evaluating.
+    return cached_evaluate(lookup.run, ds.qrels(split), cache=get_cache(root), dataset_sha256=ds.fingerprint(), split=split)
 
 
 def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:
