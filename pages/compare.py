@@ -104,11 +104,14 @@ def main() -> None:
         return sidebar.footer()
     systems = sidebar.systems(ds_name, split, v)
     k, compact, live = sidebar.view_options(v)
+    if len(systems) < 1:
+        st.info("Choose 2 to 4 systems in the sidebar.")
+    else:
+        rankings(ds_name, split, systems, k, compact, live)
+    # The rest of the sidebar comes after the rankings (same place in the sidebar): the rankings need nothing from
+    # it, and on a first load the browser then draws them before it fetches the file uploader's code (cold start).
     sidebar.upload(ds_name)
     sidebar.footer()
-    if len(systems) < 1:
-        return st.info("Choose 2 to 4 systems in the sidebar.")
-    rankings(ds_name, split, systems, k, compact, live)
 
 
 @st.fragment
