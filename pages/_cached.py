@@ -204,6 +204,19 @@ def has_run(ds_name: str, split: str, spec: str) -> bool:
     return run_lookup(ds_name, split, spec) is not None
 
 
+def forget_runs() -> None:
+    """List the cached runs again on the next call (a run was built in the background)."""
+    _cached_runs.clear()
+
+
+def encode_progress(ds_name: str, spec: str) -> tuple[int, int] | None:
+    """Documents encoded so far for ``spec``'s corpus embeddings on the dataset, of all; None for a system that
+    encodes no corpus (or when no encode has started)."""
+    system = _system_info(spec)[0]
+    counts = getattr(system, "encode_progress", None)
+    return counts(dataset(ds_name), cache()) if counts is not None else None
+
+
 def build_run(ds_name: str, split: str, spec: str) -> None:
     """Build (or load) a run into the cache; blocking."""
     from retrieval.runner import get_run
