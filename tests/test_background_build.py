@@ -79,9 +79,12 @@ def staged_build(tmp_path, monkeypatch):
     gates = [threading.Event() for _ in range(3)]
     reached = [threading.Event() for _ in range(3)]
     calls = []
+    real = builds.run_build
 
     def build(dataset, split, system, cache):
         calls.append(system.spec)
+        if system.family != "dense":  # BM25 is built for real (seconds on the tiny dataset)
+            return real(dataset, split, system, cache)
         scratch = fake_scratch(cache, dataset, system)
         steps = [
             lambda: (scratch.mkdir(parents=True), (scratch / "plan.json").write_text(json.dumps({"n": 6, "chunk_size": 2}))),
@@ -112,18 +115,23 @@ def progress_texts(at) -> list[str]:
     return [p.proto.text.replace("\\", "") for p in at.get("progress")]
 
 
+def columns(at) -> list[list[str]]:
+    """The document ids of each column's rows (columns without rows are left out)."""
+    return [ROW.findall(h.proto.body) for h in at.get("html") if '<div class="rk-col">' in h.proto.body]
+
+
 def rows(at) -> list[str]:
-    return [d for h in at.get("html") if '<div class="rk-col">' in h.proto.body for d in ROW.findall(h.proto.body)]
+    return [d for col in columns(at) for d in col]
 
 
-def compare_page(env: dict[str, str]):
+def compare_page(env: dict[str, str], systems: str = SPEC):
     import os
 
     from streamlit.testing.v1 import AppTest
 
     os.environ.update(env)
     at = AppTest.from_file(COMPARE, default_timeout=60)
-    at.query_params.update({"dataset": "tiny", "split": "test", "qid": "q1", "systems": SPEC})
+    at.query_params.update({"dataset": "tiny", "split": "test", "qid": "q1", "systems": systems})
     return at
 
 
@@ -167,3 +175,34 @@ def test_on_a_first_start_missing_runs_build_on_their_own(staged_build):
     assert calls == [SPEC]
     assert not [b for b in at.button if b.label == "Build the run now"]
     assert progress_texts(at) and progress_texts(at)[0].startswith("Building the run of")
+
+
+def test_on_a_first_start_bm25_shows_when_built_while_the_dense_column_still_encodes(staged_build):
+    from pages._builds import FIRST_START
+    from retrieval.beir import open_dataset
+    from retrieval.cache import Cache
+    from retrieval.runner import get_run
+
+    env, go, calls = staged_build
+    at = compare_page(env, "bm25-flat," + SPEC)
+    at.session_state[FIRST_START] = True
+    at.run()  # returns at once: both runs build in the background
+    assert not at.exception
+    assert sorted(calls) == sorted(["bm25-flat", SPEC])
+    assert any(t.startswith("Building the run of all-MiniLM-L6-v2") for t in progress_texts(at))
+    go(0)
+    deadline = time.monotonic() + 120
+    while not columns(at) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ds = open_dataset("tiny", env["BEIR_DATA_DIR"], cache_root=env["RETRIEVAL_CACHE_DIR"], download=False)
+    bm25 = get_run(ds, "test", "bm25-flat", cache=Cache(env["RETRIEVAL_CACHE_DIR"]), progress=False)
+    assert columns(at) == [list(bm25.for_query("q1", 10)["docid"])]  # BM25's rows, while the dense column...
+    assert [t for t in progress_texts(at) if "0 of 6 documents" in t]  # ...still shows its encoding progress
+    go(1)
+    go(2)
+    deadline = time.monotonic() + 30
+    while len(columns(at)) < 2 and time.monotonic() < deadline:
+        at.run()
+    assert columns(at)[1] == ["d6", "d2", "d1"] and not progress_texts(at)
