@@ -106,14 +106,17 @@ def main() -> None:
         return sidebar.footer()
     if not ds_name or not split:
         return sidebar.footer()
-    systems = sidebar.systems(ds_name, split, v)
-    k, compact, live = sidebar.view_options(v)
+    # The systems and view controls are drawn after the rankings (same place in the sidebar): their values are
+    # known before (the view, bound to their state), and on a first load the server sends the rankings, and the
+    # browser draws them, before the sidebar's widgets (issue 12, cold start).
+    systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
+    k, compact, live = sidebar.resolve_view(v)
     if len(systems) < 1:
         st.info("Choose 2 to 4 systems in the sidebar.")
     else:
         rankings(ds_name, split, systems, k, compact, live)
-    # The rest of the sidebar comes after the rankings (same place in the sidebar): the rankings need nothing from
-    # it, and on a first load the browser then draws them before it fetches the file uploader's code (cold start).
+    sidebar.systems_widget(options, gone)
+    sidebar.view_widgets(v)
     sidebar.upload(ds_name)
     sidebar.footer()
 
