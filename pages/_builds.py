@@ -5,7 +5,7 @@ A dense system's progress is the documents encoded so far, read from its embeddi
 (``DenseRetriever.encode_progress``, so an encode started elsewhere shows too), with an ETA from the rate since
 this build started. Other systems show the time spent so far. The column polls with ``st.fragment(run_every=...)``
 and reruns the app when the run is in the cache. On a first start (the landing page downloaded the dataset) the
-missing runs of the chosen systems start on their own; otherwise a button starts them.
+missing runs of the systems on the first page start on their own; otherwise a button starts them.
 """
 
 from __future__ import annotations
@@ -117,5 +117,10 @@ def show(job: Build) -> None:
 
 
 def first_start() -> bool:
-    """Whether this session started on the landing page (no dataset here): missing runs then start on their own."""
+    """Whether this is the first page after the landing page's download: missing runs then start on their own."""
     return bool(st.session_state.get(FIRST_START))
+
+
+def first_start_done() -> None:
+    """After that first page: systems chosen later build on request only (a reranker run can take hours)."""
+    st.session_state.pop(FIRST_START, None)

@@ -115,6 +115,7 @@ def main() -> None:
         st.info("Choose 2 to 4 systems in the sidebar.")
     else:
         rankings(ds_name, split, systems, k, compact, live)
+    builds.first_start_done()
     sidebar.systems_widget(options, gone)
     sidebar.view_widgets(v)
     sidebar.upload(ds_name)

@@ -175,6 +175,12 @@ def test_on_a_first_start_missing_runs_build_on_their_own(staged_build):
     assert calls == [SPEC]
     assert not [b for b in at.button if b.label == "Build the run now"]
     assert progress_texts(at) and progress_texts(at)[0].startswith("Building the run of")
+    # Only the first page's systems: one added later waits for its button (a reranker run can take hours).
+    assert FIRST_START not in at.session_state
+    at.query_params["systems"] = f"{SPEC},dense:all-mpnet-base-v2"
+    at.run()
+    assert calls == [SPEC]
+    assert [b.label for b in at.button if b.key == "build_dense:all-mpnet-base-v2"] == ["Build the run now"]
 
 
 def test_on_a_first_start_bm25_shows_when_built_while_the_dense_column_still_encodes(staged_build):
