@@ -16,4 +16,9 @@ from pages import _nav
 FAVICON = Path(__file__).resolve().parent / ".streamlit" / "favicon.png"  # served locally, never fetched from the internet
 
 st.set_page_config(page_title="BEIR retrieval workbench", page_icon=str(FAVICON), layout="wide")
+# The browser loads the code of st.html (the compact view's rows) only when the first one arrives, and then needs
+# ~1 s on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to Streamlit's
+# event container) asks for that code first thing, so the browser prepares it while the page imports pandas and
+# reads the runs (issue 12, cold start).
+st.html("<style></style>")
 _nav.run()

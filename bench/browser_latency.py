@@ -15,7 +15,8 @@ Clicks (on SciFact with cached runs of BM25 flat and all-MiniLM-L6-v2, and BM25 
 Random; pick a query from the list; add a system; remove it; documents per column 10 -> 100;
 Failure cases -> Compare. With ``--base``, both servers run at once and every click alternates between
 them (same page state, same load), so their ratio is fair under a busy machine. Also: cold start
-(``streamlit run`` launched to the first ranked document painted, warm retrieval cache) and N browser
+(``streamlit run`` launched to the first ranked document painted, warm retrieval cache; rounds alternate
+between the contenders) and N browser
 sessions clicking Random at once (p95 and errors). Benchmarks are measurements: nothing fails on a time.
 """
 
@@ -297,8 +298,13 @@ async def measure(apps: dict[str, Path], n: int, cold_rounds: int, sessions: int
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            for who, app in apps.items():  # cold start first: nothing of this server is warm yet
-                res["cold"][who] = await cold_start(browser, env, app, cold_rounds)
+            # Cold start first (nothing of these servers is warm yet), one round at a time, alternating which
+            # contender goes first, so that both see the same load.
+            names = list(apps)
+            for r in range(cold_rounds):
+                for who in names if r % 2 == 0 else names[::-1]:
+                    res["cold"].setdefault(who, []).extend(await cold_start(browser, env, apps[who], 1))
+            for who in names if cold_rounds else ():
                 log(f"cold start {who}: " + ", ".join(f"{s:.1f} s" for s in res["cold"][who]))
             import contextlib
 

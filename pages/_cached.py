@@ -19,7 +19,7 @@ from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, open_datas
 from retrieval.beir import local_datasets as _local
 from retrieval.cache import Cache, default_cache_root
 from retrieval.errors import RetrievalError
-from retrieval.evaluate import Evaluation, evaluate
+from retrieval.evaluate import Evaluation, cached_evaluate, evaluate
 
 MEASURES = ("nDCG@10", "R@100", "Judged@10")
 LIVE_DEPTH = 1000  # a typed query keeps what the system returns (BM25 and dense: 1,000; rerankers: their depth)
@@ -204,6 +204,19 @@ def has_run(ds_name: str, split: str, spec: str) -> bool:
     return run_lookup(ds_name, split, spec) is not None
 
 
+def forget_runs() -> None:
+    """List the cached runs again on the next call (a run was built in the background)."""
+    _cached_runs.clear()
+
+
+def encode_progress(ds_name: str, spec: str) -> tuple[int, int] | None:
+    """Documents encoded so far for ``spec``'s corpus embeddings on the dataset, of all; None for a system that
+    encodes no corpus (or when no encode has started)."""
+    system = _system_info(spec)[0]
+    counts = getattr(system, "encode_progress", None)
+    return counts(dataset(ds_name), cache()) if counts is not None else None
+
+
 def build_run(ds_name: str, split: str, spec: str) -> None:
     """Build (or load) a run into the cache; blocking."""
     from retrieval.runner import get_run
@@ -215,7 +228,9 @@ def build_run(ds_name: str, split: str, spec: str) -> None:
 @st.cache_resource(max_entries=48, show_spinner=False)
 def _evaluation(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> Evaluation:
     lookup = _lookup(ds_name, data_dir_text, root, split, spec)
-    return evaluate(lookup.run, _dataset(ds_name, data_dir_text, root).qrels(split))
+    ds = _dataset(ds_name, data_dir_text, root)
+    # Kept on disk beside the run: a later start of the app reads the per-query values instead of evaluating.
+    return cached_evaluate(lookup.run, ds.qrels(split), cache=get_cache(root), dataset_sha256=ds.fingerprint(), split=split)
 
 
 def evaluation(ds_name: str, split: str, spec: str) -> Evaluation | None:

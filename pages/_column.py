@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import _builds as builds
 from pages import _cached as data
 from pages import _repro
 from pages._document import open_document
 from retrieval import cards, columns, runner, text
-from retrieval.errors import RetrievalError
 
 
 def render_column(
@@ -97,18 +97,25 @@ def render_column(
 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:
+    """A missing run: its build's progress if one runs (started on its own on a first start), else a button that
+    starts it in the background; the page and the other columns never wait for it."""
+    job = builds.job(ds_name, split, spec)
+    if job is None and builds.first_start():
+        job = builds.start(ds_name, split, spec)
+    if job is not None:
+        return builds.show(job)
     eta = runner.estimate_build_seconds(data.cached_runs(), spec, len(data.dataset(ds_name).corpus), data.docs_by_dataset())
     st.info(
         f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}."
     )
-    if st.button("Build the run now", key=f"build_{spec}", icon=":material/play_arrow:"):
-        with st.spinner(f"Building {data.name_md(spec)} on {data.esc(ds_name)}…", show_time=True):
-            try:
-                data.build_run(ds_name, split, spec)
-            except RetrievalError as exc:
-                st.error(data.esc(exc, joiners=False))
-                return
-        st.rerun()
+    st.button(
+        "Build the run now",
+        key=f"build_{spec}",
+        icon=":material/play_arrow:",
+        help="Builds in the background: the page stays usable and this column shows the progress",
+        on_click=builds.start,
+        args=(ds_name, split, spec),
+    )
 
 
 def _open_picked(key: str, spec: str, by_id: dict) -> None:

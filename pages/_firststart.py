@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages import _cached as data
+from pages._builds import FIRST_START
 from retrieval import text
 
 
@@ -95,6 +96,7 @@ def progress(job: Download) -> None:
         return
     if job.done:
         data.forget_datasets()
+        st.session_state[FIRST_START] = True  # the columns then build their missing runs on their own (pages/_builds.py)
         st.rerun(scope="app")
     got, total = job.fetched(), job.total
     elapsed = time.monotonic() - job.started

@@ -49,12 +49,19 @@ def footer() -> None:
     st.sidebar.caption(f"Data folder (BEIR_DATA_DIR): `{data.data_dir() or 'unset'}`  \nCache: `{data.cache_root()}`")
 
 
-def systems(ds_name: str, split: str, v: dict) -> list[str]:
+def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[str], list[str]]:
+    """``(chosen, options, gone)`` for the view, with the picker's state set to ``chosen``: what
+    :func:`systems_widget` will show and return, known before it is drawn (so the rankings can come first)."""
     wanted = v["systems"] or data.default_systems(ds_name, split)
     chosen, options, gone = choices.resolve_systems(wanted, data.system_options(ds_name), state.MAX_SYSTEMS)
+    state.bind("w_systems", chosen)
+    return chosen, options, gone
+
+
+def systems_widget(options: list[str], gone: list[str]) -> list[str]:
+    """The systems picker (and the size ladder) in the sidebar, after :func:`resolve_systems`; returns the choice."""
     for name in gone:
         st.sidebar.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
-    state.bind("w_systems", chosen)
     chosen = st.sidebar.multiselect(
         "Systems (2 to 4)",
         options,
@@ -93,17 +100,24 @@ def upload(ds_name: str) -> None:
         _upload.upload_form(ds_name, key="w_upload", rerun=True)
 
 
-def view_options(v: dict) -> tuple[int, bool, bool]:
-    """Documents per column, compact or card view, judged query or free text; all carried by the URL."""
+def resolve_view(v: dict) -> tuple[int, bool, bool]:
+    """``(k, compact, live)`` of the view, with the controls' state set to them: what :func:`view_widgets` will
+    return, known before it is drawn."""
     state.bind("w_k", v["k"])
+    state.bind("w_view", v["view"])
+    state.bind("w_mode", v["mode"])
+    return v["k"], v["view"] == "compact", v["mode"] == "free"
+
+
+def view_widgets(v: dict) -> tuple[int, bool, bool]:
+    """Documents per column, compact or card view, judged query or free text (all carried by the URL), after
+    :func:`resolve_view`."""
     k = st.sidebar.segmented_control(
         "Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k")
     )
-    state.bind("w_view", v["view"])
     view = st.sidebar.segmented_control(
         "View", state.VIEWS, key="w_view", format_func=str.capitalize, on_change=state.on_widget_change, args=("w_view", "view")
     )
-    state.bind("w_mode", v["mode"])
     mode = st.sidebar.segmented_control(
         "Query",
         state.MODES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import _builds as builds
 from pages import _cached as data
 from pages import _column as column
 from pages import _firststart as firststart
@@ -64,11 +65,14 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
 
 
 def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
-    """Runs of the chosen systems; BM25 runs are built on the spot (seconds), others on request."""
+    """Runs of the chosen systems; BM25 runs are built on the spot (seconds), others on request, in the background.
+    On a first start (or once a background build of it runs) BM25 builds in the background too, so its column and
+    the dense columns' encoding progress show side by side and none waits for another (pages/_builds.py)."""
     lookups = {}
     for spec in systems:
         lookup = data.run_lookup(ds_name, split, spec)
-        if lookup is None and data.family(spec) == "bm25" and data.system_info(spec)[1]:
+        background = builds.first_start() or builds.job(ds_name, split, spec) is not None
+        if lookup is None and not background and data.family(spec) == "bm25" and data.system_info(spec)[1]:
             with st.spinner(f"Building the {data.name_md(spec)} run on {data.esc(ds_name)} (first time only)…", show_time=True):
                 try:
                     data.build_run(ds_name, split, spec)
@@ -102,13 +106,20 @@ def main() -> None:
         return sidebar.footer()
     if not ds_name or not split:
         return sidebar.footer()
-    systems = sidebar.systems(ds_name, split, v)
-    k, compact, live = sidebar.view_options(v)
+    # The systems and view controls are drawn after the rankings (same place in the sidebar): their values are
+    # known before (the view, bound to their state), and on a first load the server sends the rankings, and the
+    # browser draws them, before the sidebar's widgets (issue 12, cold start).
+    systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
+    k, compact, live = sidebar.resolve_view(v)
+    if len(systems) < 1:
+        st.info("Choose 2 to 4 systems in the sidebar.")
+    else:
+        rankings(ds_name, split, systems, k, compact, live)
+    builds.first_start_done()
+    sidebar.systems_widget(options, gone)
+    sidebar.view_widgets(v)
     sidebar.upload(ds_name)
     sidebar.footer()
-    if len(systems) < 1:
-        return st.info("Choose 2 to 4 systems in the sidebar.")
-    rankings(ds_name, split, systems, k, compact, live)
 
 
 @st.fragment

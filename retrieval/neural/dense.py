@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..beir import BeirDataset
-from ..cache import Cache, atomic_write_bytes, atomic_write_json
+from ..cache import MANIFEST, Cache, atomic_write_bytes, atomic_write_json
 from ..errors import UnknownSystem
 from ..run import Run
 from . import registry
@@ -173,6 +173,30 @@ def corpus_embeddings(
     return emb, docids, entry
 
 
+def encode_progress(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, Any]) -> tuple[int, int] | None:
+    """``(documents encoded, documents in the corpus)`` of the corpus embeddings of ``model_key``: all of them once
+    cached; while an encode runs (in this process or another), the documents of the chunks written so far; None
+    when no encode has started. Reads the entry's scratch folder only (nothing is loaded or created)."""
+    key = embeddings_key(cache, dataset, model_key)
+    if (cache.path(key) / MANIFEST).is_file():
+        n = len(dataset.corpus)
+        return n, n
+    scratch = cache.root / "_partial" / key.kind / key.digest
+    try:
+        plan = json.loads((scratch / "plan.json").read_text(encoding="utf-8"))
+        n, size = int(plan["n"]), int(plan["chunk_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    done = 0
+    for path in scratch.glob("chunk-*.npy"):  # written atomically: a chunk file is a finished chunk
+        try:
+            i = int(path.stem.split("-", 1)[1])
+        except ValueError:
+            continue
+        done += max(0, min(size, n - i * size))
+    return min(done, n), n
+
+
 def _save_chunk(path: Path, arr: np.ndarray) -> None:
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
@@ -248,6 +272,10 @@ class DenseRetriever(ModelSystem):
             "storage": STORAGE,
             "code_version": DENSE_CODE_VERSION,
         }
+
+    def encode_progress(self, dataset: BeirDataset, cache: Cache) -> tuple[int, int] | None:
+        """Documents of ``dataset`` encoded so far by this model, of all (see :func:`encode_progress`)."""
+        return encode_progress(cache, dataset, self.model_key())
 
     # ---- work -------------------------------------------------------------------------------
     def encoder(self, cache: Cache | None = None):

@@ -1,10 +1,17 @@
 """Device and dtype choice: CUDA when present (bf16, or fp16 where bf16 is missing), else CPU fp32.
 
 Both are overridable (``device="cpu"|"cuda"|"cuda:1"``, ``dtype="float32"|"bfloat16"|"float16"``).
-The dtype changes the numbers, so it goes into cache keys; the device alone does not.
+The dtype changes the numbers, so it goes into cache keys; the device alone does not. Working out the
+default (a cache key of a cached run) does not import torch (seconds) where it cannot see a GPU anyway: a CPU-only
+build of torch (its version says ``+cpu``), or Linux with no NVIDIA, ROCm or WSL GPU device node. Elsewhere
+torch is asked, as before.
 """
 
 from __future__ import annotations
+
+import functools
+import os
+import sys
 
 from ..errors import RetrievalError
 
@@ -19,7 +26,32 @@ DTYPES = {
 }
 
 
+# Device nodes and driver files without one of which torch cannot see a GPU on Linux (NVIDIA, ROCm, WSL).
+GPU_PATHS = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+@functools.lru_cache(maxsize=1)
+def torch_version() -> str | None:
+    """The installed torch's version from its package metadata (``"2.13.0+cpu"``), without importing it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cuda_impossible() -> bool:
+    """True when torch could not see a CUDA (or ROCm) GPU here, decided without importing torch."""
+    version = torch_version()
+    if version is not None and version.partition("+")[2].startswith("cpu"):
+        return True
+    return sys.platform.startswith("linux") and not any(os.path.exists(p) for p in GPU_PATHS)
+
+
 def cuda_available() -> bool:
+    if cuda_impossible():
+        return False
     import torch
 
     return torch.cuda.is_available()

@@ -19,6 +19,7 @@ import io
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 import zipfile
@@ -313,8 +314,27 @@ def _probe_hub() -> str | None:
     return result[0]
 
 
+def hub_cache_dir() -> Path | None:
+    """The Hugging Face cache folder (``HF_HUB_CACHE``, else ``HF_HOME/hub``, ...) as huggingface_hub resolves it,
+    without importing huggingface_hub (a few hundred ms) unless it already is; None when unsure (staging mode)."""
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:  # already imported (and perhaps patched, as tests do): its word counts
+        return Path(constants.HF_HUB_CACHE)
+    if os.environ.get("HUGGINGFACE_CO_STAGING", "").strip().lower() in ("1", "true", "yes", "on"):
+        return None
+    home = os.path.join(os.path.expanduser("~"), ".cache")
+    hf_home = os.path.expandvars(
+        os.path.expanduser(os.getenv("HF_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", home), "huggingface")))
+    )
+    legacy = os.getenv("HUGGINGFACE_HUB_CACHE", os.path.join(hf_home, "hub"))
+    return Path(os.path.expandvars(os.path.expanduser(os.getenv("HF_HUB_CACHE", legacy))))
+
+
 def hf_cached(info: ModelInfo, revision: str) -> Path | None:
     """The model's snapshot in the Hugging Face cache, if complete enough to load."""
+    root = hub_cache_dir()
+    if root is not None and not (root / ("models--" + info.hf_id.replace("/", "--"))).is_dir():
+        return None  # never fetched here: huggingface_hub need not be imported to say so
     from huggingface_hub import snapshot_download
 
     try:
