@@ -7,9 +7,11 @@
 
 Both use k1=0.9, b=0.4, 1,000 hits and drop a hit whose docid equals the query id (Pyserini's
 ``--remove-query``, which matters on ArguAna and Quora), as Pyserini's BEIR reproductions do.
-The index is built once per dataset checksum into the cache, by Anserini's ``IndexCollection`` in
-a child JVM (no Python, no pyserini import), straight from the document store's normalised JSONL
-(:mod:`retrieval.docstore`); the data folder itself is never written to. The index stores only
+The index is built once per dataset checksum into the cache, by Anserini's ``IndexCollection``,
+straight from the document store's normalised JSONL (:mod:`retrieval.docstore`); the data folder
+itself is never written to. It runs in a child JVM (no Python, no pyserini import; started from
+the JDK's AOT cache, :class:`retrieval.lucene.AotCache`), or, for corpora under
+``IN_PROCESS_BELOW`` documents once this process's JVM runs, in that JVM (no start, warm JIT). The index stores only
 the ids (no ``-storeRaw``, positions or doc vectors): nothing here reads them back (texts come
 from the document store), and loading the stored raw JSON of every hit was most of the search time.
 
@@ -264,7 +266,8 @@ class BM25(System):
         return keep & (kept_before - first_kept < hits)
 
     def _search_pyserini(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
-        """pyserini's in-process ``LuceneSearcher`` (single queries; the reference the batch path is tested against)."""
+        """pyserini's in-process ``LuceneSearcher.batch_search``: the reference the tests hold
+        :meth:`_search_batch` to, and its fallback (see the module doc)."""
         searcher = _searcher(str(index), float(self.params["k1"]), float(self.params["b"]))
         qids = list(queries)
         fields = CONDITIONS[self.condition]["fields"]
@@ -289,10 +292,10 @@ class BM25(System):
 
 
 def _clean_queries(queries: Mapping[str, str]) -> dict[str, str]:
-    """The batch paths' query texts: whitespace runs (tabs, newlines) become one space, which the
-    analyzer tokenises identically, and Java's ``trim`` characters are stripped (SearchCollection's
-    TsvString reader trims them and splits on the tab). A query with no text left is dropped: it has
-    no hits."""
+    """Query texts for BatchSearch's newline-separated block: whitespace runs (tabs, newlines) become
+    one space, which the analyzer tokenises identically, and Java's ``trim`` characters (controls)
+    are stripped, which it drops too. A query with no text left is dropped: it has no hits. (Tested
+    against LuceneSearcher, which gets the raw texts, on such queries.)"""
     out = {}
     for q, text in queries.items():
         clean = " ".join(text.split()).strip(_JAVA_TRIM)
