@@ -165,21 +165,28 @@ class AotCache:
             return []
         if self.path.is_file():
             return [f"-XX:AOTCache={self.path}"]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only cache root: run without the cache rather than fail the build
+            return []
         return [f"-XX:AOTCacheOutput={self.training}"]
 
     def finish(self, returncode: int, output: str) -> None:
-        """After the child ran: keep what it trained, or drop a cache it could not load."""
-        if self.training.is_file():
-            if returncode == 0:
-                os.replace(self.training, self.path)
-            else:
-                self.training.unlink(missing_ok=True)
-        elif any("[error" in line and "[aot]" in line for line in output.splitlines()):
-            self.path.unlink(missing_ok=True)
-        for stale in self.training.parent.glob(f".{self.path.name}.*.tmp") if self.training.parent.is_dir() else ():
-            if stale != self.training and _older_than(stale, 3600):
-                stale.unlink(missing_ok=True)
+        """After the child ran: keep what it trained, or drop a cache it could not load. Never raises:
+        the cache only saves start-up time."""
+        try:
+            if self.training.is_file():
+                if returncode == 0:
+                    os.replace(self.training, self.path)
+                else:
+                    self.training.unlink(missing_ok=True)
+            elif any("[error" in line and "[aot]" in line for line in output.splitlines()):
+                self.path.unlink(missing_ok=True)
+            for stale in self.training.parent.glob(f".{self.path.name}.*.tmp") if self.training.parent.is_dir() else ():
+                if stale != self.training and _older_than(stale, 3600):
+                    stale.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _java_version() -> tuple[int, ...]:

@@ -104,6 +104,9 @@ def test_child_jvm_builds_train_then_start_from_an_aot_cache(tiny_dir: Path, tmp
     trained[0].write_bytes(trained[0].read_bytes()[:100_000])  # truncated
     _same_ranking(build("c"), first)
     assert not trained[0].exists()  # dropped: the next build trains again
+    (tmp_path / "not-a-folder").write_text("x")  # a cache root where no jvm/ folder can be made
+    monkeypatch.setenv("RETRIEVAL_CACHE_DIR", str(tmp_path / "not-a-folder" / "root"))
+    _same_ranking(build("d"), first)  # built without the AOT cache, not failed
 
 
 def test_remove_query_drops_the_query_own_id(tmp_path: Path, cache) -> None:
