@@ -75,16 +75,13 @@ def _tie_rule_order(qk: np.ndarray, score: np.ndarray, dk: np.ndarray) -> np.nda
 
 
 def _check_unique_pairs(qid: np.ndarray, docid: np.ndarray, qk: np.ndarray, dk: np.ndarray) -> None:
-    """A (qid, docid) listed twice is an error (a run ranks each document once per query)."""
+    """A (qid, docid) listed twice is an error (a run ranks each document once per query). The keys are
+    positions among distinct strings, so one int64 holds both (below 3e9 distinct of each)."""
     if len(qk) < 2:
         return
-    pair = qk * (int(dk.max()) + 1) + dk if int(qk.max()) < 2**62 // (int(dk.max()) + 1) else None
-    if pair is not None:
-        order = np.argsort(pair, kind="stable")
-        twice = pair[order][1:] == pair[order][:-1]
-    else:  # keys too large to combine: sort by both
-        order = np.lexsort((dk, qk))
-        twice = (qk[order][1:] == qk[order][:-1]) & (dk[order][1:] == dk[order][:-1])
+    pair = qk * (int(dk.max()) + 1) + dk
+    order = np.argsort(pair, kind="stable")
+    twice = pair[order][1:] == pair[order][:-1]
     if twice.any():
         i = int(order[int(np.flatnonzero(twice)[0])])
         raise ValueError(f"run lists document {docid[i]} twice for query {qid[i]}")
@@ -134,10 +131,19 @@ class Run:
         return cls(rank_frame(frame), name, dict(metadata))
 
     @classmethod
-    def from_arrays(cls, qid: np.ndarray, docid: np.ndarray, score: np.ndarray, name: str = "", **keys_and_metadata) -> Run:
-        """Rank parallel arrays (see :func:`rank_arrays`; ``qid_key`` / ``docid_key`` are passed on)."""
-        keys = {k: keys_and_metadata.pop(k) for k in ("qid_key", "docid_key") if k in keys_and_metadata}
-        return cls(rank_arrays(qid, docid, score, **keys), name, keys_and_metadata)
+    def from_arrays(
+        cls,
+        qid: np.ndarray,
+        docid: np.ndarray,
+        score: np.ndarray,
+        name: str = "",
+        *,
+        qid_key: np.ndarray | None = None,
+        docid_key: np.ndarray | None = None,
+        **metadata: object,
+    ) -> Run:
+        """Rank parallel arrays (see :func:`rank_arrays`)."""
+        return cls(rank_arrays(qid, docid, score, qid_key=qid_key, docid_key=docid_key), name, metadata)
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[str, str, float]], name: str = "", **metadata: object) -> Run:
