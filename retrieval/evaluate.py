@@ -24,7 +24,6 @@ from .run import Run
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "RR@10", "Judged@10")
 EVAL_CODE_VERSION = 1  # bump when evaluate() changes what it computes
-RUN_FILE = "run.parquet"  # the file of a cached run entry (retrieval.runner)
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,8 @@ def evaluate(run: Run, qrels: Qrels, measures: Sequence[str] = DEFAULT_MEASURES)
 def run_checksum(run: Run) -> str | None:
     """sha256 of a cached run's file, as its cache manifest records it (the entry was verified when the run was
     read); None for a run that does not come from the cache (an upload, a live query)."""
+    from .runner import RUN_FILE
+
     entry = run.metadata.get("cache_entry") if run.metadata else None
     if not entry:
         return None

@@ -24,6 +24,8 @@ from .run import COLUMNS, Run
 from .system import System
 from .systems import parse_system
 
+RUN_FILE = "run.parquet"  # the run in a cached run entry
+
 RUN_CODE_VERSION = 1
 
 
@@ -58,7 +60,7 @@ def get_run(dataset: BeirDataset, split: str, system: System | str, *, cache: Ca
     def build(tmp: Path) -> dict[str, Any]:
         started = time.time()
         run = _produce(system, dataset, dataset.split_queries(split), split, cache, progress)
-        write_run_parquet(run, tmp / "run.parquet")
+        write_run_parquet(run, tmp / RUN_FILE)
         return {"queries": len(run.qids), "rows": len(run), "seconds": round(time.time() - started, 3), "spec": system.spec}
 
     entry = cache.get_or_build(key, build, info={"dataset": dataset.name, "split": split, "spec": system.spec})
@@ -128,7 +130,7 @@ def read_run_parquet(path: Path, name: str = "") -> Run:
 
 
 def _read_run(entry: Path, system: System) -> Run:
-    run = read_run_parquet(entry / "run.parquet", system.spec)
+    run = read_run_parquet(entry / RUN_FILE, system.spec)
     return Run(run.frame, system.spec, {"cache_entry": str(entry), "family": system.family})
 
 
