@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages import _builds as builds
 from pages import _cached as data
-from pages import _repro
+from pages import _repro, _rows
 from pages._document import open_document
 from retrieval import cards, columns, runner, text
 
@@ -44,24 +44,16 @@ def render_column(
         st.info("No results for this query.")
     if compact:
         names = {s: data.display_name(s) for s in lookups}
+        view = _rows.view_id(ds_name, qid, query)
+        full = _rows.full_docs(view, spec)
         rows = [
-            cards.compact_row_html(doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live)
+            cards.compact_row_html(
+                doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live, full=doc.docid in full
+            )
             for doc in column.docs
         ]
-        st.html(f'<div class="rk-col">{"".join(rows)}</div>')
-        if column.docs:  # the whole document and why each column ranked it where it did (the dialog of the card view)
-            by_id = {doc.docid: doc for doc in column.docs}
-            st.selectbox(
-                "Why here?",
-                list(by_id),
-                index=None,
-                key=f"why_{spec}",
-                placeholder="Why here? Open a document",
-                format_func=lambda d: f"#{by_id[d].rank} · {cards.doc_fields(corpus, d)[0][:60] or d}",
-                on_change=_open_picked,
-                args=(f"why_{spec}", spec, by_id),
-                label_visibility="collapsed",
-            )
+        by_id = {doc.docid: doc for doc in column.docs}
+        _rows.show(spec, view, f'<div class="rk-col">{"".join(rows)}</div>', lambda d: _open_row(spec, by_id.get(d)))
     for doc in () if compact else column.docs:
         d = corpus.get(doc.docid)
         with st.container(border=True, key=cards.card_key(spec, doc.docid)):
@@ -118,10 +110,8 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
     )
 
 
-def _open_picked(key: str, spec: str, by_id: dict) -> None:
-    """Open the picked document's dialog (ranks in every column, as the card view's Open button does), then reset the pick."""
-    doc = by_id.get(st.session_state.get(key))
-    st.session_state[key] = None
+def _open_row(spec: str, doc) -> None:
+    """A row's "Why here?": the document's dialog, with its ranks in every column (as the card view's Open button)."""
     if doc is not None:
         ranks = {data.display_name(o.system): o.label for o in doc.others}
         open_document(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks})

@@ -110,20 +110,33 @@ def move_label(rank: int, left_rank: int | None) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _row_body_html(title: str, body: str, query: str, chars: int) -> tuple[str, str, str]:
+def _row_head_html(title: str, body: str, query: str, chars: int) -> tuple[str, str, bool]:
+    """The highlighted title and snippet of a row, and whether the snippet left text out (kept per document and
+    query: a click that keeps the query, such as adding a system or more documents per column, reuses them)."""
     terms = text.query_terms(query)
     title_html = text.to_html(text.highlight(text.normalize_space(title), terms)) or "<i>(no title)</i>"
-    snip = text.to_html(text.snippet(body, terms, chars).spans)
-    full = text.to_html(text.highlight(body, terms))
-    return title_html, snip, full
+    snip = text.snippet(body, terms, chars)
+    return title_html, text.to_html(snip.spans), snip.cut_start or snip.cut_end
 
 
-def compact_row_html(doc, title: str, body: str, query: str, names: dict[str, str], left: str | None, badges: bool = True) -> str:
-    """One document as a <details> row: rank, badge, title, move against ``left``, ranks elsewhere, score."""
+def full_text_html(body: str, query: str) -> str:
+    """The whole document with the query's terms marked, escaped (sent only for rows whose full text was asked for)."""
+    return text.to_html(text.highlight(body, text.query_terms(query)))
+
+
+def compact_row_html(
+    doc, title: str, body: str, query: str, names: dict[str, str], left: str | None, badges: bool = True, full: bool = False
+) -> str:
+    """One document as a <details> row: rank, badge, title, move against ``left``, ranks elsewhere, score.
+
+    Opened, the row shows the snippet and two buttons, "Full text" and "Why here?" (``data-act`` says which, for
+    the page's script); with ``full`` the row comes open with the whole text instead of the first button (no such
+    button where the snippet is the whole text). The full text is left out otherwise: it was most of the bytes (about 500 KB for two columns of 100) and few rows are opened.
+    """
     import html
 
     esc = functools.partial(html.escape, quote=True)
-    title_html, snip, full = _row_body_html(title, body, query, SNIPPET_CHARS)
+    title_html, snip, cut = _row_head_html(title, body, query, SNIPPET_CHARS)
     cls, mark = BADGE_HTML[doc.badge.kind]
     badge = f'<span class="rk-b {cls}" title="{esc(doc.badge.label)}">{mark}</span>' if badges else ""
     move = ""
@@ -136,13 +149,24 @@ def compact_row_html(doc, title: str, body: str, query: str, names: dict[str, st
             tip = f"{esc(names.get(left, left))}: {esc(o.label)}"
             move = f'<span class="rk-m rk-{kind}" title="against the column on the left ({tip})">{word}</span>'
     plain_title = esc(text.normalize_space(title)) or "(no title)"
+    docid = esc(doc.docid)
+
+    def button(act: str, label: str) -> str:
+        return f'<button type="button" class="rk-act" data-act="{act}" data-docid="{docid}">{label}</button>'
+
+    if not cut:  # the snippet is the whole text
+        more = ""
+    elif full:
+        more = f'<div class="rk-full"><p>{full_text_html(body, query)}</p></div>'
+    else:
+        more = button("full", "Full text")
     return (
-        f'<details class="rk-row {doc_class(doc.docid)}" data-docid="{esc(doc.docid)}"><summary>'
+        f'<details class="rk-row {doc_class(doc.docid)}" data-docid="{docid}"{" open" if full and cut else ""}><summary>'
         f'<span class="rk-r">#{doc.rank}</span>{badge}<span class="rk-t" title="{plain_title}">{title_html}</span>'
         f'{move}{"".join(others)}<span class="rk-s">{doc.score:.3f}</span></summary>'
-        f'<div class="rk-body"><div class="rk-meta">doc {esc(doc.docid)} · score {doc.score:.4f}'
+        f'<div class="rk-body"><div class="rk-meta">doc {docid} · score {doc.score:.4f}'
         f"{' · ' + esc(doc.badge.label) if badges else ''}</div><p>{snip}</p>"
-        f'<details class="rk-full"><summary>Full text</summary><p>{full}</p></details></div></details>'
+        f"{more}{button('why', 'Why here?')}</div></details>"
     )
 
 
@@ -162,7 +186,9 @@ COMPACT_CSS = """
 .rk-meta{color:#777;font-size:.75rem}
 .rk-body p{font-size:.85rem;margin:.2rem 0;line-height:1.45}
 .rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
-.rk-full>summary{cursor:pointer;color:#1a56b0;font-size:.8rem}
+.rk-full p{border-left:3px solid rgba(128,128,128,.3);padding-left:.5rem}
+.rk-act{background:none;border:none;padding:0 .8rem 0 0;color:#1a56b0;font-size:.8rem;cursor:pointer}
+.rk-act:hover{text-decoration:underline}
 """
 
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -51,6 +52,7 @@ class Snippet:
         return "".join(s.text for s in self.spans)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # words repeat across documents: highlighting a column stems each word once
 def stem(word: str) -> str:
     """A light English suffix stemmer, enough to match plurals and simple inflections.
 

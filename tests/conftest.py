@@ -174,3 +174,13 @@ def tiny_ce_dir(tmp_path_factory) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(src / name, folder / name)
     return folder
+
+
+def compact_columns(at) -> list[str]:
+    """The compact view's columns as HTML, in page order: each column's rows are the data of an ``rk_rows``
+    element (pages/_rows.py), which AppTest keeps as a component proto with its JSON data."""
+    out = []
+    for el in at.main.get("bidi_component"):
+        if el.proto.component_name == "rk_rows":
+            out.append(json.loads(el.proto.json)["html"])
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import env_restored, write_tiny_beir
+from .conftest import compact_columns, env_restored, write_tiny_beir
 
 COMPARE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 SPEC = "dense:all-MiniLM-L6-v2"
@@ -117,7 +117,7 @@ def progress_texts(at) -> list[str]:
 
 def columns(at) -> list[list[str]]:
     """The document ids of each column's rows (columns without rows are left out)."""
-    return [ROW.findall(h.proto.body) for h in at.get("html") if '<div class="rk-col">' in h.proto.body]
+    return [ROW.findall(body) for body in compact_columns(at)]
 
 
 def rows(at) -> list[str]:

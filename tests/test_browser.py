@@ -29,7 +29,10 @@ HOSTILE = {
     "_id": "d7",
     "title": "Vitamin D <script>window.__pwned='script'</script> :smile: **bold**",
     "text": "vitamin D <img src=x onerror=\"window.__pwned='img'\"> [click](javascript:window.__pwned='link') "
-    "<svg onload=\"window.__pwned='svg'\"></svg> www.example.com $x^2$",
+    "<svg onload=\"window.__pwned='svg'\"></svg> www.example.com $x^2$"
+    # Long enough that the compact row's snippet leaves text out: the rest comes only with "Full text".
+    + " Later on, more markup about vitamin D levels in the blood of older adults." * 4
+    + " <img src=y onerror=\"window.__pwned='full'\"> the end.",
 }
 
 
@@ -116,7 +119,7 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
     d5 = card(page, "bm25-flat", "d5")
     assert d5.get_by_text("Unsafe <script>alert(1)</script>", exact=True).is_visible()
     assert "<img src=x onerror=alert(2)>" in d5.inner_text()
-    assert "onerror" in card(page, "bm25-flat", "d7").inner_text()
+    assert "<script>window.__pwned='script'</script>" in card(page, "bm25-flat", "d7").inner_text()
     assert card(page, "bm25-flat", "d7").locator("a").count() == 0  # no links made from text
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "compare-tiny.png"), full_page=True)
@@ -200,7 +203,24 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     row(page, 0, "d5").locator(":scope > summary").click()
     assert "Unsafe <script>alert(1)</script>" in row(page, 0, "d5").inner_text()
     assert row(page, 0, "d5").locator("script, img").count() == 0
+    assert row(page, 0, "d5").get_by_role("button", name="Full text").count() == 0  # its snippet is the whole text
+    # "Full text" asks the server for the whole document (not sent with the rows); the row stays open with it,
+    # other open rows stay open, and the hostile text at its end is still text.
+    opened = row(page, 0, "d7")
+    opened.locator(":scope > summary").click()
+    assert opened.locator(".rk-full").count() == 0 and "the end." not in opened.inner_text()
+    opened.get_by_role("button", name="Full text").click()
+    opened.locator(".rk-full").wait_for(timeout=30_000)
+    assert "<img src=y onerror=\"window.__pwned='full'\"> the end." in opened.locator(".rk-full").inner_text()
+    assert opened.locator("img, svg, script").count() == 0
+    assert opened.evaluate("e => e.open") and row(page, 0, "d5").evaluate("e => e.open")
+    # "Why here?" opens the document's dialog, with a tab per column's explanation.
+    opened.get_by_role("button", name="Why here?").click()
+    page.get_by_role("tab", name="Why here: BM25 (multifield)").wait_for(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "compare-compact-why.png"))
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").wait_for(state="hidden", timeout=10_000)
     page.screenshot(path=str(SHOTS / "compare-compact-tiny.png"))
     assert_nothing_ran(page)
 

@@ -142,7 +142,7 @@ PAGE_SCRIPT = """
     for k, v in {"dataset": "tiny", "split": "test", "qid": "q1", "systems": "dense:all-MiniLM-L6-v2"}.items():
         at.query_params[k] = v
     at.run()
-    rows = [el.proto.body for el in at.main.get("html") if "rk-col" in el.proto.body]
+    rows = [json.loads(el.proto.json)["html"] for el in at.main.get("bidi_component")]  # the compact rows
     metrics = [m.value for m in at.main.markdown if "nDCG@10" in m.value]
     print(json.dumps({
         "exceptions": [str(e.value) for e in at.exception],

@@ -11,7 +11,7 @@ import pytest
 from retrieval import cards, text
 from retrieval.columns import Badge, OtherRank, RankedDoc
 
-from .conftest import env_restored
+from .conftest import compact_columns, env_restored
 from .test_app_compare import app, core_run
 
 
@@ -26,13 +26,8 @@ ROW = re.compile(r'<details class="rk-row (rk-[0-9a-f]+)" data-docid="([^"]*)"><
 
 
 def compact_rows(at) -> list[list[tuple[int, str, str]]]:
-    """Per column: (rank, docid, css class) of each row, from the st.html blocks."""
-    out = []
-    for el in at.main.get("html"):
-        body = el.proto.body
-        if "rk-col" in body:
-            out.append([(int(m[3]), html.unescape(m[2]), m[1]) for m in ROW.finditer(body)])
-    return out
+    """Per column: (rank, docid, css class) of each row, from the rows elements' HTML."""
+    return [[(int(m[3]), html.unescape(m[2]), m[1]) for m in ROW.finditer(body)] for body in compact_columns(at)]
 
 
 def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny_env):
@@ -57,16 +52,42 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     assert not [m for m in at.main.markdown if m.value.startswith("**#")]
 
 
-def test_compact_view_opens_the_why_here_dialog_for_a_picked_document(tiny_env):
+def test_compact_rows_buttons_open_the_why_here_dialog_and_the_full_text(tiny_env, monkeypatch):
+    """The rows' "Why here?" and "Full text" buttons come back as the rows element's trigger values (a real click
+    is in tests/test_browser.py); here their callbacks get those values as Streamlit hands them over."""
+    from pages import _rows
+
+    monkeypatch.setattr(cards, "SNIPPET_CHARS", 20)  # the tiny documents are short: make snippets leave text out
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield", "view": "compact"})
     at.run()
     assert not at.exception and not at.tabs
     first = compact_rows(at)[0][0][1]  # the top document of the first column
-    at.selectbox(key="why_bm25-flat").set_value(first).run()
-    assert not at.exception
-    labels = [t.label for t in at.tabs]
-    assert labels[0] == "Text" and "Why here: BM25 (flat)" in labels and "Why here: BM25 (multifield)" in labels
-    assert at.selectbox(key="why_bm25-flat").value is None  # the pick resets, so the same document can be opened again
+    assert (
+        "rk-full" not in compact_columns(at)[0] and 'data-act="full"' in compact_columns(at)[0]
+    )  # no full text is sent until asked for
+    # "Full text": the callback records the document for this view, and the next run sends its row open with it.
+    from retrieval.beir import open_dataset
+
+    view = _rows.view_id("tiny", "q1", open_dataset("tiny", tiny_env["BEIR_DATA_DIR"], download=False).queries["q1"])
+    state = {_rows.rows_key("bm25-flat"): {"full": first}}
+    with monkeypatch.context() as m:
+        m.setattr(_rows.st, "session_state", state)
+        _rows._on_full(_rows.rows_key("bm25-flat"), view, "bm25-flat")
+        assert _rows.full_docs(view, "bm25-flat") == {first}
+        assert _rows.full_docs(view + "x", "bm25-flat") == set() and _rows.full_docs(view, "bm25-multifield") == set()
+    at.session_state["_full_docs"] = state["_full_docs"]
+    at.run()
+    body = compact_columns(at)[0]
+    row = body[body.index(f'data-docid="{html.escape(first)}"') :].split("</details>")[0]
+    assert " open><summary>" in row and '<div class="rk-full">' in row and 'data-act="full"' not in row
+    assert "rk-full" not in compact_columns(at)[1]  # only the column whose button was clicked
+    # "Why here?": the callback opens the document's dialog with every column's explanation.
+    picked = []
+    with monkeypatch.context() as m:
+        m.setattr(_rows.st, "session_state", {_rows.rows_key("bm25-flat"): {"why": first}})
+        _rows._on_why(_rows.rows_key("bm25-flat"), picked.append)
+        _rows._on_why("rows_other", picked.append)  # no trigger value: nothing opens
+    assert picked == [first]
 
 
 def test_compact_rows_escape_document_text_and_show_moves():
@@ -81,6 +102,19 @@ def test_compact_rows_escape_document_text_and_show_moves():
     assert "▲3" in row and "rk-up" in row and "<mark>vitamin</mark>" in row
     assert "\u2060" not in row  # plain HTML text: nothing invisible to copy
     assert cards.move_label(4, None) == ("new", "new")
+
+
+def test_compact_rows_send_the_full_text_only_when_asked_and_only_when_the_snippet_cut_it():
+    doc = RankedDoc(1, "d{1}", 2.0, Badge("unjudged", "unjudged", None), ())
+    long_body = "vitamin D and bone. " * 40 + "<b>the end</b>"
+    closed = cards.compact_row_html(doc, "T", long_body, "vitamin", {}, None)
+    assert 'data-act="full" data-docid="d{1}"' in closed and 'data-act="why"' in closed
+    assert "rk-full" not in closed and "the end" not in closed and " open>" not in closed
+    opened = cards.compact_row_html(doc, "T", long_body, "vitamin", {}, None, full=True)
+    assert " open><summary>" in opened and 'data-act="full"' not in opened
+    assert "&lt;b&gt;the end&lt;/b&gt;</p></div>" in opened and opened.count("<mark>vitamin</mark>") > 40
+    short = cards.compact_row_html(doc, "T", "vitamin D", "vitamin", {}, None, full=True)
+    assert 'data-act="full"' not in short and "rk-full" not in short and " open>" not in short  # the snippet is all
 
 
 def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
