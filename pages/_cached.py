@@ -277,6 +277,11 @@ def live_lookup(ds_name: str, spec: str, text: str) -> columns.RunLookup:
     return _live(ds_name, str(data_dir() or ""), cache_root(), spec, text)
 
 
+def metrics_help() -> str:
+    """The tooltip of a column's metric line."""
+    return "Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(f"{m}: {measure_help(m)}" for m in MEASURES)
+
+
 @functools.lru_cache(maxsize=32)
 def measure_help(measure: str) -> str:
     from retrieval.evaluate import measure_description

@@ -26,35 +26,27 @@ def render_column(
     later: list | None = None,
 ) -> None:
     _, available, message = data.system_info(spec)
-    st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
     lookup = lookups.get(spec)
+    if lookup is None or not compact:
+        st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
     if lookup is None:
         if not available:
             st.warning(message or "This system is not available here.", icon=":material/block:")
         elif not live:
             build_button(spec, ds_name, split)
         return
-    st.caption(f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved")
-    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
-        later.append((st.empty(), spec))
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
     column = columns.query_column(lookup, qid, k, judged, others)
     corpus = data.dataset(ds_name).corpus
+    caption = f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved"
+    if compact:
+        return compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption, live, left)
+    st.caption(caption)
+    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
+        later.append((st.empty(), spec))
     if not column.docs:
         st.info("No results for this query.")
-    if compact:
-        names = {s: data.display_name(s) for s in lookups}
-        view = _rows.view_id(ds_name, qid, query)
-        full = _rows.full_docs(view, spec)
-        rows = [
-            cards.compact_row_html(
-                doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live, full=doc.docid in full
-            )
-            for doc in column.docs
-        ]
-        by_id = {doc.docid: doc for doc in column.docs}
-        _rows.show(spec, view, f'<div class="rk-col">{"".join(rows)}</div>', lambda d: _open_row(spec, by_id.get(d)))
-    for doc in () if compact else column.docs:
+    for doc in column.docs:
         d = corpus.get(doc.docid)
         with st.container(border=True, key=cards.card_key(spec, doc.docid)):
             st.markdown(
@@ -86,6 +78,31 @@ def render_column(
                 st.markdown(cards.missed_md(m, d.title if d else "", column.depth))
     if not live:
         _repro.reproduce_block(ds_name, split, spec)
+
+
+def compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption, live, left) -> None:
+    """A ready column of the compact view as one element (pages/_rows.py): header, metrics, rows, missed, command."""
+    corpus = data.dataset(ds_name).corpus
+    names = {s: data.display_name(s) for s in lookups}
+    view = _rows.view_id(ds_name, qid, query)
+    full = _rows.full_docs(view, spec)
+    rows = "".join(
+        cards.compact_row_html(
+            doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live, full=doc.docid in full
+        )
+        for doc in column.docs
+    )
+    rows = f'<div class="rk-col">{rows}</div>' if rows else '<p class="rk-meta">No results for this query.</p>'
+    metrics = missed = reproduce = ""
+    if not live:
+        ev = data.evaluation(ds_name, split, spec)
+        metrics = cards.metrics_html(ev.query(qid) if ev is not None else {}, data.MEASURES, data.metrics_help())
+        titles = {m.docid: cards.doc_fields(corpus, m.docid)[0] for m in column.missed}
+        missed = cards.missed_html(column.missed, titles, column.depth, k)
+        reproduce = cards.reproduce_html(*_repro.command_for(ds_name, split, spec))
+    html = cards.board_column_html(spec, data.display_name(spec), caption, metrics, rows, missed, reproduce)
+    by_id = {doc.docid: doc for doc in column.docs}
+    _rows.show(spec, view, html, lambda d: _open_row(spec, by_id.get(d)))
 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:

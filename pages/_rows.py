@@ -1,12 +1,15 @@
-"""The compact view's rows of one column, drawn by a small script in the page rather than by ``st.html``.
+"""A ready column of the compact view, drawn by a small script in the page rather than by Streamlit elements.
 
-A light ``st.components.v2`` element (no iframe, the page's CSS applies, so the hover link of
-``cards.link_css`` works): its data is the column's rows as HTML, escaped by ``retrieval.cards`` (document
-text is text), and the element sets it as the column's content. Two things make it cheaper in a browser than
-``st.html``: the HTML is not sanitised again on every rerun (``st.html`` ran DOMPurify over every row), and a
-rerun that sends the same rows leaves the column as it is. Rows the user opened stay open while the query
-stays. A row's "Full text" and "Why here?" buttons come back to Python as trigger values: the full text is
-sent only for rows that ask for it, "Why here?" opens the document's dialog.
+One light ``st.components.v2`` element per column (no iframe; the page's CSS applies, so the hover link of
+``cards.link_css`` works) whose data is the column as HTML from ``retrieval.cards``: header, metric line,
+rows, missed documents and the reproduce command, every piece of data escaped there (document text is text).
+It replaces about ten Streamlit elements per column (Markdown, captions, expanders, a code block, a
+selectbox), each of which the browser re-rendered on every rerun, and ``st.html``, which ran DOMPurify over
+every row on every rerun: a click now costs the browser one ``innerHTML`` per changed column, and a rerun that
+sends the same column leaves it as it is. Rows and sections the user opened stay open while the view (dataset,
+query, its text) stays. A row's "Full text" and "Why here?" buttons come back to Python as trigger values:
+the full text is sent only for rows that ask for it, "Why here?" opens the document's dialog. "Copy" copies
+the command in the browser.
 """
 
 from __future__ import annotations
@@ -15,33 +18,43 @@ from collections.abc import Callable
 
 import streamlit as st
 
-ROWS_JS = """
+COLUMN_JS = r"""
+function copy(button) {
+  const pre = button.previousElementSibling;
+  const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+  const select = () => { const r = document.createRange(); r.selectNodeContents(pre); const s = getSelection(); s.removeAllRanges(); s.addRange(r); };
+  if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(pre.textContent).then(done, select);
+  else select();
+}
+const keyOf = d => (d.dataset.docid !== undefined ? "d:" + d.dataset.docid : "p:" + (d.dataset.part || ""));
+
 export default function ({ data, parentElement: root, setTriggerValue }) {
   root.__trigger = setTriggerValue;  // the latest mount's, used by the one listener below
   if (root.__html !== data.html) {
-    const open = root.__view === data.view
-      ? new Set(Array.from(root.querySelectorAll("details.rk-row[open]"), d => d.dataset.docid)) : new Set();
+    const open = root.__view === data.view ? new Set(Array.from(root.querySelectorAll("details[open]"), keyOf)) : new Set();
     root.innerHTML = data.html;
     root.__html = data.html;
     root.__view = data.view;
-    for (const d of root.querySelectorAll("details.rk-row")) if (open.has(d.dataset.docid)) d.open = true;
+    for (const d of root.querySelectorAll("details")) if (open.has(keyOf(d))) d.open = true;
   }
   if (!root.__wired) {
     root.__wired = true;
     root.addEventListener("click", e => {
       const b = e.target.closest("button.rk-act");
-      if (b) { e.preventDefault(); root.__trigger(b.dataset.act, b.dataset.docid); }
+      if (!b) return;
+      e.preventDefault();
+      if (b.dataset.act === "copy") copy(b);
+      else root.__trigger(b.dataset.act, b.dataset.docid);
     });
   }
 }
 """
 
-_ROWS = st.components.v2.component("rk_rows", js=ROWS_JS, isolate_styles=False)
-ACTS = ("full", "why")
+_COLUMN = st.components.v2.component("rk_column", js=COLUMN_JS, isolate_styles=False)
 
 
-def rows_key(spec: str) -> str:
-    return f"rows_{spec}"
+def column_key(spec: str) -> str:
+    return f"column_{spec}"
 
 
 def view_id(ds_name: str, qid: str, query: str) -> str:
@@ -51,10 +64,10 @@ def view_id(ds_name: str, qid: str, query: str) -> str:
 
 
 def show(spec: str, view: str, html: str, on_why: Callable[[str], None]) -> None:
-    """Mount the rows of ``spec``'s column; a "Full text" click adds the document to its :func:`full_docs`,
+    """Mount ``spec``'s column; a "Full text" click adds the document to its :func:`full_docs`,
     a "Why here?" click calls ``on_why(docid)`` (both before the rerun they cause)."""
-    key = rows_key(spec)
-    _ROWS(
+    key = column_key(spec)
+    _COLUMN(
         data={"html": html, "view": view},
         key=key,
         on_full_change=lambda: _on_full(key, view, spec),

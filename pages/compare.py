@@ -157,12 +157,9 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
             column.render_column(
                 spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None, later
             )
-    helps = "Per-query values from ir_measures (retrieval.evaluate). " + "; ".join(
-        f"{m}: {data.measure_help(m)}" for m in data.MEASURES
-    )
     for slot, spec in later:
         ev = data.evaluation(ds_name, split, spec)
-        slot.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help=helps)
+        slot.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help=data.metrics_help())
     opened = st.session_state.pop("_open_doc", None)
     if opened:
         show_document(ds_name, opened[0], query, opened[1], opened[2])

@@ -130,8 +130,8 @@ def compact_row_html(
     """One document as a <details> row: rank, badge, title, move against ``left``, ranks elsewhere, score.
 
     Opened, the row shows the snippet and two buttons, "Full text" and "Why here?" (``data-act`` says which, for
-    the page's script); with ``full`` the row comes open with the whole text instead of the first button (no such
-    button where the snippet is the whole text). The full text is left out otherwise: it was most of the bytes (about 500 KB for two columns of 100) and few rows are opened.
+    the page's script); with ``full`` the row comes open with the whole text in place of the snippet and the first
+    button (no such button where the snippet is the whole text). The full text is left out otherwise: it was most of the bytes (about 500 KB for two columns of 100) and few rows are opened.
     """
     import html
 
@@ -154,20 +154,87 @@ def compact_row_html(
     def button(act: str, label: str) -> str:
         return f'<button type="button" class="rk-act" data-act="{act}" data-docid="{docid}">{label}</button>'
 
-    if not cut:  # the snippet is the whole text
-        more = ""
-    elif full:
-        more = f'<div class="rk-full"><p>{full_text_html(body, query)}</p></div>'
-    else:
-        more = button("full", "Full text")
+    text_html = f"<p>{snip}</p>"
+    if cut and full:  # the whole text in place of the snippet
+        text_html = f'<div class="rk-full"><p>{full_text_html(body, query)}</p></div>'
+    more = button("full", "Full text") if cut and not full else ""
     return (
         f'<details class="rk-row {doc_class(doc.docid)}" data-docid="{docid}"{" open" if full and cut else ""}><summary>'
         f'<span class="rk-r">#{doc.rank}</span>{badge}<span class="rk-t" title="{plain_title}">{title_html}</span>'
         f'{move}{"".join(others)}<span class="rk-s">{doc.score:.3f}</span></summary>'
         f'<div class="rk-body"><div class="rk-meta">doc {docid} · score {doc.score:.4f}'
-        f"{' · ' + esc(doc.badge.label) if badges else ''}</div><p>{snip}</p>"
+        f"{' · ' + esc(doc.badge.label) if badges else ''}</div>{text_html}"
         f"{more}{button('why', 'Why here?')}</div></details>"
     )
+
+
+def metrics_html(values: Mapping[str, float], measures: Iterable[str], help_text: str = "") -> str:
+    """Per-query values as ``nDCG@10 <b>0.500</b> · ...`` (the compact board's metric line), with ``help_text``
+    as the tooltip of a "?" mark."""
+    import html
+
+    tip = f' <span class="rk-help" title="{html.escape(help_text, quote=True)}">?</span>' if help_text else ""
+    if not values:
+        return f"<i>not evaluated for this query</i>{tip}"
+    return " · ".join(f"{html.escape(m)} <b>{values[m]:.3f}</b>" for m in measures if m in values) + tip
+
+
+def missed_html(missed: Iterable, titles: Mapping[str, str], depth: int, k: int) -> str:
+    """The relevant documents a column left out of its top ``k``, as a closed <details> list (empty when none)."""
+    import html
+
+    from .columns import relevance_badge
+
+    items = []
+    for m in missed:
+        badge = relevance_badge(m.grade)
+        cls, mark = BADGE_HTML[badge.kind]
+        where = f"#{m.rank}" if m.rank is not None else f"not in top {depth}"
+        title = html.escape(text.truncate(text.normalize_space(titles.get(m.docid, "")), 90)[0])
+        items.append(
+            f'<li><span class="rk-b {cls}" title="{html.escape(badge.label)}">{mark}</span> {html.escape(badge.label)} · '
+            f"doc {html.escape(m.docid)} · {where}{' · ' + title if title else ''}</li>"
+        )
+    if not items:
+        return ""
+    return (
+        f'<details class="rk-more" data-part="missed"><summary>Relevant documents missed ({len(items)} not in the top {k})'
+        f"</summary><ul>{''.join(items)}</ul></details>"
+    )
+
+
+def reproduce_html(command: str | None, notes: str) -> str:
+    """The command that rebuilds a column's run, in a closed <details> with a copy button (text only)."""
+    import html
+
+    if command:
+        body = (
+            f'<pre class="rk-cmd">{html.escape(command)}</pre><button type="button" class="rk-act" data-act="copy">Copy</button>'
+            '<p class="rk-meta">Rebuilds this run from scratch (index or embeddings included) and prints nDCG@10, '
+            f"R@100, RR@10 and Judged@10.{' ' + html.escape(notes) if notes else ''}</p>"
+        )
+    else:
+        body = f'<p class="rk-meta">{html.escape(notes)}</p>'
+    return f'<details class="rk-more" data-part="reproduce"><summary>Reproduce</summary>{body}</details>'
+
+
+def board_column_html(spec: str, name: str, caption: str, metrics: str, rows: str, missed: str, reproduce: str) -> str:
+    """One column of the compact board: header, caption, metric line, rows, missed documents, command.
+
+    ``name`` and ``caption`` are text (escaped here); ``metrics``, ``rows``, ``missed`` and ``reproduce`` are
+    HTML from this module's functions.
+    """
+    import html
+
+    return (
+        f'<div class="rk-colwrap" data-spec="{html.escape(spec, quote=True)}"><h4 class="rk-h">{html.escape(name)}</h4>'
+        f'<div class="rk-cap">{html.escape(caption)}</div><div class="rk-metrics">{metrics}</div>{rows}{missed}{reproduce}</div>'
+    )
+
+
+def board_html(columns_html: Iterable[str]) -> str:
+    cols = list(columns_html)
+    return f'<div class="rk-board" style="grid-template-columns:repeat({max(len(cols), 1)},minmax(0,1fr))">{"".join(cols)}</div>'
 
 
 COMPACT_CSS = """
@@ -186,9 +253,18 @@ COMPACT_CSS = """
 .rk-meta{color:#777;font-size:.75rem}
 .rk-body p{font-size:.85rem;margin:.2rem 0;line-height:1.45}
 .rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
-.rk-full p{border-left:3px solid rgba(128,128,128,.3);padding-left:.5rem}
 .rk-act{background:none;border:none;padding:0 .8rem 0 0;color:#1a56b0;font-size:.8rem;cursor:pointer}
 .rk-act:hover{text-decoration:underline}
+.rk-board{display:grid;column-gap:2rem;align-items:start}
+.rk-h{font-size:1.25rem;font-weight:600;margin:0 0 .2rem 0;padding:0;line-height:1.3}
+.rk-cap{color:#777;font-size:.8rem;margin-bottom:.35rem}
+.rk-metrics{font-size:.95rem;margin-bottom:.5rem}
+.rk-help{display:inline-block;width:1.1em;height:1.1em;line-height:1.1em;text-align:center;border:1px solid #aaa;border-radius:50%;font-size:.7rem;color:#777;cursor:help}
+.rk-more{margin-top:.6rem;border:1px solid rgba(128,128,128,.25);border-radius:6px;padding:.35rem .6rem;font-size:.85rem}
+.rk-more>summary{cursor:pointer}
+.rk-more ul{margin:.3rem 0 0 0;padding-left:1rem}
+.rk-more li{font-size:.85rem;margin:0;line-height:1.4}
+.rk-cmd{white-space:pre-wrap;word-break:break-all;background:rgba(128,128,128,.1);padding:.4rem;border-radius:4px;font-size:.78rem;margin:.4rem 0 .2rem 0}
 """
 
 

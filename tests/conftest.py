@@ -181,6 +181,6 @@ def compact_columns(at) -> list[str]:
     element (pages/_rows.py), which AppTest keeps as a component proto with its JSON data."""
     out = []
     for el in at.main.get("bidi_component"):
-        if el.proto.component_name == "rk_rows":
+        if el.proto.component_name == "rk_column":
             out.append(json.loads(el.proto.json)["html"])
     return out

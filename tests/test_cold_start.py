@@ -143,7 +143,7 @@ PAGE_SCRIPT = """
         at.query_params[k] = v
     at.run()
     rows = [json.loads(el.proto.json)["html"] for el in at.main.get("bidi_component")]  # the compact rows
-    metrics = [m.value for m in at.main.markdown if "nDCG@10" in m.value]
+    metrics = [r for r in rows if "nDCG@10 <b>" in r]  # the compact column's metric line
     print(json.dumps({
         "exceptions": [str(e.value) for e in at.exception],
         "rows": rows,

@@ -48,8 +48,28 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     style = next(el.proto.body for el in at.get("html") if "<style>" in el.proto.body)
     for c in set(classes.values()):
         assert f":has(.{c}:hover,.{c}[open]) .{c}" in style
-    # No Markdown cards in the compact view.
-    assert not [m for m in at.main.markdown if m.value.startswith("**#")]
+    # No Markdown cards in the compact view: each column is one element with its header, metric line (from
+    # retrieval.evaluate), rows, the relevant documents it missed and the command that rebuilds its run.
+    assert not [m for m in at.main.markdown if m.value.startswith("**#") or m.value.startswith("#### ")]
+    from retrieval.evaluate import evaluate
+    from retrieval.reproduce import cached_run_commands
+
+    ds, _ = core_run(tiny_env, "tiny", "test", "bm25-flat")
+    flat_html = compact_columns(at)[0]
+    assert '<h4 class="rk-h">BM25 (flat)</h4>' in flat_html and "bm25 · " in flat_html
+    ev = evaluate(flat, ds.qrels("test")).query("q1")
+    assert f"nDCG@10 <b>{ev['nDCG@10']:.3f}</b> · R@100 <b>{ev['R@100']:.3f}</b>" in flat_html
+    from retrieval.cache import Cache
+
+    commands = cached_run_commands(Cache(tiny_env["RETRIEVAL_CACHE_DIR"]), data_dir=tiny_env["BEIR_DATA_DIR"])
+    command = commands[(commands["dataset"] == "tiny") & (commands["system"] == "bm25-flat")]["command"].iloc[-1]
+    assert f'<pre class="rk-cmd">{html.escape(command)}</pre>' in flat_html
+    # Relevant documents outside the top k are listed as missed (none: no list).
+    ranks = flat.rank_lookup("q1")
+    expected = sorted(d for d, g in ds.qrels("test").for_query("q1").items() if g > 0 and not (d in ranks and ranks[d] <= 10))
+    listed = re.findall(r"<li>.*? · doc (\S+) · ", flat_html)
+    assert sorted(html.unescape(d) for d in listed) == expected
+    assert ('data-part="missed"' in flat_html) == bool(expected)
 
 
 def test_compact_rows_buttons_open_the_why_here_dialog_and_the_full_text(tiny_env, monkeypatch):
@@ -69,10 +89,10 @@ def test_compact_rows_buttons_open_the_why_here_dialog_and_the_full_text(tiny_en
     from retrieval.beir import open_dataset
 
     view = _rows.view_id("tiny", "q1", open_dataset("tiny", tiny_env["BEIR_DATA_DIR"], download=False).queries["q1"])
-    state = {_rows.rows_key("bm25-flat"): {"full": first}}
+    state = {_rows.column_key("bm25-flat"): {"full": first}}
     with monkeypatch.context() as m:
         m.setattr(_rows.st, "session_state", state)
-        _rows._on_full(_rows.rows_key("bm25-flat"), view, "bm25-flat")
+        _rows._on_full(_rows.column_key("bm25-flat"), view, "bm25-flat")
         assert _rows.full_docs(view, "bm25-flat") == {first}
         assert _rows.full_docs(view + "x", "bm25-flat") == set() and _rows.full_docs(view, "bm25-multifield") == set()
     at.session_state["_full_docs"] = state["_full_docs"]
@@ -84,9 +104,9 @@ def test_compact_rows_buttons_open_the_why_here_dialog_and_the_full_text(tiny_en
     # "Why here?": the callback opens the document's dialog with every column's explanation.
     picked = []
     with monkeypatch.context() as m:
-        m.setattr(_rows.st, "session_state", {_rows.rows_key("bm25-flat"): {"why": first}})
-        _rows._on_why(_rows.rows_key("bm25-flat"), picked.append)
-        _rows._on_why("rows_other", picked.append)  # no trigger value: nothing opens
+        m.setattr(_rows.st, "session_state", {_rows.column_key("bm25-flat"): {"why": first}})
+        _rows._on_why(_rows.column_key("bm25-flat"), picked.append)
+        _rows._on_why("column_other", picked.append)  # no trigger value: nothing opens
     assert picked == [first]
 
 
@@ -112,9 +132,29 @@ def test_compact_rows_send_the_full_text_only_when_asked_and_only_when_the_snipp
     assert "rk-full" not in closed and "the end" not in closed and " open>" not in closed
     opened = cards.compact_row_html(doc, "T", long_body, "vitamin", {}, None, full=True)
     assert " open><summary>" in opened and 'data-act="full"' not in opened
-    assert "&lt;b&gt;the end&lt;/b&gt;</p></div>" in opened and opened.count("<mark>vitamin</mark>") > 40
+    assert (
+        "&lt;b&gt;the end&lt;/b&gt;</p></div>" in opened and opened.count("<mark>vitamin</mark>") == 40
+    )  # the whole text, no snippet beside it
     short = cards.compact_row_html(doc, "T", "vitamin D", "vitamin", {}, None, full=True)
     assert 'data-act="full"' not in short and "rk-full" not in short and " open>" not in short  # the snippet is all
+
+
+def test_compact_column_pieces_are_escaped_html():
+    from retrieval.columns import MissedDoc
+
+    missed = cards.missed_html([MissedDoc("d<1>", 2, 14), MissedDoc("d2", 1, None)], {"d<1>": "A <b>title</b>"}, 1000, 10)
+    assert "Relevant documents missed (2 not in the top 10)" in missed and "<b>title" not in missed
+    assert "doc d&lt;1&gt; · #14 · A &lt;b&gt;title&lt;/b&gt;" in missed and "doc d2 · not in top 1000" in missed
+    assert cards.missed_html([], {}, 1000, 10) == ""
+    assert cards.metrics_html({}, ["nDCG@10"]).startswith("<i>not evaluated")
+    assert cards.metrics_html({"nDCG@10": 0.5, "R@100": 1.0}, ["nDCG@10", "R@100"], 'a "tip"') == (
+        'nDCG@10 <b>0.500</b> · R@100 <b>1.000</b> <span class="rk-help" title="a &quot;tip&quot;">?</span>'
+    )
+    repro = cards.reproduce_html("python -m retrieval run --dataset 'a&b'", "<note>")
+    assert "python -m retrieval run --dataset &#x27;a&amp;b&#x27;</pre>" in repro and "&lt;note&gt;" in repro
+    assert "<pre" not in cards.reproduce_html(None, "An uploaded run")
+    col = cards.board_column_html('x"<y>', "<Name>", "cap<", "", "", "", "")
+    assert 'data-spec="x&quot;&lt;y&gt;"' in col and "&lt;Name&gt;</h4>" in col and "cap&lt;</div>" in col
 
 
 def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
