@@ -162,7 +162,8 @@ def pick_query(page, n: int):
 
 
 def multiselect(page):
-    return page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    """The systems picker: above the columns now, in the sidebar in older checkouts (a --base)."""
+    return page.get_by_test_id("stMultiSelect").filter(has_text="Systems").first
 
 
 def add_system(page):
@@ -190,13 +191,12 @@ def remove_system(page):
 
 def more_documents(page):
     async def act():
-        side = page.get_by_test_id("stSidebar")
-        slider = side.get_by_test_id("stSlider").locator('input[type="range"]')
+        slider = page.get_by_test_id("stSlider").locator('input[type="range"]')  # in older checkouts
         if await slider.count():
             await slider.first.focus()
             await page.keyboard.press("End")  # 100
         else:
-            group = side.get_by_role("radiogroup", name="Documents per column")
+            group = page.get_by_role("radiogroup", name="Documents per column")
             await group.get_by_role("radio", name="100", exact=True).click()
 
     return act

@@ -1,4 +1,5 @@
-"""Sidebar pieces: dataset and split pickers bound to the view, the footer, Compare's systems and uploads."""
+"""Compare's controls: dataset and split pickers bound to the view, the footer, the systems and documents-per-column
+pickers (drawn above the columns), the size ladder, view and mode, uploads."""
 
 from __future__ import annotations
 
@@ -58,11 +59,12 @@ def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[
     return chosen, options, gone
 
 
-def systems_widget(options: list[str], gone: list[str]) -> list[str]:
-    """The systems picker (and the size ladder) in the sidebar, after :func:`resolve_systems`; returns the choice."""
+def systems_picker(where, options: list[str], gone: list[str]) -> list[str]:
+    """The systems picker, in ``where`` (Compare draws it above the columns, inside the rankings fragment, so that
+    adding or removing a system reruns only that part of the page), after :func:`resolve_systems`."""
     for name in gone:
-        st.sidebar.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
-    chosen = st.sidebar.multiselect(
+        where.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
+    chosen = where.multiselect(
         "Systems (2 to 4)",
         options,
         key="w_systems",
@@ -72,7 +74,6 @@ def systems_widget(options: list[str], gone: list[str]) -> list[str]:
         args=("w_systems", "systems"),
     )
     state.remember(systems=chosen)
-    size_ladder()
     return chosen
 
 
@@ -101,20 +102,27 @@ def upload(ds_name: str) -> None:
 
 
 def resolve_view(v: dict) -> tuple[int, bool, bool]:
-    """``(k, compact, live)`` of the view, with the controls' state set to them: what :func:`view_widgets` will
-    return, known before it is drawn."""
+    """``(k, compact, live)`` of the view, with the controls' state set to them: what :func:`k_picker` and
+    :func:`view_widgets` will return, known before they are drawn."""
     state.bind("w_k", v["k"])
     state.bind("w_view", v["view"])
     state.bind("w_mode", v["mode"])
     return v["k"], v["view"] == "compact", v["mode"] == "free"
 
 
-def view_widgets(v: dict) -> tuple[int, bool, bool]:
-    """Documents per column, compact or card view, judged query or free text (all carried by the URL), after
-    :func:`resolve_view`."""
-    k = st.sidebar.segmented_control(
+def k_picker(where, v: dict) -> int:
+    """Documents per column (carried by the URL), in ``where`` (above Compare's columns, inside its fragment)."""
+    k = where.segmented_control(
         "Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k")
     )
+    k = k or v["k"]
+    state.remember(k=k)
+    return k
+
+
+def view_widgets(v: dict) -> tuple[bool, bool]:
+    """Compact or card view, judged query or free text (both carried by the URL), in the sidebar, after
+    :func:`resolve_view`."""
     view = st.sidebar.segmented_control(
         "View", state.VIEWS, key="w_view", format_func=str.capitalize, on_change=state.on_widget_change, args=("w_view", "view")
     )
@@ -126,6 +134,6 @@ def view_widgets(v: dict) -> tuple[int, bool, bool]:
         on_change=state.on_widget_change,
         args=("w_mode", "mode"),
     )
-    k, view, mode = k or v["k"], view or v["view"], mode or v["mode"]
-    state.remember(k=k, view=view, mode=mode)
-    return k, view == "compact", mode == "free"
+    view, mode = view or v["view"], mode or v["mode"]
+    state.remember(view=view, mode=mode)
+    return view == "compact", mode == "free"

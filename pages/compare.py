@@ -106,27 +106,32 @@ def main() -> None:
         return sidebar.footer()
     if not ds_name or not split:
         return sidebar.footer()
-    # The systems and view controls are drawn after the rankings (same place in the sidebar): their values are
-    # known before (the view, bound to their state), and on a first load the server sends the rankings, and the
-    # browser draws them, before the sidebar's widgets (issue 12, cold start).
-    systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
-    k, compact, live = sidebar.resolve_view(v)
-    if len(systems) < 1:
-        st.info("Choose 2 to 4 systems in the sidebar.")
-    else:
-        rankings(ds_name, split, systems, k, compact, live)
+    # The sidebar's controls are drawn after the rankings: their values are known before (the view, bound to their
+    # state), and on a first load the server sends the rankings, and the browser draws them, before the sidebar's
+    # widgets (issue 12, cold start).
+    _, compact, live = sidebar.resolve_view(v)
+    rankings(ds_name, split, compact, live)
     builds.first_start_done()
-    sidebar.systems_widget(options, gone)
+    sidebar.size_ladder()
     sidebar.view_widgets(v)
     sidebar.upload(ds_name)
     sidebar.footer()
 
 
 @st.fragment
-def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool, live: bool) -> None:
-    """The query and the columns: a click in here (query, Random, a row) reruns only this part of the page."""
+def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
+    """The query, the systems, documents per column and the columns: a click in here (query, Random, a system
+    added or removed, more documents, a row) reruns only this part of the page."""
     v = state.view()
     ds = data.dataset(ds_name)
+    systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
+    k, _, _ = sidebar.resolve_view(v)
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    sidebar.systems_picker(c1, options, gone)
+    sidebar.k_picker(c2, v)
+    if len(systems) < 1:
+        st.info("Choose 2 to 4 systems above.")
+        return
     if live:
         state.bind("w_live", v["text"])
         query = st.text_input(
@@ -148,7 +153,7 @@ def rankings(ds_name: str, split: str, systems: list[str], k: int, compact: bool
             f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)"
         )
     if len(systems) < 2:
-        st.caption("Add a second system in the sidebar to compare.")
+        st.caption("Add a second system above to compare.")
     shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)] if compact else []
     st.html(f"<style>{cards.PAGE_CSS}{cards.link_css(shown) if compact else ''}</style>")
     later: list = []

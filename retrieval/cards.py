@@ -258,7 +258,7 @@ COMPACT_CSS = """
 .rk-board{display:grid;column-gap:2rem;align-items:start}
 .rk-h{font-size:1.25rem;font-weight:600;margin:0 0 .2rem 0;padding:0;line-height:1.3}
 .rk-cap{color:#777;font-size:.8rem;margin-bottom:.35rem}
-.rk-metrics{font-size:.95rem;margin-bottom:.5rem}
+.rk-metrics{font-size:.85rem;margin-bottom:.5rem}
 .rk-help{display:inline-block;width:1.1em;height:1.1em;line-height:1.1em;text-align:center;border:1px solid #aaa;border-radius:50%;font-size:.7rem;color:#777;cursor:help}
 .rk-more{margin-top:.6rem;border:1px solid rgba(128,128,128,.25);border-radius:6px;padding:.35rem .6rem;font-size:.85rem}
 .rk-more>summary{cursor:pointer}
