@@ -298,6 +298,11 @@ def test_fused_cpu_encoder_equals_the_transformers_forward(tiny):
     real = enc["attention_mask"].bool()
     assert float((fused - reference)[real].abs().max()) < 1e-5
     assert float(reference[real].abs().max()) > 1e-2  # not a degenerate comparison of zeros
+    full = tok([texts[3]] * 3, truncation=True, max_length=512, return_tensors="pt")  # a batch without padding
+    with torch.inference_mode():
+        reference = encoder(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).last_hidden_state
+        fused = t5_encoder_forward_onednn(encoder, full["input_ids"], full["attention_mask"])
+    assert bool(full["attention_mask"].all()) and float((fused - reference).abs().max()) < 1e-5
     pairs = PAIRS * 3
     plain = MonoT5Scorer(model, tok, onednn=False, fast_encoder=False, fast_decoder=False).score_pairs(pairs)
     np.testing.assert_allclose(scorer.score_pairs(pairs), plain, atol=1e-5, rtol=0)

@@ -315,26 +315,41 @@ def t5_encoder_forward(encoder: Any, input_ids, attention_mask):
     return encoder.final_layer_norm(x)
 
 
+def _rms_norm(x, width, weight, eps):
+    """T5's RMS norm ``weight * x / sqrt(mean(x^2) + eps)`` with one reduction pass (``vector_norm``) and one
+    multiplication pass plus an in-place one (``rms_norm`` on CPU makes separate pow, mean and two mul passes)."""
+    import torch
+
+    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)  # in float32, as T5 does
+    scale = torch.rsqrt(scale.square_().div_(width[0]).add_(eps))
+    return torch.mul(x, scale).to(x.dtype).mul_(weight)
+
+
 def t5_encoder_forward_onednn(encoder: Any, input_ids, attention_mask):
     """:func:`t5_encoder_forward` for CPU with fewer passes over the activations (T5 v1.0 / monoT5 layout only).
 
     Same weights, same mathematics, same attention (the bias built once per batch, one SDPA call per layer); the
-    differences are where the element-wise work happens: each RMS norm is one ``rms_norm`` call (T5's formula:
-    ``w * x / sqrt(mean(x^2) + eps)``), the feed-forward ReLU runs as the post-op of the first feed-forward matmul,
-    and both residual additions as post-ops of the output projections (:mod:`retrieval.neural.cpu_kernels`), so
-    the layer has no separate ReLU and add passes and no ``nn.Module`` calls. Needs the oneDNN op
-    (:func:`~retrieval.neural.cpu_kernels.onednn_available`) and the layout
+    differences are where the element-wise work happens: each RMS norm reads its input once for the reduction
+    (:func:`_rms_norm`, T5's formula ``w * x / sqrt(mean(x^2) + eps)``), the feed-forward ReLU runs as the post-op
+    of the first feed-forward matmul and both residual additions as post-ops of the output projections
+    (:mod:`retrieval.neural.cpu_kernels`), so the layer has no separate ReLU and add passes and no ``nn.Module``
+    calls; a batch without padding (e.g. all documents truncated to 512 tokens) passes the ``(1, heads, L, L)``
+    position bias for SDPA to broadcast instead of building the ``(B, heads, L, L)`` bias-plus-mask tensor.
+    Needs the oneDNN op (:func:`~retrieval.neural.cpu_kernels.onednn_available`) and the layout
     :func:`~retrieval.neural.cpu_kernels.t5_fused_layout` accepts; ``MonoT5Scorer`` checks both.
     """
     import torch
 
     from .cpu_kernels import linear, linear_add
 
-    rms_norm = torch.nn.functional.rms_norm
+    rms_norm = _rms_norm
     x = encoder.embed_tokens(input_ids)
     batch, length = input_ids.shape
     width = (x.shape[-1],)
-    bias = attention_bias(encoder, attention_mask, x.dtype)
+    if bool(attention_mask.all()):  # no padding (e.g. truncated documents): (1, heads, L, L), broadcast
+        bias = encoder.block[0].layer[0].SelfAttention.compute_bias(length, length, device=x.device).to(x.dtype)
+    else:
+        bias = attention_bias(encoder, attention_mask, x.dtype)
     for block in encoder.block:
         layer, ff = block.layer[0], block.layer[-1]
         att, dense = layer.SelfAttention, ff.DenseReluDense
