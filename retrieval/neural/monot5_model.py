@@ -22,8 +22,9 @@ per batch in the compute dtype (not in every layer), and attention is one ``scal
 call per layer with that bias, laid out for the fused memory-efficient kernel on CUDA (the GPU profile of
 2026-11-27 found transformers' T5 path in SDPA's unfused float32 math fallback). ``compile="default"`` or
 ``"reduce-overhead"`` (CUDA graphs) wraps it in ``torch.compile``; off by default. On CPU the linear layers
-run on oneDNN (:mod:`retrieval.neural.cpu_kernels`) and batches are cut by a token budget
-(:mod:`retrieval.neural.batching`).
+run on oneDNN (:mod:`retrieval.neural.cpu_kernels`), a ReLU T5 (monoT5's layout) runs through
+:func:`t5_encoder_forward_onednn` (ReLU and residual additions as matmul post-ops, one-pass RMS norm), and batches
+are cut by a token budget (:mod:`retrieval.neural.batching`).
 """
 
 from __future__ import annotations
