@@ -272,3 +272,66 @@ def test_bfloat16_scores_stay_near_float32(tiny):
     fp32 = MonoT5Scorer(model, tok).score_pairs(PAIRS * 2)
     bf16 = MonoT5Scorer(copy.deepcopy(model), tok, dtype="bfloat16").score_pairs(PAIRS * 2)
     assert np.max(np.abs(bf16 - fp32)) < 5e-2  # bf16 has 8 bits of mantissa: ~1e-2 on log-probabilities
+
+
+def test_fused_cpu_encoder_equals_the_transformers_forward(tiny):
+    """The CPU encoder with oneDNN post-ops (ReLU in the matmul, residual adds in the output projections, one
+    rms_norm call per norm) gives transformers' encoder output and the plain path's scores."""
+    import torch
+
+    from retrieval.neural import cpu_kernels
+    from retrieval.neural.monot5_model import t5_encoder_forward, t5_encoder_forward_onednn
+
+    if not cpu_kernels.onednn_available():
+        pytest.skip("torch.ops.mkldnn._linear_pointwise is not available in this torch build")
+    _, model, tok = tiny
+    scorer = MonoT5Scorer(model, tok)
+    assert scorer._encode is t5_encoder_forward_onednn  # the default on CPU float32 for a ReLU (monoT5) T5
+    assert MonoT5Scorer(model, tok, onednn=False)._encode is t5_encoder_forward
+    texts = scorer.texts(PAIRS)
+    enc = tok(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    assert (enc["attention_mask"] == 0).any()
+    encoder = model.get_encoder()
+    with torch.inference_mode():
+        reference = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        fused = t5_encoder_forward_onednn(encoder, enc["input_ids"], enc["attention_mask"])
+    real = enc["attention_mask"].bool()
+    assert float((fused - reference)[real].abs().max()) < 1e-5
+    assert float(reference[real].abs().max()) > 1e-2  # not a degenerate comparison of zeros
+    full = tok([texts[3]] * 3, truncation=True, max_length=512, return_tensors="pt")  # a batch without padding
+    with torch.inference_mode():
+        reference = encoder(input_ids=full["input_ids"], attention_mask=full["attention_mask"]).last_hidden_state
+        fused = t5_encoder_forward_onednn(encoder, full["input_ids"], full["attention_mask"])
+    assert bool(full["attention_mask"].all()) and float((fused - reference).abs().max()) < 1e-5
+    pairs = PAIRS * 3
+    plain = MonoT5Scorer(model, tok, onednn=False, fast_encoder=False, fast_decoder=False).score_pairs(pairs)
+    np.testing.assert_allclose(scorer.score_pairs(pairs), plain, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(MonoT5Scorer(model, tok, batch_size=2).score_pairs(pairs), plain, atol=1e-5, rtol=0)
+
+
+def test_fused_cpu_encoder_only_takes_the_relu_t5_layout(tiny):
+    """A gated feed-forward T5 (v1.1 / Flan-T5) or mixed weight dtypes keep the plain path, with the same scores."""
+    import copy
+
+    import torch
+    from transformers import T5ForConditionalGeneration
+
+    from bench.tiny_models import t5_config
+    from retrieval.neural import cpu_kernels
+    from retrieval.neural.monot5_model import t5_encoder_forward
+
+    _, model, tok = tiny
+    assert cpu_kernels.t5_fused_layout(model.get_encoder(), torch.float32)
+    assert not cpu_kernels.t5_fused_layout(model.get_encoder(), torch.float16)
+    mixed = copy.deepcopy(model)
+    mixed.get_encoder().block[0].layer[-1].DenseReluDense.wo.to(torch.bfloat16)
+    assert not cpu_kernels.t5_fused_layout(mixed.get_encoder(), torch.float32)
+    torch.manual_seed(0)
+    shape = dict(vocab_size=model.config.vocab_size, d_model=32, d_ff=64, d_kv=8, num_heads=4, num_layers=2)
+    gated = T5ForConditionalGeneration(t5_config("small", feed_forward_proj="gated-gelu", **shape)).eval()
+    assert hasattr(gated.get_encoder().block[0].layer[-1].DenseReluDense, "wi_0")  # really the gated layout
+    assert not cpu_kernels.t5_fused_layout(gated.get_encoder(), torch.float32)
+    scorer = MonoT5Scorer(gated, tok)
+    assert scorer._encode is t5_encoder_forward
+    reference = _pygaggle_style(gated, tok, PAIRS)
+    np.testing.assert_allclose(scorer.score_pairs(PAIRS), reference, atol=1e-5, rtol=0)

@@ -9,6 +9,13 @@ two thirds of the speed of oneDNN's fp32 inner product for monoT5's shapes (14.1
 ``torch.ops.mkldnn._linear_pointwise`` while the context is open. That op is private: where it is missing
 (a torch build without oneDNN, or a future torch that drops it) or fails on first use, nothing is switched and
 the plain path runs (:func:`onednn_available`).
+
+The T5 encoder's own CPU path (``retrieval.neural.monot5_model.t5_encoder_forward_onednn``) calls the op directly
+through :func:`linear` and :func:`linear_add`, with oneDNN post-ops: the feed-forward ReLU is applied inside the
+first feed-forward matmul and the residual addition inside the output projections, so neither is a separate pass
+over the activations (measured by ``bench/monot5_bench.py``; results in ``bench/results/``). In float32 post-ops
+change no arithmetic: ``relu(x W^T)`` and ``r + x W^T`` are the same operations, done while the result is in cache
+(in bfloat16 the addition happens before the result is rounded: one rounding instead of two).
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from collections.abc import Iterator
 
 @functools.lru_cache(maxsize=1)
 def onednn_available() -> bool:
-    """Whether the private oneDNN linear op exists here and gives F.linear's result on a small probe."""
+    """Whether the private oneDNN linear op exists here and gives F.linear's result on a small probe (also with
+    the ReLU post-op and with the residual-add variant that :func:`linear` and :func:`linear_add` use)."""
     try:
         import torch
 
@@ -29,8 +37,12 @@ def onednn_available() -> bool:
             return False
         gen = torch.Generator().manual_seed(0)
         x, w, b = (torch.randn(s, generator=gen) for s in ((3, 8), (5, 8), (5,)))
+        ref = torch.nn.functional.linear(x, w, b)
         got = torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
-        return bool(torch.allclose(got, torch.nn.functional.linear(x, w, b), atol=1e-5, rtol=1e-5))
+        relu = torch.ops.mkldnn._linear_pointwise(x, w, None, "relu", [], "")
+        added = torch.ops.mkldnn._linear_pointwise.binary(x, ref, w, None, "add")
+        close = functools.partial(torch.allclose, atol=1e-5, rtol=1e-5)
+        return bool(close(got, ref) and close(relu, torch.relu(ref - b)) and close(added, 2 * ref - b))
     except Exception:  # noqa: BLE001 - a private op: any failure means "not available", never a crash
         return False
 
@@ -60,3 +72,45 @@ def onednn_linear(model, enabled: bool = True) -> Iterator[int]:
     finally:
         for module in patched:
             del module.forward
+
+
+def linear(x, weight, post: str = "none"):
+    """``x @ weight.T`` on oneDNN (no bias), with ``post="relu"`` applied in the same kernel; the caller checks
+    :func:`onednn_available` first."""
+    import torch
+
+    return torch.ops.mkldnn._linear_pointwise(x, weight, None, post, [], "")
+
+
+def linear_add(x, weight, residual):
+    """``residual + x @ weight.T`` on oneDNN, the addition as the matmul's post-op (a new tensor; ``residual`` is
+    not changed)."""
+    import torch
+
+    return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, None, "add")
+
+
+def t5_fused_layout(encoder, dtype) -> bool:
+    """Whether ``encoder`` (transformers' ``T5Stack``) has the layout the fused CPU path handles: every block a
+    self-attention layer and a ReLU feed-forward layer (T5 v1.0, as monoT5), no linear biases, all weights in
+    ``dtype`` (float32 or bfloat16). Gated feed-forward layers (T5 v1.1, Flan-T5) and mixed dtypes go the plain way."""
+    import torch
+
+    if dtype not in (torch.float32, torch.bfloat16):
+        return False
+    try:
+        if getattr(encoder, "is_decoder", False) or not len(encoder.block):
+            return False
+        for block in encoder.block:
+            att, ff = block.layer[0], block.layer[-1]
+            dense = ff.DenseReluDense
+            linears = (att.SelfAttention.q, att.SelfAttention.k, att.SelfAttention.v, att.SelfAttention.o, dense.wi, dense.wo)
+            if len(block.layer) != 2 or type(dense.act) is not torch.nn.ReLU or hasattr(dense, "wi_0"):
+                return False
+            if any(type(m) is not torch.nn.Linear or m.bias is not None or m.weight.dtype != dtype for m in linears):
+                return False
+            if any(norm.weight.dtype != dtype for norm in (att.layer_norm, ff.layer_norm)):
+                return False
+        return encoder.final_layer_norm.weight.dtype == dtype
+    except (AttributeError, IndexError, TypeError):
+        return False

@@ -22,8 +22,9 @@ per batch in the compute dtype (not in every layer), and attention is one ``scal
 call per layer with that bias, laid out for the fused memory-efficient kernel on CUDA (the GPU profile of
 2026-11-27 found transformers' T5 path in SDPA's unfused float32 math fallback). ``compile="default"`` or
 ``"reduce-overhead"`` (CUDA graphs) wraps it in ``torch.compile``; off by default. On CPU the linear layers
-run on oneDNN (:mod:`retrieval.neural.cpu_kernels`) and batches are cut by a token budget
-(:mod:`retrieval.neural.batching`).
+run on oneDNN (:mod:`retrieval.neural.cpu_kernels`), a ReLU T5 (monoT5's layout) runs through
+:func:`t5_encoder_forward_onednn` (ReLU and residual additions as matmul post-ops, one-pass RMS norm), and batches
+are cut by a token budget (:mod:`retrieval.neural.batching`).
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ class MonoT5Scorer:
         self.fast_decoder = bool(fast_decoder) and self.dtype != "float16" and _has_t5_layout(model)
         self.fast_encoder = bool(fast_encoder) and self.dtype != "float16" and _has_t5_layout(model)
         self._encode = t5_encoder_forward
+        if self.fast_encoder and self.onednn:
+            from .cpu_kernels import t5_fused_layout
+
+            if t5_fused_layout(self.model.get_encoder(), torch_dtype(self.dtype)):
+                self._encode = t5_encoder_forward_onednn
         self.compile = None if compile in (None, False, "", "none") else ("default" if compile is True else str(compile))
         if self.compile and self.fast_encoder:  # optional: fewer kernel launches; "reduce-overhead" adds CUDA graphs
             import torch
@@ -308,6 +314,55 @@ def t5_encoder_forward(encoder: Any, input_ids, attention_mask):
         x = x + att.o(context.transpose(1, 2).reshape(batch, length, heads * d_kv))
         x = block.layer[-1](x)  # feed-forward with its own norm and residual
     return encoder.final_layer_norm(x)
+
+
+def _rms_norm(x, width, weight, eps):
+    """T5's RMS norm ``weight * x / sqrt(mean(x^2) + eps)`` with one reduction pass (``vector_norm``) and one
+    multiplication pass plus an in-place one (``rms_norm`` on CPU makes separate pow, mean and two mul passes)."""
+    import torch
+
+    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)  # in float32, as T5 does
+    scale = torch.rsqrt(scale.square_().div_(width[0]).add_(eps))
+    return torch.mul(x, scale).to(x.dtype).mul_(weight)
+
+
+def t5_encoder_forward_onednn(encoder: Any, input_ids, attention_mask):
+    """:func:`t5_encoder_forward` for CPU with fewer passes over the activations (T5 v1.0 / monoT5 layout only).
+
+    Same weights, same mathematics, same attention (the bias built once per batch, one SDPA call per layer); the
+    differences are where the element-wise work happens: each RMS norm reads its input once for the reduction
+    (:func:`_rms_norm`, T5's formula ``w * x / sqrt(mean(x^2) + eps)``), the feed-forward ReLU runs as the post-op
+    of the first feed-forward matmul and both residual additions as post-ops of the output projections
+    (:mod:`retrieval.neural.cpu_kernels`), so the layer has no separate ReLU and add passes and no ``nn.Module``
+    calls; a batch without padding (e.g. all documents truncated to 512 tokens) passes the ``(1, heads, L, L)``
+    position bias for SDPA to broadcast instead of building the ``(B, heads, L, L)`` bias-plus-mask tensor.
+    Needs the oneDNN op (:func:`~retrieval.neural.cpu_kernels.onednn_available`) and the layout
+    :func:`~retrieval.neural.cpu_kernels.t5_fused_layout` accepts; ``MonoT5Scorer`` checks both.
+    """
+    import torch
+
+    from .cpu_kernels import linear, linear_add
+
+    rms_norm = _rms_norm
+    x = encoder.embed_tokens(input_ids)
+    batch, length = input_ids.shape
+    width = (x.shape[-1],)
+    if bool(attention_mask.all()):  # no padding (e.g. truncated documents): (1, heads, L, L), broadcast
+        bias = encoder.block[0].layer[0].SelfAttention.compute_bias(length, length, device=x.device).to(x.dtype)
+    else:
+        bias = attention_bias(encoder, attention_mask, x.dtype)
+    for block in encoder.block:
+        layer, ff = block.layer[0], block.layer[-1]
+        att, dense = layer.SelfAttention, ff.DenseReluDense
+        heads, d_kv = att.n_heads, att.key_value_proj_dim
+        h = rms_norm(x, width, layer.layer_norm.weight, layer.layer_norm.variance_epsilon)
+        q, k, v = (linear(h, proj.weight).view(batch, length, heads, d_kv).transpose(1, 2) for proj in (att.q, att.k, att.v))
+        context = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+        x = linear_add(context.transpose(1, 2).reshape(batch, length, heads * d_kv), att.o.weight, x)
+        h = rms_norm(x, width, ff.layer_norm.weight, ff.layer_norm.variance_epsilon)
+        x = linear_add(linear(h, dense.wi.weight, "relu"), dense.wo.weight, x)
+    final = encoder.final_layer_norm
+    return rms_norm(x, width, final.weight, final.variance_epsilon)
 
 
 def _has_t5_layout(model: Any) -> bool:
