@@ -1,7 +1,8 @@
-"""Markdown for the Compare page's document cards, badges and metric lines (text only, no Streamlit).
+"""Markdown for the Compare page's document cards, badges and metric lines, and HTML for its compact columns
+(text only, no Streamlit).
 
-Everything that comes from data (titles, bodies, document ids, names) is escaped by
-:mod:`retrieval.text`, so it renders literally; only the markup added here is Markdown.
+Everything that comes from data (titles, bodies, document ids, names) is escaped, by :mod:`retrieval.text`
+for Markdown and ``html.escape`` (quotes too) for HTML, so it renders literally; only the markup added here is live.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def compact_row_html(
 
     Opened, the row shows the snippet and two buttons, "Full text" and "Why here?" (``data-act`` says which, for
     the page's script); with ``full`` the row comes open with the whole text in place of the snippet and the first
-    button (no such button where the snippet is the whole text). The full text is left out otherwise: it was most of the bytes (about 500 KB for two columns of 100) and few rows are opened.
+    button (no such button where the snippet is the whole text). The full text is left out otherwise: it was most
+    of the bytes (about 500 KB for two columns of 100) and few rows are opened.
     """
     import html
 
