@@ -37,10 +37,10 @@ def render_column(
         return
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
     column = columns.query_column(lookup, qid, k, judged, others)
-    corpus = data.dataset(ds_name).corpus
     caption = f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved"
     if compact:
         return compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption, live, left)
+    corpus = data.dataset(ds_name).corpus
     st.caption(caption)
     if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
         later.append((st.empty(), spec))

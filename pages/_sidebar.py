@@ -101,13 +101,18 @@ def upload(ds_name: str) -> None:
         _upload.upload_form(ds_name, key="w_upload", rerun=True)
 
 
-def resolve_view(v: dict) -> tuple[int, bool, bool]:
-    """``(k, compact, live)`` of the view, with the controls' state set to them: what :func:`k_picker` and
-    :func:`view_widgets` will return, known before they are drawn."""
-    state.bind("w_k", v["k"])
+def resolve_view(v: dict) -> tuple[bool, bool]:
+    """``(compact, live)`` of the view, with the sidebar controls' state set to them: what :func:`view_widgets`
+    will return, known before it is drawn."""
     state.bind("w_view", v["view"])
     state.bind("w_mode", v["mode"])
-    return v["k"], v["view"] == "compact", v["mode"] == "free"
+    return v["view"] == "compact", v["mode"] == "free"
+
+
+def resolve_k(v: dict) -> int:
+    """Documents per column of the view, with :func:`k_picker`'s state set to it (the rankings fragment's part)."""
+    state.bind("w_k", v["k"])
+    return v["k"]
 
 
 def k_picker(where, v: dict) -> int:

@@ -109,7 +109,7 @@ def main() -> None:
     # The sidebar's controls are drawn after the rankings: their values are known before (the view, bound to their
     # state), and on a first load the server sends the rankings, and the browser draws them, before the sidebar's
     # widgets (issue 12, cold start).
-    _, compact, live = sidebar.resolve_view(v)
+    compact, live = sidebar.resolve_view(v)
     rankings(ds_name, split, compact, live)
     builds.first_start_done()
     sidebar.size_ladder()
@@ -125,7 +125,7 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
     v = state.view()
     ds = data.dataset(ds_name)
     systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
-    k, _, _ = sidebar.resolve_view(v)
+    k = sidebar.resolve_k(v)
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     sidebar.systems_picker(c1, options, gone)
     sidebar.k_picker(c2, v)
