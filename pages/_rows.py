@@ -1,7 +1,7 @@
 """A ready column of the compact view, drawn by a small script in the page rather than by Streamlit elements.
 
-One light ``st.components.v2`` element per column (no iframe; the page's CSS applies, so the hover link of
-``cards.link_css`` works) whose data is the column as HTML from ``retrieval.cards``: header, metric line,
+One light ``st.components.v2`` element per column (no iframe, no shadow root: the page's CSS applies and the
+columns see each other's rows) whose data is the column as HTML from ``retrieval.cards``: header, metric line,
 rows, missed documents and the reproduce command, every piece of data escaped there (document text is text).
 It replaces about ten Streamlit elements per column (Markdown, captions, expanders, a code block, a
 selectbox), each of which the browser re-rendered on every rerun, and ``st.html``, which ran DOMPurify over
@@ -10,6 +10,12 @@ sends the same column leaves it as it is. Rows and sections the user opened stay
 query, its text) stays. A row's "Full text" and "Why here?" buttons come back to Python as trigger values:
 the full text is sent only for rows that ask for it, "Why here?" opens the document's dialog. "Copy" copies
 the command in the browser.
+
+The link between columns is drawn here too: while a row is hovered or has keyboard focus, every row of the
+same document (they share ``cards.doc_class``) gets ``rk-hl``; while one is open, all get ``rk-on``. It used to
+be one ``:has()`` CSS rule per document shown, sent on every rerun: with 100 documents per column the browser
+spent about 30 ms more per click recalculating styles, and the rules changed (and were sanitised again) with
+every query.
 """
 
 from __future__ import annotations
@@ -27,6 +33,27 @@ function copy(button) {
   else select();
 }
 const keyOf = d => (d.dataset.docid !== undefined ? "d:" + d.dataset.docid : "p:" + (d.dataset.part || ""));
+const docClass = row => Array.from(row.classList).find(c => c.startsWith("rk-") && c !== "rk-row" && c !== "rk-hl" && c !== "rk-on");
+function mark(row, name, on) {
+  const c = docClass(row);
+  if (c) for (const r of document.querySelectorAll("details.rk-row." + c)) r.classList.toggle(name, on);
+}
+function relink() {  // from scratch, after rows were replaced or opened: rk-on and rk-hl on every row of those documents
+  const of = sel => new Set(Array.from(document.querySelectorAll(sel), docClass));
+  const open = of("details.rk-row[open]"), hovered = of("details.rk-row:hover, details.rk-row:has(:focus-visible)");
+  for (const r of document.querySelectorAll("details.rk-row")) {
+    const c = docClass(r);
+    r.classList.toggle("rk-on", open.has(c));
+    r.classList.toggle("rk-hl", hovered.has(c));
+  }
+}
+function hover(on, keyboard) {
+  return e => {
+    const row = e.target.closest && e.target.closest("details.rk-row");
+    if (keyboard && on && !e.target.matches(":focus-visible")) return;  // a mouse click's focus is not a hover
+    if (row && !(e.relatedTarget && row.contains(e.relatedTarget))) mark(row, "rk-hl", on);
+  };
+}
 
 export default function ({ data, parentElement: root, setTriggerValue }) {
   root.__trigger = setTriggerValue;  // the latest mount's, used by the one listener below
@@ -36,9 +63,15 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     root.__html = data.html;
     root.__view = data.view;
     for (const d of root.querySelectorAll("details")) if (open.has(keyOf(d))) d.open = true;
+    relink();
   }
   if (!root.__wired) {
     root.__wired = true;
+    root.addEventListener("mouseover", hover(true));
+    root.addEventListener("mouseout", hover(false));
+    root.addEventListener("focusin", hover(true, true));
+    root.addEventListener("focusout", hover(false, true));
+    root.addEventListener("toggle", e => { if (e.target.matches && e.target.matches("details.rk-row")) relink(); }, true);
     root.addEventListener("click", e => {
       const b = e.target.closest("button.rk-act");
       if (!b) return;

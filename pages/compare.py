@@ -154,8 +154,9 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
         )
     if len(systems) < 2:
         st.caption("Add a second system above to compare.")
-    shown = [d for lk in lookups.values() if lk is not None for d, _, _ in lk.top(qid, k)] if compact else []
-    st.html(f"<style>{cards.PAGE_CSS}{cards.link_css(shown) if compact else ''}</style>")
+    # The same on every rerun of a view (no per-document rules): the compact columns' script marks a document's rows
+    # across columns (pages/_rows.py).
+    st.html(f"<style>{cards.PAGE_CSS}{cards.COMPACT_CSS if compact else ''}</style>")
     later: list = []
     for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:

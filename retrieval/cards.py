@@ -84,8 +84,9 @@ def highlighted_md(body: str, query: str) -> str:
 # ---- the compact view: one row per document, as escaped HTML (no Markdown to parse) -------------------
 # Document text goes through html.escape (quotes included), so it renders as text; only the tags written
 # here are markup. Each row is a <details>: its summary is the one-line row, opening it shows the snippet and
-# the full text. Rows of the same document share a class (``doc_class``), so CSS alone marks a document in
-# every column while it is hovered or open (``link_css``): no round trip to the server.
+# the full text. Rows of the same document share a class (``doc_class``): the column's script in the page
+# (pages/_rows.py) marks a document in every column while one of its rows is hovered, focused or open
+# (``rk-hl``/``rk-on``, styled by ``COMPACT_CSS``): no round trip to the server.
 BADGE_HTML = {"relevant": ("rk-rel", "✓"), "not_relevant": ("rk-non", "✗"), "unjudged": ("rk-unj", "?")}
 
 
@@ -267,21 +268,11 @@ COMPACT_CSS = """
 .rk-more ul{margin:.3rem 0 0 0;padding-left:1rem}
 .rk-more li{font-size:.85rem;margin:0;line-height:1.4}
 .rk-cmd{white-space:pre-wrap;word-break:break-all;background:rgba(128,128,128,.1);padding:.4rem;border-radius:4px;font-size:.78rem;margin:.4rem 0 .2rem 0}
+.rk-row.rk-hl,.rk-row.rk-on{background:#fff4c2;outline:1px solid #e0b100}
 """
 
 
 PAGE_CSS = '[data-testid="stMainBlockContainer"]{padding-top:2.5rem}'  # more rows above the fold, both views
-
-
-def link_css(docids: Iterable[str]) -> str:
-    """CSS marking a document in every column while one of its rows is hovered or open (``:has()``)."""
-    rules = []
-    for docid in dict.fromkeys(docids):
-        c = doc_class(docid)
-        rules.append(f'[data-testid="stMain"]:has(.{c}:hover,.{c}[open]) .{c}')
-    if not rules:
-        return COMPACT_CSS
-    return COMPACT_CSS + ",\n".join(rules) + "{background:#fff4c2;outline:1px solid #e0b100}\n"
 
 
 def doc_fields(corpus: Mapping, docid: str) -> tuple[str, str]:

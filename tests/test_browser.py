@@ -199,6 +199,17 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     marked = other.evaluate("e => getComputedStyle(e).backgroundColor")
     unrelated = page.locator(".rk-col").nth(1).locator(f'details.rk-row:not([data-docid="{docid}"])').first
     assert unrelated.evaluate("e => getComputedStyle(e).backgroundColor") != marked
+    bg = "([sel, want]) => getComputedStyle(document.querySelectorAll('.rk-col')[1].querySelector(sel)).backgroundColor === want"
+    sel = f'details.rk-row[data-docid="{docid}"]'
+    page.mouse.move(5, 5)  # away from the rows: the mark goes
+    page.wait_for_function(bg, arg=[sel, before], timeout=5_000)
+    # An open row keeps its document marked in every column while the mouse is elsewhere; closed, the mark goes.
+    row(page, 0, docid).locator(":scope > summary").click()
+    page.mouse.move(5, 5)
+    page.wait_for_function(bg, arg=[sel, marked], timeout=5_000)
+    row(page, 0, docid).locator(":scope > summary").click()
+    page.mouse.move(5, 5)
+    page.wait_for_function(bg, arg=[sel, before], timeout=5_000)
     # Opening a row (a click, no server round trip) keeps it marked and shows its text; hostile text stays text.
     row(page, 0, "d5").locator(":scope > summary").click()
     assert "Unsafe <script>alert(1)</script>" in row(page, 0, "d5").inner_text()
