@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -126,12 +127,22 @@ def snippet(text: str, terms: frozenset[str] | set[str], max_chars: int = 300) -
     if len(text) <= max_chars:
         return Snippet(tuple(highlight(text, terms)), False, False)
     words = list(WORD.finditer(text))
-    hits = [(m.start(), stem(m.group())) for m in words if m.group().lower() not in STOP_WORDS and stem(m.group()) in terms]
+    starts = [m.start() for m in words]
+    hit_pos: list[int] = []
+    hit_stems: list[str] = []
+    for m in words:
+        w = m.group()
+        if w.lower() not in STOP_WORDS:
+            s = stem(w)
+            if s in terms:
+                hit_pos.append(m.start())
+                hit_stems.append(s)
     best_start, best_score = 0, (-1, -1)
-    for start in [0] + [pos for pos, _ in hits]:
-        # Start a little before the hit so it reads as context, at a word boundary.
-        begin = _word_start_before(text, start, words, back=40 if start else 0)
-        inside = [t for pos, t in hits if begin <= pos < begin + max_chars]
+    for start in [0, *hit_pos]:
+        # Start a little before the hit so it reads as context, at a word boundary (bisect: hits and words are
+        # in text order, so a window's hits are one slice).
+        begin = _word_start_before(start, starts, back=40 if start else 0)
+        inside = hit_stems[bisect.bisect_left(hit_pos, begin) : bisect.bisect_left(hit_pos, begin + max_chars)]
         score = (len(set(inside)), len(inside))
         if score > best_score:
             best_start, best_score = begin, score
@@ -149,12 +160,10 @@ def snippet(text: str, terms: frozenset[str] | set[str], max_chars: int = 300) -
     return Snippet(tuple(spans), cut_start, cut_end)
 
 
-def _word_start_before(text: str, pos: int, words: list[re.Match], back: int) -> int:
-    target = max(0, pos - back)
-    for m in words:
-        if m.start() >= target:
-            return min(m.start(), pos)
-    return pos
+def _word_start_before(pos: int, starts: list[int], back: int) -> int:
+    """The start of the first word at or after ``pos - back`` (``starts``: word starts in order), at most ``pos``."""
+    i = bisect.bisect_left(starts, max(0, pos - back))
+    return min(starts[i], pos) if i < len(starts) else pos
 
 
 def truncate(text: str, max_chars: int) -> tuple[str, bool]:

@@ -31,6 +31,40 @@ def test_snippet_picks_the_window_with_most_query_terms_and_marks_cuts():
     assert snip.spans[0].text.startswith(text.ELLIPSIS) and snip.spans[-1].text.endswith(text.ELLIPSIS)
 
 
+def _plain_snippet_start(body: str, terms, max_chars: int) -> int:
+    """Where the snippet window starts, the plain way (every word and every hit scanned per candidate window):
+    the reference for :func:`text.snippet`'s bisecting search."""
+    body = text.normalize_space(body)
+    words = list(text.WORD.finditer(body))
+    hits = [(m.start(), text.stem(m.group())) for m in words if m.group().lower() not in text.STOP_WORDS and text.stem(m.group()) in terms]
+    best_start, best_score = 0, (-1, -1)
+    for start in [0] + [pos for pos, _ in hits]:
+        target = max(0, start - (40 if start else 0))
+        begin = next((min(m.start(), start) for m in words if m.start() >= target), start)
+        inside = [t for pos, t in hits if begin <= pos < begin + max_chars]
+        score = (len(set(inside)), len(inside))
+        if score > best_score:
+            best_start, best_score = begin, score
+    return best_start
+
+
+def test_snippet_window_is_the_one_a_plain_scan_picks():
+    import random
+
+    rng = random.Random(7)
+    vocab = ["insulin", "resistance", "exercise", "mice", "the", "of", "p53", "cells", "Cell", "x", "running", "runs", "a"]
+    for n in range(300):
+        body = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 160)))
+        query = " ".join(rng.sample(vocab, rng.randint(1, 4)))
+        terms, chars = text.query_terms(query), rng.choice([40, 120, 300])
+        snip = text.snippet(body, terms, chars)
+        start = _plain_snippet_start(body, terms, chars)
+        plain = text.normalize_space(body)
+        if len(plain) > chars:
+            window = snip.text.removeprefix(text.ELLIPSIS + " ").removesuffix(" " + text.ELLIPSIS)
+            assert snip.cut_start == (start > 0) and plain[start:].startswith(window), (n, body, query)
+
+
 def test_short_text_snippet_is_whole_and_uncut():
     snip = text.snippet("Short  text\nabout sleep.", text.query_terms("sleep"), max_chars=300)
     assert snip.text == "Short text about sleep."
