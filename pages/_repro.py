@@ -14,26 +14,31 @@ from pages import _cached as data
 from pages import _state as state
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _commands(root: str, data_dir_text: str) -> pd.DataFrame:
+# A resource, not data: st.cache_data would hand every caller a fresh (unpickled) copy of the frame, and Compare asks
+# once per column on every click. Callers must not modify what they get.
+@st.cache_resource(ttl=30, show_spinner=False)
+def _commands(root: str, data_dir_text: str) -> tuple[pd.DataFrame, dict[tuple[str, str, str], tuple[str, str]]]:
     from retrieval.reproduce import cached_run_commands
 
-    return cached_run_commands(data.get_cache(root), data_dir=data_dir_text or None)
+    rows = cached_run_commands(data.get_cache(root), data_dir=data_dir_text or None)
+    latest = {}  # (dataset, split, system) -> (command, notes) of its last row with a command, as the frame's order
+    for ds_name, split, spec, command, notes in rows[["dataset", "split", "system", "command", "notes"]].itertuples(index=False):
+        latest[ds_name, split, spec] = (str(command or ""), str(notes or ""))
+    return rows, latest
 
 
 def cached_commands() -> pd.DataFrame:
-    """One row per cached run: ``dataset, split, system, created, command, notes, path``."""
-    return _commands(data.cache_root(), str(data.data_dir() or ""))
+    """One row per cached run: ``dataset, split, system, created, command, notes, path`` (shared: do not modify)."""
+    return _commands(data.cache_root(), str(data.data_dir() or ""))[0]
 
 
 def command_for(ds_name: str, split: str, spec: str) -> tuple[str | None, str]:
     """``(command or None, notes)`` for ``spec``'s run on ``ds_name``/``split``."""
     if spec in state.uploads():
         return None, "An uploaded run: it was made elsewhere, so no command here rebuilds it."
-    rows = cached_commands()
-    hit = rows[(rows["dataset"] == ds_name) & (rows["split"] == split) & (rows["system"] == spec)] if not rows.empty else rows
-    if len(hit) and hit["command"].iloc[-1]:
-        return str(hit["command"].iloc[-1]), str(hit["notes"].iloc[-1] or "")
+    command, notes = _commands(data.cache_root(), str(data.data_dir() or ""))[1].get((ds_name, split, spec), ("", ""))
+    if command:
+        return command, notes
     from retrieval.errors import RetrievalError
     from retrieval.reproduce import command_for_system
 

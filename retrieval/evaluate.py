@@ -11,6 +11,7 @@ second start of the app reads them instead of evaluating again (seconds on a 300
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,9 +46,17 @@ class Evaluation:
         return len(self.per_query)
 
     def query(self, qid: str) -> dict[str, float]:
-        if qid not in self.per_query.index:
-            return {}
-        return {m: float(v) for m, v in self.per_query.loc[qid].items()}
+        """One query's measures (``{}`` for a query not evaluated)."""
+        return dict(self._by_query.get(qid, {}))
+
+    @functools.cached_property
+    def _by_query(self) -> dict[str, dict[str, float]]:
+        # Built once: the app asks for one query per column on every click, and ``per_query.loc[qid]`` costs a
+        # Series per call.
+        frame = self.per_query
+        return {
+            qid: {m: float(v) for m, v in zip(frame.columns, row)} for qid, row in zip(frame.index, frame.itertuples(index=False))
+        }
 
     def summary_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"run": self.run_name, "queries": self.n_queries, **self.mean}])
