@@ -318,9 +318,31 @@ async def cold_start(pw_browser, env: dict, app: Path, rounds: int) -> list[floa
     return out
 
 
-async def concurrent(pw_browser, url: str, sessions: int, clicks_each: int) -> tuple[list[float], int, int]:
-    """``sessions`` browser sessions clicking Random at once; latencies (ms), errors, and how many clicks ended by
-    TIMER_JS's quiet rule (no "running" state seen)."""
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server process and by all Chromium processes (renderers,
+    browser, GPU), from /proc ({} where there is none)."""
+    out = {"server": 0.0, "chromium": 0.0}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+            cmd = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(stat.parent.name) == server_pid:
+            out["server"] += seconds
+        elif Path(cmd.split(" ")[0]).name.startswith(("chromium", "chrome")):  # children rewrite argv as one string
+            out["chromium"] += seconds
+    return out if Path("/proc/self/stat").exists() else {}
+
+
+async def concurrent(
+    pw_browser, url: str, sessions: int, clicks_each: int, server_pid: int = 0
+) -> tuple[list[float], int, int, dict]:
+    """``sessions`` browser sessions clicking Random at once; latencies (ms), errors, how many clicks ended by
+    TIMER_JS's quiet rule (no "running" state seen), and CPU ms per click of the server and of Chromium."""
     contexts = [await pw_browser.new_context(viewport={"width": 1500, "height": 1000}) for _ in range(sessions)]
     pages = []
     for ctx in contexts:
@@ -328,6 +350,7 @@ async def concurrent(pw_browser, url: str, sessions: int, clicks_each: int) -> t
         pages.append(await ctx.new_page())
     await asyncio.gather(*(open_compare(p, url) for p in pages))
     errors = 0
+    cpu_before = cpu_seconds(server_pid)
 
     async def one(page):
         nonlocal errors
@@ -342,10 +365,13 @@ async def concurrent(pw_browser, url: str, sessions: int, clicks_each: int) -> t
         return times
 
     results = await asyncio.gather(*(one(p) for p in pages))
+    cpu_after = cpu_seconds(server_pid)
     quiet = sum([await p.evaluate("window.__lat.quiet") for p in pages])
     for ctx in contexts:
         await ctx.close()
-    return [t for r in results for t in r], errors, quiet
+    times = [t for r in results for t in r]
+    cpu = {k: 1000 * (cpu_after[k] - cpu_before[k]) / max(len(times), 1) for k in cpu_after}
+    return times, errors, quiet, cpu
 
 
 def environment() -> dict:
@@ -388,7 +414,7 @@ async def measure(apps: dict[str, Path], n: int, cold_rounds: int, sessions: int
                 res["clicks"] = await clicks(pages, url, n, log)
                 res["load"].append(os.getloadavg())
                 for who in apps if sessions else ():
-                    res["concurrent"][who] = await concurrent(browser, url[who], sessions, 3)
+                    res["concurrent"][who] = await concurrent(browser, url[who], sessions, 3, servers[who].pid)
                     log(f"{sessions} sessions {who}: p95 {percentile(res['concurrent'][who][0], 95):.0f} ms")
                 res["load"].append(os.getloadavg())
         finally:
@@ -444,16 +470,22 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
             )
         )
     for who in names:
-        times, errors, quiet = res["concurrent"].get(who, ([], 0, 0))
+        times, errors, quiet, cpu = res["concurrent"].get(who, ([], 0, 0, {}))
         if times:
             section.lines.append(
                 f"{sessions} sessions clicking Random at once, {who}: p50 {percentile(times, 50):.0f} ms, "
                 f"p95 {percentile(times, 95):.0f} ms over {len(times)} clicks, {errors} errors, "
                 f"{quiet} ended by the quiet rule (no 'running' state seen)"
+                + (
+                    f"; CPU per click: server {cpu['server']:.0f} ms, Chromium {cpu['chromium']:.0f} ms "
+                    f"(all its processes; they share the {os.cpu_count()} cores with the server here)"
+                    if cpu
+                    else ""
+                )
             )
     if res["concurrent"].get(ours):
-        t, e, _ = res["concurrent"][ours]
-        tb = res["concurrent"].get(base, ([], 0, 0))[0] if base else []
+        t, e, _, _ = res["concurrent"][ours]
+        tb = res["concurrent"].get(base, ([], 0, 0, {}))[0] if base else []
         section.rows.append(
             Row(
                 "browser",

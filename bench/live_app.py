@@ -41,6 +41,7 @@ class Server:
     url: str  # http://127.0.0.1:<port>
     seconds: float  # from process start to a healthy server
     log: Path  # the server's stdout and stderr
+    pid: int = 0  # the server process
 
 
 @contextlib.contextmanager
@@ -88,7 +89,7 @@ def streamlit_server(
                     out.flush()
                     raise RuntimeError(f"streamlit {why}:\n{log.read_text(encoding='utf-8', errors='replace')[-3000:]}")
                 time.sleep(0.05)
-            yield Server(url, time.perf_counter() - started, log)
+            yield Server(url, time.perf_counter() - started, log, proc.pid)
         finally:
             proc.terminate()
             try:
