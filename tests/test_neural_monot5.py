@@ -335,3 +335,47 @@ def test_fused_cpu_encoder_only_takes_the_relu_t5_layout(tiny):
     assert scorer._encode is t5_encoder_forward
     reference = _pygaggle_style(gated, tok, PAIRS)
     np.testing.assert_allclose(scorer.score_pairs(PAIRS), reference, atol=1e-5, rtol=0)
+
+
+def test_threaded_batches_equal_one_batch_at_a_time(tiny, monkeypatch):
+    """On CPU, batches are scored by one thread each (``workers``): same scores in input order as one batch at a time
+    and as the pygaggle-style reference, PyTorch's thread count put back, and a failing batch stops the run cleanly."""
+    import torch
+
+    _, model, tok = tiny
+    pairs = PAIRS * 4
+    reference = _pygaggle_style(model, tok, pairs)
+    serial = MonoT5Scorer(model, tok, batch_tokens=60, workers=1)
+    threaded = MonoT5Scorer(model, tok, batch_tokens=60, workers=2)
+    assert serial._worker_count(10) == 1 and threaded._worker_count(10) == 2 and threaded._worker_count(1) == 1
+    assert MonoT5Scorer(model, tok)._worker_count(10) == min(10, torch.get_num_threads())  # default: one per thread
+    threads = torch.get_num_threads()
+    names = []
+    real_score = MonoT5Scorer._score_batch
+
+    def record(self, input_ids, mask):
+        names.append(__import__("threading").current_thread().name)
+        return real_score(self, input_ids, mask)
+
+    monkeypatch.setattr(MonoT5Scorer, "_score_batch", record)
+    counted = []
+    got = threaded.score_pairs(pairs, on_batch=counted.append)
+    assert len(counted) > 2 and sum(counted) == len(pairs)  # really several batches
+    assert set(names) <= {f"monot5_{i}" for i in range(2)} and names  # scored in the worker threads
+    assert torch.get_num_threads() == threads
+    np.testing.assert_allclose(got, serial.score_pairs(pairs), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(got, reference, atol=1e-5, rtol=0)
+
+    calls = []
+
+    def fail_third(self, input_ids, mask):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("batch failed")
+        return real_score(self, input_ids, mask)
+
+    monkeypatch.setattr(MonoT5Scorer, "_score_batch", fail_third)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        threaded.score_pairs(pairs)
+    assert torch.get_num_threads() == threads
+    assert all("forward" not in m.__dict__ for m in model.modules())  # the oneDNN switch is undone
