@@ -245,9 +245,11 @@ def _cpu_has_bf16() -> bool:
 
 def _describe(scorer) -> str:
     parts = []
-    for name in ("batch_size", "max_length", "dtype", "device"):
+    for name in ("batch_size", "batch_tokens", "workers", "max_length", "dtype", "device"):
         if hasattr(scorer, name):
             parts.append(f"{name}={getattr(scorer, name)}")
+    if hasattr(scorer, "_encode"):
+        parts.append(f"encoder={getattr(scorer._encode, '__name__', scorer._encode)}")
     return ", ".join(parts)
 
 

@@ -285,9 +285,9 @@ def test_fused_cpu_encoder_equals_the_transformers_forward(tiny):
     if not cpu_kernels.onednn_available():
         pytest.skip("torch.ops.mkldnn._linear_pointwise is not available in this torch build")
     _, model, tok = tiny
-    scorer = MonoT5Scorer(model, tok)
-    assert scorer._encode is t5_encoder_forward_onednn  # the default on CPU float32 for a ReLU (monoT5) T5
-    assert MonoT5Scorer(model, tok, onednn=False)._encode is t5_encoder_forward
+    scorer = MonoT5Scorer(model, tok, workers=1)
+    assert scorer._encode is not t5_encoder_forward  # float32 takes t5_encoder_forward_cpu; this path serves bfloat16
+    scorer._encode = t5_encoder_forward_onednn
     texts = scorer.texts(PAIRS)
     enc = tok(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
     assert (enc["attention_mask"] == 0).any()
@@ -306,7 +306,54 @@ def test_fused_cpu_encoder_equals_the_transformers_forward(tiny):
     pairs = PAIRS * 3
     plain = MonoT5Scorer(model, tok, onednn=False, fast_encoder=False, fast_decoder=False).score_pairs(pairs)
     np.testing.assert_allclose(scorer.score_pairs(pairs), plain, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(MonoT5Scorer(model, tok, batch_size=2).score_pairs(pairs), plain, atol=1e-5, rtol=0)
+    scorer = MonoT5Scorer(model, tok, batch_size=2, workers=1)
+    scorer._encode = t5_encoder_forward_onednn
+    np.testing.assert_allclose(scorer.score_pairs(pairs), plain, atol=1e-5, rtol=0)
+
+
+def test_cpu_encoder_equals_the_transformers_forward(tiny):
+    """The float32 CPU encoder (buffers, in-place residual matmuls, attention per sequence over its own tokens) gives
+    transformers' encoder output on every real position, finite padding rows, and the plain path's scores."""
+    import torch
+
+    from retrieval.neural.monot5_model import position_bias, sequence_attention, t5_encoder_forward_cpu
+
+    _, model, tok = tiny
+    assert MonoT5Scorer(model, tok)._encode is t5_encoder_forward_cpu  # the default on CPU float32 for monoT5's layout
+    assert MonoT5Scorer(model, tok, onednn=False)._encode is t5_encoder_forward_cpu  # no oneDNN op needed
+    encoder = model.get_encoder()
+    texts = MonoT5Scorer(model, tok).texts(PAIRS)
+    enc = tok(texts, padding=True, truncation=True, max_length=512, return_tensors="pt")
+    real = enc["attention_mask"].bool()
+    assert not bool(real.all()) and len(set(real.sum(1).tolist())) > 2  # several lengths, really padded
+    full = tok([texts[3]] * 3, truncation=True, max_length=512, return_tensors="pt")
+    with torch.inference_mode():
+        for batch in (enc, full):
+            reference = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+            ours = t5_encoder_forward_cpu(encoder, batch["input_ids"], batch["attention_mask"])
+            mask = batch["attention_mask"].bool()
+            assert float((ours - reference)[mask].abs().max()) < 1e-5
+            assert float(reference[mask].abs().max()) > 1e-2 and bool(torch.isfinite(ours).all())
+        # attention alone, against SDPA with transformers' additive mask over the padded batch
+        length, heads, inner = enc["input_ids"].shape[1], model.config.num_heads, model.config.num_heads * model.config.d_kv
+        q, k, v = (torch.randn(len(texts), length, inner) for _ in range(3))
+        bias = position_bias(encoder, length, torch.float32)
+        out = torch.full((len(texts), length, inner), 7.0)
+        sequence_attention(q, k, v, bias, real.sum(1).tolist(), heads, out)
+        split = [t.view(len(texts), length, heads, -1).transpose(1, 2) for t in (q, k, v)]
+        masked = bias.masked_fill(~real[:, None, None, :], torch.finfo(torch.float32).min)
+        expected = torch.nn.functional.scaled_dot_product_attention(*split, attn_mask=masked, scale=1.0)
+        expected = expected.transpose(1, 2).reshape(len(texts), length, inner)
+        assert float((out - expected)[real].abs().max()) < 1e-5
+        assert bool((out[~real] == 7.0).all())  # padding rows left as they were
+        left = enc["attention_mask"].flip(1)  # left padding: refused, not silently wrong
+        with pytest.raises(ValueError, match="right padding"):
+            t5_encoder_forward_cpu(encoder, enc["input_ids"], left)
+    pairs = PAIRS * 3
+    plain = MonoT5Scorer(model, tok, onednn=False, fast_encoder=False, fast_decoder=False).score_pairs(pairs)
+    for scorer in (MonoT5Scorer(model, tok), MonoT5Scorer(model, tok, batch_size=2, workers=2)):
+        np.testing.assert_allclose(scorer.score_pairs(pairs), plain, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(plain, _pygaggle_style(model, tok, pairs), atol=1e-5, rtol=0)
 
 
 def test_fused_cpu_encoder_only_takes_the_relu_t5_layout(tiny):
@@ -335,3 +382,47 @@ def test_fused_cpu_encoder_only_takes_the_relu_t5_layout(tiny):
     assert scorer._encode is t5_encoder_forward
     reference = _pygaggle_style(gated, tok, PAIRS)
     np.testing.assert_allclose(scorer.score_pairs(PAIRS), reference, atol=1e-5, rtol=0)
+
+
+def test_threaded_batches_equal_one_batch_at_a_time(tiny, monkeypatch):
+    """On CPU, batches are scored by one thread each (``workers``): same scores in input order as one batch at a time
+    and as the pygaggle-style reference, PyTorch's thread count put back, and a failing batch stops the run cleanly."""
+    import torch
+
+    _, model, tok = tiny
+    pairs = PAIRS * 4
+    reference = _pygaggle_style(model, tok, pairs)
+    serial = MonoT5Scorer(model, tok, batch_tokens=60, workers=1)
+    threaded = MonoT5Scorer(model, tok, batch_tokens=60, workers=2)
+    assert serial._worker_count(10) == 1 and threaded._worker_count(10) == 2 and threaded._worker_count(1) == 1
+    assert MonoT5Scorer(model, tok)._worker_count(10) == min(10, torch.get_num_threads())  # default: one per thread
+    threads = torch.get_num_threads()
+    names = []
+    real_score = MonoT5Scorer._score_batch
+
+    def record(self, input_ids, mask):
+        names.append(__import__("threading").current_thread().name)
+        return real_score(self, input_ids, mask)
+
+    monkeypatch.setattr(MonoT5Scorer, "_score_batch", record)
+    counted = []
+    got = threaded.score_pairs(pairs, on_batch=counted.append)
+    assert len(counted) > 2 and sum(counted) == len(pairs)  # really several batches
+    assert set(names) <= {f"monot5_{i}" for i in range(2)} and names  # scored in the worker threads
+    assert torch.get_num_threads() == threads
+    np.testing.assert_allclose(got, serial.score_pairs(pairs), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(got, reference, atol=1e-5, rtol=0)
+
+    calls = []
+
+    def fail_third(self, input_ids, mask):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("batch failed")
+        return real_score(self, input_ids, mask)
+
+    monkeypatch.setattr(MonoT5Scorer, "_score_batch", fail_third)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        threaded.score_pairs(pairs)
+    assert torch.get_num_threads() == threads
+    assert all("forward" not in m.__dict__ for m in model.modules())  # the oneDNN switch is undone

@@ -22,13 +22,15 @@ per batch in the compute dtype (not in every layer), and attention is one ``scal
 call per layer with that bias, laid out for the fused memory-efficient kernel on CUDA (the GPU profile of
 2026-11-27 found transformers' T5 path in SDPA's unfused float32 math fallback). ``compile="default"`` or
 ``"reduce-overhead"`` (CUDA graphs) wraps it in ``torch.compile``; off by default. On CPU the linear layers
-run on oneDNN (:mod:`retrieval.neural.cpu_kernels`), a ReLU T5 (monoT5's layout) runs through
-:func:`t5_encoder_forward_onednn` (ReLU and residual additions as matmul post-ops, one-pass RMS norm), and batches
-are cut by a token budget (:mod:`retrieval.neural.batching`).
+run on oneDNN (:mod:`retrieval.neural.cpu_kernels`); a ReLU T5 (monoT5's layout) runs through
+:func:`t5_encoder_forward_cpu` in float32 (buffers made once per batch, residual additions inside the matmuls,
+attention per sequence over its own tokens) and :func:`t5_encoder_forward_onednn` in bfloat16; batches are cut
+by a token budget (:mod:`retrieval.neural.batching`) and scored one per thread, several at a time (``workers``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,9 +42,10 @@ from .batching import token_batches
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 TEMPLATE = "Query: {query} Document: {document} Relevant:"
-# Padded tokens per batch. CPU: about 16 SciFact-length pairs (the ablation's best batch size: larger batches
-# fall out of cache); CUDA: about 100 such pairs (the GPU profile found no gain from larger batches).
-DEFAULT_BATCH_TOKENS_CPU = 5_000
+# Padded tokens per batch. CPU: about 4 SciFact-length pairs per batch, one batch per thread at a time (A/B on 5
+# SciFact queries x 100 with 2 threads: 1,500 >= 2,500 > 5,000 tokens; more, smaller batches also even out the
+# threads' last batches); CUDA: about 100 such pairs (the GPU profile found no gain from larger batches).
+DEFAULT_BATCH_TOKENS_CPU = 1_500
 DEFAULT_BATCH_TOKENS_CUDA = 32_768
 TOKEN_TRUE = "▁true"
 TOKEN_FALSE = "▁false"
@@ -71,10 +74,12 @@ class MonoT5Scorer:
     The model is moved to ``device``/``dtype`` in place (default: where it is, as it is; a given
     device without a dtype gets that device's default: CPU float32, CUDA bfloat16). Pass a copy
     to keep the original. Batches are cut from the length-sorted pairs by a token budget: at most
-    ``batch_tokens`` padded tokens (default 5,000 on CPU, 32,768 on CUDA) and at most ``batch_size`` pairs
+    ``batch_tokens`` padded tokens (default 1,500 on CPU, 32,768 on CUDA) and at most ``batch_size`` pairs
     (default 64 on CPU, 256 on CUDA); ``score_pairs(batch_size=N)`` forces N pairs per batch instead.
     ``onednn`` (default: on where available, CPU float32/bfloat16) runs the linear layers on oneDNN
-    (:mod:`retrieval.neural.cpu_kernels`; same fp32 results up to summation order).
+    (:mod:`retrieval.neural.cpu_kernels`; same fp32 results up to summation order); the float32 CPU encoder of a
+    monoT5-layout model (:func:`t5_encoder_forward_cpu`) uses BLAS calls with in-place residuals instead.
+    ``workers`` (CPU; default ``torch.get_num_threads()``) batches are scored at the same time, each by one thread.
 
     Example:
         >>> scorer = MonoT5Scorer.from_pretrained("castorini/monot5-base-msmarco-10k")  # doctest: +SKIP
@@ -97,6 +102,7 @@ class MonoT5Scorer:
         onednn: bool | None = None,
         fast_encoder: bool = True,
         compile: str | bool | None = None,
+        workers: int | None = None,
     ) -> None:
         import torch
 
@@ -119,6 +125,7 @@ class MonoT5Scorer:
 
         can_onednn = self.device == "cpu" and self.dtype in ("float32", "bfloat16") and onednn_available()
         self.onednn = can_onednn if onednn is None else bool(onednn) and can_onednn
+        self.workers = None if workers is None else max(1, int(workers))
         self.true_id, self.false_id = prediction_token_ids(tokenizer)
         cfg = model.config
         start = getattr(cfg, "decoder_start_token_id", None)
@@ -127,11 +134,14 @@ class MonoT5Scorer:
         self.fast_decoder = bool(fast_decoder) and self.dtype != "float16" and _has_t5_layout(model)
         self.fast_encoder = bool(fast_encoder) and self.dtype != "float16" and _has_t5_layout(model)
         self._encode = t5_encoder_forward
-        if self.fast_encoder and self.onednn:
+        if self.fast_encoder and self.device == "cpu":
             from .cpu_kernels import t5_fused_layout
 
             if t5_fused_layout(self.model.get_encoder(), torch_dtype(self.dtype)):
-                self._encode = t5_encoder_forward_onednn
+                if self.dtype == "float32":
+                    self._encode = t5_encoder_forward_cpu
+                elif self.onednn:
+                    self._encode = t5_encoder_forward_onednn
         self.compile = None if compile in (None, False, "", "none") else ("default" if compile is True else str(compile))
         if self.compile and self.fast_encoder:  # optional: fewer kernel launches; "reduce-overhead" adds CUDA graphs
             import torch
@@ -172,8 +182,6 @@ class MonoT5Scorer:
         on_batch: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """float64 log P(true) per pair, in input order (all <= 0)."""
-        import torch
-
         pairs = list(pairs)
         out = np.zeros(len(pairs), dtype=np.float64)
         if not pairs:
@@ -189,18 +197,67 @@ class MonoT5Scorer:
 
         from .cpu_kernels import onednn_linear
 
+        workers = self._worker_count(len(batches))
         with (
-            torch.inference_mode(),
             onednn_linear(self.model, self.onednn),
             tqdm(total=len(pairs), desc="monoT5", unit="pair", disable=not progress, file=sys.stderr, mininterval=1.0) as bar,
         ):
-            for idx in batches:
-                input_ids, mask = self._pad([ids[i] for i in idx])
-                out[idx] = self._score_batch(input_ids, mask)
-                bar.update(len(idx))
-                if on_batch:
-                    on_batch(len(idx))
+            if workers > 1:
+                done = self._run_batches_threaded(ids, batches, workers)
+            else:
+                done = (self._run_batch(ids, idx) for idx in batches)
+            with contextlib.closing(done):  # on an error, the workers stop before the kernels are switched back
+                for idx, scores in done:
+                    out[idx] = scores
+                    bar.update(len(idx))
+                    if on_batch:
+                        on_batch(len(idx))
         return out
+
+    def _worker_count(self, batches: int) -> int:
+        """Batches scored at the same time: on CPU one per intra-op thread (``workers``, default
+        ``torch.get_num_threads()``), never more than there are batches; elsewhere one."""
+        import torch
+
+        if self.device != "cpu" or batches < 2:
+            return 1
+        return max(1, min(batches, self.workers if self.workers is not None else torch.get_num_threads()))
+
+    def _run_batch(self, ids: list[list[int]], idx: list[int]):
+        import torch
+
+        with torch.inference_mode():
+            input_ids, mask = self._pad([ids[i] for i in idx])
+            return idx, self._score_batch(input_ids, mask)
+
+    def _run_batches_threaded(self, ids: list[list[int]], batches: list[list[int]], workers: int):
+        """``(idx, scores)`` per batch, in batch order, from ``workers`` threads that each score whole batches with
+        one intra-op thread.
+
+        On CPU this beats one batch at a time on all threads: each core runs its own matmuls, attention and norms
+        from start to end, with no barrier between the threads after every operation and its activations in its own
+        cache (measured by ``bench/monot5_bench.py``). Each batch is computed exactly as alone (one thread: the
+        same operations, summation order up to the kernels' blocking). PyTorch's thread count is a process-wide
+        setting that its worker threads copy when they start: it is set to 1 in the workers and put back here
+        when the batches are done.
+        """
+        import concurrent.futures
+
+        import torch
+
+        threads = torch.get_num_threads()
+
+        def one_thread() -> None:
+            torch.set_num_threads(1)
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monot5", initializer=one_thread)
+        try:
+            futures = [pool.submit(self._run_batch, ids, idx) for idx in batches]
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            torch.set_num_threads(threads)
 
     def _pad(self, rows: list[list[int]]):
         """(input_ids, attention_mask) on the device, padded on the right to the longest row."""
@@ -363,6 +420,101 @@ def t5_encoder_forward_onednn(encoder: Any, input_ids, attention_mask):
         x = linear_add(linear(h, dense.wi.weight, "relu"), dense.wo.weight, x)
     final = encoder.final_layer_norm
     return rms_norm(x, width, final.weight, final.variance_epsilon)
+
+
+def position_bias(encoder: Any, length: int, dtype, *, align: int = 16):
+    """T5's relative position bias for one sequence of ``length`` tokens: ``(1, heads, length, length)`` in ``dtype``,
+    rows allocated ``align`` elements wide (see :func:`attention_bias`). Its top-left ``l x l`` block is the bias of a
+    sequence of ``l`` tokens (the bias depends only on the distance between positions)."""
+    import torch
+
+    first = encoder.block[0].layer[0].SelfAttention
+    bias = first.compute_bias(length, length, device=encoder.embed_tokens.weight.device)
+    width = -(-length // align) * align
+    out = torch.empty((1, bias.shape[1], length, width), dtype=dtype, device=bias.device)[..., :length]
+    return out.copy_(bias)
+
+
+def _rms_norm_into(x, weight, eps, out):
+    """:func:`_rms_norm` (float32) written into ``out``: ``weight * x / sqrt(mean(x^2) + eps)``."""
+    import torch
+
+    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)
+    scale = torch.rsqrt(scale.square_().div_(x.shape[-1]).add_(eps))
+    return torch.mul(x, scale, out=out).mul_(weight)
+
+
+def sequence_attention(q, k, v, bias, lengths: Sequence[int], heads: int, out):
+    """Self-attention of each sequence over its own tokens only: ``q``, ``k``, ``v`` are ``(B, L, heads * d_kv)``,
+    sequence ``b`` has its ``lengths[b]`` real tokens first (padding on the right), ``bias`` is the
+    ``(1, heads, L, L)`` position bias (:func:`position_bias`); the context of sequence ``b`` is written to
+    ``out[b, :l]`` (``(B, L, heads * d_kv)``), its padding rows are left as they are.
+
+    Padding keys take no part (no mask: the keys are cut at ``l``), which is what transformers' additive mask of
+    the dtype's minimum gives (``exp`` of it is 0); padding queries are not computed. Each call gets contiguous
+    ``(1, heads, l, d_kv)`` inputs and the unexpanded bias block; no ``(B, heads, L, L)`` mask tensor is built.
+    (Single-thread A/B of PyTorch's CPU flash kernel: contiguous per-sequence inputs 1.1-1.8x faster than the
+    batched call on strided inputs with a bias-plus-mask tensor for 360-512 tokens, slower for 200; inside the
+    buffered encoder, +12% end to end in one interleaved run of 5 queries x 100 pairs.)
+    """
+    import torch
+
+    d_kv = q.shape[-1] // heads
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    for b, length in enumerate(lengths):
+        qb, kb, vb = (t[b, :length].view(1, length, heads, d_kv).transpose(1, 2).contiguous() for t in (q, k, v))
+        context = sdpa(qb, kb, vb, attn_mask=bias[:, :, :length, :length], scale=1.0)  # T5: no 1/sqrt(d) scaling
+        out[b, :length].view(length, heads, d_kv).copy_(context[0].transpose(0, 1))
+    return out
+
+
+def t5_encoder_forward_cpu(encoder: Any, input_ids, attention_mask):
+    """:func:`t5_encoder_forward` for one CPU thread in float32 (T5 v1.0 / monoT5 layout, right padding only).
+
+    Same weights and mathematics as transformers' ``T5Stack`` in eval mode; what differs is where the work and
+    the memory go:
+
+    * activations live in buffers made once per batch (normed input, q, k, v, context, feed-forward) and the
+      residual stream is updated in place: ``x += h W^T`` is one BLAS call (``addmm_``, the addition inside the
+      matmul), the ReLU runs in place; no new tensor per layer, so no fresh pages for the kernel to fault in;
+    * attention is computed per sequence over its real tokens only (:func:`sequence_attention`), with the
+      ``(1, heads, L, L)`` position bias shared by all sequences and layers: no bias-plus-mask tensor.
+
+    Rows past a sequence's length (padding) hold finite values that no real position reads. Raises ValueError
+    for a mask that is not ones-then-zeros per row. ``MonoT5Scorer`` uses it on CPU in float32 where
+    :func:`~retrieval.neural.cpu_kernels.t5_fused_layout` accepts the encoder (A/B against
+    :func:`t5_encoder_forward_onednn`, both one batch per thread: ``bench/monot5_ab_quick.py``).
+    """
+    import torch
+
+    batch, length = input_ids.shape
+    lengths = attention_mask.sum(dim=1)
+    if not bool((attention_mask.bool() == (torch.arange(length, device=lengths.device) < lengths[:, None])).all()):
+        raise ValueError("t5_encoder_forward_cpu needs right padding: each attention_mask row must be ones, then zeros")
+    x = encoder.embed_tokens(input_ids)
+    rows, d_model = batch * length, x.shape[-1]
+    x2 = x.view(rows, d_model)  # the residual stream, updated in place
+    first = encoder.block[0]
+    heads, inner = first.layer[0].SelfAttention.n_heads, first.layer[0].SelfAttention.inner_dim
+    bias = position_bias(encoder, length, x.dtype)
+    h = torch.empty((rows, d_model), dtype=x.dtype)
+    q, k, v = (torch.empty((batch, length, inner), dtype=x.dtype) for _ in range(3))
+    context = torch.zeros((batch, length, inner), dtype=x.dtype)  # padding rows stay 0
+    hidden = torch.empty((rows, first.layer[-1].DenseReluDense.wi.weight.shape[0]), dtype=x.dtype)
+    lengths = lengths.tolist()
+    for block in encoder.block:
+        layer, ff = block.layer[0], block.layer[-1]
+        att, dense = layer.SelfAttention, ff.DenseReluDense
+        _rms_norm_into(x2, layer.layer_norm.weight, layer.layer_norm.variance_epsilon, h)
+        for out, proj in ((q, att.q), (k, att.k), (v, att.v)):
+            torch.mm(h, proj.weight.t(), out=out.view(rows, inner))
+        sequence_attention(q, k, v, bias, lengths, heads, context)
+        x2.addmm_(context.view(rows, inner), att.o.weight.t())
+        _rms_norm_into(x2, ff.layer_norm.weight, ff.layer_norm.variance_epsilon, h)
+        torch.mm(h, dense.wi.weight.t(), out=hidden).relu_()
+        x2.addmm_(hidden, dense.wo.weight.t())
+    final = encoder.final_layer_norm
+    return _rms_norm_into(x2, final.weight, final.variance_epsilon, h).view(batch, length, d_model)
 
 
 def _has_t5_layout(model: Any) -> bool:
