@@ -36,7 +36,11 @@ def _plain_snippet_start(body: str, terms, max_chars: int) -> int:
     the reference for :func:`text.snippet`'s bisecting search."""
     body = text.normalize_space(body)
     words = list(text.WORD.finditer(body))
-    hits = [(m.start(), text.stem(m.group())) for m in words if m.group().lower() not in text.STOP_WORDS and text.stem(m.group()) in terms]
+    hits = [
+        (m.start(), text.stem(m.group()))
+        for m in words
+        if m.group().lower() not in text.STOP_WORDS and text.stem(m.group()) in terms
+    ]
     best_start, best_score = 0, (-1, -1)
     for start in [0] + [pos for pos, _ in hits]:
         target = max(0, start - (40 if start else 0))
