@@ -83,6 +83,22 @@ def test_scores_do_not_depend_on_batch_size_or_order(tiny):
     np.testing.assert_allclose(shuffled, ref[perm], atol=1e-5, rtol=0)
 
 
+def test_pairs_with_the_same_input_are_scored_once_and_share_the_score(tiny, monkeypatch):
+    _, model, tok = tiny
+    scorer = MonoT5Scorer(model, tok, batch_size=2, max_length=16)
+    long_a = "vitamin d " * 30 + "tail one"
+    long_b = "vitamin d " * 30 + "tail two"  # differs only past 16 tokens: the same truncated input
+    pairs = [PAIRS[0], ("vitamin", long_a), PAIRS[1], ("vitamin", long_b), PAIRS[0]]
+    seen, counted = [], []
+    real = MonoT5Scorer._score_batch
+    monkeypatch.setattr(MonoT5Scorer, "_score_batch", lambda self, ids, mask: seen.append(len(ids)) or real(self, ids, mask))
+    scores = scorer.score_pairs(pairs, on_batch=counted.append)
+    assert sum(seen) == 3  # three distinct inputs
+    assert scores[1] == scores[3] and scores[0] == scores[4]  # bit for bit
+    assert sum(counted) == len(pairs)  # progress counts every pair
+    np.testing.assert_allclose(scores[[0, 2]], MonoT5Scorer(model, tok, max_length=16).score_pairs(PAIRS[:2]), atol=1e-5, rtol=0)
+
+
 def _pygaggle_style(model, tok, pairs, batch=8):
     """Reference: batches of 8 in the given order, padded to the longest, encoder + one decoder step."""
     import torch

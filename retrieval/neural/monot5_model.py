@@ -181,14 +181,23 @@ class MonoT5Scorer:
         progress: bool = False,
         on_batch: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """float64 log P(true) per pair, in input order (all <= 0)."""
+        """float64 log P(true) per pair, in input order (all <= 0).
+
+        Pairs whose model input is the same (after tokenisation and truncation) are scored once and share that
+        score bit for bit. A pair's score may otherwise differ in the last bits with the batch it falls in
+        (batch shapes change the kernels' blocking); occlusion saliency relies on this sharing: a word past the
+        input limit leaves the input as it was and must get exactly 0.
+        """
         pairs = list(pairs)
         out = np.zeros(len(pairs), dtype=np.float64)
         if not pairs:
             return out
         ids = self.tokenizer(self.texts(pairs), truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
+        first: dict[tuple[int, ...], int] = {}
+        source = [first.setdefault(tuple(x), i) for i, x in enumerate(ids)]  # the first pair with the same input
+        repeats = len(pairs) - len(first)
         lengths = [len(x) for x in ids]
-        order = sorted(range(len(ids)), key=lambda i: -lengths[i])
+        order = sorted(first.values(), key=lambda i: -lengths[i])
         if batch_size:  # an explicit pair count per batch (no token budget)
             batches = [order[s : s + int(batch_size)] for s in range(0, len(order), int(batch_size))]
         else:
@@ -212,7 +221,11 @@ class MonoT5Scorer:
                     bar.update(len(idx))
                     if on_batch:
                         on_batch(len(idx))
-        return out
+            if repeats:  # progress counts pairs, repeats included
+                bar.update(repeats)
+                if on_batch:
+                    on_batch(repeats)
+        return out[np.asarray(source)] if repeats else out
 
     def _worker_count(self, batches: int) -> int:
         """Batches scored at the same time: on CPU one per intra-op thread (``workers``, default
