@@ -21,7 +21,7 @@ def _commands(root: str, data_dir_text: str) -> tuple[pd.DataFrame, dict[tuple[s
     from retrieval.reproduce import cached_run_commands
 
     rows = cached_run_commands(data.get_cache(root), data_dir=data_dir_text or None)
-    latest = {}  # (dataset, split, system) -> (command, notes) of its last row with a command, as the frame's order
+    latest = {}  # (dataset, split, system) -> (command, notes) of its last row in the frame ("": no command)
     for ds_name, split, spec, command, notes in rows[["dataset", "split", "system", "command", "notes"]].itertuples(index=False):
         latest[ds_name, split, spec] = (str(command or ""), str(notes or ""))
     return rows, latest
