@@ -12,6 +12,7 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
+from retrieval import cards
 
 
 # A resource, not data: st.cache_data would hand every caller a fresh (unpickled) copy of the frame, and Compare asks
@@ -58,9 +59,6 @@ def reproduce_block(ds_name: str, split: str, spec: str, *, expanded: bool = Fal
     with st.expander("Reproduce", icon=":material/terminal:", expanded=expanded):
         if command:
             st.code(command, language="bash", wrap_lines=True)
-            st.caption(
-                "Rebuilds this run from scratch (index or embeddings included) and prints nDCG@10, R@100, RR@10 and Judged@10."
-                + (f" {data.esc(notes, joiners=False)}" if notes else "")
-            )
+            st.caption(cards.REPRODUCE_NOTE + (f" {data.esc(notes, joiners=False)}" if notes else ""))
         else:
             st.caption(data.esc(notes, joiners=False))

@@ -206,6 +206,10 @@ def missed_html(missed: Iterable, titles: Mapping[str, str], depth: int, k: int)
     )
 
 
+# What a run's command does, under it (the compact column here, the card view's expander in pages/_repro.py).
+REPRODUCE_NOTE = "Rebuilds this run from scratch (index or embeddings included) and prints nDCG@10, R@100, RR@10 and Judged@10."
+
+
 def reproduce_html(command: str | None, notes: str) -> str:
     """The command that rebuilds a column's run, in a closed <details> with a copy button (text only)."""
     import html
@@ -213,8 +217,7 @@ def reproduce_html(command: str | None, notes: str) -> str:
     if command:
         body = (
             f'<pre class="rk-cmd">{html.escape(command)}</pre><button type="button" class="rk-act" data-act="copy">Copy</button>'
-            '<p class="rk-meta">Rebuilds this run from scratch (index or embeddings included) and prints nDCG@10, '
-            f"R@100, RR@10 and Judged@10.{' ' + html.escape(notes) if notes else ''}</p>"
+            f'<p class="rk-meta">{html.escape(REPRODUCE_NOTE)}{" " + html.escape(notes) if notes else ""}</p>'
         )
     else:
         body = f'<p class="rk-meta">{html.escape(notes)}</p>'
@@ -235,11 +238,6 @@ def board_column_html(spec: str, name: str, caption: str, metrics: str, rows: st
     )
 
 
-def board_html(columns_html: Iterable[str]) -> str:
-    cols = list(columns_html)
-    return f'<div class="rk-board" style="grid-template-columns:repeat({max(len(cols), 1)},minmax(0,1fr))">{"".join(cols)}</div>'
-
-
 COMPACT_CSS = """
 .rk-col{font-size:0.85rem;line-height:1.35}
 .rk-row{border-bottom:1px solid rgba(128,128,128,.25);border-radius:4px}
@@ -258,7 +256,6 @@ COMPACT_CSS = """
 .rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
 .rk-act{background:none;border:none;padding:0 .8rem 0 0;color:#1a56b0;font-size:.8rem;cursor:pointer}
 .rk-act:hover{text-decoration:underline}
-.rk-board{display:grid;column-gap:2rem;align-items:start}
 .rk-h{font-size:1.25rem;font-weight:600;margin:0 0 .2rem 0;padding:0;line-height:1.3}
 .rk-cap{color:#777;font-size:.8rem;margin-bottom:.35rem}
 .rk-metrics{font-size:.85rem;margin-bottom:.5rem}
