@@ -69,6 +69,21 @@ def test_snippet_window_is_the_one_a_plain_scan_picks():
             assert snip.cut_start == (start > 0) and plain[start:].startswith(window), (n, body, query)
 
 
+def test_hits_found_by_the_candidate_pattern_are_those_of_a_word_by_word_scan():
+    """:func:`text.hits` looks only at words that start like a query term; a scan of every word is the reference,
+    on mixed case, inflections, non-ASCII letters and U+0130 (whose lower case is two characters)."""
+    import random
+
+    rng = random.Random(11)
+    vocab = ["Studies", "study", "STUDYING", "bones", "Bone", "p53", "P53s", "IL", "il-6", "the", "Ärzte", "ärztin",
+             "naïve", "Kelvin\u212a", "\u0130stanbul", "istanbul", "running", "runs", "x", "ss", "glasses", "µg"]
+    for n in range(400):
+        body = rng.choice([" ", "  ", ", ", "-", "."]).join(rng.choice(vocab) for _ in range(rng.randint(0, 60)))
+        terms = text.query_terms(" ".join(rng.sample(vocab, rng.randint(1, 5))))
+        assert text.hits(body, terms) == text._plain_hits(body, terms), (n, body, sorted(terms))
+        assert text.hits(body.replace("\u0130", "I"), terms) == text._plain_hits(body.replace("\u0130", "I"), terms)
+
+
 def test_short_text_snippet_is_whole_and_uncut():
     snip = text.snippet("Short  text\nabout sleep.", text.query_terms("sleep"), max_chars=300)
     assert snip.text == "Short text about sleep."
