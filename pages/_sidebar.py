@@ -59,7 +59,7 @@ def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[
     return chosen, options, gone
 
 
-def systems_picker(where, options: list[str], gone: list[str]) -> list[str]:
+def systems_picker(where, options: list[str], gone: list[str]) -> None:
     """The systems picker, in ``where`` (Compare draws it above the columns, inside the rankings fragment, so that
     adding or removing a system reruns only that part of the page), after :func:`resolve_systems`."""
     for name in gone:
@@ -74,7 +74,6 @@ def systems_picker(where, options: list[str], gone: list[str]) -> list[str]:
         args=("w_systems", "systems"),
     )
     state.remember(systems=chosen)
-    return chosen
 
 
 def size_ladder() -> None:
@@ -103,29 +102,28 @@ def upload(ds_name: str) -> None:
 
 def resolve_view(v: dict) -> tuple[bool, bool]:
     """``(compact, live)`` of the view, with the sidebar controls' state set to them: what :func:`view_widgets`
-    will return, known before it is drawn."""
+    will show, known before it is drawn."""
     state.bind("w_view", v["view"])
     state.bind("w_mode", v["mode"])
     return v["view"] == "compact", v["mode"] == "free"
 
 
 def resolve_k(v: dict) -> int:
-    """Documents per column of the view, with :func:`k_picker`'s state set to it (the rankings fragment's part)."""
+    """Documents per column of the view, with :func:`k_picker`'s state set to it (Compare's board fragment's part)."""
     state.bind("w_k", v["k"])
     return v["k"]
 
 
-def k_picker(where, v: dict) -> int:
-    """Documents per column (carried by the URL), in ``where`` (above Compare's columns, inside its fragment)."""
+def k_picker(where, v: dict) -> None:
+    """Documents per column (carried by the URL), in ``where`` (beside the query above Compare's columns, inside
+    the board fragment: a change reruns the columns alone)."""
     k = where.segmented_control(
         "Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k")
     )
-    k = k or v["k"]
-    state.remember(k=k)
-    return k
+    state.remember(k=k or v["k"])
 
 
-def view_widgets(v: dict) -> tuple[bool, bool]:
+def view_widgets(v: dict) -> None:
     """Compact or card view, judged query or free text (both carried by the URL), in the sidebar, after
     :func:`resolve_view`."""
     view = st.sidebar.segmented_control(
@@ -139,6 +137,4 @@ def view_widgets(v: dict) -> tuple[bool, bool]:
         on_change=state.on_widget_change,
         args=("w_mode", "mode"),
     )
-    view, mode = view or v["view"], mode or v["mode"]
-    state.remember(view=view, mode=mode)
-    return view == "compact", mode == "free"
+    state.remember(view=view or v["view"], mode=mode or v["mode"])

@@ -120,15 +120,11 @@ def main() -> None:
 
 @st.fragment
 def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
-    """The query, the systems, documents per column and the columns: a click in here (query, Random, a system
-    added or removed, more documents, a row) reruns only this part of the page."""
+    """The systems, the query and the board: a click in here (query, Random, a system added or removed) reruns only
+    this part of the page."""
     v = state.view()
-    ds = data.dataset(ds_name)
     systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
-    k = sidebar.resolve_k(v)
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    sidebar.systems_picker(c1, options, gone)
-    sidebar.k_picker(c2, v)
+    sidebar.systems_picker(st, options, gone)
     if len(systems) < 1:
         st.info("Choose 2 to 4 systems above.")
         return
@@ -146,12 +142,26 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
     else:
         lookups = ensure_runs(ds_name, split, systems)
         qid = pick_query(ds_name, split, systems, v)
+        ds = data.dataset(ds_name)
         query, judged = ds.queries.get(qid, ""), ds.qrels(split).for_query(qid)
+    board(ds_name, split, systems, qid, query, judged, lookups, live, compact)
+
+
+@st.fragment
+def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -> None:
+    """The query's header, documents per column and the columns, a fragment inside :func:`rankings`: more or fewer
+    documents, or a row's "Full text" or "Why here?", reruns only this, not the pickers above (the query picker
+    alone cost the browser about 45 ms of CPU per rerun)."""
+    v = state.view()
+    k = sidebar.resolve_k(v)
+    h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
+    if not live:
         rel = sum(1 for g in judged.values() if g > 0)
-        st.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
-        st.caption(
+        h1.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
+        h1.caption(
             f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)"
         )
+    sidebar.k_picker(h2, v)
     if len(systems) < 2:
         st.caption("Add a second system above to compare.")
     # The same on every rerun of a view (no per-document rules): the compact columns' script marks a document's rows
