@@ -61,10 +61,11 @@ def shown_in(ranks: dict[str, str]) -> list[str]:
 
 
 def _view_qid() -> tuple[str | None, str | None]:
-    """(qid, split) of the judged query on view; (None, None) for a typed query."""
-    if st.session_state.get("w_mode") == "Free text":
-        return None, None
+    """(qid, split) of the judged query on view; (None, None) for a typed query (whose document has no rank in
+    the judged query's run: attaching one would explain the typed query with another query's score)."""
     v = state.view()
+    if v["mode"] == "free":
+        return None, None
     return v.get("qid"), v.get("split")
 
 

@@ -52,6 +52,24 @@ def test_document_dialog_explains_bm25_with_parts_that_sum_to_the_score(tiny_env
     assert not any(re.search(r"(?<!\\)[<>]", v) for v in body)
 
 
+def test_why_here_on_a_typed_query_attaches_no_judged_querys_run_score(tiny_env):
+    """A typed query's document is explained for that text alone: the judged query last on view (q1, in the URL)
+    must not lend it q1's run score and rank."""
+    from retrieval.beir import load_queries
+
+    text = load_queries(tiny_env["BEIR_DATA_DIR"] + "/tiny/queries.jsonl")["q1"]
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
+    at.run()  # judged first: q1's runs are built, so there is a run score to lend
+    at.segmented_control(key="w_mode").set_value("free").run()
+    at.text_input(key="w_live").set_value(text).run()
+    opens = [b for b in at.button if (b.key or "").startswith("open_bm25-flat_")]
+    assert opens, "the typed query found no document"
+    opens[0].click().run()
+    assert not at.exception
+    headline = next(unescape(v) for v in md_values(at) if "BM25 score" in v)
+    assert "the run's score" not in headline
+
+
 def test_failures_shows_agreement_and_most_disagreeing_queries_open_compare(tiny_env):
     from retrieval import agreement
 
