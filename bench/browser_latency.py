@@ -19,7 +19,8 @@ the 8-session report says how many clicks it ended).
 
 Clicks (on SciFact with cached runs of BM25 flat and all-MiniLM-L6-v2, and BM25 multifield to add):
 Random; pick a query from the list; add a system; remove it; documents per column 10 -> 100;
-Failure cases -> Compare (timed to the first ranked row painted: see :func:`timed_content`). With ``--base``, both servers run at once and every click alternates between
+Failure cases -> Compare, from a Compare page with 10 and with 100 documents per column (timed to the first
+ranked row painted: see :func:`timed_content`). With ``--base``, both servers run at once and every click alternates between
 them (same page state, same load), so their ratio is fair under a busy machine. Also: cold start
 (``streamlit run`` launched to the first ranked document painted, warm retrieval cache; rounds alternate
 between the contenders) and N browser
@@ -166,8 +167,8 @@ ONLY: set[str] = set()  # kinds of click to time (empty: all): --only
 EXTRA_URL = ""  # appended to the Compare URL (e.g. "&view=cards"): --extra-url
 
 
-async def open_compare(page, url: str, systems: str = SYSTEMS) -> None:
-    await page.goto(f"{url}/?dataset=scifact&split=test&systems={systems}{EXTRA_URL}")
+async def open_compare(page, url: str, systems: str = SYSTEMS, extra: str = "") -> None:
+    await page.goto(f"{url}/?dataset=scifact&split=test&systems={systems}{extra}{EXTRA_URL}")
     await page.wait_for_selector(FIRST_RESULT, state="visible", timeout=60_000)
     await settle(page)
 
@@ -296,10 +297,19 @@ async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], l
 
     await each("10 -> 100 documents per column", fresh, lambda p, i: more_documents(p))
 
-    async def on_failures(page, who):
-        await go_failures(page)
+    # Compare comes back with the view it had: each round starts from a Compare page with 10, then 100 documents
+    # per column (until this session the page came back at 100, left so by the clicks above).
+    def on_failures(extra: str):
+        async def prepare(page, who):
+            await open_compare(page, url[who], extra=extra)
+            await go_failures(page)
 
-    await each("Failure cases -> Compare", on_failures, lambda p, i: back_to_compare(p), until=FIRST_RESULT)
+        return prepare
+
+    await each("Failure cases -> Compare", on_failures(""), lambda p, i: back_to_compare(p), until=FIRST_RESULT)
+    await each(
+        "Failure cases -> Compare, 100 per column", on_failures("&k=100"), lambda p, i: back_to_compare(p), until=FIRST_RESULT
+    )
     return out
 
 
