@@ -180,8 +180,10 @@ def random_click(page):
 
 def pick_query(page, n: int):
     async def act():
-        box = page.get_by_test_id("stSelectbox").filter(has_text="Query").first
-        await box.locator("input").click()
+        box = page.get_by_role("combobox", name="Query (type to search by text or id)")  # pages/_query.py
+        if not await box.count():  # an older checkout: st.selectbox
+            box = page.get_by_test_id("stSelectbox").filter(has_text="Query").first.locator("input")
+        await box.click()
         options = page.get_by_role("option")
         await options.first.wait_for(timeout=10_000)
         await options.nth(1 + n % 6).click()

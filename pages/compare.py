@@ -8,7 +8,7 @@ from pages import _builds as builds
 from pages import _cached as data
 from pages import _column as column
 from pages import _firststart as firststart
-from pages import _nav
+from pages import _nav, _query
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import show_document
@@ -23,16 +23,9 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         st.warning(f"Query {data.esc(v['qid'])} is not in {data.esc(ds_name)}; pick another.")
     elif problem == "unjudged":
         st.info(f"Query {data.esc(qid)} has no judgements in the {data.esc(split)} split; badges will say unjudged.")
-    state.bind("w_qid", qid)
     c1, c2, c3 = st.columns([6, 1, 2], vertical_alignment="bottom")
-    qid = c1.selectbox(
-        "Query (type to search by text or id)",
-        options,
-        key="w_qid",
-        format_func=lambda q: f"{q} · {ds.queries.get(q, '')[:140]}",
-        on_change=state.on_widget_change,
-        args=("w_qid", "qid"),
-    )
+    with c1:
+        _query.picker("Query (type to search by text or id)", options, ds.queries, qid, state.on_pick)
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
     # A toggle, not a popover: a popover's content is built and sent on every rerun, even while closed.
     if c3.toggle("Most contrasting", key="w_contrast", help="Queries with the largest nDCG@10 difference between two systems"):
@@ -166,7 +159,7 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
         st.caption("Add a second system above to compare.")
     # The same on every rerun of a view (no per-document rules): the compact columns' script marks a document's rows
     # across columns (pages/_rows.py).
-    st.html(f"<style>{cards.PAGE_CSS}{cards.COMPACT_CSS if compact else ''}</style>")
+    st.html(f"<style>{cards.PAGE_CSS}{_query.HIDDEN_CSS}{cards.COMPACT_CSS if compact else ''}</style>")
     later: list = []
     for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
         with col:

@@ -184,3 +184,14 @@ def compact_columns(at) -> list[str]:
         if el.proto.component_name == "rk_column":
             out.append(json.loads(el.proto.json)["html"])
     return out
+
+
+def query_picker(at) -> dict:
+    """Compare's query picker (pages/_query.py) as AppTest keeps it: its data (``qid``, ``label``, ``title``) and
+    the ``options`` ([qid, text] pairs) of its options element."""
+    found = {
+        el.proto.component_name: json.loads(el.proto.json)
+        for el in at.main.get("bidi_component")
+        if el.proto.component_name in ("rk_query", "rk_query_options")
+    }
+    return {**found["rk_query"], "options": found["rk_query_options"]["options"]}

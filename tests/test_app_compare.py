@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, env_restored, needs_scifact
+from .conftest import beir_root, env_restored, needs_scifact, query_picker
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -116,7 +116,7 @@ def test_compare_tiny_shows_run_ranks_and_qrels_badges(tiny_env):
         metric_lines[0] == f"nDCG@10 **{ev['nDCG@10']:.3f}** · R@100 **{ev['R@100']:.3f}** · Judged@10 **{ev['Judged@10']:.3f}**"
     )
     # The page's widgets show the URL's view, and the URL keeps it.
-    assert at.selectbox(key="w_dataset").value == "tiny" and at.selectbox(key="w_qid").value == "q1"
+    assert at.selectbox(key="w_dataset").value == "tiny" and query_picker(at)["qid"] == "q1"
     assert at.multiselect(key="w_systems").value == ["bm25-flat", "bm25-multifield"]
     assert at.query_params["systems"] == "bm25-flat,bm25-multifield"
 
@@ -124,9 +124,10 @@ def test_compare_tiny_shows_run_ranks_and_qrels_badges(tiny_env):
 def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_documents(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
     at.run()
-    at.selectbox(key="w_qid").set_value("q4").run()
+    at.query_params["qid"] = "q4"  # what a pick in the picker does (state.on_pick); a real one: tests/test_browser.py
+    at.run()
     assert not at.exception
-    assert at.query_params["qid"] == "q4"
+    assert at.query_params["qid"] == "q4" and query_picker(at)["qid"] == "q4"
     cols = columns(at)
     ds, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
     check_column(cols["BM25 (flat)"], flat, ds.qrels("test").for_query("q4"), "q4")
@@ -147,7 +148,7 @@ def test_compare_tiny_values_from_the_url_are_shown_as_text(tiny_env):
     assert not at.exception
     warning = next(w.value for w in at.main.warning if "is not in" in w.value)
     assert "\\[x\\]\\(javascript" in warning and "\\*\\*\\<b\\>" in warning
-    assert at.selectbox(key="w_qid").value == "q1"  # falls back to a real query
+    assert query_picker(at)["qid"] == "q1" and at.query_params["qid"] == "q1"  # falls back to a real query
 
 
 def test_compare_tiny_random_picks_a_judged_query(tiny_env):
@@ -157,7 +158,7 @@ def test_compare_tiny_random_picks_a_judged_query(tiny_env):
     for _ in range(8):
         at.button[[b.label for b in at.button].index("Random")].click().run()
         assert not at.exception
-        seen.add(at.selectbox(key="w_qid").value)
+        seen.add(query_picker(at)["qid"])
     assert seen <= {"q1", "q2", "q3", "q4"} and len(seen) > 1
 
 
@@ -262,7 +263,8 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
             where = f"#{rank}" if rank else f"not in top {runs[spec].depth()}"
             assert ("31715818", "relevant (1)", where) in col["missed"], (name, col["missed"])
     # Query 3: BM25 ranks its relevant document 14717500 in the top 10; the badge says so.
-    at.selectbox(key="w_qid").set_value("3").run()
+    at.query_params["qid"] = "3"
+    at.run()
     cols = columns(at)
     flat_cards = cols["BM25 (flat)"]["cards"]
     check_column(cols["BM25 (flat)"], runs["bm25-flat"], qrels.for_query("3"), "3")
@@ -284,4 +286,4 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
     at.toggle(key="w_contrast").set_value(True).run()
     at.button(key=f"contrast_{specs[0]}_{specs[1]}_{top_qid}").click().run()
     assert not at.exception
-    assert at.selectbox(key="w_qid").value == top_qid and at.query_params["qid"] == top_qid
+    assert query_picker(at)["qid"] == top_qid and at.query_params["qid"] == top_qid

@@ -14,7 +14,7 @@ import pytest
 from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
-from .conftest import env_restored, needs_scifact
+from .conftest import env_restored, needs_scifact, query_picker
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def test_failures_scifact_and_a_selected_point_opens_compare(envs):
     select_chart_point(at, "w_f_scatter", {"query": [{"qid": "3"}]})
     assert not at.exception
     assert at.title[0].value == "Compare"
-    assert at.selectbox(key="w_qid").value == "3"
+    assert query_picker(at)["qid"] == "3"
     assert at.query_params["qid"] == "3" and at.query_params["dataset"] == "scifact"
 
 

@@ -236,6 +236,38 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     assert_nothing_ran(page)
 
 
+def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(server, page):
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
+    page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
+    box = page.get_by_role("combobox", name="Query (type to search by text or id)")
+    assert box.input_value().startswith("q1 · ")
+    box.click()  # every judged query of the split, the one on view first selected
+    options = page.get_by_role("option")
+    assert [options.nth(i).inner_text()[:2] for i in range(options.count())] == ["q1", "q2", "q3", "q4"]
+    assert page.locator('[role="option"][aria-selected="true"]').inner_text().startswith("q1 · ")
+    # An id: the exact id first; Enter picks it and the columns follow.
+    box.fill("q3")
+    assert options.first.inner_text().startswith("q3 · ")
+    page.keyboard.press("Enter")
+    page.get_by_text("Query q3:").wait_for(timeout=30_000)
+    assert "qid=q3" in page.url and box.input_value().startswith("q3 · ")
+    # Words of the text, in any order; Escape gives the box its query back and changes nothing.
+    box.click()
+    box.fill("disease coffee")
+    assert options.count() == 1 and options.first.inner_text() == "q2 · coffee heart disease"
+    page.keyboard.press("Escape")
+    assert box.input_value().startswith("q3 · ") and page.get_by_role("listbox").is_hidden()
+    box.click()
+    box.fill("no such words")
+    assert options.count() == 0 and page.get_by_text("No query matches").is_visible()
+    # A click on an option picks it.
+    box.fill("heart")
+    options.first.click()
+    page.get_by_text("Query q2:").wait_for(timeout=30_000)
+    assert "qid=q2" in page.url and box.input_value() == "q2 · coffee heart disease"
+    assert_nothing_ran(page)
+
+
 def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):
     """A server's very first request for a page URL (Streamlit's pages-folder mode) still gets app.py's
     navigation: the right page, the app's four page titles, the URL's dataset."""

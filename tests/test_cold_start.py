@@ -142,7 +142,7 @@ PAGE_SCRIPT = """
     for k, v in {"dataset": "tiny", "split": "test", "qid": "q1", "systems": "dense:all-MiniLM-L6-v2"}.items():
         at.query_params[k] = v
     at.run()
-    rows = [json.loads(el.proto.json)["html"] for el in at.main.get("bidi_component")]  # the compact rows
+    rows = [json.loads(el.proto.json)["html"] for el in at.main.get("bidi_component") if el.proto.component_name == "rk_column"]  # the compact rows
     metrics = [r for r in rows if "nDCG@10 <b>" in r]  # the compact column's metric line
     print(json.dumps({
         "exceptions": [str(e.value) for e in at.exception],
