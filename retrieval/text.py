@@ -21,6 +21,7 @@ import functools
 import math
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET (what Anserini's default analyzer removes).
@@ -97,16 +98,21 @@ def query_terms(query: str) -> frozenset[str]:
     return frozenset(stem(w) for w in WORD.findall(query) if len(w) >= MIN_TERM_CHARS and w.lower() not in STOP_WORDS)
 
 
-def _plain_hits(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int, str]]:
-    """``(start, end, stem)`` of every word of ``text`` whose stem is a query term (stop words excepted)."""
+def _kept(words: Iterable[re.Match], terms: frozenset[str] | set[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, stem)`` of the ``words`` whose stem is a query term (stop words excepted)."""
     out = []
-    for m in WORD.finditer(text):
+    for m in words:
         w = m.group()
         if w.lower() not in STOP_WORDS:
             s = stem(w)
             if s in terms:
                 out.append((m.start(), m.end(), s))
     return out
+
+
+def _plain_hits(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int, str]]:
+    """:func:`hits` word by word (every word of ``text`` looked at): the reference the tests compare with."""
+    return _kept(WORD.finditer(text), terms)
 
 
 @functools.lru_cache(maxsize=256)
@@ -133,16 +139,7 @@ def hits(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int, st
     pattern = _candidates(terms)
     if pattern is None:
         return []
-    if "\u0130" in text:
-        return _plain_hits(text, terms)
-    out = []
-    for m in pattern.finditer(text):
-        w = m.group()
-        if w.lower() not in STOP_WORDS:
-            s = stem(w)
-            if s in terms:
-                out.append((m.start(), m.end(), s))
-    return out
+    return _kept(WORD.finditer(text) if "\u0130" in text else pattern.finditer(text), terms)
 
 
 def highlight(text: str, terms: frozenset[str] | set[str]) -> list[Span]:
