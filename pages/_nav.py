@@ -17,6 +17,8 @@ import threading
 
 import streamlit as st
 
+from pages import _state as state
+
 # (file, title, icon, url_path); the first is the default page, at "/".
 PAGES = (
     ("pages/compare.py", "Compare", ":material/view_column:", "compare"),
@@ -37,7 +39,8 @@ def run() -> None:
     page = st.navigation(pages())
     _local.inside = True
     try:
-        page.run()
+        with state.url_batch():  # the view's URL parameters in one write at the end of the run
+            page.run()
     finally:
         _local.inside = False
 

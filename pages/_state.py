@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import random
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
@@ -19,7 +23,9 @@ MODES = ("judged", "free")
 
 
 def _url_get(name: str) -> str | None:
-    value = st.query_params.get(name)
+    """The URL's value of ``name``, as it will be once this run's remembered values are written."""
+    pending = getattr(_batch, "pending", None)
+    value = pending[name] if pending is not None and name in pending else st.query_params.get(name)
     return value if value not in (None, "") else None
 
 
@@ -51,16 +57,67 @@ def view() -> dict[str, Any]:
 
 
 def remember(**values: Any) -> None:
-    """Store view values in the session and the URL (systems as a comma-separated list)."""
+    """Store view values in the session and the URL (systems as a comma-separated list).
+
+    Inside :func:`url_batch` (a page's run, a fragment's rerun) the URL is written once, when the block ends:
+    every write is one message and one ``history.pushState`` in the browser, and a page switch used to make
+    eight of them, one per value (about 50 ms of the browser's main thread)."""
     kept = st.session_state.setdefault("_view", {})
+    texts = {}
     for key, value in values.items():
         kept[key] = value
-        text = ",".join(value) if isinstance(value, (list, tuple)) else (None if value is None else str(value))
-        if text in (None, ""):
-            if key in st.query_params:
-                del st.query_params[key]
-        elif st.query_params.get(key) != text:
-            st.query_params[key] = text
+        texts[key] = ",".join(value) if isinstance(value, (list, tuple)) else (None if value is None else str(value))
+    pending = getattr(_batch, "pending", None)
+    if pending is not None:
+        pending.update(texts)
+    else:
+        _write_url(texts)
+
+
+def _write_url(texts: dict[str, str | None]) -> None:
+    """Set (or, for an empty value, remove) URL parameters; the ones that change are sent in one message."""
+    for key in [k for k, t in texts.items() if t in (None, "") and k in st.query_params]:
+        del st.query_params[key]
+    changed = {k: t for k, t in texts.items() if t not in (None, "") and st.query_params.get(k) != t}
+    if changed:
+        st.query_params.update(changed)
+
+
+_batch = threading.local()  # one script run per thread
+
+
+@contextlib.contextmanager
+def url_batch() -> Iterator[None]:
+    """Values remembered inside the block reach the URL in one write when it ends (the outermost block writes).
+    ``st.rerun`` takes the URL as it is when called: call :func:`flush_url` first."""
+    if getattr(_batch, "pending", None) is not None:
+        yield
+        return
+    _batch.pending = {}
+    try:
+        yield
+    finally:
+        pending, _batch.pending = _batch.pending, None
+        _write_url(pending)
+
+
+def flush_url() -> None:
+    """Write the values remembered so far in this run to the URL now (before ``st.rerun``)."""
+    pending = getattr(_batch, "pending", None)
+    if pending:
+        _write_url(pending)
+        pending.clear()
+
+
+def batches_url(fn: Callable) -> Callable:
+    """``fn`` runs inside :func:`url_batch` (for a fragment: its reruns run without the page around them)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with url_batch():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def bind(widget_key: str, value: Any) -> None:

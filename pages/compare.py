@@ -112,6 +112,7 @@ def main() -> None:
 
 
 @st.fragment
+@state.batches_url
 def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
     """The systems, the query and the board: a click in here (query, Random, a system added or removed) reruns only
     this part of the page."""
@@ -141,6 +142,7 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
 
 
 @st.fragment
+@state.batches_url
 def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -> None:
     """The query's header, documents per column and the columns, a fragment inside :func:`rankings`: more or fewer
     documents, or a row's "Full text" or "Why here?", reruns only this, not the pickers above (the query picker

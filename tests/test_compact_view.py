@@ -208,6 +208,49 @@ def test_query_picker_sends_every_option_once_per_split_and_hands_a_pick_to_pyth
     assert picked == ["q2"]
 
 
+def test_a_runs_remembered_view_reaches_the_url_in_one_write(monkeypatch):
+    """Each URL write is a message and a history.pushState in the browser: a page's run (and a fragment's rerun)
+    writes once, at its end; values remembered before are read back in the meantime."""
+    import types
+
+    from pages import _state as state
+
+    class Params(dict):
+        writes = 0
+
+        def update(self, values):
+            Params.writes += 1
+            super().update(values)
+
+    url = Params(mode="judged", text="old words")
+    monkeypatch.setattr(state, "st", types.SimpleNamespace(query_params=url, session_state={}))
+    with state.url_batch():
+        state.remember(dataset="scifact", split="test", mode="judged")
+        state.remember(systems=["bm25-flat", "bm25-multifield"], text="")
+        with state.url_batch():  # a fragment drawn by the page: the page's block writes
+            state.remember(qid="3", k=10)
+        assert Params.writes == 0 and url["text"] == "old words"
+        v = state.view()
+        assert (v["qid"], v["k"], v["systems"], v["text"]) == ("3", 10, ["bm25-flat", "bm25-multifield"], "")
+    assert Params.writes == 1 and "text" not in url
+    assert url == {
+        "mode": "judged",
+        "dataset": "scifact",
+        "split": "test",
+        "systems": "bm25-flat,bm25-multifield",
+        "qid": "3",
+        "k": "10",
+    }
+    with state.url_batch():
+        state.remember(qid="5")
+        state.flush_url()  # before st.rerun, which starts from the URL as it is
+        assert url["qid"] == "5" and Params.writes == 2
+        state.remember(qid="5", k=10)  # nothing new
+    assert Params.writes == 2
+    state.remember(k=20)  # outside a run's block (a widget's callback): written at once
+    assert url["k"] == "20" and Params.writes == 3
+
+
 def test_random_is_one_script_run_and_moves_the_url(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
