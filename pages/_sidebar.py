@@ -77,8 +77,13 @@ def systems_picker(where, options: list[str], gone: list[str]) -> None:
 
 
 def size_ladder() -> None:
-    """One click opens one column per size of a model series, for the same query (issue 9, point 9)."""
-    with st.sidebar.expander("Size ladder", icon=":material/stairs:"):
+    """One click opens one column per size of a model series, for the same query (issue 9, point 9).
+
+    Behind a toggle, as the upload form (:func:`upload`): an expander's content is drawn and sent on every run,
+    even while closed, and the two expanders took about 35 ms of every switch to Compare in the browser."""
+    if not st.sidebar.toggle("Size ladder", key="w_ladder", help="One column per size of a model series"):
+        return
+    with st.sidebar.container(border=True):
         st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
         for series, specs in ladders().items():
             sizes = [s.split(":", 1)[-1] for s in specs]
@@ -92,12 +97,13 @@ def size_ladder() -> None:
 
 
 def upload(ds_name: str) -> None:
-    """The TREC run upload of Data & runs (size limit, spinner, unknown ids reported), in the sidebar; a new run
-    reruns the page so its column shows at once."""
+    """The TREC run upload of Data & runs (size limit, spinner, unknown ids reported), in the sidebar behind a
+    toggle (see :func:`size_ladder`); a new run reruns the page so its column shows at once."""
     from pages import _upload
 
-    with st.sidebar.expander("Add a TREC run file"):
-        _upload.upload_form(ds_name, key="w_upload", rerun=True)
+    if st.sidebar.toggle("Add a TREC run file", key="w_upload_open"):
+        with st.sidebar.container(border=True):
+            _upload.upload_form(ds_name, key="w_upload", rerun=True)
 
 
 def resolve_view(v: dict) -> tuple[bool, bool]:

@@ -193,6 +193,7 @@ def test_compare_tiny_free_text_runs_bm25_live_without_badges(tiny_env):
 def test_compare_tiny_upload_adds_a_column_and_reports_bad_lines(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
+    at.toggle(key="w_upload_open").set_value(True).run()
     at.file_uploader(key="w_upload").upload("broken.trec", b"q1 Q0 d1 1 2.5 tag\nq1 Q0 d3 2 oops tag\n").run()
     assert not at.exception
     errors = [unescape(e.value) for e in at.error]

@@ -289,6 +289,8 @@ def test_size_ladder_opens_one_column_per_size(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
     series, specs = next(iter(ladders().items()))
+    assert not [b for b in at.button if (b.key or "").startswith("ladder_")]  # nothing drawn until opened
+    at.toggle(key="w_ladder").set_value(True).run()
     at.button(key=f"ladder_{series}").click().run()
     assert not at.exception
     assert at.multiselect(key="w_systems").value == specs[:4]
