@@ -145,8 +145,8 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
 @state.batches_url
 def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -> None:
     """The query's header, documents per column and the columns, a fragment inside :func:`rankings`: more or fewer
-    documents, or a row's "Full text" or "Why here?", reruns only this, not the pickers above (the query picker
-    alone cost the browser about 45 ms of CPU per rerun)."""
+    documents, or a row's "Full text" or "Why here?", reruns only this; the browser does not draw the pickers above
+    again for it."""
     v = state.view()
     k = sidebar.resolve_k(v)
     h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
