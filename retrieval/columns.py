@@ -65,7 +65,13 @@ class RunLookup:
         rows = self._rows.get(qid)
         if rows is None:
             frame = self.run.for_query(qid)
-            rows = tuple(zip(frame["docid"].tolist(), frame["rank"].astype(int).tolist(), frame["score"].astype(float).tolist()))
+            rows = tuple(
+                zip(
+                    frame["docid"].to_numpy(dtype=object).tolist(),
+                    frame["rank"].to_numpy(dtype="int64").tolist(),
+                    frame["score"].to_numpy(dtype="float64").tolist(),
+                )
+            )
             self._rows[qid] = rows
         return rows[:k]
 
