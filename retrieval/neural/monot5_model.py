@@ -349,8 +349,7 @@ def attention_bias(encoder: Any, attention_mask, dtype, *, align: int = 16):
     batch, length = attention_mask.shape
     first = encoder.block[0].layer[0].SelfAttention
     bias = first.compute_bias(length, length, device=attention_mask.device)  # (1, h, L, L)
-    width = -(-length // align) * align
-    full = torch.empty((batch, bias.shape[1], length, width), dtype=dtype, device=attention_mask.device)[..., :length]
+    full = _aligned_empty(batch, bias.shape[1], length, dtype, attention_mask.device, align)
     padding = (attention_mask == 0)[:, None, None, :]
     torch.where(
         padding, torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=attention_mask.device), bias.to(dtype), out=full
@@ -391,9 +390,15 @@ def _rms_norm(x, width, weight, eps):
     multiplication pass plus an in-place one (``rms_norm`` on CPU makes separate pow, mean and two mul passes)."""
     import torch
 
-    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)  # in float32, as T5 does
-    scale = torch.rsqrt(scale.square_().div_(width[0]).add_(eps))
-    return torch.mul(x, scale).to(x.dtype).mul_(weight)
+    return torch.mul(x, _rms_scale(x, width[0], eps)).to(x.dtype).mul_(weight)
+
+
+def _rms_scale(x, width, eps):
+    """``1 / sqrt(mean(x^2) + eps)`` over the last dimension (``width`` long), in float32 as T5 does."""
+    import torch
+
+    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)
+    return torch.rsqrt(scale.square_().div_(width).add_(eps))
 
 
 def t5_encoder_forward_onednn(encoder: Any, input_ids, attention_mask):
@@ -439,22 +444,25 @@ def position_bias(encoder: Any, length: int, dtype, *, align: int = 16):
     """T5's relative position bias for one sequence of ``length`` tokens: ``(1, heads, length, length)`` in ``dtype``,
     rows allocated ``align`` elements wide (see :func:`attention_bias`). Its top-left ``l x l`` block is the bias of a
     sequence of ``l`` tokens (the bias depends only on the distance between positions)."""
-    import torch
 
     first = encoder.block[0].layer[0].SelfAttention
     bias = first.compute_bias(length, length, device=encoder.embed_tokens.weight.device)
+    return _aligned_empty(1, bias.shape[1], length, dtype, bias.device, align).copy_(bias)
+
+
+def _aligned_empty(batch: int, heads: int, length: int, dtype, device, align: int):
+    """An uninitialised ``(batch, heads, length, length)`` tensor whose rows are allocated ``align`` elements wide."""
+    import torch
+
     width = -(-length // align) * align
-    out = torch.empty((1, bias.shape[1], length, width), dtype=dtype, device=bias.device)[..., :length]
-    return out.copy_(bias)
+    return torch.empty((batch, heads, length, width), dtype=dtype, device=device)[..., :length]
 
 
 def _rms_norm_into(x, weight, eps, out):
     """:func:`_rms_norm` (float32) written into ``out``: ``weight * x / sqrt(mean(x^2) + eps)``."""
     import torch
 
-    scale = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)
-    scale = torch.rsqrt(scale.square_().div_(x.shape[-1]).add_(eps))
-    return torch.mul(x, scale, out=out).mul_(weight)
+    return torch.mul(x, _rms_scale(x, x.shape[-1], eps), out=out).mul_(weight)
 
 
 def sequence_attention(q, k, v, bias, lengths: Sequence[int], heads: int, out):
