@@ -37,13 +37,15 @@ PICKER_CSS = """
   border-radius:0.5rem;background:#f0f2f6;font:inherit;font-size:0.875rem;color:rgb(49,51,63);
   text-overflow:ellipsis}
 .rk-q-box input:focus{outline:none;border-color:#ff4b4b}
-.rk-q-list{position:absolute;z-index:1000;left:0;right:0;top:100%;margin:0.25rem 0 0;padding:0.25rem 0;
-  list-style:none;max-height:18rem;overflow-y:auto;background:#fff;border-radius:0.5rem;
-  box-shadow:0 4px 16px rgba(0,0,0,.16);font-size:0.875rem}
+.rk-q-drop{position:absolute;z-index:1000;left:0;right:0;top:100%;margin-top:0.25rem;background:#fff;
+  border-radius:0.5rem;box-shadow:0 4px 16px rgba(0,0,0,.16);font-size:0.875rem}
+.rk-q-list{list-style:none;margin:0;padding:0.25rem 0;max-height:18rem;overflow-y:auto}
+.rk-q-list:empty{display:none}
 .rk-q-list li{padding:0.35rem 0.75rem;cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .rk-q-list li[aria-selected="true"]{background:#f0f2f6}
 .rk-q-list li.rk-q-current{font-weight:600}
-.rk-q-list li.rk-q-more{cursor:default;color:rgba(49,51,63,.6);font-style:italic}
+.rk-q-more{margin:0;padding:0.35rem 0.75rem;color:rgba(49,51,63,.6);font-style:italic}
+.rk-q-more:empty{display:none}
 """
 
 PICKER_JS = r"""
@@ -73,8 +75,10 @@ function build(root) {
   root.innerHTML =
     '<div class="rk-q"><label class="rk-q-label"></label><div class="rk-q-box"><input type="text" role="combobox" ' +
     'aria-autocomplete="list" aria-expanded="false" autocomplete="off" spellcheck="false"></div>' +
-    '<ul class="rk-q-list" role="listbox" hidden></ul></div>';
+    '<div class="rk-q-drop" hidden><ul class="rk-q-list" role="listbox"></ul>' +
+    '<p class="rk-q-more" role="status" aria-live="polite"></p></div></div>';
   const input = root.querySelector("input"), ul = root.querySelector("ul");
+  const drop = root.querySelector(".rk-q-drop"), more = root.querySelector(".rk-q-more");
   input.id = box; ul.id = list; input.setAttribute("aria-controls", list);
   root.querySelector("label").htmlFor = box;
   ul.setAttribute("aria-label", "Queries");
@@ -102,17 +106,13 @@ function build(root) {
       if (o[0] === root.__data.qid) li.classList.add("rk-q-current");
       ul.appendChild(li);
     });
-    if (all.length > SHOW || !all.length) {
-      const li = document.createElement("li");
-      li.className = "rk-q-more"; li.setAttribute("aria-disabled", "true");
-      li.textContent = all.length ? `${all.length - SHOW} more: type to narrow` : "No query matches";
-      ul.appendChild(li);
-    }
+    // outside the listbox (it holds options only), announced to screen readers
+    more.textContent = all.length > SHOW ? `${all.length - SHOW} more: type to narrow` : all.length ? "" : "No query matches";
     st.active = -1; setActive(typed ? 0 : st.shown.findIndex(o => o[0] === root.__data.qid));
-    ul.hidden = false; st.open = true; input.setAttribute("aria-expanded", "true");
+    drop.hidden = false; st.open = true; input.setAttribute("aria-expanded", "true");
   };
   const close = () => {
-    ul.hidden = true; st.open = false; input.setAttribute("aria-expanded", "false");
+    drop.hidden = true; st.open = false; input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
   };
   const restore = () => { close(); input.value = root.__data.label; };
@@ -133,7 +133,7 @@ function build(root) {
       e.preventDefault(); pick(st.shown[st.active]);
     } else if (e.key === "Escape") { e.preventDefault(); restore(); input.blur(); }
   });
-  ul.addEventListener("mousedown", e => e.preventDefault());  // keep the focus (and the list) until the click
+  drop.addEventListener("mousedown", e => e.preventDefault());  // keep the focus (and the list) until the click
   ul.addEventListener("click", e => {
     const li = e.target.closest('[role="option"]');
     if (li) pick(st.shown[+li.dataset.i]);
