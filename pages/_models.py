@@ -98,7 +98,7 @@ def use_folder(spec: str, path: str) -> None:
     session_folders()[spec] = str(Path(path).expanduser())
     _disk.clear()
     st.session_state["_model_said"] = f"{data.name_md(spec)} now uses `{path}` in this session."
-    st.rerun()  # the table above shows the folder at once
+    state.rerun()  # the table above shows the folder at once
 
 
 def fetch_with_progress(spec: str) -> None:

@@ -161,13 +161,18 @@ HIDDEN_CSS = f".st-key-{OPTIONS_KEY}{{display:none}}"  # the options element dra
 
 def options_data(options: Sequence[str], queries: Mapping[str, str]) -> dict:
     """The options element's data: ``[[qid, text], ...]`` and an id that changes when they do."""
-    pairs = [[q, " ".join(queries.get(q, "").split())[:LABEL_CHARS]] for q in options]
+    pairs = [[q, _text(q, queries)] for q in options]
     digest = hashlib.blake2s("\x1f".join(f"{q}\x1e{t}" for q, t in pairs).encode("utf-8"), digest_size=8).hexdigest()
     return {"id": digest, "options": pairs}
 
 
 def label(qid: str, queries: Mapping[str, str]) -> str:
-    return f"{qid} · {' '.join(queries.get(qid, '').split())[:LABEL_CHARS]}"
+    """What the box shows for ``qid`` (the list's items read the same, joined in the page)."""
+    return f"{qid} · {_text(qid, queries)}"
+
+
+def _text(qid: str, queries: Mapping[str, str]) -> str:
+    return " ".join(queries.get(qid, "").split())[:LABEL_CHARS]
 
 
 def picker(title: str, options: Sequence[str], queries: Mapping[str, str], current: str, on_pick: Callable[[str], None]) -> None:

@@ -28,16 +28,20 @@ def _commands(root: str, data_dir_text: str) -> tuple[pd.DataFrame, dict[tuple[s
     return rows, latest
 
 
+def _current() -> tuple[pd.DataFrame, dict[tuple[str, str, str], tuple[str, str]]]:
+    return _commands(data.cache_root(), str(data.data_dir() or ""))
+
+
 def cached_commands() -> pd.DataFrame:
     """One row per cached run: ``dataset, split, system, created, command, notes, path`` (shared: do not modify)."""
-    return _commands(data.cache_root(), str(data.data_dir() or ""))[0]
+    return _current()[0]
 
 
 def command_for(ds_name: str, split: str, spec: str) -> tuple[str | None, str]:
     """``(command or None, notes)`` for ``spec``'s run on ``ds_name``/``split``."""
     if spec in state.uploads():
         return None, "An uploaded run: it was made elsewhere, so no command here rebuilds it."
-    command, notes = _commands(data.cache_root(), str(data.data_dir() or ""))[1].get((ds_name, split, spec), ("", ""))
+    command, notes = _current()[1].get((ds_name, split, spec), ("", ""))
     if command:
         return command, notes
     from retrieval.errors import RetrievalError

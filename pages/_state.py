@@ -89,7 +89,7 @@ _batch = threading.local()  # one script run per thread
 @contextlib.contextmanager
 def url_batch() -> Iterator[None]:
     """Values remembered inside the block reach the URL in one write when it ends (the outermost block writes).
-    ``st.rerun`` takes the URL as it is when called: call :func:`flush_url` first."""
+    ``st.rerun`` takes the URL as it is when called: pages rerun with :func:`rerun`, which writes first."""
     if getattr(_batch, "pending", None) is not None:
         yield
         return
@@ -102,11 +102,17 @@ def url_batch() -> Iterator[None]:
 
 
 def flush_url() -> None:
-    """Write the values remembered so far in this run to the URL now (before ``st.rerun``)."""
+    """Write the values remembered so far in this run to the URL now."""
     pending = getattr(_batch, "pending", None)
     if pending:
         _write_url(pending)
         pending.clear()
+
+
+def rerun() -> None:
+    """``st.rerun`` from the URL with this run's remembered values in it (an upload's new column, for one)."""
+    flush_url()
+    st.rerun()
 
 
 def batches_url(fn: Callable) -> Callable:

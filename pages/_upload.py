@@ -31,8 +31,7 @@ def upload_form(ds_name: str | None, key: str = "w_upload_d", *, rerun: bool = F
         st.session_state[f"_last_{key}"] = (up.name, up.size)
         st.session_state[RESULT] = read(up.name, up.size, up.getvalue, ds_name)
         if rerun and st.session_state[RESULT][0] == "success":
-            state.flush_url()  # the new column is in the URL the rerun starts from
-            st.rerun()  # the message is kept in the session and shown after the rerun
+            state.rerun()  # with the new column in the URL; the message is kept in the session and shown after it
     kind, message, warning = st.session_state.get(RESULT) or (None, "", None)
     if kind == "success":
         st.success(message, icon=":material/check_circle:")

@@ -243,7 +243,7 @@ def test_a_runs_remembered_view_reaches_the_url_in_one_write(monkeypatch):
     }
     with state.url_batch():
         state.remember(qid="5")
-        state.flush_url()  # before st.rerun, which starts from the URL as it is
+        state.flush_url()  # what state.rerun does before st.rerun, which starts from the URL as it is
         assert url["qid"] == "5" and Params.writes == 2
         state.remember(qid="5", k=10)  # nothing new
     assert Params.writes == 2
