@@ -36,11 +36,18 @@ HOSTILE = {
 }
 
 
+HOSTILE_QUERY = {"_id": "q5", "text": "<img src=x onerror=\"window.__pwned='query'\"> vitamin <b>levels</b>"}
+
+
 def app_env(root: Path) -> dict:
     """The tiny fixture (plus one hostile document) under ``root``, and the server environment that reads it."""
     ds = write_tiny_beir(root / "beir")
     with open(ds / "corpus.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(HOSTILE) + "\n")
+    with open(ds / "queries.jsonl", "a", encoding="utf-8") as fh:  # a judged query whose text is markup too
+        fh.write(json.dumps(HOSTILE_QUERY) + "\n")
+    with open(ds / "qrels" / "test.tsv", "a", encoding="utf-8") as fh:
+        fh.write(f"{HOSTILE_QUERY['_id']}\t{HOSTILE['_id']}\t1\r\n")
     return {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
 
 
@@ -243,7 +250,7 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     assert box.input_value().startswith("q1 · ")
     box.click()  # every judged query of the split, the one on view first selected
     options = page.get_by_role("option")
-    assert [options.nth(i).inner_text()[:2] for i in range(options.count())] == ["q1", "q2", "q3", "q4"]
+    assert [options.nth(i).inner_text()[:2] for i in range(options.count())] == ["q1", "q2", "q3", "q4", "q5"]
     assert page.locator('[role="option"][aria-selected="true"]').inner_text().startswith("q1 · ")
     # An id: the exact id first; Enter picks it and the columns follow.
     box.fill("q3")
@@ -260,6 +267,14 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     box.click()
     box.fill("no such words")
     assert options.count() == 0 and page.get_by_text("No query matches").is_visible()
+    # A query's text is text in the list and in the box, never markup.
+    box.fill("levels")
+    assert options.first.inner_text() == "q5 · " + HOSTILE_QUERY["text"]
+    assert page.get_by_role("listbox").locator("img, b").count() == 0
+    page.keyboard.press("Enter")
+    page.get_by_text("Query q5:").wait_for(timeout=30_000)
+    assert box.input_value() == "q5 · " + HOSTILE_QUERY["text"]
+    box.click()
     # A click on an option picks it.
     box.fill("heart")
     options.first.click()
