@@ -150,7 +150,10 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
     v = state.view()
     k = sidebar.resolve_k(v)
     h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
-    if not live:
+    if live:
+        h1.markdown(f"**Typed query:** {text.escape_markdown(query)}")
+        h1.caption(f"Run live by each system on {data.esc(ds_name)} · no judgements, so no badges or metrics")
+    else:
         rel = sum(1 for g in judged.values() if g > 0)
         h1.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
         h1.caption(
