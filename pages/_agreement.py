@@ -23,13 +23,7 @@ def agreement_frame(ds_name: str, split: str, a: str, b: str, token: tuple) -> p
 
 
 def section(
-    ds_name: str,
-    split: str,
-    a: str,
-    b: str,
-    token: tuple,
-    pick: Callable[[pd.DataFrame, str], int | None],
-    open_query: Callable[[str], None],
+    ds_name: str, split: str, a: str, b: str, token: tuple, pick: Callable[..., None], open_query: Callable[[str], None]
 ) -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     frame = agreement_frame(ds_name, split, a, b, token)
@@ -54,9 +48,10 @@ def section(
     )
     st.markdown("**Most disagreeing queries (lowest RBO)**: select a row to open it in Compare.")
     table = tables.disagreeing_table(agreement.most_disagreeing(frame, SHOWN), data.dataset(ds_name).queries)
-    row = pick(
+    pick(
         table,
         "w_f_disagree",
+        open_query,
         column_config={
             "rbo": NUMBER("RBO", format="%.3f", width="small"),
             "overlap@10": NUMBER(format="%.1f", width="small"),
@@ -65,5 +60,3 @@ def section(
             "qid": st.column_config.TextColumn(width="small"),
         },
     )
-    if row is not None:
-        open_query(str(table.iloc[row]["qid"]))

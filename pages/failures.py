@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -14,16 +16,26 @@ from retrieval import charts, choices, failures, stats, tables
 MEASURE_CHOICES = ("nDCG@10", "R@100", "RR@10")
 COMPARE_PAGE = "pages/compare.py"
 NUMBER = st.column_config.NumberColumn
+GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run before anything is drawn
 
 
 def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> None:
+    """A pick's callback (a table row, a chart point): the run it starts opens Compare on ``qid`` before this page
+    draws anything. Picked through ``on_select="rerun"``, the whole page (tests, chart, tables) was built and drawn
+    again first, and only then switched: 0.6-0.7 s from the click to Compare's rankings in Chromium here."""
     state.remember(qid=qid)
-    params = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems)}
+    st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems)}
+
+
+def switch_if_picked() -> None:
+    params = st.session_state.pop(GOTO, None)
+    if not params:
+        return
     try:
         st.switch_page(COMPARE_PAGE, query_params=params)
     except st.errors.StreamlitAPIException:
         # Run outside the navigation (e.g. this page file alone): say where to go instead.
-        st.info(f"Open Compare with query {data.esc(qid)} (the URL now carries it).")
+        st.info(f"Open Compare with query {data.esc(params['qid'])} (the URL now carries it).")
 
 
 @st.cache_data(max_entries=16, show_spinner="Running paired tests…")
@@ -42,13 +54,15 @@ def run_token(ds_name: str, split: str, spec: str) -> str:
     return str(lookup.run.metadata.get("cache_entry") or id(lookup))
 
 
-def selectable_table(frame: pd.DataFrame, key: str, **options) -> int | None:
-    """A dataframe whose rows can be picked; returns the picked row."""
-    event = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=key, **options
-    )
-    rows = getattr(getattr(event, "selection", None), "rows", None)
-    return rows[0] if rows else None
+def selectable_table(frame: pd.DataFrame, key: str, on_pick: Callable[[str], None], **options) -> None:
+    """A dataframe whose rows can be picked: picking one calls ``on_pick(its qid)`` in the selection's callback."""
+
+    def picked() -> None:
+        rows = st.session_state[key].selection.rows
+        if rows:
+            on_pick(str(frame.iloc[rows[0]]["qid"]))
+
+    st.dataframe(frame, hide_index=True, width="stretch", on_select=picked, selection_mode="single-row", key=key, **options)
 
 
 def wins_columns(name_a: str, name_b: str) -> dict:
@@ -85,6 +99,7 @@ def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
 
 
 def main() -> None:
+    switch_if_picked()
     st.title("Failure cases")
     v = state.view()
     ds_name, split = sidebar.pick_dataset_and_split(v)
@@ -123,6 +138,12 @@ def main() -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     summary(cmp, measure, name_a, name_b)
 
+    def to_compare_ab(qid: str) -> None:
+        open_in_compare(ds_name, split, qid, [a, b])
+
+    def to_compare_all(qid: str) -> None:
+        open_in_compare(ds_name, split, qid, systems)
+
     chart, message = charts.scatter_chart(cmp, ds.queries)
     if chart is None:
         st.info(message)
@@ -131,38 +152,28 @@ def main() -> None:
             "Click a point to open that query in Compare (double-click clears). Queries with the same two values are one "
             "point, larger the more queries it holds (hover for how many); a click opens the first of them."
         )
-        event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="query", key="w_f_scatter")
-        picked = (event.selection.get("query") or [{}]) if hasattr(event, "selection") else [{}]
-        qid = picked[0].get("qid") if picked else None
-        if qid:
-            open_in_compare(ds_name, split, str(qid), [a, b])
+
+        def point() -> None:
+            qid = ((st.session_state["w_f_scatter"].selection.get("query") or [{}])[0] or {}).get("qid")
+            if qid:
+                to_compare_ab(str(qid))
+
+        st.altair_chart(chart, width="stretch", on_select=point, selection_mode="query", key="w_f_scatter")
 
     left, right = st.columns(2)
     for col, better, title in ((left, "a", f"Largest wins of A ({name_a})"), (right, "b", f"Largest wins of B ({name_b})")):
         with col:
             st.markdown(f"**{data.esc(title)}**")
             table = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
-            row = selectable_table(table, f"w_f_top_{better}", column_config=wins_columns(name_a, name_b))
-            if row is not None:
-                open_in_compare(ds_name, split, str(table.iloc[row]["qid"]), [a, b])
+            selectable_table(table, f"w_f_top_{better}", to_compare_ab, column_config=wins_columns(name_a, name_b))
 
-    _agreement.section(
-        ds_name,
-        split,
-        a,
-        b,
-        tuple(run_token(ds_name, split, s) for s in (a, b)),
-        selectable_table,
-        lambda qid: open_in_compare(ds_name, split, qid, [a, b]),
-    )
+    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), selectable_table, to_compare_ab)
 
     zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")
     if zero:
         zt = tables.zero_table(zero, ds.queries, ds.qrels(split))
-        row = selectable_table(zt, "w_f_zero")
-        if row is not None:
-            open_in_compare(ds_name, split, str(zt.iloc[row]["qid"]), systems)
+        selectable_table(zt, "w_f_zero", to_compare_all)
     else:
         st.caption("None.")
 
@@ -171,11 +182,9 @@ def main() -> None:
     st.subheader(f"Relevant documents no chosen system ranks in its top 10 ({len(lost)})")
     if len(lost):
         lost = tables.unfound_table(lost, ds.corpus, ds.queries)
-        row = selectable_table(
-            lost, "w_f_lost", column_config={"best_rank": NUMBER("best rank (any system)"), "best_system": "by"}
+        selectable_table(
+            lost, "w_f_lost", to_compare_all, column_config={"best_rank": NUMBER("best rank (any system)"), "best_system": "by"}
         )
-        if row is not None:
-            open_in_compare(ds_name, split, str(lost.iloc[row]["qid"]), systems)
     if missing:
         st.caption("No run yet (build on Data & runs): " + ", ".join(data.display_name(s) for s in missing))
 
