@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     import tokenizers
     import torch
 
-    from bench.gpu_bench import scifact_folder
+    from bench.gpu_bench import scifact_folder, sync, time_it
     from retrieval.beir import BeirDataset
     from retrieval.neural import weights
     from retrieval.neural.dense_model import DenseEncoder
@@ -48,21 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     texts = [doc_text(doc) for doc in list(dataset.corpus.values())[: args.limit]] * args.copies
     path, _ = weights.model_folder("all-MiniLM-L6-v2", "dense")
 
-    def sync():
-        if cuda:
-            torch.cuda.synchronize()
-
-    def timed(fn, rounds=3):
-        fn()
-        sync()
-        times = []
-        for _ in range(rounds):
-            sync()
-            t = time.perf_counter()
-            out = fn()
-            sync()
-            times.append(time.perf_counter() - t)
-        return statistics.median(times), out
+    def timed(fn):
+        return time_it(fn, device, 3)
 
     rows = []
 
@@ -126,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
         st_enc.encode_documents(texts)
-        sync()
+        sync(device)
     table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=12, max_name_column_width=60)
 
     print(
