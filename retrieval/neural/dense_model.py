@@ -60,6 +60,7 @@ class DenseEncoder:
         self.batch_size = int(batch_size)
         self.batch_tokens = batch_tokens  # transformers backend: padded tokens per batch (None: rows only)
         self.pipeline = bool(pipeline) and (self.backend == "transformers" or hasattr(model, "preprocess"))
+        self._rust: tuple[int | None, Any] = (None, None)  # (max_length, its Rust tokenizer): _rust_tokenizer
         if self.backend == "sentence-transformers":
             if max_length:
                 model.max_seq_length = int(max_length)
@@ -260,16 +261,16 @@ class DenseEncoder:
     def _rust_tokenizer(self):
         """A copy of the fast tokenizer's ``tokenizers.Tokenizer`` that truncates at ``max_length`` and never pads
         (a copy: the shared tokenizer's own settings stay as they are), or None for a slow tokenizer."""
-        key = self.max_length
-        if getattr(self, "_rust", (None, None))[0] != key:
-            core = getattr(self._tokenizer(), "backend_tokenizer", None) if getattr(self._tokenizer(), "is_fast", False) else None
-            if core is not None:
+        if self._rust[0] != self.max_length:  # made again if max_length is changed
+            tokenizer = self._tokenizer()
+            core = None
+            if getattr(tokenizer, "is_fast", False):
                 from tokenizers import Tokenizer
 
-                core = Tokenizer.from_str(core.to_str())
+                core = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
                 core.no_padding()
                 core.enable_truncation(self.max_length)
-            self._rust = (key, core)
+            self._rust = (self.max_length, core)
         return self._rust[1]
 
     def _st_plain(self) -> bool:
