@@ -7,15 +7,11 @@ A page's URL is its ``url_path`` (``/failures?dataset=scifact`` opens Failure ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from pages import _nav
 
-FAVICON = Path(__file__).resolve().parent / ".streamlit" / "favicon.png"  # served locally, never fetched from the internet
-
-st.set_page_config(page_title="BEIR retrieval workbench", page_icon=str(FAVICON), layout="wide")
+_nav.page_config()
 # The browser loads the code of st.html (the compact view's rows) only when the first one arrives, and then needs
 # ~1 s on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to Streamlit's
 # event container) asks for that code first thing, so the browser prepares it while the page imports pandas and

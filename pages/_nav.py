@@ -14,6 +14,7 @@ navigation cannot be declared and the page simply renders.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 
@@ -27,6 +28,13 @@ PAGES = (
     ("pages/data_runs.py", "Data & runs", ":material/database:", "data_runs"),
 )
 _local = threading.local()  # one script run per thread
+FAVICON = Path(__file__).resolve().parent.parent / ".streamlit" / "favicon.png"  # served locally, never fetched
+
+
+def page_config() -> None:
+    """The app's title, icon and layout. Set before the navigation is declared: without an icon of the app's own,
+    the browser shows the page's Material icon, fetched from fonts.gstatic.com."""
+    st.set_page_config(page_title="BEIR retrieval workbench", page_icon=str(FAVICON), layout="wide")
 
 
 def pages() -> list:
@@ -50,6 +58,7 @@ def enter() -> None:
     if getattr(_local, "inside", False):
         return
     try:
+        page_config()  # this run is the page file's alone: app.py's configuration has not been set
         st.navigation(pages())
     except st.errors.StreamlitAPIException:  # no pages/ beside the main script: a page file on its own
         return

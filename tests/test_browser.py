@@ -288,6 +288,8 @@ def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, 
     navigation: the right page, the app's four page titles, the URL's dataset."""
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     page = context.new_page()
+    outside = []  # requests for anything not on the app's server (the page's Material icon as favicon was one)
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "blob:", "data:")) else outside.append(r.url))
     with streamlit_server(app_env(tmp_path), log=tmp_path / "server.log") as fresh, contextlib.closing(context):
         page.goto(fresh.url + "/failures?dataset=tiny")
         page.get_by_role("heading", name="Failure cases").wait_for(timeout=120_000)
@@ -297,6 +299,7 @@ def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, 
         assert [ln.splitlines()[-1].strip() for ln in links] == ["Compare", "Model size", "Failure cases", "Data & runs"], links
         assert "/failures?" in page.url and "dataset=tiny" in page.url
         page.get_by_text("Needs cached runs of at least two systems on tiny (test)").wait_for(timeout=30_000)
+        assert outside == []
         page.screenshot(path=str(SHOTS / "deep-link-failures.png"), full_page=True)
         # Later requests (the navigation is now app.py's for the whole server) deep-link too.
         page.goto(fresh.url + "/data_runs")
