@@ -242,17 +242,21 @@ def back_to_compare(page):
     return lambda: page.get_by_test_id("stSidebarNav").get_by_text("Compare").click()
 
 
-async def failure_grid(page) -> dict:
-    """On Failure cases: the "Largest wins of A" table scrolled into view; its bounding box."""
-    grid = page.locator(".st-key-w_f_top_a").get_by_test_id("stDataFrame")
-    await grid.scroll_into_view_if_needed()
+async def failure_grid(page) -> dict | None:
+    """On Failure cases: the "Largest wins of A" table scrolled into view; the bounding box of Streamlit's grid
+    where the table is one (in older checkouts), else None (an HTML table: its rows are clicked as elements)."""
+    table = page.locator(".st-key-w_f_top_a")
+    grid = table.get_by_test_id("stDataFrame")
+    await table.scroll_into_view_if_needed()
     await settle(page)
-    return await grid.bounding_box()
+    return await grid.bounding_box() if await grid.count() else None
 
 
-def failure_row(page, box: dict, i: int):
-    """The click on row ``i % 5`` of that table (which opens its query in Compare): the grid draws on a canvas, so
-    the row is clicked by position, in its selection column."""
+def failure_row(page, box: dict | None, i: int):
+    """The click on row ``i % 5`` of that table (which opens its query in Compare). Streamlit's grid draws on a
+    canvas, so there the row is clicked by position, in its selection column."""
+    if box is None:
+        return lambda: page.locator(".st-key-w_f_top_a tbody tr").nth(i % 5).click()
     return lambda: page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 * (i % 5) + 17)
 
 
@@ -327,7 +331,7 @@ async def clicks(pages: dict, url: dict, n: int, log) -> dict[tuple[str, str], l
         "Failure cases -> Compare, 100 per column", on_failures("&k=100"), lambda p, i: back_to_compare(p), until=FIRST_RESULT
     )
     # A row of a Failure cases table opens its query in Compare (the table is found before the timed click);
-    # Streamlit's grid holds a selection 150 ms (a debounce) before it sends it.
+    # Streamlit's grid (the baseline's) holds a selection 150 ms (a debounce) before it sends it.
     boxes: dict = {}
 
     async def on_failures_table(page, who):

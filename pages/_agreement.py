@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from pages import _cached as data
+from pages import _table as table
+from pages._table import Column
 from retrieval import agreement, charts, tables
 
-NUMBER = st.column_config.NumberColumn
 SHOWN = 15
 
 
@@ -22,9 +23,7 @@ def agreement_frame(ds_name: str, split: str, a: str, b: str, token: tuple) -> p
     return agreement.agreement_frame(run_a, run_b, data.dataset(ds_name).qrels(split).qids)
 
 
-def section(
-    ds_name: str, split: str, a: str, b: str, token: tuple, pick: Callable[..., None], open_query: Callable[[str], None]
-) -> None:
+def section(ds_name: str, split: str, a: str, b: str, token: tuple, open_query: Callable[[str], None]) -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     frame = agreement_frame(ds_name, split, a, b, token)
     st.subheader(f"Ranking agreement: {data.esc(name_a)} vs {data.esc(name_b)} ({len(frame)} queries)")
@@ -46,17 +45,17 @@ def section(
         "RBO: rank-biased overlap (Webber et al. 2010, RBO_ext, p=0.9, top 100 of each run; 1 = same ranking, 0 = nothing shared); "
         "overlap@10: share of the top 10 both hold; Kendall's tau on the documents both rank in their top 100."
     )
-    st.markdown("**Most disagreeing queries (lowest RBO)**: select a row to open it in Compare.")
-    table = tables.disagreeing_table(agreement.most_disagreeing(frame, SHOWN), data.dataset(ds_name).queries)
-    pick(
-        table,
+    st.markdown("**Most disagreeing queries (lowest RBO)**: click a row to open it in Compare.")
+    frame_shown = tables.disagreeing_table(agreement.most_disagreeing(frame, SHOWN), data.dataset(ds_name).queries)
+    table.show(
+        frame_shown,
         "w_f_disagree",
-        open_query,
-        column_config={
-            "rbo": NUMBER("RBO", format="%.3f", width="small"),
-            "overlap@10": NUMBER(format="%.1f", width="small"),
-            "kendall_tau": NUMBER("tau", format="%.2f", width="small"),
-            "shared": NUMBER(width="small"),
-            "qid": st.column_config.TextColumn(width="small"),
+        {
+            "rbo": Column("RBO", "%.3f"),
+            "overlap@10": Column(fmt="%.1f"),
+            "kendall_tau": Column("tau", "%.2f", help="Kendall's tau on the documents both rank in their top 100"),
+            "query": Column(wide=True),
         },
+        open_query,
+        rows=SHOWN,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -11,11 +9,12 @@ from pages import _agreement, _nav
 from pages import _cached as data
 from pages import _sidebar as sidebar
 from pages import _state as state
+from pages import _table as table
+from pages._table import Column
 from retrieval import charts, choices, failures, stats, tables
 
 MEASURE_CHOICES = ("nDCG@10", "R@100", "RR@10")
 COMPARE_PAGE = "pages/compare.py"
-NUMBER = st.column_config.NumberColumn
 GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run before anything is drawn
 
 
@@ -54,25 +53,13 @@ def run_token(ds_name: str, split: str, spec: str) -> str:
     return str(lookup.run.metadata.get("cache_entry") or id(lookup))
 
 
-def selectable_table(frame: pd.DataFrame, key: str, on_pick: Callable[[str], None], **options) -> None:
-    """A dataframe whose rows can be picked: picking one calls ``on_pick(its qid)`` in the selection's callback."""
-
-    def picked() -> None:
-        rows = st.session_state[key].selection.rows
-        if rows:
-            on_pick(str(frame.iloc[rows[0]]["qid"]))
-
-    st.dataframe(frame, hide_index=True, width="stretch", on_select=picked, selection_mode="single-row", key=key, **options)
-
-
 def wins_columns(name_a: str, name_b: str) -> dict:
     """Short, labelled number columns first (qid, B − A, A, B), the query text last and wide: every number in view."""
     return {
-        "qid": st.column_config.TextColumn(width="small"),
-        "B − A": NUMBER(format="%+.3f", width="small"),
-        name_a: NUMBER("A", format="%.3f", width="small", help=name_a),
-        name_b: NUMBER("B", format="%.3f", width="small", help=name_b),
-        "query": st.column_config.TextColumn(width="large"),
+        "B − A": Column(fmt="%+.3f"),
+        name_a: Column("A", "%.3f", help=name_a),
+        name_b: Column("B", "%.3f", help=name_b),
+        "query": Column(wide=True),
     }
 
 
@@ -85,12 +72,7 @@ def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
     m[3].metric("ties", cmp.ties)
     m[4].metric("B better", cmp.b_better)
     tests = pd.DataFrame([{"test": t.name, "statistic": t.statistic, "p-value": t.p_value, "note": t.note} for t in cmp.tests])
-    st.dataframe(
-        tests,
-        hide_index=True,
-        width="stretch",
-        column_config={"statistic": NUMBER(format="%.4f"), "p-value": NUMBER(format="%.4g")},
-    )
+    table.show(tests, "w_f_tests", {"statistic": Column(fmt="%.4f"), "p-value": Column(fmt="%.4g"), "note": Column(wide=True)})
     for note in cmp.notes:
         st.caption(note)
     st.caption(
@@ -164,16 +146,16 @@ def main() -> None:
     for col, better, title in ((left, "a", f"Largest wins of A ({name_a})"), (right, "b", f"Largest wins of B ({name_b})")):
         with col:
             st.markdown(f"**{data.esc(title)}**")
-            table = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
-            selectable_table(table, f"w_f_top_{better}", to_compare_ab, column_config=wins_columns(name_a, name_b))
+            wins = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
+            table.show(wins, f"w_f_top_{better}", wins_columns(name_a, name_b), to_compare_ab, rows=15)
 
-    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), selectable_table, to_compare_ab)
+    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), to_compare_ab)
 
     zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")
     if zero:
         zt = tables.zero_table(zero, ds.queries, ds.qrels(split))
-        selectable_table(zt, "w_f_zero", to_compare_all)
+        table.show(zt, "w_f_zero", {"query": Column(wide=True)}, to_compare_all)
     else:
         st.caption("None.")
 
@@ -182,8 +164,16 @@ def main() -> None:
     st.subheader(f"Relevant documents no chosen system ranks in its top 10 ({len(lost)})")
     if len(lost):
         lost = tables.unfound_table(lost, ds.corpus, ds.queries)
-        selectable_table(
-            lost, "w_f_lost", to_compare_all, column_config={"best_rank": NUMBER("best rank (any system)"), "best_system": "by"}
+        table.show(
+            lost,
+            "w_f_lost",
+            {
+                "query": Column(wide=True),
+                "title": Column(wide=True),
+                "best_rank": Column("best rank (any system)", "%.0f"),
+                "best_system": Column("by"),
+            },
+            to_compare_all,
         )
     if missing:
         st.caption("No run yet (build on Data & runs): " + ", ".join(data.display_name(s) for s in missing))

@@ -195,3 +195,35 @@ def query_picker(at) -> dict:
         if el.proto.component_name in ("rk_query", "rk_query_options")
     }
     return {**found["rk_query"], "options": found["rk_query_options"]["options"]}
+
+
+def page_tables(at) -> dict[str, dict]:
+    """The Failure page's tables (pages/_table.py) by key: each element's data (``cols``, ``cells`` as shown,
+    ``raw`` values, ``pick``) plus ``frame``, the raw values as a DataFrame with the columns' names."""
+    import pandas as pd
+
+    out = {}
+    for el in at.main.get("bidi_component"):
+        if el.proto.component_name == "rk_table":
+            data = json.loads(el.proto.json)
+            data["frame"] = pd.DataFrame(data["raw"], columns=[c["name"] for c in data["cols"]])
+            out[el.proto.id.rsplit("-", 1)[-1]] = {**data, "id": el.proto.id}
+    return out
+
+
+def click_table_row(at, key: str, value: str) -> None:
+    """Simulate a click on the row of table ``key`` whose pick column holds ``value``: the element's trigger value,
+    as the browser sends it (the real click is in tests/test_browser.py)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
+
+    table = page_tables(at)[key]
+    assert value in [row[table["pick"]] for row in table["raw"]], f"{value} is not a row of {key}"
+    states = at._tree.get_widget_states()
+    states.widgets.append(
+        WidgetState(
+            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{table['id']}__events",
+            json_trigger_value=json.dumps([{"event": "pick", "value": value}]),
+        )
+    )
+    at._run(states)

@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from .conftest import env_restored
+from .conftest import click_table_row, env_restored, page_tables
 from .test_app_compare import app, core_run, unescape
 from .test_app_pages import PAGES, select_dataframe_row
 
@@ -83,17 +83,22 @@ def test_failures_shows_agreement_and_most_disagreeing_queries_open_compare(tiny
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["median RBO (p=0.9)"] == f"{expected['rbo'].median():.3f}"
     assert metrics["queries with disjoint top 10"] == str(int((expected["overlap@10"] == 0).sum()))
-    table = next(d.value for d in at.dataframe if "rbo" in d.value.columns)
+    tables = page_tables(at)
+    table = tables["w_f_disagree"]["frame"]
     want = agreement.most_disagreeing(expected, 15)
     assert list(table["qid"]) == list(want["qid"]) and table["rbo"].tolist() == pytest.approx(want["rbo"].tolist())
     assert list(table["rbo"]) == sorted(table["rbo"])
-    # the wins tables show their numbers first: qid, B − A, A, B, then the query text
-    wins = [d.value for d in at.dataframe if "B − A" in d.value.columns]
-    assert len(wins) == 2 and all(list(w.columns)[:2] == ["qid", "B − A"] and list(w.columns)[-1] == "query" for w in wins)
+    assert [row[1] for row in tables["w_f_disagree"]["cells"]] == [f"{x:.3f}" for x in want["rbo"]]  # shown as formatted
+    # the wins tables show their numbers first: qid, B − A, A, B, then the query text (wide: it gives way)
+    for key in ("w_f_top_a", "w_f_top_b"):
+        cols = tables[key]["cols"]
+        assert [c["label"] for c in cols] == ["qid", "B − A", "A", "B", "query"]
+        assert [c["num"] for c in cols] == [False, True, True, True, False] and cols[-1]["wide"]
+        assert all(re.fullmatch(r"[+-]\d\.\d{3}", row[1]) for row in tables[key]["cells"])
     # a row of the disagreeing list opens that query in Compare (outside the navigation: the URL carries it)
-    select_dataframe_row(at, "w_f_disagree", 0)
+    click_table_row(at, "w_f_disagree", str(want["qid"].iloc[-1]))
     assert not at.exception
-    assert at.query_params["qid"] == str(want["qid"].iloc[0])
+    assert at.query_params["qid"] == str(want["qid"].iloc[-1])
 
 
 # ---- Data & runs --------------------------------------------------------------------------------------

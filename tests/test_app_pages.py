@@ -14,7 +14,7 @@ import pytest
 from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
-from .conftest import env_restored, needs_scifact, query_picker
+from .conftest import click_table_row, env_restored, needs_scifact, page_tables, query_picker
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,7 @@ def no_internal_notes(at) -> None:
     """Nothing a user sees (captions, tables, chart data) carries the gatherers' provenance notes."""
     texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
     texts += [df.value.to_csv() for df in at.dataframe] + [f.to_csv() for f in chart_frames(at)]
+    texts += [t["frame"].to_csv() for t in page_tables(at).values()]
     for word in INTERNAL:
         assert not any(word in t for t in texts), word
 
@@ -142,7 +143,8 @@ def failure_checks(at, env, dataset: str, specs: list[str]) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert (int(metrics["A better"]), int(metrics["ties"]), int(metrics["B better"])) == (cmp.a_better, cmp.ties, cmp.b_better)
     assert float(metrics["mean A"]) == pytest.approx(cmp.mean_a, abs=1e-4)
-    tests = at.dataframe[0].value
+    tables = page_tables(at)
+    tests = tables["w_f_tests"]["frame"]
     assert list(tests["test"]) == ["paired t-test", "Wilcoxon signed-rank", "paired randomization"]
     assert tests["p-value"].between(0, 1).all()
     lost = failures.unfound_relevant({"a": run_a, "b": run_b}, qrels, k=10)
@@ -184,6 +186,13 @@ def test_failures_scifact_and_a_selected_point_opens_compare(envs):
     assert at.title[0].value == "Compare"
     assert query_picker(at)["qid"] == "3"
     assert at.query_params["qid"] == "3" and at.query_params["dataset"] == "scifact"
+    # so does a click on a table's row (at once: pages/_table.py), with that table's systems
+    at.switch_page("pages/failures.py").run()
+    lost = page_tables(at)["w_f_lost"]
+    qid = lost["raw"][-1][lost["pick"]]
+    click_table_row(at, "w_f_lost", qid)
+    assert not at.exception and at.title[0].value == "Compare"
+    assert query_picker(at)["qid"] == qid and at.query_params["qid"] == qid
 
 
 # ---- Data & runs ---------------------------------------------------------------------------------------

@@ -283,6 +283,43 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     assert_nothing_ran(page)
 
 
+def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(server, page):
+    """Failure cases' tables (pages/_table.py): every number in view, a header click sorts, the hostile query's
+    markup is text, and a row click opens that query in Compare with the page's systems."""
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")  # builds both runs
+    page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("Failure cases").click()
+    table = page.locator(".st-key-w_f_disagree table")
+    table.locator("tbody tr").first.wait_for(timeout=60_000)
+    cells = [r.split("\t") for r in table.locator("tbody tr").all_inner_texts()]
+    assert [c.strip() for c in table.locator("thead th").all_inner_texts()] == [
+        "qid",
+        "RBO",
+        "overlap@10",
+        "tau",
+        "shared",
+        "query",
+    ]
+    rbo = [float(c[1]) for c in cells]
+    assert rbo == sorted(rbo)  # the most disagreeing first
+    assert HOSTILE_QUERY["text"] in [c[-1] for c in cells]  # the markup as text
+    assert_nothing_ran(page)
+    box, wrap = table.locator("tbody tr").first.bounding_box(), table.locator("xpath=..").bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1  # no column off to the side
+    # a header click sorts by that column (numbers: largest first), again reverses it
+    table.get_by_role("button", name="RBO").click()
+    assert table.locator("thead th").nth(1).get_attribute("aria-sort") == "descending"
+    resorted = [float(r.split("\t")[1]) for r in table.locator("tbody tr").all_inner_texts()]
+    assert resorted == sorted(rbo, reverse=True)
+    # a row click opens its query in Compare
+    qid = table.locator("tbody tr").nth(1).inner_text().split("\t")[0]
+    table.locator("tbody tr").nth(1).click()
+    page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
+    assert f"qid={qid}" in page.url and "systems=bm25-flat%2Cbm25-multifield" in page.url
+    page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=60_000)
+
+
 def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):
     """A server's very first request for a page URL (Streamlit's pages-folder mode) still gets app.py's
     navigation: the right page, the app's four page titles, the URL's dataset."""
