@@ -114,8 +114,8 @@ def main() -> None:
 @st.fragment
 @state.batches_url
 def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
-    """The systems, the query and the board: a click in here (query, Random, a system added or removed) reruns only
-    this part of the page."""
+    """The systems, the query and the board: a system added or removed (or a typed query) reruns only this part of
+    the page."""
     v = state.view()
     systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
     sidebar.systems_picker(st, options, gone)
@@ -133,18 +133,27 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
         if not query.strip():
             return
         qid, judged, lookups = "live", None, live_lookups(ds_name, systems, query)
+        board(ds_name, split, systems, qid, query, judged, lookups, live, compact)
     else:
-        lookups = ensure_runs(ds_name, split, systems)
-        qid = pick_query(ds_name, split, systems, v)
-        ds = data.dataset(ds_name)
-        query, judged = ds.queries.get(qid, ""), ds.qrels(split).for_query(qid)
-    board(ds_name, split, systems, qid, query, judged, lookups, live, compact)
+        judged_board(ds_name, split, systems, ensure_runs(ds_name, split, systems), compact)
+
+
+@st.fragment
+@state.batches_url
+def judged_board(ds_name: str, split: str, systems: list[str], lookups: dict, compact: bool) -> None:
+    """The query picker and the board, a fragment inside :func:`rankings`: Random, a picked query or a contrasting
+    query reruns only this, not the systems picker above (which the browser would draw again for nothing)."""
+    v = state.view()
+    qid = pick_query(ds_name, split, systems, v)
+    ds = data.dataset(ds_name)
+    board(ds_name, split, systems, qid, ds.queries.get(qid, ""), ds.qrels(split).for_query(qid), lookups, False, compact)
 
 
 @st.fragment
 @state.batches_url
 def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -> None:
-    """The query's header, documents per column and the columns, a fragment inside :func:`rankings`: more or fewer
+    """The query's header, documents per column and the columns, a fragment inside :func:`judged_board` (or
+    :func:`rankings` for a typed query): more or fewer
     documents, or a row's "Full text" or "Why here?", reruns only this; the browser does not draw the pickers above
     again for it."""
     v = state.view()
