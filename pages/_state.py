@@ -6,7 +6,7 @@ import contextlib
 import functools
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import streamlit as st
@@ -130,6 +130,40 @@ def bind(widget_key: str, value: Any) -> None:
     """Make the widget ``widget_key`` show ``value`` unless the user just changed it."""
     if st.session_state.get(widget_key) != value:
         st.session_state[widget_key] = value
+
+
+def bind_choice(param: str, widget_key: str, options: Sequence[Any], default: Any) -> Any:
+    """A page's own choice (Failure cases' measure, Model size's chart, ...) carried by the URL parameter ``param``:
+    the widget ``widget_key`` shows the URL's value when it is one of ``options`` (compared as text), else what
+    this session chose last, else ``default``; the URL then holds it. Give the widget
+    ``on_change=on_widget_change, args=(widget_key, param)`` and no default of its own."""
+    by_text = {str(o): o for o in options}
+    wanted = _wanted(param)
+    value = by_text.get(str(wanted), default) if wanted is not None else default
+    bind(widget_key, value)
+    remember(**{param: value})
+    return value
+
+
+def bind_choices(param: str, widget_key: str, options: Sequence[Any], default: Sequence[Any]) -> list:
+    """:func:`bind_choice` for a multiselect: the URL holds the chosen options comma-separated (unknown ones are
+    dropped)."""
+    by_text = {str(o): o for o in options}
+    wanted = _wanted(param)
+    if wanted is None:
+        value = list(default)
+    else:
+        texts = wanted if isinstance(wanted, (list, tuple)) else str(wanted).split(",")
+        value = [by_text[t] for t in map(str, texts) if t in by_text]
+    bind(widget_key, value)
+    remember(**{param: value})
+    return value
+
+
+def _wanted(param: str) -> Any:
+    """The URL's value of ``param``, else this session's last (None: neither has one)."""
+    value = _url_get(param)
+    return value if value is not None else st.session_state.setdefault("_view", {}).get(param)
 
 
 def on_widget_change(widget_key: str, view_key: str) -> None:

@@ -100,7 +100,10 @@ def main() -> None:
         on_change=state.on_widget_change,
         args=("w_f_systems", "systems"),
     )
-    measure = st.sidebar.selectbox("Measure", MEASURE_CHOICES, key="w_f_measure")
+    state.bind_choice("measure", "w_f_measure", MEASURE_CHOICES, MEASURE_CHOICES[0])
+    measure = st.sidebar.selectbox(
+        "Measure", MEASURE_CHOICES, key="w_f_measure", on_change=state.on_widget_change, args=("w_f_measure", "measure")
+    )
     sidebar.footer()
     missing = [s for s in candidates if s not in ready and s not in state.uploads()]
     if len(ready) < 2:
@@ -111,8 +114,14 @@ def main() -> None:
     if len(systems) < 2:
         return st.info("Choose at least two systems in the sidebar.")
     c1, c2 = st.columns(2)
-    a = c1.selectbox("System A", systems, index=0, format_func=data.display_name, key="w_f_a")
-    b = c2.selectbox("System B", systems, index=1 if len(systems) > 1 else 0, format_func=data.display_name, key="w_f_b")
+    state.bind_choice("a", "w_f_a", systems, systems[0])
+    state.bind_choice("b", "w_f_b", systems, systems[1])
+    a = c1.selectbox(
+        "System A", systems, format_func=data.display_name, key="w_f_a", on_change=state.on_widget_change, args=("w_f_a", "a")
+    )
+    b = c2.selectbox(
+        "System B", systems, format_func=data.display_name, key="w_f_b", on_change=state.on_widget_change, args=("w_f_b", "b")
+    )
     if a == b:
         return st.warning("Pick two different systems for A and B.")
     evals = {s: data.evaluation(ds_name, split, s) for s in systems}

@@ -26,13 +26,20 @@ def measured_for(ds_name: str) -> pd.DataFrame:
     return published.measured_points(rows, ds_name)
 
 
-def pick_series(points: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Series filter: by default the series with several sizes, the paper's series and BM25 flat."""
+def pick_series(points: pd.DataFrame, key: str, param: str) -> pd.DataFrame:
+    """Series filter (in the URL as ``param``): by default the series with several sizes, the paper's series and
+    BM25 flat."""
     options = sorted(set(points["series"]), key=str.lower)
     multi = set(points[points["params_millions"] > 0].groupby("series")["params_millions"].nunique().loc[lambda c: c >= 2].index)
     default = [s for s in options if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
+    state.bind_choices(param, key, options, default)
     shown = st.multiselect(
-        "Series shown", options, default=default, key=key, help="Each series is one model, one source, one setup."
+        "Series shown",
+        options,
+        key=key,
+        help="Each series is one model, one source, one setup.",
+        on_change=state.on_widget_change,
+        args=(key, param),
     )
     return points[points["series"].isin(shown)]
 
@@ -40,7 +47,7 @@ def pick_series(points: pd.DataFrame, key: str) -> pd.DataFrame:
 def one_dataset(scope: str, show_measured: bool) -> None:
     points = published.dataset_points(scope)
     measured = measured_for(scope) if show_measured and scope in data.local_datasets() else published.measured_points([])
-    points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_series")
+    points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_series", "series")
     chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
     parts.show_chart(chart, message, points, f"model_size_{scope}", "ms_one")
     parts.legend_caption(measured=not measured.empty)
@@ -65,17 +72,19 @@ def one_dataset(scope: str, show_measured: bool) -> None:
 
 
 def beir_average() -> None:
+    state.bind_choices("avg", "w_ms_avg", published.published_datasets(), published.default_average_datasets())
     chosen = st.multiselect(
         "Average over these datasets",
         published.published_datasets(),
-        default=published.default_average_datasets(),
         key="w_ms_avg",
+        on_change=state.on_widget_change,
+        args=("w_ms_avg", "avg"),
     )
     if not chosen:
         st.info("Choose at least one dataset to average over.")
         return
     points, left_out = published.average_points(chosen)
-    points = pick_series(points, "w_ms_avg_series")
+    points = pick_series(points, "w_ms_avg_series", "avg_series")
     chart, message = charts.model_size_chart(points, title=f"Mean nDCG@10 over {len(chosen)} datasets")
     parts.show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
     parts.legend_caption()
@@ -90,7 +99,7 @@ def beir_average() -> None:
 
 
 def grid() -> None:
-    points = pick_series(published.grid_points(), "w_ms_grid_series")
+    points = pick_series(published.grid_points(), "w_ms_grid_series", "grid_series")
     chart, message = charts.grid_chart(points)
     parts.show_chart(chart, message, points, "model_size_every_dataset", "ms_grid")
     st.caption("One chart per BEIR dataset, same series and colours; each has its own y axis. Dashed grey lines are BM25.")
@@ -98,7 +107,11 @@ def grid() -> None:
 
 
 def paper() -> None:
-    version = st.selectbox("Figure version", published.figure_versions(), key="w_ms_figver")
+    versions = published.figure_versions()
+    state.bind_choice("figure", "w_ms_figver", versions, versions[0])
+    version = st.selectbox(
+        "Figure version", versions, key="w_ms_figver", on_change=state.on_widget_change, args=("w_ms_figver", "figure")
+    )
     left, right = published.figure_points("msmarco", version), published.figure_points("beir", version)
     if left.empty:
         st.caption(f"The MS MARCO panel of {version} was not read off; showing the first version's.")
@@ -127,12 +140,18 @@ def main() -> None:
     st.title("Model size")
     st.caption("Retrieval quality against model parameters (log scale), one line per model series. Hover a point for its source.")
     v = state.view()
-    view = st.sidebar.radio("View", VIEWS, key="w_ms_view")
+    state.bind_choice("chart", "w_ms_view", VIEWS, VIEWS[0])
+    view = st.sidebar.radio("View", VIEWS, key="w_ms_view", on_change=state.on_widget_change, args=("w_ms_view", "chart"))
     if view == VIEWS[0]:
         choices = published.published_datasets()
-        default = v["dataset"] if v["dataset"] in choices else "scifact"
-        scope = st.sidebar.selectbox("Dataset", choices, index=choices.index(default), key="w_ms_scope")
-        show_measured = st.sidebar.toggle("Overlay my measured runs", value=True, key="w_ms_measured")
+        state.bind_choice("scope", "w_ms_scope", choices, v["dataset"] if v["dataset"] in choices else "scifact")
+        scope = st.sidebar.selectbox(
+            "Dataset", choices, key="w_ms_scope", on_change=state.on_widget_change, args=("w_ms_scope", "scope")
+        )
+        state.bind_choice("overlay", "w_ms_measured", (True, False), True)
+        show_measured = st.sidebar.toggle(
+            "Overlay my measured runs", key="w_ms_measured", on_change=state.on_widget_change, args=("w_ms_measured", "overlay")
+        )
     sidebar.footer()
     if view == VIEWS[0]:
         one_dataset(scope, show_measured)

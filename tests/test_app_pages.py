@@ -161,6 +161,49 @@ def test_failures_tiny(envs):
     failure_checks(at, env, "tiny", ["bm25-flat", "bm25-multifield"])
 
 
+def test_failures_and_model_size_choices_are_carried_by_the_url(envs):
+    """A link restores every choice that changes what the page shows; a changed choice reaches the URL; a value the
+    page does not offer falls back to its default."""
+    env = envs["tiny"]
+    for spec in ("bm25-flat", "bm25-multifield"):
+        core_run(env, "tiny", "test", spec)
+    params = {
+        "dataset": "tiny",
+        "systems": "bm25-flat,bm25-multifield",
+        "measure": "R@100",
+        "a": "bm25-multifield",
+        "b": "bm25-flat",
+    }
+    at = app(env, params, PAGES["failures"])
+    at.run()
+    assert not at.exception
+    assert (at.selectbox(key="w_f_measure").value, at.selectbox(key="w_f_a").value) == ("R@100", "bm25-multifield")
+    assert unescape(at.subheader[0].value).startswith("BM25 (multifield) (A) vs BM25 (flat) (B) · R@100")
+    at.selectbox(key="w_f_measure").set_value("RR@10").run()
+    at.selectbox(key="w_f_b").set_value("bm25-multifield").run()
+    assert (at.query_params["measure"], at.query_params["b"]) == ("RR@10", "bm25-multifield")
+    at.query_params["a"] = "dense:nope"
+    at.run()
+    assert at.selectbox(key="w_f_a").value == "bm25-flat" and at.query_params["a"] == "bm25-flat"
+
+    at = app(env, {"chart": "BEIR average", "avg": "scifact,nope,nfcorpus"}, PAGES["model_size"])
+    at.run()
+    assert not at.exception
+    assert at.radio(key="w_ms_view").value == "BEIR average"
+    assert at.multiselect(key="w_ms_avg").value == ["scifact", "nfcorpus"] and at.query_params["avg"] == "scifact,nfcorpus"
+    at.radio(key="w_ms_view").set_value("One dataset").run()
+    at.toggle(key="w_ms_measured").set_value(False).run()
+    at.selectbox(key="w_ms_scope").set_value("nfcorpus").run()
+    assert (at.query_params["chart"], at.query_params["overlay"], at.query_params["scope"]) == (
+        "One dataset",
+        "False",
+        "nfcorpus",
+    )
+    series = at.multiselect(key="w_ms_series")
+    series.set_value(series.value[:1]).run()
+    assert at.query_params["series"] == series.value[0] and not at.exception
+
+
 @needs_scifact
 def test_failures_scifact_and_a_selected_point_opens_compare(envs):
     env = envs["scifact"]
