@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import sys
@@ -129,7 +130,8 @@ def measure(
         at.segmented_control(key="w_k").set_value(k).run()
         if at.exception:
             raise LatencyError(f"the page raised: {at.exception[0].value}", 1)
-        result = Latency(columns=list(at.multiselect(key="w_systems").value), cold_ms=cold * 1000)
+        picker = next(el for el in at.main.get("bidi_component") if el.proto.component_name == "rk_systems")
+        result = Latency(columns=list(json.loads(picker.proto.json)["chosen"]), cold_ms=cold * 1000)
         for _ in range(3):  # warm up
             at.run()
 

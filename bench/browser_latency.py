@@ -192,8 +192,9 @@ def pick_query(page, n: int):
 
 
 def multiselect(page):
-    """The systems picker: above the columns now, in the sidebar in older checkouts (a --base)."""
-    return page.get_by_test_id("stMultiSelect").filter(has_text="Systems").first
+    """The systems picker: the page's own element (pages/_systems.py) now, Streamlit's multiselect in older checkouts
+    (a --base); both have an input that opens the list and a "Remove <name>" button per chosen system."""
+    return page.locator(".rk-sys").or_(page.get_by_test_id("stMultiSelect").filter(has_text="Systems")).first
 
 
 def add_system(page):

@@ -56,7 +56,7 @@ def open_document(docid: str, grade: int | None, ranks: dict[str, str]) -> None:
 def shown_in(ranks: dict[str, str]) -> list[str]:
     """The system specs of the view whose column shows the document (``ranks``: display name -> "#rank" or
     "not in top N"; only ranked columns count)."""
-    specs = state.view().get("systems") or st.session_state.get("w_systems") or []
+    specs = state.view().get("systems") or []
     return [s for s in specs if str(ranks.get(data.display_name(s), "")).startswith("#")]
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
+from pages import _systems
 from retrieval import choices
 from retrieval.errors import RetrievalError
 from retrieval.series import ladders
@@ -51,27 +52,25 @@ def footer() -> None:
 
 
 def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[str], list[str]]:
-    """``(chosen, options, gone)`` for the view, with the picker's state set to ``chosen``: what
-    :func:`systems_widget` will show and return, known before it is drawn (so the rankings can come first)."""
+    """``(chosen, options, gone)`` for the view: what :func:`systems_picker` will show, known before it is drawn (so
+    the rankings can come first)."""
     wanted = v["systems"] or data.default_systems(ds_name, split)
-    chosen, options, gone = choices.resolve_systems(wanted, data.system_options(ds_name), state.MAX_SYSTEMS)
-    state.bind("w_systems", chosen)
-    return chosen, options, gone
+    return choices.resolve_systems(wanted, data.system_options(ds_name), state.MAX_SYSTEMS)
 
 
-def systems_picker(where, options: list[str], gone: list[str]) -> None:
-    """The systems picker, in ``where`` (Compare draws it above the columns, inside the rankings fragment, so that
-    adding or removing a system reruns only that part of the page), after :func:`resolve_systems`."""
+def systems_picker(chosen: list[str], options: list[str], gone: list[str]) -> None:
+    """The systems picker (pages/_systems.py; Compare draws it above the columns, inside the rankings fragment, so
+    that adding or removing a system reruns only that part of the page), after :func:`resolve_systems`."""
     for name in gone:
-        where.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
-    chosen = where.multiselect(
+        st.warning(f"{data.esc(name)} was an uploaded run, not in this session: upload it again.")
+    _systems.picker(
         "Systems (2 to 4)",
         options,
-        key="w_systems",
-        max_selections=state.MAX_SYSTEMS,
-        format_func=lambda s: data.display_name(s) + ("" if data.system_info(s)[1] else " — not available"),
-        on_change=state.on_widget_change,
-        args=("w_systems", "systems"),
+        chosen,
+        data.display_name,
+        [s for s in options if not data.system_info(s)[1]],
+        state.MAX_SYSTEMS,
+        lambda new: state.remember(systems=new),
     )
     state.remember(systems=chosen)
 

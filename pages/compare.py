@@ -118,7 +118,7 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
     the page."""
     v = state.view()
     systems, options, gone = sidebar.resolve_systems(ds_name, split, v)
-    sidebar.systems_picker(st, options, gone)
+    sidebar.systems_picker(systems, options, gone)
     if len(systems) < 1:
         st.info("Choose 2 to 4 systems above.")
         return

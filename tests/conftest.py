@@ -227,3 +227,26 @@ def click_table_row(at, key: str, value: str) -> None:
         )
     )
     at._run(states)
+
+
+def systems_picker(at) -> dict:
+    """Compare's systems picker (pages/_systems.py) as AppTest keeps it: its data (``options`` as [spec, name]
+    pairs, ``chosen`` specs, ``off`` specs not available here, ``max``)."""
+    return next(json.loads(el.proto.json) for el in at.main.get("bidi_component") if el.proto.component_name == "rk_systems")
+
+
+def choose_systems(at, specs: list[str]) -> None:
+    """Simulate the picker's change to ``specs`` (its trigger value, as the browser sends it; the real clicks and
+    keys are in tests/test_browser.py)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
+
+    element = next(el for el in at.main.get("bidi_component") if el.proto.component_name == "rk_systems")
+    states = at._tree.get_widget_states()
+    states.widgets.append(
+        WidgetState(
+            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{element.proto.id}__events",
+            json_trigger_value=json.dumps([{"event": "change", "value": specs}]),
+        )
+    )
+    at._run(states)

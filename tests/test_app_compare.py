@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, env_restored, needs_scifact, query_picker
+from .conftest import beir_root, choose_systems, env_restored, needs_scifact, query_picker, systems_picker
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -117,8 +117,29 @@ def test_compare_tiny_shows_run_ranks_and_qrels_badges(tiny_env):
     )
     # The page's widgets show the URL's view, and the URL keeps it.
     assert at.selectbox(key="w_dataset").value == "tiny" and query_picker(at)["qid"] == "q1"
-    assert at.multiselect(key="w_systems").value == ["bm25-flat", "bm25-multifield"]
+    assert systems_picker(at)["chosen"] == ["bm25-flat", "bm25-multifield"]
     assert at.query_params["systems"] == "bm25-flat,bm25-multifield"
+
+
+def test_compare_systems_picker_lists_every_system_and_its_change_sets_the_columns(tiny_env):
+    """pages/_systems.py: every system is an option, those without weights or index here are marked off; a change
+    (the element's trigger value) becomes the view: known systems only, no repeats, four at most."""
+    from pages import _cached as data
+
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
+    at.run()
+    picker = systems_picker(at)
+    specs = [o[0] for o in picker["options"]]
+    assert specs == data.system_options("tiny") and picker["max"] == 4 and picker["title"] == "Systems (2 to 4)"
+    assert [o[1] for o in picker["options"]] == [data.display_name(s) for s in specs]
+    assert picker["off"] == [s for s in specs if not data.system_info(s)[1]]
+    choose_systems(at, ["bm25-multifield", "dense:nope", "bm25-multifield", "bm25-flat"])
+    assert not at.exception
+    assert systems_picker(at)["chosen"] == ["bm25-multifield", "bm25-flat"]
+    assert at.query_params["systems"] == "bm25-multifield,bm25-flat"
+    assert list(columns(at)) == ["BM25 (multifield)", "BM25 (flat)"]
+    choose_systems(at, specs[:6])
+    assert systems_picker(at)["chosen"] == specs[:4] and len(columns(at)) == 4
 
 
 def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_documents(tiny_env):
@@ -203,7 +224,7 @@ def test_compare_tiny_upload_adds_a_column_and_reports_bad_lines(tiny_env):
     assert any("broken.trec, line 2" in e and "not a number" in e for e in errors), errors
     at.file_uploader(key="w_upload").upload("mine.trec", b"q1 Q0 d3 1 5.0 mine\nq1 Q0 d1 2 4.0 mine\nq1 Q0 d4 3 4.0 mine\n").run()
     assert not at.exception
-    assert "upload:mine" in at.multiselect(key="w_systems").value
+    assert "upload:mine" in systems_picker(at)["chosen"]
     cols = columns(at)
     # Ties (d1 and d4 at 4.0) follow the tie rule: docid descending puts d4 first.
     assert [(r, d, b) for r, d, _, b in cols["mine (uploaded)"]["cards"]] == [

@@ -283,6 +283,34 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     assert_nothing_ran(page)
 
 
+def test_systems_picker_adds_with_keys_or_a_click_and_removes_with_its_button_or_backspace(server, page):
+    """pages/_systems.py in Chromium: typing filters, Enter or a click adds, Backspace in the empty box or a chip's
+    button removes; each change is one column more or less and reaches the URL."""
+    multi = page.locator('[class*="st-key-column_bm25"][class*="multifield"] .rk-row')
+    flat = page.locator('[class*="st-key-column_bm25"][class*="flat"] .rk-row')
+    page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat")
+    flat.first.wait_for(timeout=120_000)
+    box = page.get_by_role("combobox", name="Systems (2 to 4)")
+    box.click()
+    options = page.get_by_role("option")
+    assert "BM25 (flat)" not in options.all_inner_texts()  # chosen ones are not offered again
+    box.type("multi")
+    assert options.all_inner_texts() == ["BM25 (multifield)"]
+    box.press("Enter")
+    multi.first.wait_for(timeout=120_000)
+    assert "systems=bm25-flat%2Cbm25-multifield" in page.url
+    box.press("Backspace")  # the box is empty: the last chip goes
+    multi.first.wait_for(state="detached", timeout=30_000)
+    assert flat.count() > 0 and "systems=bm25-flat&" in page.url
+    box.click()
+    options.filter(has_text="BM25 (multifield)").click()
+    multi.first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Remove BM25 (flat)").click()
+    flat.first.wait_for(state="detached", timeout=30_000)
+    assert multi.count() > 0 and "systems=bm25-multifield&" in page.url
+    assert_nothing_ran(page)
+
+
 def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(server, page):
     """Failure cases' tables (pages/_table.py): every number in view, a header click sorts, the hostile query's
     markup is text, and a row click opens that query in Compare with the page's systems."""
