@@ -17,10 +17,11 @@ A pick comes back to Python as a trigger value; text is set with ``textContent``
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
+
+from pages import _element
 
 LABEL_CHARS = 140  # of a query's text in the list and the box
 
@@ -66,11 +67,7 @@ function matches(options, typed) {
 }
 
 function build(root) {
-  if (!document.getElementById("rk-q-style")) {  // the component's css= is not applied without a shadow root
-    const style = document.createElement("style");
-    style.id = "rk-q-style"; style.textContent = __CSS__;
-    document.head.appendChild(style);
-  }
+  __STYLE__;
   const n = ++seq, list = "rk-q-list-" + n, box = "rk-q-input-" + n;
   root.innerHTML =
     '<div class="rk-q"><label class="rk-q-label"></label><div class="rk-q-box"><input type="text" role="combobox" ' +
@@ -152,7 +149,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 
 
 _OPTIONS = st.components.v2.component("rk_query_options", js=OPTIONS_JS, isolate_styles=False)
-_PICKER = st.components.v2.component("rk_query", js=PICKER_JS.replace("__CSS__", json.dumps(PICKER_CSS)), isolate_styles=False)
+_PICKER = _element.component("rk_query", PICKER_JS, "rk-q-style", PICKER_CSS)
 
 KEY = "query_picker"
 OPTIONS_KEY = "query_options"

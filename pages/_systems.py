@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from pages import _query
+from pages import _element, _query
 
 KEY = "systems_picker"
 
@@ -41,11 +41,7 @@ SYSTEMS_JS = r"""
 const esc = s => s.toLowerCase();
 
 function build(root) {
-  if (!document.getElementById("rk-sys-style")) {  // the component's css= is not applied without a shadow root
-    const style = document.createElement("style");
-    style.id = "rk-sys-style"; style.textContent = __CSS__;
-    document.head.appendChild(style);
-  }
+  __STYLE__;
   const n = (window.__rkSystemsSeq = (window.__rkSystemsSeq || 0) + 1), list = "rk-sys-list-" + n, box = "rk-sys-input-" + n;
   root.innerHTML =
     '<div class="rk-sys"><label class="rk-q-label"></label><div class="rk-sys-box"><span class="rk-sys-chips"></span>' +
@@ -158,9 +154,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 """
 
 # The list's look is the query picker's (its style may not be in the page yet: free-text mode has no query picker).
-_PICKER = st.components.v2.component(
-    "rk_systems", js=SYSTEMS_JS.replace("__CSS__", json.dumps(_query.PICKER_CSS + SYSTEMS_CSS)), isolate_styles=False
-)
+_PICKER = _element.component("rk_systems", SYSTEMS_JS, "rk-sys-style", _query.PICKER_CSS + SYSTEMS_CSS)
 
 
 def picker_data(

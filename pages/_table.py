@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from pages import _element
+
 MAX_ROWS = 500  # drawn; the CSV holds every row
 
 TABLE_CSS = """
@@ -115,11 +117,7 @@ function pick(root, tr) {
 }
 
 export default function ({ data, parentElement: root, setTriggerValue }) {
-  if (!document.getElementById("rk-t-style")) {  // the component's css= is not applied without a shadow root
-    const style = document.createElement("style");
-    style.id = "rk-t-style"; style.textContent = __CSS__;
-    document.head.appendChild(style);
-  }
+  __STYLE__;
   root.__trigger = setTriggerValue;
   if (root.__sig !== data.sig) {
     if (!root.__data || root.__data.cols.length !== data.cols.length) { root.__by = -1; root.__dir = 1; }
@@ -147,7 +145,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 }
 """
 
-_TABLE = st.components.v2.component("rk_table", js=TABLE_JS.replace("__CSS__", json.dumps(TABLE_CSS)), isolate_styles=False)
+_TABLE = _element.component("rk_table", TABLE_JS, "rk-t-style", TABLE_CSS)
 
 
 @dataclass(frozen=True)

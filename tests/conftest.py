@@ -212,18 +212,24 @@ def page_tables(at) -> dict[str, dict]:
 
 
 def click_table_row(at, key: str, value: str) -> None:
-    """Simulate a click on the row of table ``key`` whose pick column holds ``value``: the element's trigger value,
-    as the browser sends it (the real click is in tests/test_browser.py)."""
+    """Simulate a click on the row of table ``key`` whose pick column holds ``value`` (the real click is in
+    tests/test_browser.py)."""
+    table = page_tables(at)[key]
+    assert value in [row[table["pick"]] for row in table["raw"]], f"{value} is not a row of {key}"
+    send_trigger(at, table["id"], "pick", value)
+
+
+def send_trigger(at, element_id: str, event: str, value) -> None:
+    """Run the app as after a page element (``st.components.v2``) sent ``event`` with ``value`` as its trigger
+    value, the way the browser sends it (no public AppTest API for it)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
     from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 
-    table = page_tables(at)[key]
-    assert value in [row[table["pick"]] for row in table["raw"]], f"{value} is not a row of {key}"
     states = at._tree.get_widget_states()
     states.widgets.append(
         WidgetState(
-            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{table['id']}__events",
-            json_trigger_value=json.dumps([{"event": "pick", "value": value}]),
+            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{element_id}__events",
+            json_trigger_value=json.dumps([{"event": event, "value": value}]),
         )
     )
     at._run(states)
@@ -236,17 +242,6 @@ def systems_picker(at) -> dict:
 
 
 def choose_systems(at, specs: list[str]) -> None:
-    """Simulate the picker's change to ``specs`` (its trigger value, as the browser sends it; the real clicks and
-    keys are in tests/test_browser.py)."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
-
+    """Simulate the picker's change to ``specs`` (the real clicks and keys are in tests/test_browser.py)."""
     element = next(el for el in at.main.get("bidi_component") if el.proto.component_name == "rk_systems")
-    states = at._tree.get_widget_states()
-    states.widgets.append(
-        WidgetState(
-            id=f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{element.proto.id}__events",
-            json_trigger_value=json.dumps([{"event": "change", "value": specs}]),
-        )
-    )
-    at._run(states)
+    send_trigger(at, element.proto.id, "change", specs)
