@@ -49,7 +49,24 @@ PICKER_CSS = """
 .rk-q-more:empty{display:none}
 """
 
-PICKER_JS = r"""
+# The active option of a listbox (this picker's and the systems picker's, pages/_systems.py): aria-selected, in view,
+# and the box's aria-activedescendant; ``st`` holds the box (``input``), the list (``ul``) and ``active``.
+LISTBOX_JS = r"""
+function activate(st, i) {
+  const items = st.ul.querySelectorAll('[role="option"]');
+  if (st.active >= 0 && items[st.active]) items[st.active].setAttribute("aria-selected", "false");
+  st.active = Math.max(-1, Math.min(i, items.length - 1));
+  if (st.active >= 0) {
+    items[st.active].setAttribute("aria-selected", "true");
+    items[st.active].scrollIntoView({block: "nearest"});
+    st.input.setAttribute("aria-activedescendant", items[st.active].id);
+  } else st.input.removeAttribute("aria-activedescendant");
+}
+"""
+
+PICKER_JS = (
+    LISTBOX_JS
+    + r"""
 const SHOW = 100;
 let seq = 0;
 const label = o => o[0] + " · " + o[1];
@@ -82,16 +99,7 @@ function build(root) {
   const st = root.__st = {input, ul, shown: [], active: -1, open: false};
 
   const options = () => (window.__rkQueries || {})[root.__data.id] || [];
-  const setActive = i => {
-    const items = ul.querySelectorAll('[role="option"]');
-    if (st.active >= 0 && items[st.active]) items[st.active].setAttribute("aria-selected", "false");
-    st.active = Math.max(-1, Math.min(i, items.length - 1));
-    if (st.active >= 0) {
-      items[st.active].setAttribute("aria-selected", "true");
-      items[st.active].scrollIntoView({block: "nearest"});
-      input.setAttribute("aria-activedescendant", items[st.active].id);
-    } else input.removeAttribute("aria-activedescendant");
-  };
+  const setActive = i => activate(st, i);
   const show = typed => {
     const all = matches(options(), typed);
     st.shown = all.slice(0, SHOW);
@@ -146,6 +154,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
   if (document.activeElement !== st.input) st.input.value = data.label;
 }
 """
+)
 
 
 _OPTIONS = st.components.v2.component("rk_query_options", js=OPTIONS_JS, isolate_styles=False)

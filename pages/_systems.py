@@ -37,7 +37,9 @@ SYSTEMS_CSS = """
 .rk-sys-box input:disabled{cursor:default}
 """
 
-SYSTEMS_JS = r"""
+SYSTEMS_JS = (
+    _query.LISTBOX_JS
+    + r"""
 const esc = s => s.toLowerCase();
 
 function build(root) {
@@ -61,16 +63,7 @@ function build(root) {
     draw(root);
     root.__trigger("change", chosen);
   };
-  const setActive = i => {
-    const items = ul.querySelectorAll('[role="option"]');
-    if (st.active >= 0 && items[st.active]) items[st.active].setAttribute("aria-selected", "false");
-    st.active = Math.max(-1, Math.min(i, items.length - 1));
-    if (st.active >= 0) {
-      items[st.active].setAttribute("aria-selected", "true");
-      items[st.active].scrollIntoView({block: "nearest"});
-      input.setAttribute("aria-activedescendant", items[st.active].id);
-    } else input.removeAttribute("aria-activedescendant");
-  };
+  const setActive = i => activate(st, i);
   const show = typed => {
     const words = esc(typed).split(/\s+/).filter(Boolean), chosen = new Set(root.__data.chosen);
     st.shown = root.__data.options.filter(o => !chosen.has(o[0]) && words.every(w => esc(o[0] + " " + o[1]).includes(w)));
@@ -152,6 +145,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
   if (root.__sig !== data.sig) { root.__data = data; root.__sig = data.sig; draw(root); }
 }
 """
+)
 
 # The list's look is the query picker's (its style may not be in the page yet: free-text mode has no query picker).
 _PICKER = _element.component("rk_systems", SYSTEMS_JS, "rk-sys-style", _query.PICKER_CSS + SYSTEMS_CSS)

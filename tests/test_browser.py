@@ -298,16 +298,19 @@ def test_systems_picker_adds_with_keys_or_a_click_and_removes_with_its_button_or
     assert options.all_inner_texts() == ["BM25 (multifield)"]
     box.press("Enter")
     multi.first.wait_for(timeout=120_000)
-    assert "systems=bm25-flat%2Cbm25-multifield" in page.url
+    in_url = "s => location.search.includes(s)"  # the URL is written at the end of the run, after the rows
+    page.wait_for_function(in_url, arg="systems=bm25-flat%2Cbm25-multifield&", timeout=30_000)
     box.press("Backspace")  # the box is empty: the last chip goes
     multi.first.wait_for(state="detached", timeout=30_000)
-    assert flat.count() > 0 and "systems=bm25-flat&" in page.url
+    flat.first.wait_for(timeout=30_000)  # its column is drawn again, as the only one
+    page.wait_for_function(in_url, arg="systems=bm25-flat&", timeout=30_000)
     box.click()
     options.filter(has_text="BM25 (multifield)").click()
     multi.first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Remove BM25 (flat)").click()
     flat.first.wait_for(state="detached", timeout=30_000)
-    assert multi.count() > 0 and "systems=bm25-multifield&" in page.url
+    multi.first.wait_for(timeout=30_000)
+    page.wait_for_function(in_url, arg="systems=bm25-multifield&", timeout=30_000)
     assert_nothing_ran(page)
 
 
@@ -344,7 +347,11 @@ def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(s
     table.locator("tbody tr").nth(1).click()
     page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
     page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
-    assert f"qid={qid}" in page.url and "systems=bm25-flat%2Cbm25-multifield" in page.url
+    page.wait_for_function(  # the URL is written at the end of the run
+        "q => location.search.includes('qid=' + q + '&') && location.search.includes('systems=bm25-flat%2Cbm25-multifield')",
+        arg=qid,
+        timeout=30_000,
+    )
     page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=60_000)
 
 
