@@ -153,9 +153,8 @@ def judged_board(ds_name: str, split: str, systems: list[str], lookups: dict, co
 @state.batches_url
 def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -> None:
     """The query's header, documents per column and the columns, a fragment inside :func:`judged_board` (or
-    :func:`rankings` for a typed query): more or fewer
-    documents, or a row's "Full text" or "Why here?", reruns only this; the browser does not draw the pickers above
-    again for it."""
+    :func:`rankings` for a typed query): more or fewer documents, or a row's "Full text" or "Why here?", reruns only
+    this; the browser does not draw the pickers above again for it."""
     v = state.view()
     k = sidebar.resolve_k(v)
     h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
