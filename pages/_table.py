@@ -23,7 +23,7 @@ import streamlit as st
 
 from pages import _element
 
-MAX_ROWS = 500  # drawn; the CSV holds every row
+MAX_ROWS = 500  # drawn (the first in the current order); sorting and the CSV use every row
 
 TABLE_CSS = """
 .rk-tw{overflow:auto;border:1px solid rgba(49,51,63,.15);border-radius:.5rem}
@@ -89,7 +89,7 @@ function build(root) {
     th.appendChild(b); head.appendChild(th);
   });
   const body = table.createTBody(), wide = d.cols.filter(c => c.wide).length;
-  for (const i of order(d, root.__by, root.__dir)) {
+  for (const i of order(d, root.__by, root.__dir).slice(0, d.shown)) {
     const tr = body.insertRow();
     tr.dataset.i = i;
     if (d.pick >= 0) { tr.tabIndex = 0; tr.title = "Open " + d.raw[i][d.pick] + " in Compare"; }
@@ -162,14 +162,14 @@ class Column:
 def table_data(
     frame: pd.DataFrame, key: str, columns: Mapping[str, Column] | None = None, pick: str | None = None, rows: int = 12
 ) -> dict:
-    """The element's data: per column its name, header, tooltip and kind; per row its cells as shown and their
-    raw values (numbers, or None where empty); the index of the ``pick`` column (-1: rows are not picked)."""
+    """The element's data: per column its name, header, tooltip and kind; per row (every row: sorting and the CSV
+    use them all, the page draws the first ``shown``) its cells as shown and their raw values (numbers, or None
+    where empty); the index of the ``pick`` column (-1: rows are not picked)."""
     columns = columns or {}
     cols, texts, raws = [], [], []
-    shown = frame.head(MAX_ROWS)
     for name in frame.columns:
         spec = columns.get(name, Column())
-        values = shown[name].tolist()
+        values = frame[name].tolist()
         # a wide column is text even where pandas made it numbers (an empty table's column of no queries is float64)
         num = not spec.wide and pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
         cols.append({"name": str(name), "label": spec.label or str(name), "help": spec.help, "num": num, "wide": spec.wide})
@@ -182,8 +182,11 @@ def table_data(
         "raw": [list(r) for r in zip(*raws)] if cols else [],
         "pick": list(frame.columns).index(pick) if pick is not None else -1,
         "file": f"{key}.csv",
+        "shown": MAX_ROWS,
         "height": f"calc({rows} * 1.95rem + 2.2rem)",
-        "note": f"{len(frame):,} rows" if len(frame) <= MAX_ROWS else f"first {MAX_ROWS:,} of {len(frame):,} rows shown",
+        "note": f"{len(frame):,} rows"
+        if len(frame) <= MAX_ROWS
+        else f"{len(frame):,} rows, the first {MAX_ROWS:,} in this order shown (sort for others; CSV has all)",
     }
     data["sig"] = hashlib.blake2s(json.dumps(data, sort_keys=True).encode("utf-8"), digest_size=8).hexdigest()
     return data

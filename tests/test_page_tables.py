@@ -28,7 +28,8 @@ def test_table_data_draws_at_most_max_rows_and_its_signature_follows_the_content
     monkeypatch.setattr(_table, "MAX_ROWS", 3)
     frame = pd.DataFrame({"qid": [str(i) for i in range(5)], "x": range(5)})
     data = _table.table_data(frame, "w_t", pick="qid")
-    assert len(data["cells"]) == 3 and data["note"] == "first 3 of 5 rows shown"
+    assert data["shown"] == 3 and data["note"] == "5 rows, the first 3 in this order shown (sort for others; CSV has all)"
+    assert [r[1] for r in data["raw"]] == [0, 1, 2, 3, 4] and len(data["cells"]) == 5  # sorting and the CSV see them all
     assert _table.table_data(frame, "w_t", pick="qid")["sig"] == data["sig"]
     assert _table.table_data(frame.assign(x=[0, 1, 5, 3, 4]), "w_t", pick="qid")["sig"] != data["sig"]  # a shown value
     # an empty table's text column stays text (pandas makes it float64)
