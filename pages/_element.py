@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 
 import streamlit as st
 
 
-def component(name: str, js: str, style_id: str, css: str):
+def component(name: str, js: str, styles: Mapping[str, str]):
     """A light element whose script (``js``, an ES module) says ``__STYLE__;`` before it draws: that statement
-    becomes one that adds ``css`` to the page once, as ``<style id=style_id>`` (the component's own ``css=`` is not
-    applied without a shadow root)."""
-    add = (
-        f"if (!document.getElementById({json.dumps(style_id)})) {{ const style = document.createElement('style'); "
-        f"style.id = {json.dumps(style_id)}; style.textContent = {json.dumps(css)}; document.head.appendChild(style); }}"
+    becomes one that adds each of ``styles`` (style id -> CSS) to the page once, as ``<style id=...>`` (the
+    component's own ``css=`` is not applied without a shadow root; an id already in the page is not added again)."""
+    add = " ".join(
+        f"if (!document.getElementById({json.dumps(sid)})) {{ const style = document.createElement('style'); "
+        f"style.id = {json.dumps(sid)}; style.textContent = {json.dumps(css)}; document.head.appendChild(style); }}"
+        for sid, css in styles.items()
     )
     return st.components.v2.component(name, js=js.replace("__STYLE__;", add), isolate_styles=False)
+
+
+def signature(data: dict) -> str:
+    """A short hash of an element's data: its script redraws only when this changes."""
+    return hashlib.blake2s(json.dumps(data, sort_keys=True).encode("utf-8"), digest_size=8).hexdigest()

@@ -31,6 +31,7 @@ export default function ({ data }) {
 }
 """
 
+STYLE_ID = "rk-q-style"
 PICKER_CSS = """
 .rk-q{position:relative}
 .rk-q-label{display:block;font-size:0.875rem;margin-bottom:0.25rem;color:rgb(49,51,63)}
@@ -158,7 +159,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 
 
 _OPTIONS = st.components.v2.component("rk_query_options", js=OPTIONS_JS, isolate_styles=False)
-_PICKER = _element.component("rk_query", PICKER_JS, "rk-q-style", PICKER_CSS)
+_PICKER = _element.component("rk_query", PICKER_JS, {STYLE_ID: PICKER_CSS})
 
 KEY = "query_picker"
 OPTIONS_KEY = "query_options"

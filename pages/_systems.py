@@ -12,7 +12,6 @@ new list (a trigger value); names are set with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 import streamlit as st
@@ -148,7 +147,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 )
 
 # The list's look is the query picker's (its style may not be in the page yet: free-text mode has no query picker).
-_PICKER = _element.component("rk_systems", SYSTEMS_JS, "rk-sys-style", _query.PICKER_CSS + SYSTEMS_CSS)
+_PICKER = _element.component("rk_systems", SYSTEMS_JS, {_query.STYLE_ID: _query.PICKER_CSS, "rk-sys-style": SYSTEMS_CSS})
 
 
 def picker_data(
@@ -157,7 +156,7 @@ def picker_data(
     """The element's data: ``options`` as ``[spec, label]`` pairs, the ``chosen`` specs, those ``off`` (not available
     here: drawn grey), the most that can be chosen, and a signature of it all."""
     data = {"title": title, "options": [[s, label(s)] for s in options], "chosen": list(chosen), "off": list(off), "max": most}
-    data["sig"] = json.dumps(data, sort_keys=True)
+    data["sig"] = _element.signature(data)
     return data
 
 

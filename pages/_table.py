@@ -12,8 +12,6 @@ text is set with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,7 +143,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 }
 """
 
-_TABLE = _element.component("rk_table", TABLE_JS, "rk-t-style", TABLE_CSS)
+_TABLE = _element.component("rk_table", TABLE_JS, {"rk-t-style": TABLE_CSS})
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ def table_data(
         if len(frame) <= MAX_ROWS
         else f"{len(frame):,} rows, the first {MAX_ROWS:,} in this order shown (sort for others; CSV has all)",
     }
-    data["sig"] = hashlib.blake2s(json.dumps(data, sort_keys=True).encode("utf-8"), digest_size=8).hexdigest()
+    data["sig"] = _element.signature(data)
     return data
 
 
