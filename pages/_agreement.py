@@ -3,8 +3,6 @@ disagreeing queries (``retrieval.agreement``), each row opening that query in Co
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -23,7 +21,7 @@ def agreement_frame(ds_name: str, split: str, a: str, b: str, token: tuple) -> p
     return agreement.agreement_frame(run_a, run_b, data.dataset(ds_name).qrels(split).qids)
 
 
-def section(ds_name: str, split: str, a: str, b: str, token: tuple, open_query: Callable[[str], None]) -> None:
+def section(ds_name: str, split: str, a: str, b: str, token: tuple, link: str) -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     frame = agreement_frame(ds_name, split, a, b, token)
     st.subheader(f"Ranking agreement: {data.esc(name_a)} vs {data.esc(name_b)} ({len(frame)} queries)")
@@ -56,6 +54,6 @@ def section(ds_name: str, split: str, a: str, b: str, token: tuple, open_query: 
             "kendall_tau": Column("tau", "%.2f", help="Kendall's tau on the documents both rank in their top 100"),
             "query": Column(wide=True),
         },
-        open_query,
+        link,
         rows=SHOWN,
     )

@@ -14,6 +14,8 @@ navigation cannot be declared and the page simply renders.
 from __future__ import annotations
 
 import threading
+import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -40,6 +42,18 @@ def page_config() -> None:
 def pages() -> list:
     """The app's pages as ``st.Page`` (paths relative to app.py's folder)."""
     return [st.Page(f, title=t, icon=i, url_path=u, default=n == 0) for n, (f, t, i, u) in enumerate(PAGES)]
+
+
+def link(file: str, params: Mapping[str, str], last: str | None = None) -> str:
+    """The URL of page ``file`` with ``params``, relative to the app's pages (``failures?dataset=scifact&...``; the
+    default page's is ``./?...``, the URL Streamlit shows for it: another would be replaced by it in a history
+    entry of its own, and Back would lead to the same page); with ``last``, it ends in ``&last=`` for a value to
+    complete it."""
+    path = next("./" if n == 0 else u for n, (f, _, _, u) in enumerate(PAGES) if f == file)
+    query = urllib.parse.urlencode(
+        {k: v for k, v in params.items() if v not in (None, "")}, safe=",", quote_via=urllib.parse.quote
+    )
+    return f"{path}?{query}" + (f"&{last}=" if last else "")
 
 
 def run() -> None:

@@ -3,8 +3,11 @@
 ``st.dataframe`` with ``on_select`` held a picked row for 150 ms in the browser (a debounce in Streamlit's grid)
 before it sent anything, and its canvas grid was the heaviest element to draw and to take down when the page
 changed: a row click to Compare's rankings painted took 0.54 s in Chromium here. This element is one
-``st.components.v2`` element per table (no iframe): a click, or Enter on a focused row, comes back to Python at
-once as a trigger value. Numbers are formatted in Python (the same text every time), right-aligned and never off
+``st.components.v2`` element per table (no iframe). A table of queries is a table of links: its id cell is an
+``<a href>`` to Compare's URL for that query (open it in a new tab, copy it), and a click on the row, or Enter on
+a focused row, goes there in the page the way the browser's Back and Forward do (``history.pushState``, then the
+``popstate`` event Streamlit's own navigation follows): one run, of Compare, with the URL's parameters. Sent back
+to Python as a trigger value, the pick cost a run of this page first, then the switch (about 0.4 s). Numbers are formatted in Python (the same text every time), right-aligned and never off
 screen: the long text columns shrink and ellipsise (their whole text in the cell's tooltip). A header click
 sorts by that column (numbers as numbers, empty last); "CSV" saves every row with the unformatted values. Cell
 text is set with ``textContent``, never as HTML.
@@ -13,11 +16,10 @@ text is set with ``textContent``, never as HTML.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
-import streamlit as st
 
 from pages import _element
 
@@ -38,6 +40,7 @@ TABLE_CSS = """
 .rk-pick tbody tr{cursor:pointer}
 .rk-pick tbody tr:hover,.rk-pick tbody tr:focus-visible{background:#fff1e6;outline:none}
 .rk-pick tbody tr.rk-picked{background:#ffe3cc}
+.rk-pick tbody a{color:inherit}
 .rk-tfoot{display:flex;justify-content:space-between;gap:1rem;font-size:.75rem;color:rgba(49,51,63,.6);margin:.25rem 0}
 .rk-tfoot button{all:unset;cursor:pointer;color:#1a56b0}
 .rk-tfoot button:hover{text-decoration:underline}
@@ -90,10 +93,14 @@ function build(root) {
   for (const i of order(d, root.__by, root.__dir).slice(0, d.shown)) {
     const tr = body.insertRow();
     tr.dataset.i = i;
-    if (d.pick >= 0) { tr.tabIndex = 0; tr.title = "Open " + d.raw[i][d.pick] + " in Compare"; }
+    if (d.pick >= 0) { tr.tabIndex = 0; tr.title = "Open " + d.raw[i][d.pick] + " in Compare (Ctrl+click: a new tab)"; }
     d.cells[i].forEach((text, n) => {
       const td = tr.insertCell(), c = d.cols[n];
-      td.textContent = text;
+      if (n === d.pick) {
+        const a = document.createElement("a");
+        a.href = href(d, i); a.tabIndex = -1; a.textContent = text;
+        td.appendChild(a);
+      } else td.textContent = text;
       if (c.num) td.className = "rk-num";
       else if (c.wide) { td.className = "rk-wide"; td.style.width = (100 / wide) + "%"; td.title = text; }
     });
@@ -107,16 +114,25 @@ function build(root) {
   root.replaceChildren(wrap, foot);
 }
 
-function pick(root, tr) {
-  const d = root.__data;
-  for (const r of root.querySelectorAll("tr.rk-picked")) r.classList.remove("rk-picked");
-  tr.classList.add("rk-picked");
-  root.__trigger("pick", String(d.raw[+tr.dataset.i][d.pick]));
+function href(d, i) {  // the row's query in Compare: the table's link with the query's id at its end
+  return new URL(d.link + encodeURIComponent(d.raw[i][d.pick]), document.location.href).href;
 }
 
-export default function ({ data, parentElement: root, setTriggerValue }) {
+function pick(root, tr, e) {
+  const url = href(root.__data, +tr.dataset.i);
+  if (e.ctrlKey || e.metaKey || e.shiftKey || e.button === 1) {  // a new tab or window: the link's own way
+    if (!e.target.closest("a")) window.open(url, "_blank", "noopener");
+    return;
+  }
+  e.preventDefault();
+  for (const r of root.querySelectorAll("tr.rk-picked")) r.classList.remove("rk-picked");
+  tr.classList.add("rk-picked");
+  history.pushState(null, "", url);
+  window.dispatchEvent(new PopStateEvent("popstate", {state: null}));
+}
+
+export default function ({ data, parentElement: root }) {
   __STYLE__;
-  root.__trigger = setTriggerValue;
   if (root.__sig !== data.sig) {
     if (!root.__data || root.__data.cols.length !== data.cols.length) { root.__by = -1; root.__dir = 1; }
     root.__data = data; root.__sig = data.sig;
@@ -134,11 +150,11 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     }
     if (b) return download(root.__data);
     const tr = e.target.closest("tbody tr");
-    if (tr && root.__data.pick >= 0) pick(root, tr);
+    if (tr && root.__data.pick >= 0) pick(root, tr, e);
   });
   root.addEventListener("keydown", e => {
     const tr = e.target.closest && e.target.closest("tbody tr");
-    if (tr && root.__data.pick >= 0 && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); pick(root, tr); }
+    if (tr && root.__data.pick >= 0 && (e.key === "Enter" || e.key === " ")) pick(root, tr, e);
   });
 }
 """
@@ -158,11 +174,17 @@ class Column:
 
 
 def table_data(
-    frame: pd.DataFrame, key: str, columns: Mapping[str, Column] | None = None, pick: str | None = None, rows: int = 12
+    frame: pd.DataFrame,
+    key: str,
+    columns: Mapping[str, Column] | None = None,
+    pick: str | None = None,
+    rows: int = 12,
+    link: str = "",
 ) -> dict:
     """The element's data: per column its name, header, tooltip and kind; per row (every row: sorting and the CSV
     use them all, the page draws the first ``shown``) its cells as shown and their raw values (numbers, or None
-    where empty); the index of the ``pick`` column (-1: rows are not picked)."""
+    where empty); the index of the ``pick`` column (-1: rows are not links) and the ``link`` its values complete
+    (``compare?dataset=...&qid=``, relative to the page's URL)."""
     columns = columns or {}
     cols, texts, raws = [], [], []
     for name in frame.columns:
@@ -179,6 +201,7 @@ def table_data(
         "cells": [list(r) for r in zip(*texts)] if cols else [],
         "raw": [list(r) for r in zip(*raws)] if cols else [],
         "pick": list(frame.columns).index(pick) if pick is not None else -1,
+        "link": link,
         "file": f"{key}.csv",
         "shown": MAX_ROWS,
         "height": f"calc({rows} * 1.95rem + 2.2rem)",
@@ -194,22 +217,12 @@ def show(
     frame: pd.DataFrame,
     key: str,
     columns: Mapping[str, Column] | None = None,
-    on_pick: Callable[[str], None] | None = None,
+    link: str | None = None,
     pick: str = "qid",
     rows: int = 12,
 ) -> None:
-    """Mount the table; with ``on_pick``, a row click calls it with the row's ``pick`` value before the rerun."""
-    data = table_data(frame, key, columns, pick if on_pick is not None else None, rows)
-    if on_pick is None:
-        _TABLE(data=data, key=key)
-    else:
-        _TABLE(data=data, key=key, on_pick_change=lambda: _on_pick(key, on_pick))
-
-
-def _on_pick(key: str, on_pick: Callable[[str], None]) -> None:
-    value = (st.session_state.get(key) or {}).get("pick")
-    if isinstance(value, str):
-        on_pick(value)
+    """Mount the table; with ``link``, each row links to ``link`` + its ``pick`` value (URL-encoded)."""
+    _TABLE(data=table_data(frame, key, columns, pick if link is not None else None, rows, link or ""), key=key)
 
 
 def _raw(value, num: bool):

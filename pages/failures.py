@@ -19,11 +19,25 @@ GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run be
 
 
 def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> None:
-    """A pick's callback (a table row, a chart point): the run it starts opens Compare on ``qid`` before this page
-    draws anything. Picked through ``on_select="rerun"``, the whole page (tests, chart, tables) was built and drawn
+    """A chart point's callback: the run it starts opens Compare on ``qid`` before this page draws anything (the
+    tables' rows are links: :func:`compare_link`). Picked through ``on_select="rerun"``, the whole page (tests, chart, tables) was built and drawn
     again first, and only then switched: 0.6-0.7 s from the click to Compare's rankings in Chromium here."""
     state.remember(qid=qid)
-    st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems)}
+    st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems), "mode": "judged"}
+
+
+def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
+    """Compare's URL for a query of this page's tables, the query id last (``..&qid=``): the dataset, split and
+    ``systems``, judged mode, and this session's documents per column and view."""
+    params = {
+        "dataset": ds_name,
+        "split": split,
+        "systems": ",".join(systems),
+        "mode": "judged",
+        "k": str(v["k"]),
+        "view": v["view"],
+    }
+    return _nav.link(COMPARE_PAGE, params, last="qid")
 
 
 def switch_if_picked() -> None:
@@ -129,11 +143,7 @@ def main() -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     summary(cmp, measure, name_a, name_b)
 
-    def to_compare_ab(qid: str) -> None:
-        open_in_compare(ds_name, split, qid, [a, b])
-
-    def to_compare_all(qid: str) -> None:
-        open_in_compare(ds_name, split, qid, systems)
+    link_ab, link_all = (compare_link(v, ds_name, split, s) for s in ([a, b], systems))
 
     chart, message = charts.scatter_chart(cmp, ds.queries)
     if chart is None:
@@ -147,7 +157,7 @@ def main() -> None:
         def point() -> None:
             qid = ((st.session_state["w_f_scatter"].selection.get("query") or [{}])[0] or {}).get("qid")
             if qid:
-                to_compare_ab(str(qid))
+                open_in_compare(ds_name, split, str(qid), [a, b])
 
         st.altair_chart(chart, width="stretch", on_select=point, selection_mode="query", key="w_f_scatter")
 
@@ -156,15 +166,15 @@ def main() -> None:
         with col:
             st.markdown(f"**{data.esc(title)}**")
             wins = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
-            table.show(wins, f"w_f_top_{better}", wins_columns(name_a, name_b), to_compare_ab, rows=15)
+            table.show(wins, f"w_f_top_{better}", wins_columns(name_a, name_b), link_ab, rows=15)
 
-    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), to_compare_ab)
+    _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), link_ab)
 
     zero = failures.all_zero_queries(evals, measure)
     st.subheader(f"Queries every chosen system scores 0 on ({len(zero)})")
     if zero:
         zt = tables.zero_table(zero, ds.queries, ds.qrels(split))
-        table.show(zt, "w_f_zero", {"query": Column(wide=True)}, to_compare_all)
+        table.show(zt, "w_f_zero", {"query": Column(wide=True)}, link_all)
     else:
         st.caption("None.")
 
@@ -182,7 +192,7 @@ def main() -> None:
                 "best_rank": Column("best rank (any system)", "%.0f"),
                 "best_system": Column("by"),
             },
-            to_compare_all,
+            link_all,
         )
     if missing:
         st.caption("No run yet (build on Data & runs): " + ", ".join(data.display_name(s) for s in missing))

@@ -211,12 +211,26 @@ def page_tables(at) -> dict[str, dict]:
     return out
 
 
-def click_table_row(at, key: str, value: str) -> None:
-    """Simulate a click on the row of table ``key`` whose pick column holds ``value`` (the real click is in
-    tests/test_browser.py)."""
+def table_row_link(at, key: str, value: str) -> tuple[str, dict[str, str]]:
+    """The link of the row of table ``key`` whose pick column holds ``value``, as (page path, its parameters);
+    the page follows it in the browser (tests/test_browser.py), AppTest with ``open_link``."""
+    import urllib.parse
+
     table = page_tables(at)[key]
     assert value in [row[table["pick"]] for row in table["raw"]], f"{value} is not a row of {key}"
-    send_trigger(at, table["id"], "pick", value)
+    url = urllib.parse.urlsplit(table["link"] + urllib.parse.quote(value, safe=""))
+    return url.path, dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+
+
+def open_link(at, key: str, value: str) -> None:
+    """Follow the row's link the way the browser does (the page its path names, the URL its parameters)."""
+    from pages import _nav
+
+    path, params = table_row_link(at, key, value)
+    at.query_params.clear()
+    at.query_params.update(params)
+    page = next(f for n, (f, _, _, u) in enumerate(_nav.PAGES) if (u if n else "./") == path)
+    at.switch_page(page).run()
 
 
 def send_trigger(at, element_id: str, event: str, value) -> None:

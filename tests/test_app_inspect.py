@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from .conftest import click_table_row, env_restored, page_tables
+from .conftest import env_restored, page_tables, table_row_link
 from .test_app_compare import app, core_run, unescape
 from .test_app_pages import PAGES, select_dataframe_row
 
@@ -95,10 +95,15 @@ def test_failures_shows_agreement_and_most_disagreeing_queries_open_compare(tiny
         assert [c["label"] for c in cols] == ["qid", "B − A", "A", "B", "query"]
         assert [c["num"] for c in cols] == [False, True, True, True, False] and cols[-1]["wide"]
         assert all(re.fullmatch(r"[+-]\d\.\d{3}", row[1]) for row in tables[key]["cells"])
-    # a row of the disagreeing list opens that query in Compare (outside the navigation: the URL carries it)
-    click_table_row(at, "w_f_disagree", str(want["qid"].iloc[-1]))
-    assert not at.exception
-    assert at.query_params["qid"] == str(want["qid"].iloc[-1])
+    # a row of the disagreeing list links to that query in Compare, with this page's A and B
+    qid = str(want["qid"].iloc[-1])
+    path, params = table_row_link(at, "w_f_disagree", qid)
+    assert (
+        path == "./"
+        and params.pop("view") in ("compact", "cards")
+        and params
+        == {"dataset": "tiny", "split": "test", "systems": "bm25-flat,bm25-multifield", "mode": "judged", "k": "10", "qid": qid}
+    )
 
 
 # ---- Data & runs --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
-from .conftest import click_table_row, env_restored, needs_scifact, page_tables, query_picker
+from .conftest import env_restored, needs_scifact, open_link, page_tables, query_picker
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,13 +229,14 @@ def test_failures_scifact_and_a_selected_point_opens_compare(envs):
     assert at.title[0].value == "Compare"
     assert query_picker(at)["qid"] == "3"
     assert at.query_params["qid"] == "3" and at.query_params["dataset"] == "scifact"
-    # so does a click on a table's row (at once: pages/_table.py), with that table's systems
+    # so does a table's row (a link: pages/_table.py), with that table's systems
     at.switch_page("pages/failures.py").run()
     lost = page_tables(at)["w_f_lost"]
     qid = lost["raw"][-1][lost["pick"]]
-    click_table_row(at, "w_f_lost", qid)
+    open_link(at, "w_f_lost", qid)
     assert not at.exception and at.title[0].value == "Compare"
     assert query_picker(at)["qid"] == qid and at.query_params["qid"] == qid
+    assert at.query_params["systems"] == "bm25-flat,bm25-multifield"
 
 
 # ---- Data & runs ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -342,17 +343,28 @@ def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(s
     assert table.locator("thead th").nth(1).get_attribute("aria-sort") == "descending"
     resorted = [float(r.split("\t")[1]) for r in table.locator("tbody tr").all_inner_texts()]
     assert resorted == sorted(rbo, reverse=True)
-    # a row click opens its query in Compare
-    qid = table.locator("tbody tr").nth(1).inner_text().split("\t")[0]
-    table.locator("tbody tr").nth(1).click()
+    # a row is a link to its query in Compare (a new tab opens it whole) ...
+    row = table.locator("tbody tr").nth(1)
+    qid = row.inner_text().split("\t")[0]
+    href = row.get_by_role("link", name=qid).get_attribute("href")
+    assert href.startswith(server["url"] + "/?dataset=tiny&split=test&systems=bm25-flat,bm25-multifield&")
+    assert href.endswith("&qid=" + urllib.parse.quote(qid, safe=""))
+    # ... and a click on the row goes there in this page (one run, of Compare)
+    row.locator("td").nth(2).click()
     page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
     page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
-    page.wait_for_function(  # the URL is written at the end of the run
-        "q => location.search.includes('qid=' + q + '&') && location.search.includes('systems=bm25-flat%2Cbm25-multifield')",
+    page.wait_for_function(
+        "q => { const u = new URLSearchParams(location.search); "
+        "return u.get('qid') === q && u.get('systems') === 'bm25-flat,bm25-multifield' && u.get('mode') === 'judged'; }",
         arg=qid,
         timeout=30_000,
     )
     page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=60_000)
+    assert_nothing_ran(page)
+    # Back returns to Failure cases
+    page.go_back()
+    page.get_by_role("heading", name="Failure cases").wait_for(timeout=60_000)
+    table.locator("tbody tr").first.wait_for(timeout=60_000)
 
 
 def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):

@@ -37,10 +37,13 @@ def test_table_data_draws_at_most_max_rows_and_its_signature_follows_the_content
     assert _table.table_data(empty, "w_e", {"query": _table.Column(wide=True)})["cols"][1]["num"] is False
 
 
-def test_a_pick_reaches_the_callback_only_with_a_value(monkeypatch):
-    picked = []
-    monkeypatch.setattr(_table.st, "session_state", {"w_t": {"pick": "q7"}})
-    _table._on_pick("w_t", picked.append)
-    monkeypatch.setattr(_table.st, "session_state", {"w_t": {}})
-    _table._on_pick("w_t", picked.append)
-    assert picked == ["q7"]
+def test_rows_link_to_compare_with_the_views_parameters_and_the_id_last():
+    from pages import _nav, failures
+
+    view = {"k": 100, "view": "cards"}
+    link = failures.compare_link(view, "nf corpus", "test", ["bm25-flat", "dense:my model"])
+    assert link == ("./?dataset=nf%20corpus&split=test&systems=bm25-flat,dense%3Amy%20model&mode=judged&k=100&view=cards&qid=")
+    assert _nav.link("pages/failures.py", {"dataset": "scifact", "split": ""}) == "failures?dataset=scifact"  # empty: left out
+    data = _table.table_data(pd.DataFrame({"qid": ["a&b"], "x": [1]}), "w_t", pick="qid", link=link)
+    assert data["link"] == link and data["pick"] == 0  # the page appends the id URL-encoded (a&b -> a%26b)
+    assert _table.table_data(pd.DataFrame({"qid": ["a"]}), "w_t")["link"] == ""
