@@ -1,4 +1,4 @@
-"""Failure cases' tables: plain HTML drawn by a small script in the page, a row click opening its query in Compare.
+"""Failure cases' tables: plain HTML drawn by a small script in the page, a row opening its query in Compare.
 
 ``st.dataframe`` with ``on_select`` held a picked row for 150 ms in the browser (a debounce in Streamlit's grid)
 before it sent anything, and its canvas grid was the heaviest element to draw and to take down when the page
@@ -7,10 +7,12 @@ changed: a row click to Compare's rankings painted took 0.54 s in Chromium here.
 ``<a href>`` to Compare's URL for that query (open it in a new tab, copy it), and a click on the row, or Enter on
 a focused row, goes there in the page the way the browser's Back and Forward do (``history.pushState``, then the
 ``popstate`` event Streamlit's own navigation follows): one run, of Compare, with the URL's parameters. Sent back
-to Python as a trigger value, the pick cost a run of this page first, then the switch (about 0.4 s). Numbers are formatted in Python (the same text every time), right-aligned and never off
-screen: the long text columns shrink and ellipsise (their whole text in the cell's tooltip). A header click
-sorts by that column (numbers as numbers, empty last); "CSV" saves every row with the unformatted values. Cell
-text is set with ``textContent``, never as HTML.
+to Python as a trigger value, the pick cost a run of this page first, then the switch (about 0.4 s).
+
+Numbers are formatted in Python (the same text every time), right-aligned and never off screen: the long text
+columns shrink and ellipsise (their whole text in the cell's tooltip). A header click sorts by that column
+(numbers as numbers, empty last); "CSV" saves every row with the unformatted values. Cell text is set with
+``textContent``, never as HTML.
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ def table_data(
     """The element's data: per column its name, header, tooltip and kind; per row (every row: sorting and the CSV
     use them all, the page draws the first ``shown``) its cells as shown and their raw values (numbers, or None
     where empty); the index of the ``pick`` column (-1: rows are not links) and the ``link`` its values complete
-    (``compare?dataset=...&qid=``, relative to the page's URL)."""
+    (``./?dataset=...&qid=``, relative to the page's URL: ``pages/_nav.link``)."""
     columns = columns or {}
     cols, texts, raws = [], [], []
     for name in frame.columns:

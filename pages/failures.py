@@ -20,8 +20,9 @@ GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run be
 
 def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> None:
     """A chart point's callback: the run it starts opens Compare on ``qid`` before this page draws anything (the
-    tables' rows are links: :func:`compare_link`). Picked through ``on_select="rerun"``, the whole page (tests, chart, tables) was built and drawn
-    again first, and only then switched: 0.6-0.7 s from the click to Compare's rankings in Chromium here."""
+    tables' rows are links: :func:`compare_link`). Picked through ``on_select="rerun"``, the whole page (tests,
+    chart, tables) was built and drawn again first, and only then switched: 0.6-0.7 s from the click to Compare's
+    rankings in Chromium here."""
     state.remember(qid=qid)
     st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems), "mode": "judged"}
 
