@@ -361,10 +361,16 @@ def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(s
     )
     page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=60_000)
     assert_nothing_ran(page)
-    # Back returns to Failure cases
+    # Back returns to Failure cases; Enter on a focused row opens its query as a click does
     page.go_back()
     page.get_by_role("heading", name="Failure cases").wait_for(timeout=60_000)
-    table.locator("tbody tr").first.wait_for(timeout=60_000)
+    row = table.locator("tbody tr").nth(2)
+    row.wait_for(timeout=60_000)
+    qid = row.inner_text().split("\t")[0]
+    row.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+    page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
 
 
 def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):
