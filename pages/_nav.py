@@ -56,6 +56,13 @@ def link(file: str, params: Mapping[str, str], last: str | None = None) -> str:
     return f"{path}?{query}" + (f"&{last}=" if last else "")
 
 
+def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
+    """Compare's URL for a query of a page's table, the query id last (``..&qid=``): the dataset, split and
+    ``systems``, judged mode, and the view's documents per column and layout (``v``: ``_state.view()``)."""
+    params = {"dataset": ds_name, "split": split, "systems": ",".join(systems), "mode": "judged"}
+    return link(PAGES[0][0], {**params, "k": str(v["k"]), "view": v["view"]}, last="qid")
+
+
 def run() -> None:
     """app.py: run the page the URL names."""
     page = st.navigation(pages())

@@ -20,25 +20,11 @@ GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run be
 
 def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> None:
     """A chart point's callback: the run it starts opens Compare on ``qid`` before this page draws anything (the
-    tables' rows are links: :func:`compare_link`). Picked through ``on_select="rerun"``, the whole page (tests,
+    tables' rows are links: ``_nav.compare_link``). Picked through ``on_select="rerun"``, the whole page (tests,
     chart, tables) was built and drawn again first, and only then switched: 0.6-0.7 s from the click to Compare's
     rankings in Chromium here."""
     state.remember(qid=qid)
     st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems), "mode": "judged"}
-
-
-def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
-    """Compare's URL for a query of this page's tables, the query id last (``..&qid=``): the dataset, split and
-    ``systems``, judged mode, and this session's documents per column and view."""
-    params = {
-        "dataset": ds_name,
-        "split": split,
-        "systems": ",".join(systems),
-        "mode": "judged",
-        "k": str(v["k"]),
-        "view": v["view"],
-    }
-    return _nav.link(COMPARE_PAGE, params, last="qid")
 
 
 def switch_if_picked() -> None:
@@ -144,7 +130,7 @@ def main() -> None:
     name_a, name_b = data.display_name(a), data.display_name(b)
     summary(cmp, measure, name_a, name_b)
 
-    link_ab, link_all = (compare_link(v, ds_name, split, s) for s in ([a, b], systems))
+    link_ab, link_all = (_nav.compare_link(v, ds_name, split, s) for s in ([a, b], systems))
 
     chart, message = charts.scatter_chart(cmp, ds.queries)
     if chart is None:

@@ -38,10 +38,10 @@ def test_table_data_draws_at_most_max_rows_and_its_signature_follows_the_content
 
 
 def test_rows_link_to_compare_with_the_views_parameters_and_the_id_last():
-    from pages import _nav, failures
+    from pages import _nav
 
     view = {"k": 100, "view": "cards"}
-    link = failures.compare_link(view, "nf corpus", "test", ["bm25-flat", "dense:my model"])
+    link = _nav.compare_link(view, "nf corpus", "test", ["bm25-flat", "dense:my model"])
     assert link == ("./?dataset=nf%20corpus&split=test&systems=bm25-flat,dense%3Amy%20model&mode=judged&k=100&view=cards&qid=")
     assert _nav.link("pages/failures.py", {"dataset": "scifact", "split": ""}) == "failures?dataset=scifact"  # empty: left out
     data = _table.table_data(pd.DataFrame({"qid": ["a&b"], "x": [1]}), "w_t", pick="qid", link=link)
