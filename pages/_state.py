@@ -132,20 +132,18 @@ def bind(widget_key: str, value: Any) -> None:
         st.session_state[widget_key] = value
 
 
-def bind_choice(param: str, widget_key: str, options: Sequence[Any], default: Any) -> Any:
+def bind_choice(param: str, widget_key: str, options: Sequence[Any], default: Any) -> dict[str, Any]:
     """A page's own choice (Failure cases' measure, Model size's chart, ...) carried by the URL parameter ``param``:
     the widget ``widget_key`` shows the URL's value when it is one of ``options`` (compared as text), else what
-    this session chose last, else ``default``; the URL then holds it. Give the widget
-    ``on_change=on_widget_change, args=(widget_key, param)`` and no default of its own."""
+    this session chose last, else ``default``; the URL then holds it. Returns the widget's keyword arguments (its
+    key, and the callback that makes the user's choice the URL's): ``st.selectbox(label, options, **bind_choice(...))``,
+    with no default of the widget's own."""
     by_text = {str(o): o for o in options}
     wanted = _wanted(param)
-    value = by_text.get(str(wanted), default) if wanted is not None else default
-    bind(widget_key, value)
-    remember(**{param: value})
-    return value
+    return _bound(param, widget_key, by_text.get(str(wanted), default) if wanted is not None else default)
 
 
-def bind_choices(param: str, widget_key: str, options: Sequence[Any], default: Sequence[Any]) -> list:
+def bind_choices(param: str, widget_key: str, options: Sequence[Any], default: Sequence[Any]) -> dict[str, Any]:
     """:func:`bind_choice` for a multiselect: the URL holds the chosen options comma-separated (unknown ones are
     dropped)."""
     by_text = {str(o): o for o in options}
@@ -155,9 +153,13 @@ def bind_choices(param: str, widget_key: str, options: Sequence[Any], default: S
     else:
         texts = wanted if isinstance(wanted, (list, tuple)) else str(wanted).split(",")
         value = [by_text[t] for t in map(str, texts) if t in by_text]
+    return _bound(param, widget_key, value)
+
+
+def _bound(param: str, widget_key: str, value: Any) -> dict[str, Any]:
     bind(widget_key, value)
     remember(**{param: value})
-    return value
+    return {"key": widget_key, "on_change": on_widget_change, "args": (widget_key, param)}
 
 
 def _wanted(param: str) -> Any:

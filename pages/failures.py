@@ -101,9 +101,8 @@ def main() -> None:
         on_change=state.on_widget_change,
         args=("w_f_systems", "systems"),
     )
-    state.bind_choice("measure", "w_f_measure", MEASURE_CHOICES, MEASURE_CHOICES[0])
     measure = st.sidebar.selectbox(
-        "Measure", MEASURE_CHOICES, key="w_f_measure", on_change=state.on_widget_change, args=("w_f_measure", "measure")
+        "Measure", MEASURE_CHOICES, **state.bind_choice("measure", "w_f_measure", MEASURE_CHOICES, MEASURE_CHOICES[0])
     )
     sidebar.footer()
     missing = [s for s in candidates if s not in ready and s not in state.uploads()]
@@ -115,14 +114,8 @@ def main() -> None:
     if len(systems) < 2:
         return st.info("Choose at least two systems in the sidebar.")
     c1, c2 = st.columns(2)
-    state.bind_choice("a", "w_f_a", systems, systems[0])
-    state.bind_choice("b", "w_f_b", systems, systems[1])
-    a = c1.selectbox(
-        "System A", systems, format_func=data.display_name, key="w_f_a", on_change=state.on_widget_change, args=("w_f_a", "a")
-    )
-    b = c2.selectbox(
-        "System B", systems, format_func=data.display_name, key="w_f_b", on_change=state.on_widget_change, args=("w_f_b", "b")
-    )
+    a = c1.selectbox("System A", systems, format_func=data.display_name, **state.bind_choice("a", "w_f_a", systems, systems[0]))
+    b = c2.selectbox("System B", systems, format_func=data.display_name, **state.bind_choice("b", "w_f_b", systems, systems[1]))
     if a == b:
         return st.warning("Pick two different systems for A and B.")
     evals = {s: data.evaluation(ds_name, split, s) for s in systems}

@@ -32,14 +32,11 @@ def pick_series(points: pd.DataFrame, key: str, param: str) -> pd.DataFrame:
     options = sorted(set(points["series"]), key=str.lower)
     multi = set(points[points["params_millions"] > 0].groupby("series")["params_millions"].nunique().loc[lambda c: c >= 2].index)
     default = [s for s in options if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
-    state.bind_choices(param, key, options, default)
     shown = st.multiselect(
         "Series shown",
         options,
-        key=key,
         help="Each series is one model, one source, one setup.",
-        on_change=state.on_widget_change,
-        args=(key, param),
+        **state.bind_choices(param, key, options, default),
     )
     return points[points["series"].isin(shown)]
 
@@ -72,13 +69,11 @@ def one_dataset(scope: str, show_measured: bool) -> None:
 
 
 def beir_average() -> None:
-    state.bind_choices("avg", "w_ms_avg", published.published_datasets(), published.default_average_datasets())
+    datasets = published.published_datasets()
     chosen = st.multiselect(
         "Average over these datasets",
-        published.published_datasets(),
-        key="w_ms_avg",
-        on_change=state.on_widget_change,
-        args=("w_ms_avg", "avg"),
+        datasets,
+        **state.bind_choices("avg", "w_ms_avg", datasets, published.default_average_datasets()),
     )
     if not chosen:
         st.info("Choose at least one dataset to average over.")
@@ -108,10 +103,7 @@ def grid() -> None:
 
 def paper() -> None:
     versions = published.figure_versions()
-    state.bind_choice("figure", "w_ms_figver", versions, versions[0])
-    version = st.selectbox(
-        "Figure version", versions, key="w_ms_figver", on_change=state.on_widget_change, args=("w_ms_figver", "figure")
-    )
+    version = st.selectbox("Figure version", versions, **state.bind_choice("figure", "w_ms_figver", versions, versions[0]))
     left, right = published.figure_points("msmarco", version), published.figure_points("beir", version)
     if left.empty:
         st.caption(f"The MS MARCO panel of {version} was not read off; showing the first version's.")
@@ -140,18 +132,13 @@ def main() -> None:
     st.title("Model size")
     st.caption("Retrieval quality against model parameters (log scale), one line per model series. Hover a point for its source.")
     v = state.view()
-    state.bind_choice("chart", "w_ms_view", VIEWS, VIEWS[0])
-    view = st.sidebar.radio("View", VIEWS, key="w_ms_view", on_change=state.on_widget_change, args=("w_ms_view", "chart"))
+    view = st.sidebar.radio("View", VIEWS, **state.bind_choice("chart", "w_ms_view", VIEWS, VIEWS[0]))
     if view == VIEWS[0]:
         choices = published.published_datasets()
-        state.bind_choice("scope", "w_ms_scope", choices, v["dataset"] if v["dataset"] in choices else "scifact")
-        scope = st.sidebar.selectbox(
-            "Dataset", choices, key="w_ms_scope", on_change=state.on_widget_change, args=("w_ms_scope", "scope")
-        )
-        state.bind_choice("overlay", "w_ms_measured", (True, False), True)
-        show_measured = st.sidebar.toggle(
-            "Overlay my measured runs", key="w_ms_measured", on_change=state.on_widget_change, args=("w_ms_measured", "overlay")
-        )
+        default = v["dataset"] if v["dataset"] in choices else "scifact"
+        scope = st.sidebar.selectbox("Dataset", choices, **state.bind_choice("scope", "w_ms_scope", choices, default))
+        overlay = state.bind_choice("overlay", "w_ms_measured", (True, False), True)
+        show_measured = st.sidebar.toggle("Overlay my measured runs", **overlay)
     sidebar.footer()
     if view == VIEWS[0]:
         one_dataset(scope, show_measured)
