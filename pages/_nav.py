@@ -56,11 +56,16 @@ def link(file: str, params: Mapping[str, str], last: str | None = None) -> str:
     return f"{path}?{query}" + (f"&{last}=" if last else "")
 
 
+def compare_params(ds_name: str, split: str, systems: list[str]) -> dict[str, str]:
+    """The URL parameters that open a judged query of ``ds_name`` in Compare with ``systems`` (the qid aside)."""
+    return {"dataset": ds_name, "split": split, "systems": ",".join(systems), "mode": "judged"}
+
+
 def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
-    """Compare's URL for a query of a page's table, the query id last (``..&qid=``): the dataset, split and
-    ``systems``, judged mode, and the view's documents per column and layout (``v``: ``_state.view()``)."""
-    params = {"dataset": ds_name, "split": split, "systems": ",".join(systems), "mode": "judged"}
-    return link(PAGES[0][0], {**params, "k": str(v["k"]), "view": v["view"]}, last="qid")
+    """Compare's URL for a query of a page's table, the query id last (``..&qid=``): :func:`compare_params` and the
+    view's documents per column and layout (``v``: ``_state.view()``)."""
+    params = {**compare_params(ds_name, split, systems), "k": str(v["k"]), "view": v["view"]}
+    return link(PAGES[0][0], params, last="qid")
 
 
 def run() -> None:

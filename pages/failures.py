@@ -24,7 +24,7 @@ def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> N
     chart, tables) was built and drawn again first, and only then switched: 0.6-0.7 s from the click to Compare's
     rankings in Chromium here."""
     state.remember(qid=qid)
-    st.session_state[GOTO] = {"dataset": ds_name, "split": split, "qid": qid, "systems": ",".join(systems), "mode": "judged"}
+    st.session_state[GOTO] = {**_nav.compare_params(ds_name, split, systems), "qid": qid}
 
 
 def switch_if_picked() -> None:

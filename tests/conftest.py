@@ -229,7 +229,7 @@ def open_link(at, key: str, value: str) -> None:
     path, params = table_row_link(at, key, value)
     at.query_params.clear()
     at.query_params.update(params)
-    page = next(f for n, (f, _, _, u) in enumerate(_nav.PAGES) if (u if n else "./") == path)
+    page = next(f for f, *_ in _nav.PAGES if _nav.link(f, {}).split("?")[0] == path)
     at.switch_page(page).run()
 
 
