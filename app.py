@@ -11,10 +11,11 @@ import streamlit as st
 
 from pages import _nav
 
-_nav.page_config()
-# The browser loads the code of st.html (the compact view's rows) only when the first one arrives, and then needs
-# ~1 s on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to Streamlit's
-# event container) asks for that code first thing, so the browser prepares it while the page imports pandas and
-# reads the runs (issue 12, cold start).
+_nav.quiet_repl_probe()
+# The browser loads the code of st.html (which carries the page's CSS) only when the first one arrives, and then
+# needs a while on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to
+# Streamlit's event container) asks for that code first thing, so the browser prepares it while the page imports
+# pandas and reads the runs (issue 12, cold start). The navigation, too, is sent before that import: _nav.run.
 st.html("<style></style>")
+_nav.page_config()
 _nav.run()

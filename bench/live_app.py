@@ -52,16 +52,18 @@ def streamlit_server(
     timeout: float = 90.0,
     app: Path | None = None,
     started: float | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
     """A headless ``streamlit run app.py`` on a free port, stopped when the block ends.
 
     ``env`` is the server's whole environment (pass ``{**os.environ, ...}``). Its output goes to ``log``
     (a temporary file when not given), never to a pipe nobody reads. A server that exits or is not healthy
     within ``timeout`` seconds raises ``RuntimeError`` with the end of its log. ``app`` runs another checkout's
-    ``app.py`` (the browser benchmark's baseline); ``started`` is a ``time.perf_counter()`` to count from.
+    ``app.py`` (the browser benchmark's baseline); ``started`` is a ``time.perf_counter()`` to count from; ``port`` is
+    the port to serve on (a free one when not given).
     """
     app = Path(app) if app is not None else REPO / "app.py"
-    port = free_port()
+    port = port or free_port()
     flags = {
         "server.headless": "true",
         "server.port": str(port),

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import _state as state
-
 # (file, title, icon, url_path); the first is the default page, at "/".
 PAGES = (
     ("pages/compare.py", "Compare", ":material/view_column:", "compare"),
@@ -68,9 +66,23 @@ def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
     return link(PAGES[0][0], params, last="qid")
 
 
+def quiet_repl_probe() -> None:
+    """Skip Streamlit's check for a Python REPL (``inspect.stack()``, made with the first element a server sends, to
+    print a hint to REPL users): it walks every loaded module, ~0.17 s of the first run after a start on a 2-core
+    machine (issue 12, cold start). app.py runs under ``streamlit run`` only. A Streamlit without the flag is left
+    as it is."""
+    from streamlit import delta_generator
+
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
+
+
 def run() -> None:
-    """app.py: run the page the URL names."""
+    """app.py: run the page the URL names. The navigation goes to the browser before the pages' modules are
+    imported (pandas among them, ~0.6 s at a cold start), so the browser draws the sidebar meanwhile."""
     page = st.navigation(pages())
+    from pages import _state as state
+
     _local.inside = True
     try:
         with state.url_batch():  # the view's URL parameters in one write at the end of the run

@@ -200,7 +200,14 @@ class Run:
     def _by_qid(self) -> dict[str, pd.DataFrame]:
         cache = self.__dict__.get("_groups")
         if cache is None:
-            cache = {q: g for q, g in self.frame.groupby("qid", sort=False)}
+            # The tie rule keeps each query's rows together: slices at the points where the qid changes. That is a
+            # few ms for SciFact's 300,000 rows, where a first groupby took ~0.1 s (cold start, issue 12).
+            codes, uniques = pd.factorize(self.frame["qid"], sort=False)
+            bounds = np.flatnonzero(np.diff(codes, prepend=-1, append=-1))
+            if len(bounds) - 1 == len(uniques):
+                cache = {str(q): self.frame.iloc[s:e] for q, s, e in zip(uniques, bounds[:-1], bounds[1:])}
+            else:  # a frame built by hand with a query's rows apart
+                cache = {q: g for q, g in self.frame.groupby("qid", sort=False)}
             object.__setattr__(self, "_groups", cache)
         return cache
 

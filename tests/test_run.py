@@ -88,6 +88,23 @@ def test_truncate_restrict_and_missing_query() -> None:
     assert run.depth() == 5
 
 
+def test_for_query_equals_a_groupby_also_for_a_frame_built_by_hand() -> None:
+    """for_query slices the rows of each query where the qid changes (the tie rule keeps them together); a frame
+    built by hand with one query's rows apart falls back to a groupby. Both give what pandas' groupby gives."""
+    import random
+
+    rnd = random.Random(3)
+    run = Run.from_records([(rnd.choice(["1", "2", "10", "é", "q"]), f"d{i}", rnd.random()) for i in range(300)])
+    apart = Run(run.frame.sample(frac=1, random_state=1).reset_index(drop=True))  # not ranked: rows scattered
+    for r in (run, apart, Run(run.frame.iloc[0:0])):
+        expected = {q: g for q, g in r.frame.groupby("qid", sort=False)}
+        assert set(r.qids) == set(expected)
+        for q, g in expected.items():
+            assert r.for_query(q).equals(g)
+            assert r.for_query(q, 2).equals(g.head(2))
+        assert r.for_query("nope").empty
+
+
 @pytest.mark.parametrize(
     "text, line, fragment",
     [
