@@ -200,8 +200,8 @@ class Run:
     def _by_qid(self) -> dict[str, pd.DataFrame]:
         cache = self.__dict__.get("_groups")
         if cache is None:
-            # The tie rule keeps each query's rows together: slices at the points where the qid changes. That is a
-            # few ms for SciFact's 300,000 rows, where a first groupby took ~0.1 s (cold start, issue 12).
+            # The tie rule keeps each query's rows together: slices at the points where the qid changes, ~20 ms for
+            # SciFact's 300,000 rows against ~35 ms for a groupby (twice per cold start, issue 12).
             codes, uniques = pd.factorize(self.frame["qid"], sort=False)
             bounds = np.flatnonzero(np.diff(codes, prepend=-1, append=-1))
             if len(bounds) - 1 == len(uniques):

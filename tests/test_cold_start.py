@@ -237,7 +237,7 @@ def test_cached_evaluation_equals_a_fresh_one_and_is_reused(tmp_path):
 
 
 def test_the_repl_probe_app_py_skips_still_exists_in_streamlit():
-    """app.py skips Streamlit's REPL check (``inspect.stack()`` over every loaded module, ~0.17 s of a cold start's
+    """app.py skips Streamlit's REPL check (``inspect.stack()`` over every loaded module, up to 0.17 s of a cold start's
     first run) by marking its warning as given: a Streamlit that renames the flag would silently bring it back."""
     from streamlit import delta_generator
 
