@@ -86,13 +86,13 @@ def compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption
     names = {s: data.display_name(s) for s in lookups}
     view = _rows.view_id(ds_name, qid, query)
     full = _rows.full_docs(view, spec)
-    rows = "".join(
+    rows = [
         cards.compact_row_html(
             doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live, full=doc.docid in full
         )
         for doc in column.docs
-    )
-    rows = f'<div class="rk-col">{rows}</div>' if rows else '<p class="rk-meta">No results for this query.</p>'
+    ]
+    slot = f'<div class="rk-col">{_rows.ROWS_SLOT}</div>' if rows else '<p class="rk-meta">No results for this query.</p>'
     metrics = missed = reproduce = ""
     if not live:
         ev = data.evaluation(ds_name, split, spec)
@@ -100,9 +100,9 @@ def compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption
         titles = {m.docid: cards.doc_fields(corpus, m.docid)[0] for m in column.missed}
         missed = cards.missed_html(column.missed, titles, column.depth, k)
         reproduce = cards.reproduce_html(*_repro.command_for(ds_name, split, spec))
-    html = cards.board_column_html(spec, data.display_name(spec), caption, metrics, rows, missed, reproduce)
+    html = cards.board_column_html(spec, data.display_name(spec), caption, metrics, slot, missed, reproduce)
     by_id = {doc.docid: doc for doc in column.docs}
-    _rows.show(spec, view, html, lambda d: _open_row(spec, by_id.get(d)))
+    _rows.show(spec, view, html, rows, lambda d: _open_row(spec, by_id.get(d)))
 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:

@@ -177,12 +177,13 @@ def tiny_ce_dir(tmp_path_factory) -> Path:
 
 
 def compact_columns(at) -> list[str]:
-    """The compact view's columns as HTML, in page order: each column's rows are the data of an ``rk_rows``
-    element (pages/_rows.py), which AppTest keeps as a component proto with its JSON data."""
+    """The compact view's columns as HTML, in page order, rows in place: each column is the data of an
+    ``rk_column`` element (pages/_rows.py), which AppTest keeps as a component proto with its JSON data."""
     out = []
     for el in at.main.get("bidi_component"):
         if el.proto.component_name == "rk_column":
-            out.append(json.loads(el.proto.json)["html"])
+            data = json.loads(el.proto.json)
+            out.append(data["html"].replace("<!--rk-rows-->", "".join(data["rows"])))
     return out
 
 
@@ -247,6 +248,16 @@ def send_trigger(at, element_id: str, event: str, value) -> None:
         )
     )
     at._run(states)
+
+
+def sidebar_select(at, label: str) -> dict:
+    """A sidebar picker (pages/_select.py, "Dataset" or "Split") as AppTest keeps it: its data (``label``,
+    ``options`` as [value, text] pairs, ``value``) and its element ``id`` (for :func:`send_trigger`)."""
+    for el in at.sidebar.get("bidi_component"):
+        data = json.loads(el.proto.json) if el.proto.component_name == "rk_select" else {}
+        if data.get("label") == label:
+            return {**data, "id": el.proto.id}
+    raise LookupError(f"no sidebar select labelled {label!r}")
 
 
 def systems_picker(at) -> dict:
