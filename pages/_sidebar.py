@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from pages import _cached as data
+from pages import _select, _systems
 from pages import _state as state
-from pages import _systems
 from retrieval import choices
 from retrieval.errors import RetrievalError
 from retrieval.series import ladders
@@ -28,10 +28,7 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
     ds_name = v["dataset"] if v["dataset"] in names else default
     if v["dataset"] not in names:
         st.sidebar.warning(f"Dataset {data.esc(v['dataset'])} is not here; showing {data.esc(ds_name)}.")
-    state.bind("w_dataset", ds_name)
-    ds_name = st.sidebar.selectbox(
-        "Dataset", names, key="w_dataset", on_change=state.on_widget_change, args=("w_dataset", "dataset")
-    )
+    _select.select("Dataset", names, ds_name, "w_dataset", lambda name: state.remember(dataset=name))
     try:
         splits = data.dataset(ds_name).splits
     except RetrievalError as exc:
@@ -41,8 +38,7 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
         st.sidebar.error(f"{ds_name} has no qrels/*.tsv, so there is nothing to evaluate.")
         return ds_name, None
     split = v["split"] if v["split"] in splits else (state.DEFAULT_SPLIT if state.DEFAULT_SPLIT in splits else splits[0])
-    state.bind("w_split", split)
-    split = st.sidebar.selectbox("Split", splits, key="w_split", on_change=state.on_widget_change, args=("w_split", "split"))
+    _select.select("Split", splits, split, "w_split", lambda name: state.remember(split=name))
     state.remember(dataset=ds_name, split=split)
     return ds_name, split
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, choose_systems, env_restored, needs_scifact, query_picker, systems_picker
+from .conftest import beir_root, choose_systems, env_restored, needs_scifact, query_picker, sidebar_select, systems_picker
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -116,7 +116,7 @@ def test_compare_tiny_shows_run_ranks_and_qrels_badges(tiny_env):
         metric_lines[0] == f"nDCG@10 **{ev['nDCG@10']:.3f}** · R@100 **{ev['R@100']:.3f}** · Judged@10 **{ev['Judged@10']:.3f}**"
     )
     # The page's widgets show the URL's view, and the URL keeps it.
-    assert at.selectbox(key="w_dataset").value == "tiny" and query_picker(at)["qid"] == "q1"
+    assert sidebar_select(at, "Dataset")["value"] == "tiny" and query_picker(at)["qid"] == "q1"
     assert systems_picker(at)["chosen"] == ["bm25-flat", "bm25-multifield"]
     assert at.query_params["systems"] == "bm25-flat,bm25-multifield"
 

@@ -14,7 +14,7 @@ import pytest
 from retrieval import failures, published, stats
 from retrieval.evaluate import evaluate
 
-from .conftest import env_restored, needs_scifact, open_link, page_tables, query_picker
+from .conftest import env_restored, needs_scifact, open_link, page_tables, query_picker, sidebar_select
 from .test_app_compare import REAL_BEIR, app, core_run, unescape
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,4 +289,4 @@ def test_every_page_renders_without_exceptions(envs, which):
         assert not at.exception, (page, at.exception)
         assert at.title[0].value == title
     # The dataset chosen on one page is kept when coming back through the navigation.
-    assert at.selectbox(key="w_dataset").value == ds_name
+    assert sidebar_select(at, "Dataset")["value"] == ds_name

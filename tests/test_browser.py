@@ -373,6 +373,46 @@ def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(s
     page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
 
 
+def test_long_columns_fill_in_and_the_sidebar_selects_pick_the_split(tmp_path, browser):
+    """100 documents per column: the rows that fill the screen come first, the others after that frame
+    (pages/_rows.py); every row arrives, in rank order, and the link between columns covers them all. The
+    sidebar's native selects (pages/_select.py) pick the split, which the URL and the page then show."""
+    ds = tmp_path / "beir" / "many"
+    (ds / "qrels").mkdir(parents=True)
+    docs = [
+        {"_id": f"m{i:02d}", "title": f"Doc {i}", "text": "alpha " * (i % 9 + 1) + f"filler {i} " * (i % 5 + 1)}
+        for i in range(80)
+    ]
+    (ds / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
+    (ds / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "alpha"}) + "\n", encoding="utf-8")
+    (ds / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tm07\t1\n", encoding="utf-8")
+    (ds / "qrels" / "dev.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tm08\t1\n", encoding="utf-8")
+    env = {**os.environ, "BEIR_DATA_DIR": str(tmp_path / "beir"), "RETRIEVAL_CACHE_DIR": str(tmp_path / "cache")}
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    with streamlit_server(env, log=tmp_path / "server.log") as srv, contextlib.closing(context):
+        page.goto(srv.url + "/?dataset=many&qid=q1&systems=bm25-flat,bm25-multifield&k=100")
+        for column in (0, 1):
+            page.locator(".rk-col").nth(column).locator("details.rk-row").nth(79).wait_for(state="attached", timeout=120_000)
+        ranks = page.locator(".rk-col").first.locator("details.rk-row .rk-r").all_inner_texts()
+        assert ranks == [f"#{r}" for r in range(1, 81)]
+        last = page.locator(".rk-col").first.locator("details.rk-row").nth(79).get_attribute("data-docid")
+        other = row(page, 1, last)
+        before = other.evaluate("e => getComputedStyle(e).backgroundColor")
+        row(page, 0, last).locator(":scope > summary").click()  # opened (scrolled into view): marked in both columns
+        page.wait_for_function(
+            "([e, b]) => getComputedStyle(e).backgroundColor !== b", arg=[other.element_handle(), before], timeout=5_000
+        )
+        split = page.get_by_label("Split")
+        assert page.get_by_label("Dataset").input_value() == "many" and split.input_value() == "test"
+        assert split.evaluate("s => Array.from(s.options, o => o.value)") == ["dev", "test"]
+        split.select_option("dev")
+        page.wait_for_url("**split=dev**", timeout=60_000)
+        page.get_by_text("many / dev").first.wait_for(timeout=60_000)
+        assert page.get_by_label("Split").input_value() == "dev"
+        page.screenshot(path=str(SHOTS / "long-columns-dev-split.png"))
+
+
 def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, browser):
     """A server's very first request for a page URL (Streamlit's pages-folder mode) still gets app.py's
     navigation: the right page, the app's four page titles, the URL's dataset."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 
 import pytest
 
 from retrieval import cards, text
 from retrieval.columns import Badge, OtherRank, RankedDoc
 
-from .conftest import compact_columns, env_restored, query_picker, systems_picker
+from .conftest import compact_columns, env_restored, query_picker, send_trigger, sidebar_select, systems_picker, write_tiny_beir
 from .test_app_compare import app, core_run
 
 
@@ -177,6 +178,32 @@ def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
     at.text_input(key="w_live").input("vitamin").run()
     at.segmented_control(key="w_k").set_value(20).run()
     assert at.query_params["text"] == "vitamin" and at.query_params["k"] == "20" and at.query_params["mode"] == "free"
+
+
+def test_sidebar_dataset_and_split_pickers_show_the_view_and_a_pick_becomes_the_urls(tmp_path, tiny_cache):
+    """pages/_select.py: a native select per choice, its options the local datasets and the dataset's splits; a pick
+    comes back as a trigger value and becomes the view (and the URL); a value that is not an option is ignored."""
+    root = tmp_path / "beir"
+    write_tiny_beir(root, "tiny")
+    other = write_tiny_beir(root, "tiny2")
+    shutil.copy(other / "qrels" / "test.tsv", other / "qrels" / "dev.tsv")
+    env = {"BEIR_DATA_DIR": str(root), "RETRIEVAL_CACHE_DIR": str(tiny_cache.root)}
+    with env_restored(env):
+        at = app(env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat", "view": "compact"})
+        at.run()
+        assert not at.exception
+        ds = sidebar_select(at, "Dataset")
+        assert (ds["options"], ds["value"]) == ([["tiny", "tiny"], ["tiny2", "tiny2"]], "tiny")
+        assert (sidebar_select(at, "Split")["options"], sidebar_select(at, "Split")["value"]) == ([["test", "test"]], "test")
+        send_trigger(at, ds["id"], "pick", "tiny2")
+        assert not at.exception and at.query_params["dataset"] == "tiny2"
+        split = sidebar_select(at, "Split")
+        assert (split["options"], split["value"]) == ([["dev", "dev"], ["test", "test"]], "test")
+        assert sidebar_select(at, "Dataset")["value"] == "tiny2" and len(compact_columns(at)) == 1
+        send_trigger(at, split["id"], "pick", "dev")
+        assert at.query_params["split"] == "dev" and sidebar_select(at, "Split")["value"] == "dev"
+        send_trigger(at, split["id"], "pick", "train")  # not one of the options: nothing changes
+        assert not at.exception and at.query_params["split"] == "dev" and sidebar_select(at, "Split")["value"] == "dev"
 
 
 def test_query_picker_sends_every_option_once_per_split_and_hands_a_pick_to_python(tiny_env, monkeypatch):
