@@ -184,7 +184,7 @@ def pick_query(page, n: int):
         if not await box.count():  # an older checkout: st.selectbox
             box = page.get_by_test_id("stSelectbox").filter(has_text="Query").first.locator("input")
         await box.click()
-        options = page.get_by_role("option")
+        options = page.get_by_role("listbox").get_by_role("option")  # not the sidebar's native selects' options
         await options.first.wait_for(timeout=10_000)
         await options.nth(1 + n % 6).click()
 

@@ -250,7 +250,7 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     box = page.get_by_role("combobox", name="Query (type to search by text or id)")
     assert box.input_value().startswith("q1 · ")
     box.click()  # every judged query of the split, the one on view first selected
-    options = page.get_by_role("option")
+    options = page.get_by_role("listbox").get_by_role("option")  # not the sidebar's native selects' options
     assert [options.nth(i).inner_text()[:2] for i in range(options.count())] == ["q1", "q2", "q3", "q4", "q5"]
     assert page.locator('[role="option"][aria-selected="true"]').inner_text().startswith("q1 · ")
     # An id: the exact id first; Enter picks it and the columns follow.
@@ -293,7 +293,7 @@ def test_systems_picker_adds_with_keys_or_a_click_and_removes_with_its_button_or
     flat.first.wait_for(timeout=120_000)
     box = page.get_by_role("combobox", name="Systems (2 to 4)")
     box.click()
-    options = page.get_by_role("option")
+    options = page.get_by_role("listbox").get_by_role("option")  # not the sidebar's native selects' options
     assert "BM25 (flat)" not in options.all_inner_texts()  # chosen ones are not offered again
     box.type("multi")
     assert options.all_inner_texts() == ["BM25 (multifield)"]
