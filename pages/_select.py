@@ -55,13 +55,12 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 _SELECT = _element.component("rk_select", SELECT_JS, {STYLE_ID: SELECT_CSS})
 
 
-def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None], where=st.sidebar) -> str:
+def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None], where=st.sidebar) -> None:
     """Mount a select of ``options`` showing ``value`` in ``where``; a pick calls ``on_pick(option)`` before the
-    rerun it causes (a value that is not an option is ignored). Returns ``value``."""
+    rerun it causes (a value that is not an option is ignored)."""
     data = {"label": label, "options": [[o, o] for o in options], "value": value}
     with where:
         _SELECT(data=data, key=key, on_pick_change=lambda: _on_pick(key, options, on_pick))
-    return value
 
 
 def _on_pick(key: str, options: Sequence[str], on_pick: Callable[[str], None]) -> None:
