@@ -21,6 +21,12 @@ def component(name: str, js: str, styles: Mapping[str, str]):
     return st.components.v2.component(name, js=js.replace("__STYLE__;", add), isolate_styles=False)
 
 
+def trigger_value(key: str, event: str):
+    """What the element ``key`` sent with ``event`` (``setTriggerValue(event, value)`` in its script) for this run,
+    read in its ``on_<event>_change`` callback; None when it sent nothing. Callers check the value's type."""
+    return (st.session_state.get(key) or {}).get(event)
+
+
 def signature(data: dict) -> str:
     """A short hash of an element's data: its script redraws only when this changes."""
     return hashlib.blake2s(json.dumps(data, sort_keys=True).encode("utf-8"), digest_size=8).hexdigest()

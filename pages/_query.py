@@ -203,6 +203,6 @@ def _options(options: tuple[str, ...], queries: Mapping[str, str]) -> dict:
 
 
 def _on_pick(on_pick: Callable[[str], None]) -> None:
-    value = (st.session_state.get(KEY) or {}).get("pick")
+    value = _element.trigger_value(KEY, "pick")
     if isinstance(value, str):
         on_pick(value)

@@ -22,9 +22,12 @@ every query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import streamlit as st
+
+from pages import _element
 
 COLUMN_JS = r"""
 function copy(button) {
@@ -57,7 +60,7 @@ function hover(on, keyboard) {
   };
 }
 
-const SLOT = "<!--rk-rows-->";
+const SLOT = __ROWS_SLOT__;
 const same = (a, b) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 function reopen(where, open) {
   for (const d of where.querySelectorAll("details")) if (!d.open && open.has(keyOf(d))) d.open = true;
@@ -105,7 +108,9 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 # rows cut to 30 (bench A/B, issue 12), and the rows below the screen are not seen in that frame anyway.
 ROWS_SLOT = "<!--rk-rows-->"
 
-_COLUMN = st.components.v2.component("rk_column", js=COLUMN_JS, isolate_styles=False)
+_COLUMN = st.components.v2.component(
+    "rk_column", js=COLUMN_JS.replace("__ROWS_SLOT__", json.dumps(ROWS_SLOT)), isolate_styles=False
+)
 
 
 def column_key(spec: str) -> str:
@@ -137,14 +142,9 @@ def full_docs(view: str, spec: str) -> set[str]:
     return set(kept[1].get(spec, ())) if kept and kept[0] == view else set()
 
 
-def _picked(key: str, act: str) -> str | None:
-    value = (st.session_state.get(key) or {}).get(act)
-    return value if isinstance(value, str) else None
-
-
 def _on_full(key: str, view: str, spec: str) -> None:
-    docid = _picked(key, "full")
-    if docid is not None:
+    docid = _element.trigger_value(key, "full")
+    if isinstance(docid, str):
         kept = st.session_state.get("_full_docs")
         columns = dict(kept[1]) if kept and kept[0] == view else {}
         columns[spec] = full_docs(view, spec) | {docid}
@@ -152,6 +152,6 @@ def _on_full(key: str, view: str, spec: str) -> None:
 
 
 def _on_why(key: str, on_why: Callable[[str], None]) -> None:
-    docid = _picked(key, "why")
-    if docid is not None:
+    docid = _element.trigger_value(key, "why")
+    if isinstance(docid, str):
         on_why(docid)

@@ -55,15 +55,15 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
 _SELECT = _element.component("rk_select", SELECT_JS, {STYLE_ID: SELECT_CSS})
 
 
-def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None], where=st.sidebar) -> None:
-    """Mount a select of ``options`` showing ``value`` in ``where``; a pick calls ``on_pick(option)`` before the
+def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None]) -> None:
+    """Mount a select of ``options`` showing ``value`` in the sidebar; a pick calls ``on_pick(option)`` before the
     rerun it causes (a value that is not an option is ignored)."""
     data = {"label": label, "options": [[o, o] for o in options], "value": value}
-    with where:
+    with st.sidebar:
         _SELECT(data=data, key=key, on_pick_change=lambda: _on_pick(key, options, on_pick))
 
 
 def _on_pick(key: str, options: Sequence[str], on_pick: Callable[[str], None]) -> None:
-    value = (st.session_state.get(key) or {}).get("pick")
-    if value in options:
+    value = _element.trigger_value(key, "pick")
+    if isinstance(value, str) and value in options:
         on_pick(value)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import streamlit as st
-
 from pages import _element, _query
 
 KEY = "systems_picker"
@@ -179,7 +177,7 @@ def picker(
 
 
 def _on_change(options: list[str], most: int, on_change: Callable[[list[str]], None]) -> None:
-    value = (st.session_state.get(KEY) or {}).get("change")
+    value = _element.trigger_value(KEY, "change")
     if not isinstance(value, list):
         return
     known = set(options)

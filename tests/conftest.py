@@ -179,11 +179,13 @@ def tiny_ce_dir(tmp_path_factory) -> Path:
 def compact_columns(at) -> list[str]:
     """The compact view's columns as HTML, in page order, rows in place: each column is the data of an
     ``rk_column`` element (pages/_rows.py), which AppTest keeps as a component proto with its JSON data."""
+    from pages._rows import ROWS_SLOT
+
     out = []
     for el in at.main.get("bidi_component"):
         if el.proto.component_name == "rk_column":
             data = json.loads(el.proto.json)
-            out.append(data["html"].replace("<!--rk-rows-->", "".join(data["rows"])))
+            out.append(data["html"].replace(ROWS_SLOT, "".join(data["rows"])))
     return out
 
 

@@ -142,8 +142,9 @@ PAGE_SCRIPT = """
     for k, v in {"dataset": "tiny", "split": "test", "qid": "q1", "systems": "dense:all-MiniLM-L6-v2"}.items():
         at.query_params[k] = v
     at.run()
+    from pages._rows import ROWS_SLOT
     columns = [json.loads(el.proto.json) for el in at.main.get("bidi_component") if el.proto.component_name == "rk_column"]
-    rows = [c["html"].replace("<!--rk-rows-->", "".join(c["rows"])) for c in columns]  # the compact columns, rows in place
+    rows = [c["html"].replace(ROWS_SLOT, "".join(c["rows"])) for c in columns]  # the compact columns, rows in place
     metrics = [r for r in rows if "nDCG@10 <b>" in r]  # the compact column's metric line
     print(json.dumps({
         "exceptions": [str(e.value) for e in at.exception],
