@@ -121,13 +121,16 @@ def measure(
     with _timed_script_runs(server_ms):
         at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=600)
         qids = ds.qrels(split).qids
-        at.query_params.update({"dataset": dataset, "split": split, "systems": ",".join(specs), "qid": qids[0]})
+        at.query_params.update({"dataset": dataset, "split": split, "systems": ",".join(specs), "qid": qids[0], "k": str(k)})
+        if uploads:  # the sidebar's upload form, opened
+            from pages._choice import state_key
+
+            at.session_state[state_key("w_upload_open")] = True
         started = time.perf_counter()
         at.run()
         cold = time.perf_counter() - started
         for path in uploads:
             at.file_uploader(key="w_upload").upload(Path(path).name, Path(path).read_bytes()).run()
-        at.segmented_control(key="w_k").set_value(k).run()
         if at.exception:
             raise LatencyError(f"the page raised: {at.exception[0].value}", 1)
         picker = next(el for el in at.main.get("bidi_component") if el.proto.component_name == "rk_systems")

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from pages import _cached as data
-from pages import _select, _systems
+from pages import _choice, _select, _systems
 from pages import _state as state
 from retrieval import choices
 from retrieval.errors import RetrievalError
@@ -76,7 +76,7 @@ def size_ladder() -> None:
 
     Behind a toggle, as the upload form (:func:`upload`): an expander's content is drawn and sent on every run,
     even while closed, and the two expanders took about 35 ms of every switch to Compare in the browser."""
-    if not st.sidebar.toggle("Size ladder", key="w_ladder", help="One column per size of a model series"):
+    if not _choice.toggle("Size ladder", "w_ladder", help="One column per size of a model series", where=st.sidebar):
         return
     with st.sidebar.container(border=True):
         st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
@@ -96,46 +96,36 @@ def upload(ds_name: str) -> None:
     toggle (see :func:`size_ladder`); a new run reruns the page so its column shows at once."""
     from pages import _upload
 
-    if st.sidebar.toggle("Add a TREC run file", key="w_upload_open"):
+    if _choice.toggle("Add a TREC run file", "w_upload_open", where=st.sidebar):
         with st.sidebar.container(border=True):
             _upload.upload_form(ds_name, key="w_upload", rerun=True)
 
 
 def resolve_view(v: dict) -> tuple[bool, bool]:
-    """``(compact, live)`` of the view, with the sidebar controls' state set to them: what :func:`view_widgets`
-    will show, known before it is drawn."""
-    state.bind("w_view", v["view"])
-    state.bind("w_mode", v["mode"])
+    """``(compact, live)`` of the view: what :func:`view_widgets` will show, known before it is drawn."""
     return v["view"] == "compact", v["mode"] == "free"
-
-
-def resolve_k(v: dict) -> int:
-    """Documents per column of the view, with :func:`k_picker`'s state set to it (Compare's board fragment's part)."""
-    state.bind("w_k", v["k"])
-    return v["k"]
 
 
 def k_picker(where, v: dict) -> None:
     """Documents per column (carried by the URL), in ``where`` (beside the query above Compare's columns, inside
     the board fragment: a change reruns the columns alone)."""
-    k = where.segmented_control(
-        "Documents per column", state.K_OPTIONS, key="w_k", on_change=state.on_widget_change, args=("w_k", "k")
-    )
-    state.remember(k=k or v["k"])
+    _choice.segmented("Documents per column", state.K_OPTIONS, v["k"], "w_k", lambda k: state.remember(k=k), where=where)
+    state.remember(k=v["k"])
 
 
 def view_widgets(v: dict) -> None:
     """Compact or card view, judged query or free text (both carried by the URL), in the sidebar, after
     :func:`resolve_view`."""
-    view = st.sidebar.segmented_control(
-        "View", state.VIEWS, key="w_view", format_func=str.capitalize, on_change=state.on_widget_change, args=("w_view", "view")
+    _choice.segmented(
+        "View", state.VIEWS, v["view"], "w_view", lambda view: state.remember(view=view), str.capitalize, st.sidebar
     )
-    mode = st.sidebar.segmented_control(
+    _choice.segmented(
         "Query",
         state.MODES,
-        key="w_mode",
-        format_func={"judged": "Judged query", "free": "Free text"}.get,
-        on_change=state.on_widget_change,
-        args=("w_mode", "mode"),
+        v["mode"],
+        "w_mode",
+        lambda mode: state.remember(mode=mode),
+        {"judged": "Judged query", "free": "Free text"}.get,
+        st.sidebar,
     )
-    state.remember(view=view or v["view"], mode=mode or v["mode"])
+    state.remember(view=v["view"], mode=v["mode"])

@@ -6,9 +6,9 @@ import streamlit as st
 
 from pages import _builds as builds
 from pages import _cached as data
+from pages import _choice, _nav, _query
 from pages import _column as column
 from pages import _firststart as firststart
-from pages import _nav, _query
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import show_document
@@ -28,7 +28,7 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         _query.picker("Query (type to search by text or id)", options, ds.queries, qid, state.on_pick)
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
     # A toggle, not a popover: a popover's content is built and sent on every rerun, even while closed.
-    if c3.toggle("Most contrasting", key="w_contrast", help="Queries with the largest nDCG@10 difference between two systems"):
+    if _choice.toggle("Most contrasting", "w_contrast", "Queries with the largest nDCG@10 difference between two systems", c3):
         contrasting_popover(ds_name, split, systems)
     state.remember(qid=qid)
     return qid
@@ -156,7 +156,7 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
     :func:`rankings` for a typed query): more or fewer documents, or a row's "Full text" or "Why here?", reruns only
     this; the browser does not draw the pickers above again for it."""
     v = state.view()
-    k = sidebar.resolve_k(v)
+    k = v["k"]
     h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
     if live:
         h1.markdown(f"**Typed query:** {text.escape_markdown(query)}")

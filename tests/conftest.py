@@ -262,6 +262,24 @@ def sidebar_select(at, label: str) -> dict:
     raise LookupError(f"no sidebar select labelled {label!r}")
 
 
+def choice(at, key: str) -> dict:
+    """A control of pages/_choice.py (documents per column, view, query mode, a toggle) as AppTest keeps it: its
+    data (``kind``, ``label``, ``value``; a segmented one's ``options`` as [value, text] pairs) and its ``id``."""
+    for el in [*at.main.get("bidi_component"), *at.sidebar.get("bidi_component")]:
+        if el.proto.component_name == "rk_choice" and el.proto.id.endswith(f"-{key}"):
+            return {**json.loads(el.proto.json), "id": el.proto.id}
+    raise LookupError(f"no control with key {key!r}")
+
+
+def pick_choice(at, key: str, value) -> None:
+    """Simulate a click on a segmented control's option ``value`` (sent as text) or setting a toggle to ``value``."""
+    element = choice(at, key)
+    if element["kind"] == "toggle":
+        send_trigger(at, element["id"], "set", bool(value))
+    else:
+        send_trigger(at, element["id"], "pick", str(value))
+
+
 def systems_picker(at) -> dict:
     """Compare's systems picker (pages/_systems.py) as AppTest keeps it: its data (``options`` as [spec, name]
     pairs, ``chosen`` specs, ``off`` specs not available here, ``max``)."""

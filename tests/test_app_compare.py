@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import beir_root, choose_systems, env_restored, needs_scifact, query_picker, sidebar_select, systems_picker
+from .conftest import (
+    beir_root,
+    choose_systems,
+    env_restored,
+    needs_scifact,
+    pick_choice,
+    query_picker,
+    sidebar_select,
+    systems_picker,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_BEIR = beir_root()  # read before any fixture points BEIR_DATA_DIR elsewhere
@@ -153,7 +162,7 @@ def test_compare_tiny_changing_the_query_updates_the_url_and_lists_missed_docume
     ds, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
     check_column(cols["BM25 (flat)"], flat, ds.qrels("test").for_query("q4"), "q4")
     # With one document per column, the relevant documents outside the top 1 are listed as missed.
-    at.segmented_control(key="w_k").set_value(5).run()
+    pick_choice(at, "w_k", 5)
     at.query_params["qid"] = "q2"
     at.run()
     cols = columns(at)
@@ -203,7 +212,7 @@ def test_compare_tiny_unavailable_systems_say_why(tiny_env):
 def test_compare_tiny_free_text_runs_bm25_live_without_badges(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "systems": "bm25-flat"})
     at.run()
-    at.segmented_control(key="w_mode").set_value("free").run()
+    pick_choice(at, "w_mode", "free")
     at.text_input(key="w_live").input("coffee heart").run()
     assert not at.exception
     # the header names the typed query (as text) where a dataset query shows its id and judgements
@@ -217,7 +226,7 @@ def test_compare_tiny_free_text_runs_bm25_live_without_badges(tiny_env):
 def test_compare_tiny_upload_adds_a_column_and_reports_bad_lines(tiny_env):
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
-    at.toggle(key="w_upload_open").set_value(True).run()
+    pick_choice(at, "w_upload_open", True)
     at.file_uploader(key="w_upload").upload("broken.trec", b"q1 Q0 d1 1 2.5 tag\nq1 Q0 d3 2 oops tag\n").run()
     assert not at.exception
     errors = [unescape(e.value) for e in at.error]
@@ -308,7 +317,7 @@ def test_compare_scifact_query_1_and_3_badges(scifact_env):
 
     cmp = stats.compare_pair(evaluate(runs[specs[0]], qrels), evaluate(runs[specs[1]], qrels), with_tests=False)
     top_qid = str(cmp.contrasting(1).index[0])
-    at.toggle(key="w_contrast").set_value(True).run()
+    pick_choice(at, "w_contrast", True)
     at.button(key=f"contrast_{specs[0]}_{specs[1]}_{top_qid}").click().run()
     assert not at.exception
     assert query_picker(at)["qid"] == top_qid and at.query_params["qid"] == top_qid

@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from .conftest import env_restored, page_tables, table_row_link
+from .conftest import env_restored, page_tables, pick_choice, table_row_link
 from .test_app_compare import app, core_run, unescape
 from .test_app_pages import PAGES, select_dataframe_row
 
@@ -60,7 +60,7 @@ def test_why_here_on_a_typed_query_attaches_no_judged_querys_run_score(tiny_env)
     text = load_queries(tiny_env["BEIR_DATA_DIR"] + "/tiny/queries.jsonl")["q1"]
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
     at.run()  # judged first: q1's runs are built, so there is a run score to lend
-    at.segmented_control(key="w_mode").set_value("free").run()
+    pick_choice(at, "w_mode", "free")
     at.text_input(key="w_live").set_value(text).run()
     opens = [b for b in at.button if (b.key or "").startswith("open_bm25-flat_")]
     assert opens, "the typed query found no document"

@@ -175,6 +175,21 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     assert page.get_by_role("heading", name="mine (uploaded)").is_visible()
     page.screenshot(path=str(SHOTS / "compare-upload.png"), full_page=True)
     assert_nothing_ran(page)
+    # The view's controls are native radios (pages/_choice.py): a click or an arrow key picks, the URL follows, and
+    # the focus stays on the radio.
+    url_has = "([k, v]) => new URLSearchParams(location.search).get(k) === v"
+    page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Compact").click()
+    page.locator(".rk-col details.rk-row").first.wait_for(timeout=30_000)
+    page.wait_for_function(url_has, arg=["view", "compact"], timeout=30_000)
+    per_column = page.get_by_role("radiogroup", name="Documents per column")
+    per_column.get_by_role("radio", name="5", exact=True).click()
+    page.wait_for_function(url_has, arg=["k", "5"], timeout=30_000)
+    per_column.get_by_role("radio", name="5", exact=True).press("ArrowRight")
+    page.wait_for_function(url_has, arg=["k", "10"], timeout=30_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    assert per_column.get_by_role("radio", name="10", exact=True).is_checked()
+    assert page.evaluate("document.activeElement.value") == "10"
+    assert_nothing_ran(page)
 
 
 def row(pg, column: int, docid: str):
@@ -394,7 +409,9 @@ def test_long_columns_fill_in_and_the_sidebar_selects_pick_the_split(tmp_path, b
         page.goto(srv.url + "/?dataset=many&qid=q1&systems=bm25-flat,bm25-multifield&k=100")
         for column in (0, 1):
             page.locator(".rk-col").nth(column).locator("details.rk-row").nth(79).wait_for(state="attached", timeout=120_000)
-        ranks = page.locator(".rk-col").first.locator("details.rk-row .rk-r").all_inner_texts()
+        ranks = (
+            page.locator(".rk-col").first.locator("details.rk-row .rk-r").all_text_contents()
+        )  # off-screen rows are not laid out (content-visibility)
         assert ranks == [f"#{r}" for r in range(1, 81)]
         last = page.locator(".rk-col").first.locator("details.rk-row").nth(79).get_attribute("data-docid")
         other = row(page, 1, last)

@@ -12,7 +12,17 @@ import pytest
 from retrieval import cards, text
 from retrieval.columns import Badge, OtherRank, RankedDoc
 
-from .conftest import compact_columns, env_restored, query_picker, send_trigger, sidebar_select, systems_picker, write_tiny_beir
+from .conftest import (
+    choice,
+    compact_columns,
+    env_restored,
+    pick_choice,
+    query_picker,
+    send_trigger,
+    sidebar_select,
+    systems_picker,
+    write_tiny_beir,
+)
 from .test_app_compare import app, core_run
 
 
@@ -36,7 +46,7 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     del at.query_params["view"]  # no view in the URL: compact is the default
     at.run()
     assert not at.exception
-    assert at.segmented_control(key="w_view").value == "compact"
+    assert choice(at, "w_view")["value"] == "compact"
     assert at.query_params["view"] == "compact" and at.query_params["k"] == "10"
     cols = compact_rows(at)
     assert len(cols) == 2
@@ -173,11 +183,41 @@ def test_url_carries_documents_per_column_view_mode_and_free_text(tiny_env):
     )
     at.run()
     assert not at.exception
-    assert at.segmented_control(key="w_k").value == 5 and at.segmented_control(key="w_view").value == "cards"
-    assert at.segmented_control(key="w_mode").value == "free" and at.text_input(key="w_live").value == "coffee heart"
+    assert choice(at, "w_k")["value"] == "5" and choice(at, "w_view")["value"] == "cards"
+    assert choice(at, "w_mode")["value"] == "free" and at.text_input(key="w_live").value == "coffee heart"
     at.text_input(key="w_live").input("vitamin").run()
-    at.segmented_control(key="w_k").set_value(20).run()
+    pick_choice(at, "w_k", 20)
     assert at.query_params["text"] == "vitamin" and at.query_params["k"] == "20" and at.query_params["mode"] == "free"
+
+
+def test_compare_controls_show_the_view_and_a_pick_or_a_switch_becomes_it(tiny_env):
+    """pages/_choice.py: documents per column, view and query mode are radio rows showing the URL's view; a pick
+    comes back as a trigger value and becomes the view (an option it does not have is ignored); a toggle is off
+    at first, a switch opens its panel and stays for the session (a value that is not a boolean is ignored)."""
+    at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield", "view": "compact", "k": "20"})
+    at.run()
+    k = choice(at, "w_k")
+    assert k["kind"] == "segmented" and k["label"] == "Documents per column" and k["value"] == "20"
+    assert [o for o, _ in k["options"]] == ["5", "10", "20", "50", "100"]
+    assert choice(at, "w_mode")["options"] == [["judged", "Judged query"], ["free", "Free text"]]
+    assert choice(at, "w_view")["options"] == [["compact", "Compact"], ["cards", "Cards"]]
+    before = [len(col) for col in compact_rows(at)]
+    pick_choice(at, "w_k", 7)  # not an option
+    assert not at.exception and at.query_params["k"] == "20" and choice(at, "w_k")["value"] == "20"
+    pick_choice(at, "w_k", 5)
+    assert at.query_params["k"] == "5" and choice(at, "w_k")["value"] == "5"
+    assert [len(col) for col in compact_rows(at)] == [min(n, 5) for n in before]
+    pick_choice(at, "w_view", "cards")
+    assert at.query_params["view"] == "cards" and choice(at, "w_view")["value"] == "cards"
+    contrast = choice(at, "w_contrast")
+    assert contrast["kind"] == "toggle" and contrast["value"] is False and "nDCG@10 difference" in contrast["help"]
+    assert not [s for s in at.selectbox if s.key == "w_ca"]
+    send_trigger(at, contrast["id"], "set", "yes")  # not a boolean
+    assert choice(at, "w_contrast")["value"] is False
+    pick_choice(at, "w_contrast", True)
+    assert choice(at, "w_contrast")["value"] is True and [s for s in at.selectbox if s.key == "w_ca"]
+    at.run()
+    assert choice(at, "w_contrast")["value"] is True and choice(at, "w_ladder")["value"] is False
 
 
 def test_sidebar_dataset_and_split_pickers_show_the_view_and_a_pick_becomes_the_urls(tmp_path, tiny_cache):
@@ -317,7 +357,7 @@ def test_size_ladder_opens_one_column_per_size(tiny_env):
     at.run()
     series, specs = next(iter(ladders().items()))
     assert not [b for b in at.button if (b.key or "").startswith("ladder_")]  # nothing drawn until opened
-    at.toggle(key="w_ladder").set_value(True).run()
+    pick_choice(at, "w_ladder", True)
     at.button(key=f"ladder_{series}").click().run()
     assert not at.exception
     assert systems_picker(at)["chosen"] == specs[:4]
