@@ -87,6 +87,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     root.replaceChildren(data.kind === "toggle" ? toggle(root, data) : segmented(root, data));
   }
   // A new value alone is set in place: the focused radio or switch keeps the focus (arrow keys go on from it).
+  // (Streamlit calls this only when the data changed: a local pick the server did not take is not undone.)
   for (const input of root.querySelectorAll("input")) input.checked = input.type === "checkbox" ? value : input.value === value;
 }
 """

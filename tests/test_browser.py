@@ -388,6 +388,19 @@ def test_failure_tables_sort_show_markup_as_text_and_a_row_click_opens_compare(s
     page.get_by_text(f"Query {qid}:").wait_for(timeout=60_000)
 
 
+def test_a_dark_system_theme_gets_the_light_page_the_rows_are_drawn_for(server, browser):
+    """The app's own rows and controls have light colours: .streamlit/config.toml fixes the light theme, so a
+    browser that prefers dark does not put them on a dark page."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, color_scheme="dark")
+    with contextlib.closing(context):
+        page = context.new_page()
+        page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
+        page.locator(".rk-col details.rk-row").first.wait_for(timeout=120_000)
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        app_bg = page.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        assert app_bg == "rgb(255, 255, 255)"
+
+
 def test_long_columns_fill_in_and_the_sidebar_selects_pick_the_split(tmp_path, browser):
     """100 documents per column: the rows that fill the screen come first, the others after that frame
     (pages/_rows.py); every row arrives, in rank order, and the link between columns covers them all. The
