@@ -12,7 +12,7 @@ from pages import _firststart as firststart
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import show_document
-from retrieval import cards, choices, text
+from retrieval import cards, choices
 from retrieval.errors import RetrievalError
 
 
@@ -159,13 +159,14 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
     k = v["k"]
     h1, h2 = st.columns([5, 2], vertical_alignment="bottom")
     if live:
-        h1.markdown(f"**Typed query:** {text.escape_markdown(query)}")
-        h1.caption(f"Run live by each system on {data.esc(ds_name)} · no judgements, so no badges or metrics")
+        _query.header(h1, "Typed query:", query, f"Run live by each system on {ds_name} · no judgements, so no badges or metrics")
     else:
         rel = sum(1 for g in judged.values() if g > 0)
-        h1.markdown(f"**Query {text.escape_markdown(qid)}:** {text.escape_markdown(query)}")
-        h1.caption(
-            f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {data.esc(ds_name)} / {data.esc(split)} · ranks use the run contract's tie rule (score, then docid descending)"
+        _query.header(
+            h1,
+            f"Query {qid}:",
+            query,
+            f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {ds_name} / {split} · ranks use the run contract's tie rule (score, then docid descending)",
         )
     sidebar.k_picker(h2, v)
     if len(systems) < 2:

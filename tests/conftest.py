@@ -280,6 +280,11 @@ def pick_choice(at, key: str, value) -> None:
         send_trigger(at, element["id"], "pick", str(value))
 
 
+def query_header(at) -> dict:
+    """Compare's line above the columns (pages/_query.py ``header``): its ``label``, ``text`` and ``caption``."""
+    return next(json.loads(el.proto.json) for el in at.main.get("bidi_component") if el.proto.component_name == "rk_qhead")
+
+
 def systems_picker(at) -> dict:
     """Compare's systems picker (pages/_systems.py) as AppTest keeps it: its data (``options`` as [spec, name]
     pairs, ``chosen`` specs, ``off`` specs not available here, ``max``)."""

@@ -159,7 +159,7 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     assert "qid=q3" in page.url and "systems=bm25-flat" in page.url
     page.reload()
     card(page, "bm25-flat", "d3").wait_for(timeout=60_000)
-    assert page.get_by_text("Query q3:").is_visible()
+    page.get_by_text("Query q3:").wait_for(timeout=30_000)  # the header is a page element: drawn by its script
     # A bad run file gets a clear message naming file and line; a good one becomes a column.
     page.get_by_text("Add a TREC run file").click()
     bad = tmp_path / "broken.trec"

@@ -17,6 +17,7 @@ from .conftest import (
     compact_columns,
     env_restored,
     pick_choice,
+    query_header,
     query_picker,
     send_trigger,
     sidebar_select,
@@ -50,7 +51,14 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     assert at.query_params["view"] == "compact" and at.query_params["k"] == "10"
     cols = compact_rows(at)
     assert len(cols) == 2
-    _, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
+    ds, flat = core_run(tiny_env, "tiny", "test", "bm25-flat")
+    judged = ds.qrels("test").for_query("q1")
+    head = query_header(at)  # the query's line above the columns, as text
+    assert (head["label"], head["text"]) == ("Query q1:", ds.queries["q1"])
+    relevant = sum(1 for g in judged.values() if g > 0)
+    assert head["caption"].startswith(
+        f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {relevant} relevant · tiny / test"
+    )
     top = flat.for_query("q1", 10)
     assert [(r, d) for r, d, _ in cols[0]] == list(zip(top["rank"].astype(int), top["docid"]))
     # The same document has the same class in both columns (the hover/selection link, drawn by the columns' script);
