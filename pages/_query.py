@@ -236,7 +236,7 @@ def header(where, label: str, text: str, caption: str) -> None:
     """The line above the columns: ``label`` in bold, the query's ``text``, and a caption under it, as text.
 
     One page element instead of a Markdown element and a caption, which the browser parsed and drew again on every
-    Random click: without the two (and the documents-per-column control beside them), Chromium used 206 -> 189 ms
-    of CPU per Random click (24 clicks each, interleaved; issue 12)."""
+    Random click: Chromium used 251 -> 233 ms of CPU per Random click with it (24 clicks each, interleaved; issue
+    12)."""
     with where:
         _HEADER(data={"label": label, "text": text, "caption": caption}, key=HEADER_KEY)
