@@ -1,13 +1,15 @@
-"""Compare's small controls: documents per column, view, query mode (a row of native radio buttons each) and the
-toggles that open a panel (a native checkbox drawn as a switch), each drawn by a small script in the page.
+"""The page's native form controls, each drawn by a small script in the page: a ``<select>`` (the sidebar's dataset
+and split), a row of radio buttons (Compare's documents per column, view, query mode) and a checkbox drawn as a
+switch (the toggles that open a panel: size ladder, upload, most contrasting).
 
-They replace ``st.segmented_control`` and ``st.toggle``: the six of them (three of each) took ~37 ms of every switch
-to Compare in Chromium at 100 documents per column (p50 260 -> 223 ms, renderer CPU 323 -> 270 ms per switch,
-measured with and without them; issue 12), which is what the browser spent building their widgets again. As
-:mod:`pages._select`: one ``st.components.v2`` element each (no iframe), redrawn only when its data changes, text set
-with ``textContent``; a pick comes back to Python as a trigger value and an unknown value is ignored. Native
-radios and checkboxes are what keyboards and screen readers know: a radio group is named by its label, so
-``get_by_role("radiogroup", name=...)`` finds it as it found Streamlit's.
+They replace ``st.selectbox``, ``st.segmented_control`` and ``st.toggle``, whose widgets the browser built again on
+every page switch: the two selectboxes were ~33 ms of the renderer's CPU per switch to Compare at 100 documents per
+column, and the six segmented controls and toggles ~37 ms more (p50 260 -> 223 ms, renderer CPU 323 -> 270 ms per
+switch; each measured with and without them, issue 12). One ``st.components.v2`` element per control (no iframe),
+rebuilt only when its label or options change (a new value alone is set in place, so the focus stays); text is set
+with ``textContent``, never as HTML. A pick comes back to Python as a trigger value, and a value that is not an
+option is ignored. Native selects, radios and checkboxes are what keyboards and screen readers know: a radio group
+is named by its label, so ``get_by_role("radiogroup", name=...)`` finds it as it found Streamlit's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from pages import _element
 
 STYLE_ID = "rk-choice-style"
 CHOICE_CSS = """
+.rk-sel{margin-bottom:0.25rem}
+.rk-sel label{display:block;font-size:0.875rem;margin-bottom:0.25rem;color:rgb(49,51,63)}
+.rk-sel select{width:100%;height:2.5rem;padding:0 0.5rem;border:1px solid rgba(49,51,63,.2);border-radius:0.5rem;
+  background:#f0f2f6;font:inherit;font-size:0.875rem;color:rgb(49,51,63);cursor:pointer}
+.rk-sel select:focus{outline:none;border-color:#ff4b4b}
 .rk-seg-l{font-size:0.875rem;margin-bottom:0.25rem;color:rgb(49,51,63)}
 .rk-seg-o{display:flex;flex-wrap:wrap}
 .rk-seg-o label{position:relative;display:inline-flex;align-items:center;min-height:2.5rem;padding:0 0.75rem;
@@ -66,6 +73,21 @@ function segmented(root, data) {
   group.append(label, row);
   return group;
 }
+function select(root, data) {
+  const box = document.createElement("div"), label = document.createElement("label"), menu = document.createElement("select");
+  box.className = "rk-sel";
+  menu.id = label.htmlFor = "rk-sel-" + ++seq;
+  label.textContent = data.label;
+  menu.addEventListener("change", () => root.__trigger("pick", menu.value));
+  menu.append(...data.options.map(([value, text]) => {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    return o;
+  }));
+  box.append(label, menu);
+  return box;
+}
 function toggle(root, data) {
   const box = document.createElement("label"), input = document.createElement("input"), span = document.createElement("span");
   box.className = "rk-tog";
@@ -84,15 +106,24 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
   const { value, ...shape } = data, sig = JSON.stringify(shape);
   if (root.__sig !== sig) {
     root.__sig = sig;
-    root.replaceChildren(data.kind === "toggle" ? toggle(root, data) : segmented(root, data));
+    root.replaceChildren({ select, segmented, toggle }[data.kind](root, data));
   }
-  // A new value alone is set in place: the focused radio or switch keeps the focus (arrow keys go on from it).
+  // A new value alone is set in place: the focused control keeps the focus (arrow keys go on from it).
   // (Streamlit calls this only when the data changed: a local pick the server did not take is not undone.)
+  for (const menu of root.querySelectorAll("select")) menu.value = value;
   for (const input of root.querySelectorAll("input")) input.checked = input.type === "checkbox" ? value : input.value === value;
 }
 """
 
 _CHOICE = _element.component("rk_choice", CHOICE_JS, {STYLE_ID: CHOICE_CSS})
+
+
+def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None], where=None) -> None:
+    """A select of ``options`` labelled ``label``, showing ``value``, in ``where``; a pick calls ``on_pick(option)``
+    before the rerun it causes (a value that is not an option is ignored)."""
+    data = {"kind": "select", "label": label, "options": [[o, o] for o in options], "value": value}
+    with where if where is not None else nullcontext():
+        _CHOICE(data=data, key=key, on_pick_change=lambda: _on_pick(key, {o: o for o in options}, on_pick))
 
 
 def segmented(

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from pages import _cached as data
-from pages import _choice, _select, _systems
+from pages import _choice, _systems
 from pages import _state as state
 from retrieval import choices
 from retrieval.errors import RetrievalError
@@ -28,7 +28,7 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
     ds_name = v["dataset"] if v["dataset"] in names else default
     if v["dataset"] not in names:
         st.sidebar.warning(f"Dataset {data.esc(v['dataset'])} is not here; showing {data.esc(ds_name)}.")
-    _select.select("Dataset", names, ds_name, "w_dataset", lambda name: state.remember(dataset=name))
+    _choice.select("Dataset", names, ds_name, "w_dataset", lambda name: state.remember(dataset=name), st.sidebar)
     try:
         splits = data.dataset(ds_name).splits
     except RetrievalError as exc:
@@ -38,7 +38,7 @@ def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:
         st.sidebar.error(f"{ds_name} has no qrels/*.tsv, so there is nothing to evaluate.")
         return ds_name, None
     split = v["split"] if v["split"] in splits else (state.DEFAULT_SPLIT if state.DEFAULT_SPLIT in splits else splits[0])
-    _select.select("Split", splits, split, "w_split", lambda name: state.remember(split=name))
+    _choice.select("Split", splits, split, "w_split", lambda name: state.remember(split=name), st.sidebar)
     state.remember(dataset=ds_name, split=split)
     return ds_name, split
 

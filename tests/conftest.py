@@ -253,11 +253,11 @@ def send_trigger(at, element_id: str, event: str, value) -> None:
 
 
 def sidebar_select(at, label: str) -> dict:
-    """A sidebar picker (pages/_select.py, "Dataset" or "Split") as AppTest keeps it: its data (``label``,
-    ``options`` as [value, text] pairs, ``value``) and its element ``id`` (for :func:`send_trigger`)."""
+    """A sidebar picker (pages/_choice.py ``select``, "Dataset" or "Split") as AppTest keeps it: its data
+    (``label``, ``options`` as [value, text] pairs, ``value``) and its element ``id`` (for :func:`send_trigger`)."""
     for el in at.sidebar.get("bidi_component"):
-        data = json.loads(el.proto.json) if el.proto.component_name == "rk_select" else {}
-        if data.get("label") == label:
+        data = json.loads(el.proto.json) if el.proto.component_name == "rk_choice" else {}
+        if data.get("kind") == "select" and data.get("label") == label:
             return {**data, "id": el.proto.id}
     raise LookupError(f"no sidebar select labelled {label!r}")
 

@@ -404,7 +404,7 @@ def test_a_dark_system_theme_gets_the_light_page_the_rows_are_drawn_for(server, 
 def test_long_columns_fill_in_and_the_sidebar_selects_pick_the_split(tmp_path, browser):
     """100 documents per column: the rows that fill the screen come first, the others after that frame
     (pages/_rows.py); every row arrives, in rank order, and the link between columns covers them all. The
-    sidebar's native selects (pages/_select.py) pick the split, which the URL and the page then show."""
+    sidebar's native selects (pages/_choice.py) pick the split, which the URL and the page then show."""
     ds = tmp_path / "beir" / "many"
     (ds / "qrels").mkdir(parents=True)
     docs = [

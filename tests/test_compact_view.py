@@ -229,7 +229,7 @@ def test_compare_controls_show_the_view_and_a_pick_or_a_switch_becomes_it(tiny_e
 
 
 def test_sidebar_dataset_and_split_pickers_show_the_view_and_a_pick_becomes_the_urls(tmp_path, tiny_cache):
-    """pages/_select.py: a native select per choice, its options the local datasets and the dataset's splits; a pick
+    """pages/_choice.py: a native select per choice, its options the local datasets and the dataset's splits; a pick
     comes back as a trigger value and becomes the view (and the URL); a value that is not an option is ignored."""
     root = tmp_path / "beir"
     write_tiny_beir(root, "tiny")
