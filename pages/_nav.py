@@ -13,6 +13,7 @@ navigation cannot be declared and the page simply renders.
 
 from __future__ import annotations
 
+import base64
 import threading
 import urllib.parse
 from collections.abc import Mapping
@@ -28,13 +29,20 @@ PAGES = (
     ("pages/data_runs.py", "Data & runs", ":material/database:", "data_runs"),
 )
 _local = threading.local()  # one script run per thread
-FAVICON = Path(__file__).resolve().parent.parent / ".streamlit" / "favicon.png"  # served locally, never fetched
+FAVICON = Path(__file__).resolve().parent.parent / ".streamlit" / "favicon.png"
+
+
+def favicon_url() -> str:
+    """The app's icon as a ``data:`` URL, inside the page: nothing is fetched for it, from the internet or from the
+    app's server. Served as a file (a media URL), Chromium fetched it again after every change of the URL, so
+    on every Random click or picked query: one HTTP request to the server per click (issue 12)."""
+    return "data:image/png;base64," + base64.b64encode(FAVICON.read_bytes()).decode("ascii")
 
 
 def page_config() -> None:
     """The app's title, icon and layout. Set before the navigation is declared: without an icon of the app's own,
     the browser shows the page's Material icon, fetched from fonts.gstatic.com."""
-    st.set_page_config(page_title="BEIR retrieval workbench", page_icon=str(FAVICON), layout="wide")
+    st.set_page_config(page_title="BEIR retrieval workbench", page_icon=favicon_url(), layout="wide")
 
 
 def pages() -> list:

@@ -264,6 +264,12 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
     box = page.get_by_role("combobox", name="Query (type to search by text or id)")
     assert box.input_value().startswith("q1 · ")
+    # A pick changes the URL (a new history entry) and fetches nothing but Streamlit's own assets on first use (a
+    # font): the favicon is inline (pages/_nav.py); served as a file, Chromium fetched it again after every pick.
+    fetched = []
+    page.on(
+        "request", lambda r: None if r.url.startswith(("blob:", "data:", server["url"] + "/static/")) else fetched.append(r.url)
+    )
     box.click()  # every judged query of the split, the one on view first selected
     options = page.get_by_role("listbox").get_by_role("option")  # not the sidebar's native selects' options
     assert [options.nth(i).inner_text()[:2] for i in range(options.count())] == ["q1", "q2", "q3", "q4", "q5"]
@@ -296,6 +302,7 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     options.first.click()
     page.get_by_text("Query q2:").wait_for(timeout=30_000)
     assert "qid=q2" in page.url and box.input_value() == "q2 · coffee heart disease"
+    assert fetched == []
     assert_nothing_ran(page)
 
 
@@ -460,6 +467,7 @@ def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, 
         assert "/failures?" in page.url and "dataset=tiny" in page.url
         page.get_by_text("Needs cached runs of at least two systems on tiny (test)").wait_for(timeout=30_000)
         assert outside == []
+        assert page.evaluate("document.querySelector(\"link[rel='shortcut icon']\").href").startswith("data:image/png;base64,")
         page.screenshot(path=str(SHOTS / "deep-link-failures.png"), full_page=True)
         # Later requests (the navigation is now app.py's for the whole server) deep-link too.
         page.goto(fresh.url + "/data_runs")
