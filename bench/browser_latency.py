@@ -637,11 +637,11 @@ def main(argv: list[str] | None = None) -> int:
     global EXTRA_URL, ONLY
     EXTRA_URL, ONLY = args.extra_url, {k.strip() for k in args.only.split(",") if k.strip()}
     started = dt.datetime.now()
+    info = machine_info()  # before the run: its "load average at start" (taken after it, it read as the end's)
     section = run(args.base, args.clicks, args.cold_rounds, args.sessions, args.app)
     print(ratio_table(section.rows))
     print("\n".join(section.lines))
     if not args.no_write:
-        info = machine_info()
         info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         command = "python bench/browser_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
         out = write_report(render_report([section], info, command, started), results_path(info, started.date(), tag=args.tag))
