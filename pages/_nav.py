@@ -14,6 +14,7 @@ navigation cannot be declared and the page simply renders.
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 import urllib.parse
 from collections.abc import Mapping
@@ -32,10 +33,12 @@ _local = threading.local()  # one script run per thread
 FAVICON = Path(__file__).resolve().parent.parent / ".streamlit" / "favicon.png"
 
 
+@functools.cache
 def favicon_url() -> str:
     """The app's icon as a ``data:`` URL, inside the page: nothing is fetched for it, from the internet or from the
     app's server. Served as a file (a media URL), Chromium fetched it again after every change of the URL, so
-    on every Random click or picked query: one HTTP request to the server per click (issue 12)."""
+    on every Random click or picked query: one HTTP request to the server per click (issue 12). Read once per
+    server, not on every run."""
     return "data:image/png;base64," + base64.b64encode(FAVICON.read_bytes()).decode("ascii")
 
 

@@ -255,19 +255,26 @@ def send_trigger(at, element_id: str, event: str, value) -> None:
 def sidebar_select(at, label: str) -> dict:
     """A sidebar picker (pages/_choice.py ``select``, "Dataset" or "Split") as AppTest keeps it: its data
     (``label``, ``options`` as [value, text] pairs, ``value``) and its element ``id`` (for :func:`send_trigger`)."""
-    for el in at.sidebar.get("bidi_component"):
-        data = json.loads(el.proto.json) if el.proto.component_name == "rk_choice" else {}
-        if data.get("kind") == "select" and data.get("label") == label:
-            return {**data, "id": el.proto.id}
+    for data in _choices(at.sidebar):
+        if data["kind"] == "select" and data["label"] == label:
+            return data
     raise LookupError(f"no sidebar select labelled {label!r}")
+
+
+def _choices(*areas):
+    """The data of every control of pages/_choice.py in ``areas`` (AppTest's main or sidebar), with its ``id``."""
+    for area in areas:
+        for el in area.get("bidi_component"):
+            if el.proto.component_name == "rk_choice":
+                yield {**json.loads(el.proto.json), "id": el.proto.id}
 
 
 def choice(at, key: str) -> dict:
     """A control of pages/_choice.py (documents per column, view, query mode, a toggle) as AppTest keeps it: its
     data (``kind``, ``label``, ``value``; a segmented one's ``options`` as [value, text] pairs) and its ``id``."""
-    for el in [*at.main.get("bidi_component"), *at.sidebar.get("bidi_component")]:
-        if el.proto.component_name == "rk_choice" and el.proto.id.endswith(f"-{key}"):
-            return {**json.loads(el.proto.json), "id": el.proto.id}
+    for data in _choices(at.main, at.sidebar):
+        if data["id"].endswith(f"-{key}"):
+            return data
     raise LookupError(f"no control with key {key!r}")
 
 
