@@ -290,6 +290,86 @@ def test_bfloat16_scores_stay_near_float32(tiny):
     assert np.max(np.abs(bf16 - fp32)) < 5e-2  # bf16 has 8 bits of mantissa: ~1e-2 on log-probabilities
 
 
+# Run in a child process with oneDNN capped at AVX2 (``ONEDNN_MAX_CPU_ISA``), so every machine tests the fallback an
+# AVX2-only CPU takes: oneDNN refuses bfloat16 there ("could not create a primitive descriptor").
+_AVX2_CHILD = """
+import sys, numpy as np
+from bench.tiny_models import tiny_t5
+from retrieval.neural import cpu_kernels
+from retrieval.neural.monot5_model import MonoT5Scorer, t5_encoder_forward
+model, tok = tiny_t5(sys.argv[1])
+pairs = [(q, d) for q, d in {pairs!r}] * 2
+fp32 = MonoT5Scorer(model, tok).score_pairs(pairs)
+scorer = MonoT5Scorer(model, tok, dtype="bfloat16")
+bf16 = scorer.score_pairs(pairs)
+print(cpu_kernels.onednn_available("float32"), cpu_kernels.onednn_available("bfloat16"), scorer.onednn,
+      scorer._encode is t5_encoder_forward, float(np.max(np.abs(bf16 - fp32))))
+"""
+
+
+def test_bfloat16_falls_back_where_onednn_cannot_run_it(tiny):
+    """On an AVX2-only CPU (simulated everywhere by capping oneDNN's instruction set) bfloat16 scoring takes the plain
+    PyTorch path instead of crashing in oneDNN, and stays near float32; float32 keeps its oneDNN path."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    child = subprocess.run(
+        [sys.executable, "-c", _AVX2_CHILD.format(pairs=PAIRS), str(tiny[0])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    fp32_op, bf16_op, scorer_onednn, plain_encoder, gap = child.stdout.split()
+    assert bf16_op == "False" and scorer_onednn == "False" and plain_encoder == "True"
+    assert fp32_op == "True"  # float32's oneDNN inner product needs only AVX2
+    assert float(gap) < 5e-2
+
+
+def test_bfloat16_takes_the_fused_onednn_encoder_where_the_cpu_has_it(tiny):
+    import copy
+
+    from retrieval.neural import cpu_kernels
+    from retrieval.neural.monot5_model import t5_encoder_forward_onednn
+
+    if not cpu_kernels.onednn_available("bfloat16"):
+        pytest.skip("oneDNN's bfloat16 inner product needs AVX-512 or AMX; this CPU has neither (see /proc/cpuinfo)")
+    _, model, tok = tiny
+    scorer = MonoT5Scorer(copy.deepcopy(model), tok, dtype="bfloat16")
+    assert scorer.onednn and scorer._encode is t5_encoder_forward_onednn
+
+
+def test_a_dtype_the_cpu_cannot_run_is_refused_in_one_line(tiny, monkeypatch):
+    import copy
+
+    import torch
+
+    from retrieval.errors import RetrievalError
+    from retrieval.neural import cpu_kernels
+
+    real_linear = torch.nn.functional.linear
+
+    def no_half(x, w, b=None):
+        if x.dtype is torch.float16:
+            raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Half'\nmore detail")
+        return real_linear(x, w, b)
+
+    cpu_kernels.cpu_dtype_error.cache_clear()
+    monkeypatch.setattr(torch.nn.functional, "linear", no_half)
+    try:
+        assert cpu_kernels.cpu_dtype_error("float32") is None
+        _, model, tok = tiny
+        with pytest.raises(RetrievalError) as err:
+            MonoT5Scorer(copy.deepcopy(model), tok, dtype="float16")
+        message = str(err.value)
+        assert "\n" not in message and "float16 does not run on this CPU" in message and "--dtype float32" in message
+    finally:
+        cpu_kernels.cpu_dtype_error.cache_clear()
+
+
 def test_fused_cpu_encoder_equals_the_transformers_forward(tiny):
     """The CPU encoder with oneDNN post-ops (ReLU in the matmul, residual adds in the output projections, one
     rms_norm call per norm) gives transformers' encoder output and the plain path's scores."""

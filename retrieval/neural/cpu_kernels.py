@@ -25,32 +25,80 @@ import functools
 import types
 from collections.abc import Iterator
 
+# Tolerances of the probes: float32 differs from F.linear only by summation order; bfloat16 keeps 8 bits of mantissa.
+_PROBE_TOL = {"float32": 1e-5, "bfloat16": 3e-2}
 
-@functools.lru_cache(maxsize=1)
-def onednn_available() -> bool:
-    """Whether the private oneDNN linear op exists here and gives F.linear's result on a small probe (also with
-    the ReLU post-op and with the residual-add variant that :func:`linear` and :func:`linear_add` use)."""
+
+@functools.cache
+def onednn_available(dtype: str = "float32") -> bool:
+    """Whether the private oneDNN linear op runs here in ``dtype`` ("float32" or "bfloat16") and gives F.linear's
+    result on a small probe (also with the ReLU post-op and with the residual-add variant that :func:`linear` and
+    :func:`linear_add` use). Probed once per dtype and process.
+
+    A CPU can have the op for float32 and not for bfloat16: oneDNN's bfloat16 inner product needs AVX-512 (or AMX),
+    and on an AVX2-only CPU it refuses with "could not create a primitive descriptor". Every caller then takes the
+    plain PyTorch path, which runs bfloat16 anywhere (slower)."""
+    if dtype not in _PROBE_TOL:
+        return False
     try:
         import torch
 
         if not torch.backends.mkldnn.is_available() or not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
             return False
         gen = torch.Generator().manual_seed(0)
-        x, w, b = (torch.randn(s, generator=gen) for s in ((3, 8), (5, 8), (5,)))
-        ref = torch.nn.functional.linear(x, w, b)
-        got = torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
-        relu = torch.ops.mkldnn._linear_pointwise(x, w, None, "relu", [], "")
-        added = torch.ops.mkldnn._linear_pointwise.binary(x, ref, w, None, "add")
-        close = functools.partial(torch.allclose, atol=1e-5, rtol=1e-5)
-        return bool(close(got, ref) and close(relu, torch.relu(ref - b)) and close(added, 2 * ref - b))
+        x, w, b = (torch.randn(s, generator=gen).to(getattr(torch, dtype)) for s in ((3, 8), (5, 8), (5,)))
+        ref = torch.nn.functional.linear(x, w, b).float()
+        got = torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "").float()
+        relu = torch.ops.mkldnn._linear_pointwise(x, w, None, "relu", [], "").float()
+        added = torch.ops.mkldnn._linear_pointwise.binary(x, ref.to(x.dtype), w, None, "add").float()
+        tol = _PROBE_TOL[dtype] * (1 + ref.abs().max().item())  # bfloat16 rounds relative to the values' size
+        close = functools.partial(torch.allclose, atol=tol, rtol=_PROBE_TOL[dtype])
+        bias = b.float()
+        return bool(close(got, ref) and close(relu, torch.relu(ref - bias)) and close(added, 2 * ref - bias))
     except Exception:  # noqa: BLE001 - a private op: any failure means "not available", never a crash
         return False
+
+
+@functools.cache
+def cpu_dtype_error(dtype: str) -> str | None:
+    """``None`` when PyTorch's plain CPU path runs ``dtype`` here (a linear layer, softmax and layer norm on a small
+    probe, finite results), else one line saying why it does not and what to use instead. Probed once per process."""
+    try:
+        import torch
+
+        t = getattr(torch, dtype)
+        gen = torch.Generator().manual_seed(0)
+        x, w = torch.randn(3, 8, generator=gen).to(t), torch.randn(5, 8, generator=gen).to(t)
+        y = torch.nn.functional.linear(x, w)
+        y = torch.nn.functional.layer_norm(torch.softmax(y, dim=-1), (5,))
+        if y.dtype != t or not bool(torch.isfinite(y.float()).all()):
+            return f"{dtype} gives no finite result on this CPU; use --dtype float32"
+        return None
+    except Exception as exc:  # noqa: BLE001 - whatever the kernel raises, the user gets one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{dtype} does not run on this CPU ({first}); use --dtype float32"
+
+
+def check_cpu_dtype(dtype: str) -> None:
+    """Raise :class:`~retrieval.errors.RetrievalError` with one clear line when ``dtype`` cannot run on this CPU."""
+    message = cpu_dtype_error(dtype)
+    if message:
+        from ..errors import RetrievalError
+
+        raise RetrievalError(message)
+
+
+def _onednn_dtype(dtype) -> bool:
+    """Whether the oneDNN op runs in this torch dtype here (the per-dtype probe, cached)."""
+    import torch
+
+    return (dtype is torch.float32 and onednn_available("float32")) or (dtype is torch.bfloat16 and onednn_available("bfloat16"))
 
 
 def _onednn_forward(self, x):
     import torch
 
-    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.bfloat16) or self.weight.dtype != x.dtype:
+    if x.device.type != "cpu" or self.weight.dtype != x.dtype or not _onednn_dtype(x.dtype):
         return torch.nn.functional.linear(x, self.weight, self.bias)
     return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
 
@@ -58,11 +106,12 @@ def _onednn_forward(self, x):
 @contextlib.contextmanager
 def onednn_linear(model, enabled: bool = True) -> Iterator[int]:
     """Within the block, ``model``'s ``nn.Linear`` layers run on oneDNN; yields how many were switched
-    (0 when ``enabled`` is false or the op is unavailable)."""
+    (0 when ``enabled`` is false or the op is unavailable). A layer whose input comes in a dtype the op cannot run
+    here (bfloat16 on an AVX2-only CPU) goes the plain way."""
     import torch
 
     patched = []
-    if enabled and onednn_available():
+    if enabled and onednn_available("float32"):
         for module in model.modules():
             if type(module) is torch.nn.Linear and "forward" not in module.__dict__:
                 module.forward = types.MethodType(_onednn_forward, module)
@@ -76,7 +125,7 @@ def onednn_linear(model, enabled: bool = True) -> Iterator[int]:
 
 def linear(x, weight, post: str = "none"):
     """``x @ weight.T`` on oneDNN (no bias), with ``post="relu"`` applied in the same kernel; the caller checks
-    :func:`onednn_available` first."""
+    :func:`onednn_available` for the dtype first."""
     import torch
 
     return torch.ops.mkldnn._linear_pointwise(x, weight, None, post, [], "")

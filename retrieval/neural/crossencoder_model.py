@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .cpu_kernels import check_cpu_dtype
 from .device import resolve_device, resolve_dtype, torch_dtype
 
 
@@ -85,6 +86,8 @@ def load_cross_encoder(path: str, device: str, dtype: str, max_length: int = 512
         import torch
         from sentence_transformers import CrossEncoder
 
+        if device == "cpu":
+            check_cpu_dtype(dtype)  # one clear line where this CPU cannot run the dtype
         model = CrossEncoder(
             path,
             device=device,

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import weights
 from .batching import token_batches
+from .cpu_kernels import check_cpu_dtype
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
 
 
@@ -411,6 +412,8 @@ def load_sentence_transformer(path: str, device: str, dtype: str, pooling: str =
 def _load_sentence_transformer(path: str, device: str, dtype: str, pooling: str, normalize: bool):
     from sentence_transformers import SentenceTransformer
 
+    if device == "cpu":
+        check_cpu_dtype(dtype)  # one clear line where this CPU cannot run the dtype
     model_kwargs = {"use_safetensors": True, "dtype": torch_dtype(dtype)}
     if (Path(path) / "modules.json").is_file():
         st = SentenceTransformer(path, device=device, trust_remote_code=False, local_files_only=True, model_kwargs=model_kwargs)

@@ -106,6 +106,8 @@ class MonoT5Scorer:
     ) -> None:
         import torch
 
+        from .cpu_kernels import check_cpu_dtype, onednn_available
+
         current = next(model.parameters())
         self.device = resolve_device(device) if device else str(current.device)
         if dtype:
@@ -114,6 +116,8 @@ class MonoT5Scorer:
             self.dtype = resolve_dtype(None, self.device, t5=True)
         else:
             self.dtype = dtype_name(current.dtype)
+        if self.device == "cpu":
+            check_cpu_dtype(self.dtype)  # one clear line, before a kernel deep in the model refuses
         self.model = model.to(device=self.device, dtype=torch_dtype(self.dtype)).eval()
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -121,9 +125,7 @@ class MonoT5Scorer:
         cuda = self.device.startswith("cuda")
         self.batch_size = int(batch_size or (256 if cuda else 64))
         self.batch_tokens = int(batch_tokens or (DEFAULT_BATCH_TOKENS_CUDA if cuda else DEFAULT_BATCH_TOKENS_CPU))
-        from .cpu_kernels import onednn_available
-
-        can_onednn = self.device == "cpu" and self.dtype in ("float32", "bfloat16") and onednn_available()
+        can_onednn = self.device == "cpu" and onednn_available(self.dtype)  # bfloat16 needs AVX-512 or AMX
         self.onednn = can_onednn if onednn is None else bool(onednn) and can_onednn
         self.workers = None if workers is None else max(1, int(workers))
         self.true_id, self.false_id = prediction_token_ids(tokenizer)
