@@ -9,7 +9,8 @@ import streamlit as st
 from pages import _cached as data
 from pages import _table as table
 from pages._table import Column
-from retrieval import agreement, charts, tables
+from retrieval import agreement
+from view import charts, tables
 
 SHOWN = 15
 

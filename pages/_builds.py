@@ -18,7 +18,7 @@ from typing import Any
 import streamlit as st
 
 from pages import _cached as data
-from retrieval import text
+from view import text
 
 FIRST_START = "_first_start"  # session flag set by the landing page once it has downloaded the dataset
 

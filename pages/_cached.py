@@ -14,12 +14,12 @@ from typing import Any
 import streamlit as st
 
 from pages import _state
-from retrieval import choices, columns
 from retrieval.beir import BeirDataset, catalogue, data_dir_from_env, open_dataset
 from retrieval.beir import local_datasets as _local
 from retrieval.cache import Cache, default_cache_root
 from retrieval.errors import RetrievalError
 from retrieval.evaluate import Evaluation, cached_evaluate, evaluate
+from view import choices, columns
 
 MEASURES = ("nDCG@10", "R@100", "Judged@10")
 LIVE_DEPTH = 1000  # a typed query keeps what the system returns (BM25 and dense: 1,000; rerankers: their depth)
@@ -110,7 +110,7 @@ def _system_info(spec: str) -> tuple[Any, bool, str]:
 
 def esc(value: object, joiners: bool = True) -> str:
     """Any text that is not ours (data, URL, file names, error details) as literal Markdown."""
-    from retrieval.text import escape_markdown
+    from view.text import escape_markdown
 
     return escape_markdown(str(value), joiners)
 

@@ -8,7 +8,8 @@ from pages import _builds as builds
 from pages import _cached as data
 from pages import _repro, _rows
 from pages._document import open_document
-from retrieval import cards, columns, runner, text
+from retrieval import runner
+from view import cards, columns, text
 
 
 def render_column(

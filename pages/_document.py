@@ -4,7 +4,7 @@
 ranking view renders: BM25 term parts (Lucene's explanation), dense sentence matches, reranker word
 occlusion (``retrieval.explain``). Results are kept per (dataset, system, query, document) in
 ``st.cache_resource`` on top of the backend's own memo and disk cache. All document text goes through
-``retrieval.text`` / ``retrieval.explain.display`` escaping, so it is shown as text.
+``view.text`` / ``view.explain_display`` escaping, so it is shown as text.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
-from retrieval import cards, text
-from retrieval.explain import display
+from view import cards, text
+from view import explain_display as display
 
 DIALOG_CHARS = 4000
 TOP_SENTENCES = 3

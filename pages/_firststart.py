@@ -20,7 +20,7 @@ import streamlit as st
 
 from pages import _cached as data
 from pages._builds import FIRST_START
-from retrieval import text
+from view import text
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from retrieval import charts, published, series
+from retrieval import published, series
+from view import charts
 
 SOURCE_COLUMNS = {
     "label": "model",

@@ -12,8 +12,8 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
-from retrieval import choices, tables, text
 from retrieval.neural import registry
+from view import choices, tables, text
 
 FOLDERS = "_model_paths"
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
-from retrieval import cards
+from view import cards
 
 
 # A resource, not data: st.cache_data would hand every caller a fresh (unpickled) copy of the frame, and Compare asks

@@ -1,7 +1,7 @@
 """A ready column of the compact view, drawn by a small script in the page rather than by Streamlit elements.
 
 One light ``st.components.v2`` element per column (no iframe, no shadow root: the page's CSS applies and the
-columns see each other's rows) whose data is the column as HTML from ``retrieval.cards``: header, metric line,
+columns see each other's rows) whose data is the column as HTML from ``view.cards``: header, metric line,
 missed documents and the reproduce command, and the rows apart (a list, put in the column's :data:`ROWS_SLOT`), every
 piece of data escaped there (document text is text). The rows that fill the screen are drawn at once, the others
 right after that frame.

@@ -10,9 +10,9 @@ import streamlit as st
 from pages import _cached as data
 from pages import _choice, _systems
 from pages import _state as state
-from retrieval import choices
 from retrieval.errors import RetrievalError
 from retrieval.series import ladders
+from view import choices
 
 
 def pick_dataset_and_split(v: dict[str, Any]) -> tuple[str | None, str | None]:

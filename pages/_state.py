@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from retrieval.choices import Uploads
+from view.choices import Uploads
 
 DEFAULT_DATASET = "scifact"
 DEFAULT_SPLIT = "test"
@@ -188,5 +188,5 @@ def random_qid(qids: list[str]) -> str:
 
 
 def uploads() -> Uploads:
-    """This session's uploaded runs (Run objects by key; see retrieval.choices)."""
+    """This session's uploaded runs (Run objects by key; see view.choices)."""
     return st.session_state.setdefault("_uploads", Uploads())

@@ -12,8 +12,8 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _state as state
-from retrieval import choices
 from retrieval.errors import DataFormatError
+from view import choices
 
 RESULT = "_upload_result"
 

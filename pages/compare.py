@@ -12,8 +12,8 @@ from pages import _firststart as firststart
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import show_document
-from retrieval import cards, choices
 from retrieval.errors import RetrievalError
+from view import cards, choices
 
 
 def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | None:

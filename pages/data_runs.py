@@ -10,8 +10,9 @@ from pages import _cached as data
 from pages import _models, _nav, _repro, _upload
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import runner, text
+from retrieval import runner
 from retrieval.beir import dataset_table
+from view import text
 
 
 def datasets_section() -> None:

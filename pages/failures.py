@@ -11,7 +11,8 @@ from pages import _sidebar as sidebar
 from pages import _state as state
 from pages import _table as table
 from pages._table import Column
-from retrieval import charts, choices, failures, stats, tables
+from retrieval import failures, stats
+from view import charts, choices, tables
 
 MEASURE_CHOICES = ("nDCG@10", "R@100", "RR@10")
 COMPARE_PAGE = "pages/compare.py"

@@ -10,7 +10,8 @@ from pages import _model_size_parts as parts
 from pages import _nav, _repro
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import charts, published, tables
+from retrieval import published
+from view import charts, tables
 
 VIEWS = ("One dataset", "BEIR average", "Every dataset (grid)", "Paper figure (Rosa et al. 2022)")
 

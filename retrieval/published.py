@@ -14,7 +14,7 @@ The facts live in ``retrieval/data/``, every row with its source:
   (about +-0.002; :data:`FIGURE_KIND`), never table values.
 
 Every file is validated on load; a malformed row raises :class:`~retrieval.errors.DataFormatError`
-naming the file and line. Points are frames with :data:`POINT_COLUMNS`; :mod:`retrieval.charts` draws them.
+naming the file and line. Points are frames with :data:`POINT_COLUMNS`; :mod:`view.charts` draws them.
 """
 
 from __future__ import annotations

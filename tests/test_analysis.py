@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrieval import charts, columns, failures, runner, stats, text
+from retrieval import failures, runner, stats
 from retrieval.beir import Qrels
 from retrieval.evaluate import evaluate
 from retrieval.run import Run
+from view import charts, columns, text
 
 from .conftest import needs_scifact
 

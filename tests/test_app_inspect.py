@@ -166,7 +166,7 @@ def test_data_runs_takes_a_local_model_folder_for_the_session(tiny_env, tiny_t5_
 
 
 def test_upload_feedback_limit_and_unknown_ids(tiny_env, monkeypatch):
-    from retrieval import choices
+    from view import choices
 
     at = app(tiny_env, {"dataset": "tiny"}, PAGES["data_runs"])
     at.run()

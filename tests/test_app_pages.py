@@ -216,7 +216,7 @@ def test_failures_scifact_and_a_selected_point_opens_compare(envs):
     assert not at.exception
     failure_checks(at, env, "scifact", ["bm25-flat", "bm25-multifield"])
     # the pick's run opens Compare before drawing this page again (no chart built for a page about to go)
-    from retrieval import charts
+    from view import charts
 
     built = []
     real = charts.scatter_chart

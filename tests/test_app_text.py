@@ -1,11 +1,11 @@
-"""retrieval.text: query terms, highlight spans, snippets and Markdown that renders literally."""
+"""view.text: query terms, highlight spans, snippets and Markdown that renders literally."""
 
 from __future__ import annotations
 
 import re
 import string
 
-from retrieval import text
+from view import text
 
 
 def test_highlight_spans_rejoin_to_the_original_text():

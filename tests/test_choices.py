@@ -1,13 +1,13 @@
-"""retrieval.choices: what the app offers, what it shows first, uploads as Runs (no Streamlit)."""
+"""view.choices: what the app offers, what it shows first, uploads as Runs (no Streamlit)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from retrieval import choices
 from retrieval.errors import DataFormatError
 from retrieval.neural import registry
+from view import choices
 
 
 def test_uploads_are_runs_named_after_their_file_under_one_key():

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from retrieval import cards, text
-from retrieval.columns import Badge, OtherRank, RankedDoc
+from view import cards, text
+from view.columns import Badge, OtherRank, RankedDoc
 
 from .conftest import (
     choice,
@@ -159,7 +159,7 @@ def test_compact_rows_send_the_full_text_only_when_asked_and_only_when_the_snipp
 
 
 def test_compact_column_pieces_are_escaped_html():
-    from retrieval.columns import MissedDoc
+    from view.columns import MissedDoc
 
     missed = cards.missed_html([MissedDoc("d<1>", 2, 14), MissedDoc("d2", 1, None)], {"d<1>": "A <b>title</b>"}, 1000, 10)
     assert "Relevant documents missed (2 not in the top 10)" in missed and "<b>title" not in missed

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from retrieval import choices
 from retrieval.beir import BeirDataset
-from retrieval.explain import display
 from retrieval.explain.spans import WeightedSpan
 from retrieval.run import Run
+from view import choices
+from view import explain_display as display
 
 
 def test_weighted_markdown_keeps_text_literal_and_levels_by_weight():

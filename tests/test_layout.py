@@ -103,6 +103,21 @@ def test_retrieval_never_imports_streamlit():
     assert offenders == []
 
 
+def test_retrieval_never_imports_the_app():
+    """The engine holds no view code: nothing in retrieval/ imports view/ or pages/ (lazy imports included)."""
+    offenders = []
+    for p in PACKAGE.rglob("*.py"):
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.Import):
+                names = [a.name for a in n.names]
+            elif isinstance(n, ast.ImportFrom) and not n.level:
+                names = [n.module or ""]
+            else:
+                continue
+            offenders += [f"{p.relative_to(ROOT)}: {m}" for m in names if m.split(".")[0] in ("view", "pages")]
+    assert offenders == []
+
+
 def test_pages_are_thin():
     """Each page holds UI only and stays under 200 lines; their shared UI lives in pages/_*.py."""
     pages = sorted(p for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))

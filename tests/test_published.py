@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retrieval import charts, published, series
+from retrieval import published, series
 from retrieval.errors import DataFormatError
+from view import charts
 
 from .conftest import ROOT
 

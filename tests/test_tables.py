@@ -1,4 +1,4 @@
-"""The pages' tables and card Markdown, built without Streamlit (retrieval.tables, retrieval.cards,
+"""The pages' tables and card Markdown, built without Streamlit (view.tables, view.cards,
 retrieval.beir.dataset_table / local_datasets), on the tiny fixture."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from retrieval import cards, columns, failures, stats, tables, text
+from retrieval import failures, stats
 from retrieval.beir import BeirDataset, catalogue, dataset_table, local_datasets
 from retrieval.evaluate import evaluate
 from retrieval.run import Run
+from view import cards, columns, tables, text
 
 
 def tiny(tiny_dir: Path) -> BeirDataset:

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from ..text import escape_markdown
-from .spans import WeightedSpan
+from retrieval.explain.spans import WeightedSpan
+
+from .text import escape_markdown
 
 # (lower bound of |weight| / max |weight|, colour for positive weights, name in the legend)
 LEVELS = ((2 / 3, "red", "strong"), (1 / 3, "orange", "medium"), (0.0, "yellow", "weak"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .run import Run
+from retrieval.run import Run
 
 # ---- relevance badges ------------------------------------------------------------------------
 

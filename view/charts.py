@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .published import FAMILY_ORDER, KINDS, MEASURED_KIND, POINT_COLUMNS, all_base_series, figure, multi_size_series
-from .stats import PairedComparison
+from retrieval.published import FAMILY_ORDER, KINDS, MEASURED_KIND, POINT_COLUMNS, all_base_series, figure, multi_size_series
+from retrieval.stats import PairedComparison
 
 PALETTE = (  # dark, distinct tones first (series with several sizes and the paper's series get these), then light ones
     "#1f77b4",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
-from .beir import Document, Qrels
+from retrieval.beir import Document, Qrels
 
 
 def wins_table(frame: pd.DataFrame, queries: Mapping[str, str], a: str, b: str) -> pd.DataFrame:
@@ -81,8 +81,8 @@ def measured_rows(
     ``describe(spec)`` gives (display name, family). Parameters, series and the published model to
     compare with come from the model registry.
     """
-    from .neural.registry import params_for_spec
-    from .series import series_of_spec
+    from retrieval.neural.registry import params_for_spec
+    from retrieval.series import series_of_spec
 
     rows = []
     if cached_runs is None or cached_runs.empty:

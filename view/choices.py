@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataFormatError
-from .run import Run
+from retrieval.errors import DataFormatError
+from retrieval.run import Run
 
 BM25_SPECS = ("bm25-flat", "bm25-multifield")
 EXTERNAL = "external"
@@ -96,7 +96,7 @@ class Uploads(Mapping[str, Run]):
 # ---- the model registry ----------------------------------------------------------------------
 def registry_specs() -> list[str]:
     """Every neural system spec in the model registry (``retrieval/data/models.csv``), in its order."""
-    from .neural.registry import models
+    from retrieval.neural.registry import models
 
     return [m.spec for m in models()]
 
@@ -123,7 +123,7 @@ def default_systems(
     """BM25 flat; the best available dense model (best ``measured`` nDCG@10 here, else the largest by
     ``params``); the first available monoT5."""
     if params is None:
-        from .neural.registry import params_for_spec as params
+        from retrieval.neural.registry import params_for_spec as params
     options = list(options)
     chosen = ["bm25-flat"]
     dense = [s for s in options if family(s) == "dense" and available(s)]
