@@ -8,6 +8,7 @@ them. The work itself happens in ``retrieval``.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +83,80 @@ def docs_by_dataset() -> dict[str, int]:
 
 
 # ---- systems, uploads and their names -------------------------------------------------------------
-def system_info(spec: str) -> tuple[Any, bool, str]:
-    """``(system or None, available, message)``; never raises. An upload is ``(None, True, "")``.
+@dataclass(frozen=True)
+class Choice:
+    """What a picker, URL or column carries (``key``: a system spec as given, or an upload key), resolved once:
+    ``spec`` is the canonical name (the system's own spec, the key of its runs, ranks and caches; an upload keeps
+    its key), ``name`` the display name, the parsed ``system`` (None for an upload or a spec that does not parse),
+    whether it can run here and why not."""
 
-    System specs use a plain process-wide memo (like ``st.cache_resource``, without its per-call
-    hashing: this is called for every column, option and card on every rerun).
-    """
-    if spec in _state.uploads():
-        return None, True, ""
-    return _system_info(spec)
+    key: str
+    spec: str
+    name: str
+    family: str
+    system: Any
+    available: bool
+    message: str
 
 
-@functools.lru_cache(maxsize=128)
-def _system_info(spec: str) -> tuple[Any, bool, str]:
+def choice(key: str) -> Choice:
+    """``key`` resolved (never raises). Specs use a plain process-wide memo (like ``st.cache_resource``, without its
+    per-call hashing: this is called for every column, option and row on every rerun); an upload is this session's."""
+    run = _state.uploads().get(key)
+    if run is not None:
+        return Choice(key, key, f"{run.name} (uploaded)", choices.EXTERNAL, None, True, "")
+    return _choice(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _choice(key: str) -> Choice:
     from retrieval.systems import parse_system
 
     try:
-        system = parse_system(spec)
+        system = parse_system(key)
     except RetrievalError as exc:
-        return None, False, f"not available: {exc}"
+        return Choice(key, key, key, choices.EXTERNAL, None, False, f"not available: {exc}")
     try:
         ok, message = system.availability()
     except Exception as exc:  # an availability check must not take the page down
-        return system, False, f"not available: {exc}"
-    return system, ok, message
+        ok, message = False, f"not available: {exc}"
+    return Choice(key, system.spec, system.display_name, system.family, system, ok, message)
+
+
+def forget_models() -> None:
+    """Work out every system's availability and model sizes again (a model was fetched or a folder given)."""
+    _choice.cache_clear()
+    model_disk.clear()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def model_disk(spec: str, folder: str | None) -> tuple[float | None, str]:
+    """(megabytes on disk or None, where) of a model's weights."""
+    from retrieval.neural import registry, weights
+
+    size, where = weights.disk_size(registry.lookup(spec), model_path=folder)
+    return (None if size is None else size / 1024 / 1024), where
+
+
+def canonical(key: str) -> str:
+    """The canonical spec of a picker's or URL's value (``dense:x?index=exact`` -> ``dense:x``)."""
+    return choice(key).spec
+
+
+def system_info(spec: str) -> tuple[Any, bool, str]:
+    """``(system or None, available, message)``; never raises. An upload is ``(None, True, "")``."""
+    c = choice(spec)
+    return c.system, c.available, c.message
+
+
+def system_for(spec: str, folder: str | None = None) -> Any:
+    """The System of ``spec``; with ``folder``, loading its weights from that local model folder (a folder this
+    session gave on Data & runs: never from a URL)."""
+    if not folder:
+        return choice(spec).system
+    from retrieval.systems import parse_system
+
+    return parse_system(spec, model_path=folder)
 
 
 def esc(value: object, joiners: bool = True) -> str:
@@ -116,11 +167,7 @@ def esc(value: object, joiners: bool = True) -> str:
 
 
 def display_name(spec: str) -> str:
-    run = _state.uploads().get(spec)
-    if run is not None:
-        return f"{run.name} (uploaded)"
-    system = _system_info(spec)[0]
-    return system.display_name if system is not None else spec
+    return choice(spec).name
 
 
 def name_md(spec: str) -> str:
@@ -128,13 +175,21 @@ def name_md(spec: str) -> str:
 
 
 def family(spec: str) -> str:
-    if spec in _state.uploads():
-        return choices.EXTERNAL
-    return getattr(_system_info(spec)[0], "family", "") or choices.EXTERNAL
+    return choice(spec).family
 
 
 def system_options(ds_name: str | None = None) -> list[str]:
-    return choices.system_options(cached_runs(), ds_name, _state.uploads())
+    """Every choice worth offering: BM25, the registry's models, systems with cached runs (on ``ds_name``), uploads,
+    and the fusion of BM25 with each neural retriever that has a run here."""
+    options = choices.system_options(cached_runs(), ds_name, _state.uploads())
+    runs = cached_runs()
+    cached = runs["system"].dropna().astype(str) if ds_name is None or runs.empty else runs[runs["dataset"] == ds_name]["system"]
+
+    def retriever(spec: str) -> bool:
+        system = choice(spec).system
+        return system is not None and not system.inputs and system.parameters is not None
+
+    return list(dict.fromkeys(options + choices.fusion_options(map(str, cached.dropna()), retriever)))
 
 
 def default_systems(ds_name: str, split: str) -> list[str]:
@@ -142,7 +197,11 @@ def default_systems(ds_name: str, split: str) -> list[str]:
         ev = evaluation(ds_name, split, spec)
         return None if ev is None else ev.mean["nDCG@10"]
 
-    return choices.default_systems(system_options(ds_name), family, lambda s: system_info(s)[1], measured)
+    def runnable(spec: str):
+        c = choice(spec)
+        return c.system if c.available else None
+
+    return choices.default_systems(system_options(ds_name), runnable, measured)
 
 
 # ---- runs -------------------------------------------------------------------------------------
@@ -165,8 +224,9 @@ class _NoRun(Exception):
 def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> columns.RunLookup:
     from retrieval.runner import cached_run
 
-    system, available, _ = _system_info(spec)
-    if system is None or not available:
+    c = _choice(spec)
+    system = c.system
+    if system is None or not c.available:
         raise _NoRun(spec)
     try:
         run = cached_run(get_cache(root), _dataset(ds_name, data_dir_text, root), split, system)
@@ -174,7 +234,7 @@ def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) 
         raise _NoRun(spec) from exc
     if run is None:
         raise _NoRun(spec)  # exceptions are not cached, so a later build is picked up
-    return columns.RunLookup(run.rename(spec))
+    return columns.RunLookup(run.rename(c.spec))
 
 
 def _upload_memo(key: str) -> dict | None:
@@ -209,20 +269,25 @@ def forget_runs() -> None:
     _cached_runs.clear()
 
 
-def encode_progress(ds_name: str, spec: str) -> tuple[int, int] | None:
-    """Documents encoded so far for ``spec``'s corpus embeddings on the dataset, of all; None for a system that
-    encodes no corpus (or when no encode has started)."""
-    system = _system_info(spec)[0]
-    counts = getattr(system, "encode_progress", None)
-    return counts(dataset(ds_name), cache()) if counts is not None else None
-
-
 def build_run(ds_name: str, split: str, spec: str) -> None:
-    """Build (or load) a run into the cache; blocking."""
+    """Build (or load) a run into the cache; blocking (BM25: seconds)."""
     from retrieval.runner import get_run
 
-    get_run(dataset(ds_name), split, _system_info(spec)[0], cache=cache(), progress=False)
+    get_run(dataset(ds_name), split, choice(spec).system, cache=cache(), progress=False)
     _cached_runs.clear()
+
+
+def builds_quickly(ds_name: str, split: str, spec: str) -> bool:
+    """Whether ``spec``'s run builds in seconds here (BM25; a fusion of runs that are cached or quick)."""
+    c = choice(spec)
+    return c.system is not None and c.available and c.system.builds_quickly(lambda s: has_run(ds_name, split, s.spec))
+
+
+def build_estimate(ds_name: str, spec: str) -> float | None:
+    """Seconds a build of ``spec``'s run should take on the dataset, from earlier builds here (None: none yet)."""
+    from retrieval.runner import estimate_build_seconds
+
+    return estimate_build_seconds(cached_runs(), canonical(spec), len(dataset(ds_name).corpus), docs_by_dataset())
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)
@@ -269,7 +334,8 @@ def contrasting(ds_name: str, split: str, a: str, b: str, n: int = 12) -> tuple[
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _live(ds_name: str, data_dir_text: str, root: str, spec: str, text: str) -> columns.RunLookup:
     ds = _dataset(ds_name, data_dir_text, root)
-    return columns.RunLookup(live_search(ds, _system_info(spec)[0], text, get_cache(root)).rename(spec))
+    c = _choice(spec)
+    return columns.RunLookup(live_search(ds, c.system, text, get_cache(root)).rename(c.spec))
 
 
 def live_lookup(ds_name: str, spec: str, text: str) -> columns.RunLookup:

@@ -8,7 +8,6 @@ from pages import _builds as builds
 from pages import _cached as data
 from pages import _repro, _rows
 from pages._document import open_document
-from retrieval import runner
 from view import cards, columns, text
 
 
@@ -26,21 +25,21 @@ def render_column(
     left: str | None = None,
     later: list | None = None,
 ) -> None:
-    _, available, message = data.system_info(spec)
+    c = data.choice(spec)
     lookup = lookups.get(spec)
     if lookup is None or not compact:
-        st.markdown(f"#### {text.escape_markdown(data.display_name(spec))}")
+        st.markdown(f"#### {text.escape_markdown(c.name)}")
     if lookup is None:
-        if not available:
-            st.warning(message or "This system is not available here.", icon=":material/block:")
+        if not c.available:
+            st.warning(c.message or "This system is not available here.", icon=":material/block:")
         elif not live:
             build_button(spec, ds_name, split)
         return
     others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
     column = columns.query_column(lookup, qid, k, judged, others)
-    caption = f"{data.family(spec)} · {len(lookup.ranks(qid)):,} retrieved"
+    caption = f"{c.family} · {len(lookup.ranks(qid)):,} retrieved"
     if compact:
-        return compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption, live, left)
+        return compact_column(c, ds_name, split, qid, query, k, lookups, column, caption, live, left)
     corpus = data.dataset(ds_name).corpus
     st.caption(caption)
     if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
@@ -60,17 +59,16 @@ def render_column(
                     badges=not live,
                 )
             )
-            ranks = {data.display_name(o.system): o.label for o in doc.others}
-            if ranks:
-                st.caption(f"Other columns: {cards.ranks_md(ranks)}")
+            if doc.others:
+                st.caption(f"Other columns: {cards.ranks_md({data.display_name(o.system): o.label for o in doc.others})}")
             st.button(
                 "Open",
                 key=f"open_{spec}_{doc.docid}",
                 icon=":material/open_in_full:",
                 type="tertiary",
                 help="Show the whole document",
-                on_click=open_document,
-                args=(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks}),
+                on_click=_open_row,
+                args=(spec, doc),
             )
     if column.missed:
         with st.expander(f"Relevant documents missed ({len(column.missed)} not in the top {k})"):
@@ -81,8 +79,9 @@ def render_column(
         _repro.reproduce_block(ds_name, split, spec)
 
 
-def compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption, live, left) -> None:
+def compact_column(c, ds_name, split, qid, query, k, lookups, column, caption, live, left) -> None:
     """A ready column of the compact view as one element (pages/_rows.py): header, metrics, rows, missed, command."""
+    spec = c.spec
     corpus = data.dataset(ds_name).corpus
     names = {s: data.display_name(s) for s in lookups}
     view = _rows.view_id(ds_name, qid, query)
@@ -101,7 +100,7 @@ def compact_column(spec, ds_name, split, qid, query, k, lookups, column, caption
         titles = {m.docid: cards.doc_fields(corpus, m.docid)[0] for m in column.missed}
         missed = cards.missed_html(column.missed, titles, column.depth, k)
         reproduce = cards.reproduce_html(*_repro.command_for(ds_name, split, spec))
-    html = cards.board_column_html(spec, data.display_name(spec), caption, metrics, slot, missed, reproduce)
+    html = cards.board_column_html(spec, c.name, caption, metrics, slot, missed, reproduce)
     by_id = {doc.docid: doc for doc in column.docs}
     _rows.show(spec, view, html, rows, lambda d: _open_row(spec, by_id.get(d)))
 
@@ -113,8 +112,8 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
     if job is None and builds.first_start():
         job = builds.start(ds_name, split, spec)
     if job is not None:
-        return builds.show(job)
-    eta = runner.estimate_build_seconds(data.cached_runs(), spec, len(data.dataset(ds_name).corpus), data.docs_by_dataset())
+        return builds.show(job, lambda: builds.start(ds_name, split, spec), f"{ds_name}_{split}_{spec}")
+    eta = data.build_estimate(ds_name, spec)
     st.info(
         f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}."
     )
@@ -129,7 +128,6 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
 
 
 def _open_row(spec: str, doc) -> None:
-    """A row's "Why here?": the document's dialog, with its ranks in every column (as the card view's Open button)."""
+    """A row's "Why here?" (or a card's Open): the document's dialog, with its ranks in every column, by spec."""
     if doc is not None:
-        ranks = {data.display_name(o.system): o.label for o in doc.others}
-        open_document(doc.docid, doc.badge.grade, {data.display_name(spec): f"#{doc.rank}", **ranks})
+        open_document(doc.docid, doc.badge.grade, {spec: f"#{doc.rank}", **{o.system: o.label for o in doc.others}})

@@ -32,7 +32,7 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
     st.markdown(f"**{cards.highlighted_md(doc.title, query) or '(no title)'}**")
     st.markdown(f"{cards.grade_md(grade)}  · document {text.escape_markdown(docid)}")
     if ranks:
-        st.caption(" · ".join(f"{text.escape_markdown(n)}: {r}" for n, r in ranks.items()))
+        st.caption(" · ".join(f"{data.name_md(s)}: {r}" for s, r in ranks.items()))
     columns = shown_in(ranks)
     tabs = st.tabs(["Text", *(f"Why here: {data.display_name(s)}" for s in columns)])
     with tabs[0]:
@@ -54,10 +54,10 @@ def open_document(docid: str, grade: int | None, ranks: dict[str, str]) -> None:
 
 
 def shown_in(ranks: dict[str, str]) -> list[str]:
-    """The system specs of the view whose column shows the document (``ranks``: display name -> "#rank" or
+    """The columns (canonical specs, in the view's order) that rank the document (``ranks``: spec -> "#rank" or
     "not in top N"; only ranked columns count)."""
-    specs = state.view().get("systems") or []
-    return [s for s in specs if str(ranks.get(data.display_name(s), "")).startswith("#")]
+    specs = [data.canonical(s) for s in state.view().get("systems") or []]
+    return [s for s in specs if str(ranks.get(s, "")).startswith("#")]
 
 
 def _view_qid() -> tuple[str | None, str | None]:
@@ -73,22 +73,14 @@ def _view_qid() -> tuple[str | None, str | None]:
 def _explain(
     ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None
 ) -> Any:
-    from retrieval.explain import explain_document
-
-    run = None
+    system = data.choice(spec).system
+    run, inputs = None, ()
     if qid is not None and split is not None:
         lookup = data.run_lookup(ds_name, split, spec)
         run = lookup.run if lookup is not None else None
-    return explain_document(data.dataset(ds_name), data.system_info(spec)[0], query, docid, cache=data.cache(), run=run, qid=qid)
-
-
-@st.cache_resource(max_entries=128, show_spinner=False)
-def _bm25_spans(
-    ds_name: str, data_dir_text: str, root: str, spec: str, query: str, docid: str, qid: str | None, split: str | None
-) -> list:
-    from retrieval.explain.bm25 import bm25_highlights
-
-    return bm25_highlights(data.dataset(ds_name), _explain(ds_name, data_dir_text, root, spec, query, docid, qid, split))
+        found = [data.run_lookup(ds_name, split, s.spec) for s in system.inputs]
+        inputs = tuple(lk.run for lk in found if lk is not None)
+    return system.explain(data.dataset(ds_name), query, docid, cache=data.cache(), run=run, qid=qid, input_runs=inputs)
 
 
 def why_here(ds_name: str, spec: str, query: str, docid: str) -> None:
@@ -98,30 +90,20 @@ def why_here(ds_name: str, spec: str, query: str, docid: str) -> None:
     if spec in state.uploads():
         st.info("An uploaded run: there is no model here to explain its scores.")
         return
-    system, available, message = data.system_info(spec)
-    if system is None or not available:
-        st.warning(f"Cannot explain: the model is not here. {message}", icon=":material/block:")
+    c = data.choice(spec)
+    if c.system is None or not c.available:
+        st.warning(f"Cannot explain: the model is not here. {c.message}", icon=":material/block:")
         return
     qid, split = _view_qid()
-    args = (ds_name, str(data.data_dir() or ""), data.cache_root(), spec, query, docid, qid, split)
-    family = getattr(system, "family", "")
-    label = {"bm25": "Reading Lucene's explanation…", "dense": "Encoding the document's sentences…"}.get(
-        family, "Scoring the document with each word left out…"
-    )
+    args = (ds_name, str(data.data_dir() or ""), data.cache_root(), c.spec, query, docid, qid, split)
     try:
-        with st.spinner(label, show_time=True):
+        with st.spinner(c.system.explain_label, show_time=True):
             expl = _explain(*args)
-            spans = _bm25_spans(*args) if family == "bm25" else None
     except (RetrievalError, NotImplementedError) as exc:
-        st.warning(f"Cannot explain {data.name_md(spec)} here: {data.esc(exc, joiners=False)}")
+        st.warning(f"Cannot explain {data.esc(c.name)} here: {data.esc(exc, joiners=False)}")
         return
     doc = data.dataset(ds_name).corpus[docid]
-    if family == "bm25":
-        bm25_view(expl, spans, doc)
-    elif family == "dense":
-        dense_view(expl, doc)
-    else:
-        saliency_view(expl, doc)
+    VIEWS[type(expl).__name__](expl, doc, ds_name)
 
 
 def highlighted(doc, spans, top: int | None = None, negative: bool = False, legend: str | None = None) -> None:
@@ -134,7 +116,8 @@ def highlighted(doc, spans, top: int | None = None, negative: bool = False, lege
     st.caption("Highlight: " + (legend or display.legend_markdown(negative)))
 
 
-def bm25_view(expl, spans, doc) -> None:
+def bm25_view(expl, doc, ds_name: str) -> None:
+    spans = _bm25_spans(ds_name, expl.system, expl.query, expl.docid, expl)
     table = display.bm25_table(expl)
     run = f"; the run's score {expl.run_score:.4f} (rank {expl.rank})" if expl.run_score is not None else ""
     st.markdown(f"**BM25 score {expl.total:.4f}** = sum of the term parts below (Lucene: {expl.lucene_score:.4f}{run}).")
@@ -158,7 +141,16 @@ def bm25_view(expl, spans, doc) -> None:
     highlighted(doc, spans)
 
 
-def dense_view(expl, doc) -> None:
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _bm25_spans(ds_name: str, spec: str, query: str, docid: str, _expl) -> list:
+    """The document's words that counted, weighted by their terms' parts (kept per system, query and document;
+    the explanation itself is not hashed)."""
+    from retrieval.explain.bm25 import bm25_highlights
+
+    return bm25_highlights(data.dataset(ds_name), _expl)
+
+
+def dense_view(expl, doc, ds_name: str) -> None:
     sim = "dot product" if expl.similarity == "dot" else "cosine"
     st.markdown(
         f"**{sim} {expl.score:.4f}** between the query and the whole document ({data.esc(expl.model)}); "
@@ -179,7 +171,7 @@ def dense_view(expl, doc) -> None:
     highlighted(doc, best, legend=display.rank_legend(len(best)) + " sentence to the query (by cosine)")
 
 
-def saliency_view(sal, doc) -> None:
+def saliency_view(sal, doc, ds_name: str) -> None:
     from retrieval.explain.saliency import LEGEND
 
     st.markdown(
@@ -188,3 +180,30 @@ def saliency_view(sal, doc) -> None:
     st.caption(LEGEND)
     st.dataframe(display.top_words(sal, 10), hide_index=True, width="stretch", column_config={"saliency": NUMBER(format="%+.4f")})
     highlighted(doc, sal.words, negative=True)
+
+
+def fusion_view(expl, doc, ds_name: str) -> None:
+    rule = f"1 / ({expl.setting.removeprefix('k=')} + rank)" if expl.method == "rrf" else "its normalised score"
+    st.markdown(
+        f"**Fused score {expl.total:.4f}**: the document was {data.esc(expl.summary())}. Each fused run adds {data.esc(rule)}."
+    )
+    st.dataframe(
+        expl.frame(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rank": NUMBER(format="%d"),
+            "score": NUMBER(format="%.4f"),
+            "part": NUMBER(format="%.5f"),
+            "share": NUMBER(format="percent"),
+        },
+    )
+
+
+# How each kind of explanation is drawn, by the explanation's type (what each system's ``explain`` returns).
+VIEWS = {
+    "BM25Explanation": bm25_view,
+    "DenseExplanation": dense_view,
+    "Saliency": saliency_view,
+    "FusionExplanation": fusion_view,
+}

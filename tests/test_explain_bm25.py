@@ -10,6 +10,7 @@ from retrieval.beir import BeirDataset
 from retrieval.errors import RetrievalError, UnknownSystem
 from retrieval.explain.bm25 import analyse_with_offsets, bm25_highlights, explain_bm25
 from retrieval.runner import get_run
+from retrieval.systems import parse_system
 
 # 768 and 793 match only 66 and 260 documents (so "every hit" stays quick); 1 is a full 1,000-hit query.
 QUERIES = ("768", "793")
@@ -24,7 +25,7 @@ def test_term_parts_sum_to_the_run_score_for_every_hit(scifact: BeirDataset, ses
         rows = run.for_query(qid)
         assert 0 < len(rows) < 1000
         for docid, score, rank in zip(rows["docid"], rows["score"], rows["rank"]):
-            ex = explain_bm25(scifact, spec, queries[qid], docid, cache=session_cache, run=run, qid=qid)
+            ex = explain_bm25(scifact, parse_system(spec), queries[qid], docid, cache=session_cache, run=run, qid=qid)
             assert ex.run_score == score and ex.rank == rank
             assert abs(ex.total - score) <= 1e-4, (qid, docid, ex.total, score)
             assert ex.total == pytest.approx(ex.lucene_score, abs=1e-5)
@@ -40,7 +41,7 @@ def test_term_parts_sum_to_the_run_score_for_every_hit(scifact: BeirDataset, ses
     rows = run.for_query("1")
     assert len(rows) == 1000
     for docid, score in list(zip(rows["docid"], rows["score"]))[::25]:
-        assert abs(explain_bm25(scifact, spec, queries["1"], docid, cache=session_cache).total - score) <= 1e-4
+        assert abs(explain_bm25(scifact, parse_system(spec), queries["1"], docid, cache=session_cache).total - score) <= 1e-4
     assert checked == 66 + 260
 
 
@@ -49,11 +50,11 @@ def test_multifield_terms_contribute_per_field_and_flat_has_one_field(scifact, s
     run = get_run(scifact, "test", "bm25-multifield", cache=session_cache, progress=False)
     fields_seen = set()
     for docid in run.for_query("1", 20)["docid"]:
-        ex = explain_bm25(scifact, "bm25-multifield", queries["1"], docid, cache=session_cache)
+        ex = explain_bm25(scifact, parse_system("bm25-multifield"), queries["1"], docid, cache=session_cache)
         fields_seen |= {t.field for t in ex.matched}
         assert {t.field for t in ex.terms} == {"contents", "title"}  # absent terms are listed per field too
     assert fields_seen == {"contents", "title"}
-    flat = explain_bm25(scifact, "bm25-flat", queries["1"], "10608397", cache=session_cache)
+    flat = explain_bm25(scifact, parse_system("bm25-flat"), queries["1"], "10608397", cache=session_cache)
     assert {t.field for t in flat.terms} == {"contents"}
     frame = flat.frame()
     assert list(frame.columns[:3]) == ["term", "field", "tf"] and frame["score"].is_monotonic_decreasing
@@ -61,7 +62,7 @@ def test_multifield_terms_contribute_per_field_and_flat_has_one_field(scifact, s
 
 
 def test_repeated_query_word_is_one_clause_with_boost_2(scifact, session_cache):
-    ex = explain_bm25(scifact, "bm25-flat", "vitamin D vitamin", "1642727", cache=session_cache)
+    ex = explain_bm25(scifact, parse_system("bm25-flat"), "vitamin D vitamin", "1642727", cache=session_cache)
     vitamin = [t for t in ex.terms if t.term == "vitamin"]
     assert len(vitamin) == 1 and vitamin[0].boost == 2.0
     searcher_run = get_run(scifact, "test", "bm25-flat", cache=session_cache, progress=False)  # noqa: F841 (index built)
@@ -71,24 +72,30 @@ def test_repeated_query_word_is_one_clause_with_boost_2(scifact, session_cache):
         "vitamin D vitamin", k=5
     )
     for h in hits:
-        assert abs(explain_bm25(scifact, "bm25-flat", "vitamin D vitamin", h.docid, cache=session_cache).total - h.score) <= 1e-4
+        assert (
+            abs(
+                explain_bm25(scifact, parse_system("bm25-flat"), "vitamin D vitamin", h.docid, cache=session_cache).total
+                - h.score
+            )
+            <= 1e-4
+        )
 
 
 def test_non_matching_document_and_errors(scifact, session_cache):
-    ex = explain_bm25(scifact, "bm25-flat", "homocysteine", "4983", cache=session_cache)
+    ex = explain_bm25(scifact, parse_system("bm25-flat"), "homocysteine", "4983", cache=session_cache)
     assert ex.total == 0.0 and ex.lucene_score == 0.0 and not ex.matched
     assert [t.term for t in ex.terms] == ["homocystein"] and ex.terms[0].df > 0
     with pytest.raises(RetrievalError, match="not in the Lucene index"):
-        explain_bm25(scifact, "bm25-flat", "x", "no-such-doc", cache=session_cache)
+        explain_bm25(scifact, parse_system("bm25-flat"), "x", "no-such-doc", cache=session_cache)
     with pytest.raises(UnknownSystem, match="not a BM25"):
-        explain_bm25(scifact, "dense:all-MiniLM-L6-v2", "x", "4983", cache=session_cache)
+        explain_bm25(scifact, parse_system("dense:all-MiniLM-L6-v2"), "x", "4983", cache=session_cache)
 
 
 def test_highlights_mark_exactly_the_contributing_words(scifact, session_cache):
     queries = scifact.split_queries("test")
     run = get_run(scifact, "test", "bm25-multifield", cache=session_cache, progress=False)
     docid = run.for_query("1")["docid"].iloc[0]
-    ex = explain_bm25(scifact, "bm25-multifield", queries["1"], docid, cache=session_cache)
+    ex = explain_bm25(scifact, parse_system("bm25-multifield"), queries["1"], docid, cache=session_cache)
     spans = bm25_highlights(scifact, ex)
     doc = scifact.corpus[docid]
     assert spans and all(s.weight > 0 for s in spans)

@@ -10,6 +10,7 @@ import pytest
 
 from retrieval.explain.dense import DenseExplanation, cosine_score_fn, dense_saliency, explain_dense, split_sentences
 from retrieval.explain.saliency import model_text, occlude
+from retrieval.systems import parse_system
 
 SPEC = "dense:all-MiniLM-L6-v2"
 
@@ -82,7 +83,9 @@ def test_explain_dense_ranks_sentences_and_matches_the_model(scifact, minilm, se
     assert {s.span.field for s in ex.sentences} == {"title", "text"}
     frame = ex.frame()
     assert list(frame.columns) == ["rank", "field", "start", "end", "cosine", "text"] and len(frame) == len(ex.sentences)
-    assert explain_dense(scifact, SPEC, query, docid, cache=session_cache).cosine == pytest.approx(ex.cosine, abs=1e-6)
+    assert explain_dense(scifact, parse_system(SPEC), query, docid, cache=session_cache).cosine == pytest.approx(
+        ex.cosine, abs=1e-6
+    )
 
 
 def test_a_sentence_used_as_query_is_found_first(scifact, minilm, session_cache):

@@ -13,6 +13,7 @@ from retrieval.cache import Cache
 from retrieval.errors import UnknownSystem
 from retrieval.explain import saliency as sal_mod
 from retrieval.explain.saliency import Saliency, explain_reranker, model_text, occlude, occlusion_saliency, words_of
+from retrieval.systems import parse_system
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def test_words_past_the_input_limit_get_exactly_zero(tiny_t5_dir):
 def test_only_rerankers(tiny_dir):
     ds = BeirDataset(tiny_dir, "tiny")
     with pytest.raises(UnknownSystem, match="not a reranker"):
-        explain_reranker(ds, "bm25-flat", "x", "d1")
+        explain_reranker(ds, parse_system("bm25-flat"), "x", "d1")
 
 
 def test_cli_explains_a_reranker_hit(tiny_t5_dir, tiny_dir, tmp_path, capsys):

@@ -9,6 +9,7 @@ import pytest
 from retrieval.beir import BeirDataset
 from retrieval.explain.spans import WeightedSpan
 from retrieval.run import Run
+from retrieval.systems import parse_system
 from view import choices
 from view import explain_display as display
 
@@ -47,7 +48,7 @@ def test_bm25_table_parts_sum_to_the_score(tiny_dir, tmp_path):
     from retrieval.explain.bm25 import explain_bm25
 
     ds = BeirDataset(tiny_dir, "tiny")
-    expl = explain_bm25(ds, "bm25-flat", "vitamin D bone", "d1", cache=Cache(tmp_path / "c"))
+    expl = explain_bm25(ds, parse_system("bm25-flat"), "vitamin D bone", "d1", cache=Cache(tmp_path / "c"))
     table = display.bm25_table(expl)
     assert list(table.columns) == ["term", "field", "tf", "df", "idf", "norm", "part", "share"]
     assert table["part"].sum() == pytest.approx(expl.total, abs=1e-9) and table["share"].sum() == pytest.approx(1.0)

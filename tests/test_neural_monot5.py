@@ -167,7 +167,7 @@ def test_deeper_rerank_scores_only_new_pairs(tiny, tiny_ds, cache, monkeypatch):
     n = {d: sum(min(d, len(first.for_query(q))) for q in first.qids) for d in (1, 5)}
     assert n[5] > n[1]
     shallow = _reranker(folder, depth=1).retrieve(
-        tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False, first_stage_run=first
+        tiny_ds, tiny_ds.split_queries("test"), cache=shared_cache, progress=False, input_runs=[first]
     )
     before = sum(calls)
     deep_system = _reranker(folder, depth=5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -113,28 +114,32 @@ def system_options(cached_runs: pd.DataFrame | None = None, dataset: str | None 
     return list(dict.fromkeys(specs))
 
 
-def default_systems(
-    options: Iterable[str],
-    family: Callable[[str], str],
-    available: Callable[[str], bool],
-    measured: Callable[[str], float | None],
-    params: Callable[[str], float | None] | None = None,
-) -> list[str]:
-    """BM25 flat; the best available dense model (best ``measured`` nDCG@10 here, else the largest by
-    ``params``); the first available monoT5."""
-    if params is None:
-        from retrieval.neural.registry import params_for_spec as params
-    options = list(options)
+def fusion_options(cached: Iterable[str], retriever: Callable[[str], bool]) -> list[str]:
+    """Hybrids worth offering: reciprocal-rank fusion of BM25 flat with each neural first-stage retriever that has a
+    cached run here (``retriever`` says which specs are one), so fusing costs seconds."""
+    from retrieval.fusion import join_fusion_spec
+
+    return [join_fusion_spec("rrf", ["bm25-flat", spec], {}) for spec in dict.fromkeys(cached) if retriever(spec)]
+
+
+def default_systems(options: Iterable[str], system: Callable[[str], Any], measured: Callable[[str], float | None]) -> list[str]:
+    """BM25 flat; the best neural first-stage retriever here (best ``measured`` nDCG@10 on this split, else the
+    largest); the first monoT5 reranker. ``system`` gives a spec's :class:`~retrieval.system.System` when it can run
+    here (else ``None``); what each one is comes from the system (its inputs, parameters, model series), never from
+    its spec's spelling."""
+    from retrieval.series import series_of_spec
+
+    found = [(spec, system(spec)) for spec in options]
     chosen = ["bm25-flat"]
-    dense = [s for s in options if family(s) == "dense" and available(s)]
-    if dense:
+    retrievers = [(s, sys_) for s, sys_ in found if sys_ is not None and not sys_.inputs and sys_.parameters is not None]
+    if retrievers:
 
-        def score(spec: str) -> tuple[float, float]:
-            value = measured(spec)
-            return (-1.0 if value is None else value), (params(spec) or 0.0)
+        def score(item: tuple[str, Any]) -> tuple[float, float]:
+            value = measured(item[0])
+            return (-1.0 if value is None else value), (item[1].parameters or 0.0)
 
-        chosen.append(max(dense, key=score))
-    monot5 = [s for s in options if s.startswith("monot5") and available(s)]
+        chosen.append(max(retrievers, key=score)[0])
+    monot5 = [s for s, sys_ in found if sys_ is not None and sys_.first_stage is not None and series_of_spec(s)[0] == "monoT5"]
     if monot5:
         chosen.append(monot5[0])
     return chosen

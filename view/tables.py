@@ -107,22 +107,3 @@ def measured_rows(
             }
         )
     return rows
-    for _, r in cached_runs[cached_runs["dataset"] == dataset].iterrows():
-        spec, split = str(r["system"]), str(r["split"])
-        ev = evaluation(spec, split)
-        if ev is None:
-            continue
-        name, family, params = describe(spec)
-        rows.append(
-            {
-                "label": f"{name} [{split}]",
-                "family": family,
-                "params_millions": params,
-                "ndcg_at_10": ev.mean["nDCG@10"],
-                "source": f"measured here: run {r['path']} ({ev.n_queries} {split} queries), evaluated with ir_measures",
-                "notes": "parameter count from retrieval/data/models.csv"
-                if params is not None
-                else "parameter count unknown (no model registry entry)",
-            }
-        )
-    return rows

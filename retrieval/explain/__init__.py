@@ -7,7 +7,7 @@
 * :mod:`.saliency` - word-occlusion saliency of a reranker's score (:func:`~.saliency.explain_reranker`).
 * :mod:`.spans` - :class:`~.spans.WeightedSpan`, the highlighting value all of them return.
 
-:func:`explain_document` picks the right one for a system. Everything is computed on demand for one
+:func:`explain_document` asks the system (:meth:`retrieval.system.System.explain`), which picks its own. Everything is computed on demand for one
 document and cached; importing this package is cheap (pyserini, torch and transformers load on first use).
 """
 
@@ -21,24 +21,20 @@ __all__ = ["WeightedSpan", "explain_document"]
 
 
 def explain_document(
-    dataset: Any, system: Any, query: str, docid: str, *, cache: Any = None, run: Any = None, qid: str | None = None
+    dataset: Any,
+    system: Any,
+    query: str,
+    docid: str,
+    *,
+    cache: Any = None,
+    run: Any = None,
+    qid: str | None = None,
+    input_runs: Any = (),
 ) -> Any:
-    """The explanation that fits ``system``'s family: a ``BM25Explanation`` (bm25-*), a ``DenseExplanation``
-    (dense:*) or a reranker ``Saliency`` (monot5:*, ce:*). ``run``/``qid`` attach the run's score (BM25)."""
-    from ..errors import UnknownSystem
+    """``system.explain(...)`` for a System or a spec: the explanation that fits it (a ``BM25Explanation``, a
+    ``DenseExplanation``, a reranker ``Saliency``, a fusion's ``FusionExplanation``). ``run``/``qid`` attach the
+    run's score (BM25); ``input_runs`` are the inputs' runs (a fusion explains from them)."""
     from ..systems import parse_system
 
     parsed = parse_system(system) if isinstance(system, str) else system
-    if parsed.family == "bm25":
-        from .bm25 import explain_bm25
-
-        return explain_bm25(dataset, parsed, query, docid, cache=cache, run=run, qid=qid)
-    if parsed.family == "dense":
-        from .dense import explain_dense
-
-        return explain_dense(dataset, parsed, query, docid, cache=cache)
-    if parsed.family == "reranker":
-        from .saliency import explain_reranker
-
-        return explain_reranker(dataset, parsed, query, docid, cache=cache)
-    raise UnknownSystem(f"no explanation for {parsed.spec} (family {parsed.family!r})")
+    return parsed.explain(dataset, query, docid, cache=cache, run=run, qid=qid, input_runs=input_runs)

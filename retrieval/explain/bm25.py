@@ -84,6 +84,7 @@ class BM25Explanation:
     run_score: float | None = None
     rank: int | None = None
     params: dict[str, float] = field(default_factory=dict)
+    condition: str = "flat"  # Pyserini's BEIR condition: which Lucene field holds each BEIR field (FIELD_OF)
 
     @property
     def total(self) -> float:
@@ -117,6 +118,21 @@ class BM25Explanation:
         cols = ["term", "field", "tf", "df", "N", "idf", "boost", "dl", "avgdl", "length_norm", "tf_part", "score", "share"]
         return pd.DataFrame(rows, columns=cols)
 
+    def report(self, document: Any = None, run_line: str = "", run_score: float | None = None, top: int = 10) -> str:
+        """Plain text for the command line: every clause's part, their sum, Lucene's value and the run's line."""
+        frame = self.frame()
+        frame = frame[
+            ["field", "term", "tf", "df", "N", "idf", "boost", "dl", "avgdl", "length_norm", "tf_part", "score", "share"]
+        ]
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            table = frame.to_string(index=False, float_format=lambda v: f"{v:.6f}", na_rep="-")
+        lines = [table, f"\nsum of term parts: {self.total:.6f}"]
+        lines.append(f"Lucene's explanation: {self.lucene_score:.6f}  (k1={self.params['k1']:g}, b={self.params['b']:g})")
+        lines += [run_line] if run_line else []
+        if run_score is not None:
+            lines.append(f"difference (sum - run): {self.total - run_score:+.2e}  (Anserini rounds run scores to 4 decimals)")
+        return "\n".join(lines)
+
     def term_weights(self, lucene_field: str | None = None) -> dict[str, float]:
         """``{analysed term: score}`` (summed over fields unless ``lucene_field`` picks one)."""
         out: dict[str, float] = {}
@@ -127,15 +143,13 @@ class BM25Explanation:
 
 
 def _condition(system: Any) -> tuple[str, dict[str, Any], str]:
-    from .. import systems
-    from ..bm25 import BM25
-
-    sys_obj = systems.parse_system(system) if isinstance(system, str) else system
-    if not isinstance(sys_obj, BM25):
+    """(condition, parameters, spec) of a BM25 system (:class:`~retrieval.bm25.BM25`, which calls this module
+    from its ``explain``); anything else has no term contributions."""
+    if not hasattr(system, "condition") or not hasattr(system, "index"):
         raise UnknownSystem(
-            f"{getattr(sys_obj, 'spec', system)} is not a BM25 system; term contributions exist for bm25-flat and bm25-multifield"
+            f"{getattr(system, 'spec', system)} is not a BM25 system; term contributions exist for bm25-flat and bm25-multifield"
         )
-    return sys_obj.condition, dict(sys_obj.params), sys_obj.spec
+    return system.condition, dict(system.params), system.spec
 
 
 def explain_bm25(
@@ -148,18 +162,16 @@ def explain_bm25(
     run: Run | None = None,
     qid: str | None = None,
 ) -> BM25Explanation:
-    """Term contributions of ``docid`` for ``query`` under a BM25 system (``"bm25-flat"``/``"bm25-multifield"``
-    or its :class:`~retrieval.bm25.BM25`), from Lucene's explanation on the system's cached index.
+    """Term contributions of ``docid`` for ``query`` under a BM25 system (a :class:`~retrieval.bm25.BM25`: its
+    ``explain`` calls this), from Lucene's explanation on the system's cached index.
 
     Give ``run`` and ``qid`` to attach the document's score and rank in that run. Raises
     :class:`RetrievalError` when the document is not in the index.
     """
-    from ..bm25 import build_index
-
     condition, params, spec = _condition(system)
     cache = cache or Cache()
-    index = build_index(dataset, condition, cache=cache, progress=False)
-    expl = _explain_cached(str(index), condition, float(params["k1"]), float(params["b"]), query, str(docid))
+    index = system.index(dataset, cache)
+    expl = _explain_cached(str(index), _fields(condition), float(params["k1"]), float(params["b"]), query, str(docid))
     run_score = rank = None
     if run is not None and qid is not None:
         rows = run.for_query(str(qid))
@@ -176,24 +188,39 @@ def explain_bm25(
         run_score,
         rank,
         {"k1": float(params["k1"]), "b": float(params["b"])},
+        condition,
     )
+
+
+def _fields(condition: str) -> tuple[tuple[str, float], ...] | None:
+    """The Lucene fields and weights a condition's query searches (``None``: ``contents`` alone), hashable."""
+    return None if condition == "flat" else tuple((FIELD_OF[condition][f], 1.0) for f in ("text", "title"))
+
+
+@functools.lru_cache(maxsize=8)
+def _searcher(index: str, k1: float, b: float):
+    """pyserini's LuceneSearcher on ``index`` with the run's BM25 parameters (starts the JVM with Anserini's
+    classpath, before jnius is imported)."""
+    from ..lucene import pyserini_search
+
+    searcher = pyserini_search().LuceneSearcher(index)
+    searcher.set_bm25(k1, b)
+    return searcher
 
 
 @functools.lru_cache(maxsize=32)
 def _query_context(
-    index: str, condition: str, k1: float, b: float, query: str
+    index: str, field_weights: tuple[tuple[str, float], ...] | None, k1: float, b: float, query: str
 ) -> tuple[Any, Any, Any, dict[str, int], dict[str, int]]:
     """Per (index, query): the reader, an IndexSearcher with the run's similarity, the Lucene query, the
     analysed query terms with their counts, and per field the number of documents having it."""
-    from ..bm25 import CONDITIONS, _searcher
-
     searcher = _searcher(index, k1, b)  # starts the JVM with pyserini's classpath: before importing jnius
     from jnius import autoclass
 
     jobj = searcher.object
     reader = jobj.reader
-    fields = CONDITIONS[condition]["fields"] or {"contents": 1.0}
-    jquery = _build_query(jobj, query, fields, multi=CONDITIONS[condition]["fields"] is not None)
+    fields = dict(field_weights or (("contents", 1.0),))
+    jquery = _build_query(jobj, query, fields, multi=field_weights is not None)
     isearcher = autoclass("org.apache.lucene.search.IndexSearcher")(reader)
     isearcher.setSimilarity(jobj.get_similarity())
     n_docs = {}
@@ -210,11 +237,9 @@ def _query_context(
 
 @functools.lru_cache(maxsize=2048)
 def _explain_cached(
-    index: str, condition: str, k1: float, b: float, query: str, docid: str
+    index: str, field_weights: tuple[tuple[str, float], ...] | None, k1: float, b: float, query: str, docid: str
 ) -> tuple[tuple[TermContribution, ...], float]:
-    from ..bm25 import CONDITIONS
-
-    reader, (weight, segments), _, counts, n_docs = _query_context(index, condition, k1, b, query)
+    reader, (weight, segments), _, counts, n_docs = _query_context(index, field_weights, k1, b, query)
     from jnius import autoclass
 
     lucene_docid = autoclass("io.anserini.index.IndexReaderUtils").convertDocidToLuceneDocid(reader, docid)
@@ -229,13 +254,13 @@ def _explain_cached(
     terms = [TermContribution(**leaf, share=(leaf["score"] / total if total > 0 else 0.0)) for leaf in leaves]
     # query terms the document lacks, per field, with score 0
     seen = {(t.field, t.term) for t in terms}
-    fields = CONDITIONS[condition]["fields"] or {"contents": 1.0}
+    fields = dict(field_weights or (("contents", 1.0),))
     nan = float("nan")
     for fname, weight in fields.items():
         n = n_docs[fname]
         for term, count in counts.items():
             if (fname, term) not in seen:
-                df = _doc_freq(index, condition, k1, b, query, fname, term)
+                df = _doc_freq(index, field_weights, k1, b, query, fname, term)
                 idf = math.log(1 + (n - df + 0.5) / (df + 0.5)) if n else nan
                 terms.append(
                     TermContribution(term, fname, 0.0, df, n, idf, float(count * weight), k1, b, nan, nan, nan, 0.0, 0.0, 0.0)
@@ -245,10 +270,12 @@ def _explain_cached(
 
 
 @functools.lru_cache(maxsize=4096)
-def _doc_freq(index: str, condition: str, k1: float, b: float, query: str, fname: str, term: str) -> int:
+def _doc_freq(
+    index: str, field_weights: tuple[tuple[str, float], ...] | None, k1: float, b: float, query: str, fname: str, term: str
+) -> int:
     from jnius import autoclass
 
-    reader = _query_context(index, condition, k1, b, query)[0]
+    reader = _query_context(index, field_weights, k1, b, query)[0]
     return int(reader.docFreq(autoclass("org.apache.lucene.index.Term")(fname, term)))
 
 
@@ -362,12 +389,10 @@ def bm25_highlights(dataset: BeirDataset, explanation: BM25Explanation) -> list[
     that term's contribution in the Lucene field the BEIR field went into (``contents`` for both under
     ``bm25-flat``; ``title``/``contents`` under ``bm25-multifield``). Tokens come from the index's own
     analyzer (Porter stemming, stop words), so the highlighted words are exactly the ones that counted."""
-    from .. import systems
-
     doc = dataset.corpus.get(explanation.docid)
     if doc is None:
         raise RetrievalError(f"document {explanation.docid!r} is not in {dataset.name}")
-    condition = systems.parse_system(explanation.system).condition
+    condition = explanation.condition
     spans: list[WeightedSpan] = []
     for beir_field, text in (("title", doc.title), ("text", doc.text)):
         weights = explanation.term_weights(FIELD_OF[condition][beir_field])

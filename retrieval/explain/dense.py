@@ -132,20 +132,24 @@ class DenseExplanation:
         chosen = self.sentences if top is None else self.sentences[:top]
         return sorted((s.span for s in chosen), key=lambda w: (w.field != "title", w.start))
 
+    def report(self, document: Any, run_line: str = "", run_score: float | None = None, top: int = 10) -> str:
+        """Plain text for the command line: the cosine, the run's line, the ``top`` sentences."""
+        lines = [f"cosine(query, document) with {self.model}: {self.cosine:.6f}"]
+        lines += [run_line] if run_line else []
+        lines.append(f"\nsentences by cosine against the query (top {top} of {len(self.sentences)}):")
+        for s in self.sentences[:top]:
+            text = s.span.text_of(document.title, document.text).replace("\n", " ")
+            lines.append(f"  {s.score:.4f}  [{s.span.field} {s.span.start}:{s.span.end}]  {text[:160]}")
+        return "\n".join(lines)
 
-_SYSTEMS: dict[str, Any] = {}
+
 _MEMO: dict[tuple, DenseExplanation] = {}
 
 
 def _dense_system(system: Any):
-    from ..neural.dense import DenseRetriever
-    from ..systems import parse_system
-
-    if isinstance(system, str):
-        if system not in _SYSTEMS:
-            _SYSTEMS[system] = parse_system(system)
-        system = _SYSTEMS[system]
-    if not isinstance(system, DenseRetriever):
+    """A dense system (:class:`~retrieval.neural.dense.DenseRetriever`, whose ``explain`` calls this module):
+    anything with an encoder and a model key."""
+    if not all(hasattr(system, a) for a in ("encoder", "model_key", "info")) or not hasattr(system.info, "similarity"):
         raise UnknownSystem(f"{getattr(system, 'spec', system)} is not a dense system (dense:...)")
     return system
 
@@ -158,7 +162,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def explain_dense(dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None) -> DenseExplanation:
     """Cosine of ``docid`` with ``query`` and its sentences ranked by cosine, under a dense system
-    (``"dense:all-MiniLM-L6-v2"`` or a :class:`~retrieval.neural.dense.DenseRetriever`)."""
+    (a :class:`~retrieval.neural.dense.DenseRetriever`: its ``explain`` calls this)."""
     dense = _dense_system(system)
     doc = dataset.corpus.get(str(docid))
     if doc is None:

@@ -68,6 +68,15 @@ class Saliency:
             columns=["field", "start", "end", "word", "saliency"],
         )
 
+    def report(self, document: Any, run_line: str = "", run_score: float | None = None, top: int = 10) -> str:
+        """Plain text for the command line: the score, the run's line, the ``top`` words by saliency."""
+        lines = [f"score of the whole document: {self.base_score:.6f}"]
+        lines += [run_line] if run_line else []
+        lines.append(f"\nwords whose removal lowers the score most (occlusion saliency, top {top} of {len(self.words)}):")
+        for w in sorted(self.words, key=lambda w: -w.weight)[:top]:
+            lines.append(f"  {w.weight:+.5f}  [{w.field} {w.start}:{w.end}]  {w.text_of(document.title, document.text)}")
+        return "\n".join(lines)
+
 
 def words_of(title: str, text: str) -> list[WeightedSpan]:
     """The words of a document (weight 0), title first; ``label`` holds the word."""
@@ -127,16 +136,14 @@ def occlusion_saliency(score_fn: ScoreFn, query: str, title: str, text: str) -> 
 def explain_reranker(
     dataset: BeirDataset, system: Any, query: str, docid: str, *, cache: Cache | None = None, progress: bool = False
 ) -> Saliency:
-    """Occlusion saliency of a monoT5 / cross-encoder system's score for ``docid`` (spec or Reranker).
+    """Occlusion saliency of a monoT5 / cross-encoder system's score for ``docid`` (a
+    :class:`~retrieval.neural.rerank.Reranker`: its ``explain`` calls this).
 
     Computed once per (model score key, dataset, document, query) and kept in the cache; a document of
     ``n`` words costs ``n + 1`` model calls (batched) the first time.
     """
-    from ..neural.rerank import Reranker
-    from ..systems import parse_system
-
-    reranker = parse_system(system) if isinstance(system, str) else system
-    if not isinstance(reranker, Reranker):
+    reranker = system
+    if not all(hasattr(reranker, a) for a in ("scorer", "model_key", "depth")):
         raise UnknownSystem(f"{getattr(reranker, 'spec', system)} is not a reranker (monot5:... or ce:...)")
     cache = cache or Cache()
     return cached_saliency(

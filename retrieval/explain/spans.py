@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FIELDS = ("title", "text")
-
 
 @dataclass(frozen=True)
 class WeightedSpan:

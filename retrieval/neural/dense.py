@@ -216,6 +216,8 @@ class DenseRetriever(ModelSystem):
     """``dense:<registry id>``: bi-encoder retrieval, exact (default) or FAISS HNSW search."""
 
     family = "dense"
+    explain_label = "Encoding the document's sentences…"
+    build_unit = "documents"
 
     def __init__(
         self,
@@ -273,17 +275,33 @@ class DenseRetriever(ModelSystem):
             "code_version": DENSE_CODE_VERSION,
         }
 
-    def encode_progress(self, dataset: BeirDataset, cache: Cache) -> tuple[int, int] | None:
+    def build_progress(self, dataset: BeirDataset, cache: Cache) -> tuple[int, int] | None:
         """Documents of ``dataset`` encoded so far by this model, of all (see :func:`encode_progress`)."""
         return encode_progress(cache, dataset, self.model_key())
 
     # ---- work -------------------------------------------------------------------------------
     def encoder(self, cache: Cache | None = None):
         if self._encoder is None:
-            from .dense_model import DenseEncoder
-
-            self._encoder = DenseEncoder.from_pretrained(self.info.id, **self.load_options(cache))
+            self._encoder = self.load_model(self.info, self.load_options(cache))
         return self._encoder
+
+    @staticmethod
+    def load_model(info: registry.ModelInfo, options: dict[str, Any]):
+        """A DenseEncoder for ``info`` (``options``: :meth:`ModelSystem.load_options`)."""
+        from .dense_model import DenseEncoder
+
+        return DenseEncoder.from_pretrained(info.id, **options)
+
+    def explain(self, dataset, query, docid, *, cache=None, run=None, qid=None, input_runs=(), progress=False):
+        """The query-document cosine and the document's sentences ranked against the query
+        (:mod:`retrieval.explain.dense`)."""
+        from ..explain.dense import explain_dense
+
+        return explain_dense(dataset, self, query, docid, cache=cache)
+
+    def reproduce_args(self, *, recorded=None) -> tuple[list[str], list[str]]:
+        """The model's flags (spec, ``--dtype``, ``--revision`` or a note on where the weights came from)."""
+        return self._model_args([], recorded)
 
     def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
         return corpus_embeddings(
@@ -295,7 +313,7 @@ class DenseRetriever(ModelSystem):
             batch_size=self.batch_size,
             progress=progress,
             executor=self.executor,
-            worker_factory=self.worker_factory(cache, "encoder") if self.executor is not None else None,
+            worker_factory=self.worker_factory(cache) if self.executor is not None else None,
         )
 
     def retrieve(self, dataset: BeirDataset, queries: Mapping[str, str], *, cache: Cache, progress: bool = True) -> Run:

