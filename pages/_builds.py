@@ -1,119 +1,135 @@
-"""Runs built in the background (issue 12, point 4): a column whose run is missing builds it in a thread and shows
-its progress instead of holding the page; the other columns are shown meanwhile.
+"""The one way the app does long work: a run build, a model fetch or a dataset download as a background job
+(:mod:`retrieval.jobs`), with its progress drawn in place (issue 27, item 4).
 
-A dense system's progress is the documents encoded so far, read from its embeddings' scratch folder
-(``DenseRetriever.encode_progress``, so an encode started elsewhere shows too), with an ETA from the rate since
-this build started. Other systems show the time spent so far. The column polls with ``st.fragment(run_every=...)``
-and reruns the app when the run is in the cache. On a first start (the landing page downloaded the dataset) the
-missing runs of the systems on the first page start on their own; otherwise a button starts them.
+Compare's columns, Data & runs' build and fetch forms and the first start's download all start jobs here and show
+them with :func:`show`: a progress bar worded by :mod:`view.progress` (documents encoded, bytes fetched, or the time
+spent against an estimate made before the build started), polled with ``st.fragment(run_every=...)`` while the job
+runs. When it finishes, the caches that list runs, models and datasets are refreshed and the app reruns; when it
+fails, polling stops and the error stays with a "Try again" button. On a first start (the landing page downloaded
+the dataset) the missing runs of the systems on the first page start on their own; otherwise a button starts them.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
-from typing import Any
+import os
+from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from pages import _cached as data
-from view import text
+from pages import _repro
+from retrieval import jobs
+from view import progress
 
 FIRST_START = "_first_start"  # session flag set by the landing page once it has downloaded the dataset
 
 
-@dataclass
-class Build:
-    ds_name: str
-    split: str
-    spec: str
-    started: float = field(default_factory=time.monotonic)
-    first_done: int | None = None  # documents already encoded when this build was first watched (a resumed encode)
-    error: str = ""
-    done: bool = False
-
-
 @st.cache_resource(show_spinner=False)
-def _jobs() -> dict[tuple[str, str, str, str], Build]:
-    return {}
+def board() -> jobs.Jobs:
+    """This server's jobs (one per run, model or dataset, shared by every session)."""
+    return jobs.Jobs()
 
 
-def _key(ds_name: str, split: str, spec: str) -> tuple[str, str, str, str]:
-    return data.cache_root(), ds_name, split, spec
+def _run_key(ds_name: str, split: str, spec: str, folder: str | None = None) -> tuple:
+    return "run", data.cache_root(), ds_name, split, spec, folder
 
 
-def run_build(dataset: Any, split: str, system: Any, cache: Any) -> None:
-    """The build itself (a module function, so a test can hold it back)."""
-    from retrieval.runner import get_run
-
-    get_run(dataset, split, system, cache=cache, progress=False)
-
-
-def _work(job: Build, dataset: Any, system: Any, cache: Any) -> None:
-    try:
-        run_build(dataset, job.split, system, cache)
-        job.done = True
-    except Exception as exc:  # shown in the column, which offers to try again
-        job.error = f"{type(exc).__name__}: {exc}"
-
-
-def job(ds_name: str, split: str, spec: str) -> Build | None:
+def job(ds_name: str, split: str, spec: str, folder: str | None = None) -> jobs.Job | None:
     """This server's build of ``spec`` on the split, running, finished or failed; None if none was started."""
-    return _jobs().get(_key(ds_name, split, spec))
+    return board().get(_run_key(ds_name, split, spec, folder))
 
 
-def start(ds_name: str, split: str, spec: str) -> Build:
-    """Start building the run in a thread (once: a running or finished build is returned as it is)."""
-    jobs = _jobs()
-    key = _key(ds_name, split, spec)
-    current = jobs.get(key)
-    if current is not None and not current.error:
-        return current
+def start(ds_name: str, split: str, spec: str, folder: str | None = None) -> jobs.Job:
+    """Start building the run in the background (once: a running or finished build is returned as it is).
+    ``folder``: a model folder this session chose for the system (Data & runs)."""
     # Resolved here, in the script's thread: the worker touches no Streamlit cache.
-    dataset, system, cache = data.dataset(ds_name), data.system_info(spec)[0], data.cache()
-    current = jobs[key] = Build(ds_name, split, spec)
-    threading.Thread(target=_work, args=(current, dataset, system, cache), daemon=True, name=f"build-{spec}").start()
-    return current
+    dataset, system = data.dataset(ds_name), data.system_for(spec, folder)
+    new, work = jobs.run_job(dataset, split, system, data.cache(), estimate=data.build_estimate(ds_name, spec))
+    return board().start(_run_key(ds_name, split, spec, folder), new, work)
 
 
-def progress_label(name: str, ds_name: str, done: int, total: int, first_done: int, elapsed: float) -> str:
-    """``"Encoding scifact with X: 2,048 of 5,183 documents · about 3 min 10 s left"``; the ETA is the rate of this
-    build so far (documents encoded before it started do not count) applied to what is left."""
-    if done >= total:
-        return f"Encoded {ds_name} with {name} ({total:,} documents); searching…"
-    new = done - first_done
-    left = (
-        f"about {text.format_seconds(elapsed * (total - done) / new)} left"
-        if new > 0 and elapsed > 0
-        else "estimating the time left…"
-    )
-    return f"Encoding {ds_name} with {name}: {done:,} of {total:,} documents · {left}"
+def fetch_model(spec: str) -> jobs.Job:
+    """Fetch a model's weights from the Hugging Face hub in the background."""
+    from retrieval.neural import registry
+
+    new, work = jobs.model_job(registry.lookup(spec))
+    return board().start(("model", spec), new, work)
+
+
+def model_fetch(spec: str) -> jobs.Job | None:
+    return board().get(("model", spec))
+
+
+def download_dataset(name: str) -> jobs.Job | None:
+    """Download a BEIR dataset into the cache in the background (the catalogue's URL and md5;
+    ``BEIR_DOWNLOAD_URL``, a template with ``{name}``, and ``BEIR_DOWNLOAD_MD5`` point it at a mirror); None when
+    the dataset cannot be downloaded."""
+    from retrieval.beir import dataset_info
+
+    info = dataset_info(name)
+    if info is None or not info.downloadable:
+        return None
+    url = os.environ.get("BEIR_DOWNLOAD_URL", "").format(name=name) or info.url
+    md5 = os.environ.get("BEIR_DOWNLOAD_MD5") or (info.md5 if url == info.url else None)
+    root = Path(data.cache_root()) / "datasets"
+    new, work = jobs.dataset_job(name, url, md5, root)
+    return board().start(("dataset", str(root), name), new, work)
+
+
+def dataset_download(name: str) -> jobs.Job | None:
+    return board().get(("dataset", str(Path(data.cache_root()) / "datasets"), name))
+
+
+def settled(job: jobs.Job) -> bool:
+    """Whether ``job`` finished; the first time a page sees that, the lists it changed are refreshed."""
+    if not job.done:
+        return False
+    if not job.refreshed:
+        job.refreshed = True
+        _refresh(job)
+    return True
+
+
+def settle_all() -> None:
+    """Refresh what every job that finished since the last look changed (a page calls it before drawing its lists,
+    so a run built in the background is listed, with its command, on the next rerun of any page)."""
+    for job in board().all():
+        settled(job)
+
+
+def _refresh(job: jobs.Job) -> None:
+    """What a finished job changes: the lists of runs, models or datasets the pages show."""
+    if job.kind == "run":
+        data.forget_runs()
+        _repro.forget()
+    elif job.kind == "model":
+        data.forget_models()
+    else:
+        data.forget_datasets()
+
+
+def show(job: jobs.Job, retry: Callable[[], object], key: str, on_done: Callable[[], None] | None = None) -> None:
+    """A job in place: its progress while it runs (polled), its error with "Try again" once it failed (no more
+    polling). When it finishes, the lists it changes are refreshed and the app reruns."""
+    if job.error:
+        what = {"run": "Building the run of", "model": "Fetching", "dataset": "Downloading"}[job.kind]
+        st.error(f"{what} {data.esc(job.name)} failed: {data.esc(job.error, joiners=False)}", icon=":material/error:")
+        st.button("Try again", key=f"retry_{key}", icon=":material/refresh:", on_click=retry)
+        return
+    _poll(job, on_done)
 
 
 @st.fragment(run_every=1.0)
-def show(job: Build) -> None:
-    """The build's progress in its column; the app reruns once the run is there."""
-    name = data.display_name(job.spec)
-    if job.error:
-        st.error(f"Building the run of {data.esc(name)} failed: {data.esc(job.error, joiners=False)}")
-        st.button("Try again", key=f"rebuild_{job.spec}", on_click=start, args=(job.ds_name, job.split, job.spec))
-        return
-    if job.done:
-        data.forget_runs()
+def _poll(job: jobs.Job, on_done: Callable[[], None] | None) -> None:
+    if settled(job):
+        if on_done is not None:
+            on_done()
         st.rerun(scope="app")
-    elapsed = time.monotonic() - job.started
-    counts = data.encode_progress(job.ds_name, job.spec)
-    if counts is None:
-        st.progress(
-            0.0, text=f"Building the run of {data.esc(name)} on {data.esc(job.ds_name)}: {text.format_seconds(elapsed)} so far"
-        )
-        return
-    done, total = counts
-    if job.first_done is None:
-        job.first_done = done
-    label = progress_label(data.esc(name), data.esc(job.ds_name), done, total, job.first_done, elapsed)
-    st.progress(done / total if total else 0.0, text=label)
+    if job.error:  # the page draws the error without polling
+        st.rerun(scope="app")
+    fraction, line = progress.status_line(job)
+    st.progress(fraction or 0.0, text=data.esc(line))
 
 
 def first_start() -> bool:

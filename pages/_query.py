@@ -22,140 +22,20 @@ from collections.abc import Callable, Mapping, Sequence
 import streamlit as st
 
 from pages import _element
+from view import asset
 
 LABEL_CHARS = 140  # of a query's text in the list and the box
 
-OPTIONS_JS = r"""
-export default function ({ data }) {
-  (window.__rkQueries = window.__rkQueries || {})[data.id] = data.options;
-}
-"""
+OPTIONS_JS = asset.read("query_options.js")
 
 STYLE_ID = "rk-q-style"
-PICKER_CSS = """
-.rk-q{position:relative}
-.rk-q-label{display:block;font-size:0.875rem;margin-bottom:0.25rem;color:rgb(49,51,63)}
-.rk-q-box input{width:100%;box-sizing:border-box;height:2.5rem;padding:0 0.75rem;border:1px solid transparent;
-  border-radius:0.5rem;background:#f0f2f6;font:inherit;font-size:0.875rem;color:rgb(49,51,63);
-  text-overflow:ellipsis}
-.rk-q-box input:focus{outline:none;border-color:#ff4b4b}
-.rk-q-drop{position:absolute;z-index:1000;left:0;right:0;top:100%;margin-top:0.25rem;background:#fff;
-  border-radius:0.5rem;box-shadow:0 4px 16px rgba(0,0,0,.16);font-size:0.875rem}
-.rk-q-list{list-style:none;margin:0;padding:0.25rem 0;max-height:18rem;overflow-y:auto}
-.rk-q-list:empty{display:none}
-.rk-q-list li{padding:0.35rem 0.75rem;cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.rk-q-list li[aria-selected="true"]{background:#f0f2f6}
-.rk-q-list li.rk-q-current{font-weight:600}
-.rk-q-more{margin:0;padding:0.35rem 0.75rem;color:rgba(49,51,63,.6);font-style:italic}
-.rk-q-more:empty{display:none}
-"""
+PICKER_CSS = asset.read("query_picker.css")
 
 # The active option of a listbox (this picker's and the systems picker's, pages/_systems.py): aria-selected, in view,
 # and the box's aria-activedescendant; ``st`` holds the box (``input``), the list (``ul``) and ``active``.
-LISTBOX_JS = r"""
-function activate(st, i) {
-  const items = st.ul.querySelectorAll('[role="option"]');
-  if (st.active >= 0 && items[st.active]) items[st.active].setAttribute("aria-selected", "false");
-  st.active = Math.max(-1, Math.min(i, items.length - 1));
-  if (st.active >= 0) {
-    items[st.active].setAttribute("aria-selected", "true");
-    items[st.active].scrollIntoView({block: "nearest"});
-    st.input.setAttribute("aria-activedescendant", items[st.active].id);
-  } else st.input.removeAttribute("aria-activedescendant");
-}
-"""
+LISTBOX_JS = asset.read("listbox.js")
 
-PICKER_JS = (
-    LISTBOX_JS
-    + r"""
-const SHOW = 100;
-let seq = 0;
-const label = o => o[0] + " · " + o[1];
-
-function matches(options, typed) {
-  const words = typed.toLowerCase().split(/\s+/).filter(Boolean);
-  if (!words.length) return options;
-  const t = typed.trim().toLowerCase(), exact = [], prefix = [], rest = [];
-  for (const o of options) {
-    const id = o[0].toLowerCase(), hay = id + " " + o[1].toLowerCase();
-    if (!words.every(w => hay.includes(w))) continue;
-    (id === t ? exact : id.startsWith(t) ? prefix : rest).push(o);
-  }
-  return exact.concat(prefix, rest);
-}
-
-function build(root) {
-  __STYLE__;
-  const n = ++seq, list = "rk-q-list-" + n, box = "rk-q-input-" + n;
-  root.innerHTML =
-    '<div class="rk-q"><label class="rk-q-label"></label><div class="rk-q-box"><input type="text" role="combobox" ' +
-    'aria-autocomplete="list" aria-expanded="false" autocomplete="off" spellcheck="false"></div>' +
-    '<div class="rk-q-drop" hidden><ul class="rk-q-list" role="listbox"></ul>' +
-    '<p class="rk-q-more" role="status" aria-live="polite"></p></div></div>';
-  const input = root.querySelector("input"), ul = root.querySelector("ul");
-  const drop = root.querySelector(".rk-q-drop"), more = root.querySelector(".rk-q-more");
-  input.id = box; ul.id = list; input.setAttribute("aria-controls", list);
-  root.querySelector("label").htmlFor = box;
-  ul.setAttribute("aria-label", "Queries");
-  const st = root.__st = {input, ul, shown: [], active: -1, open: false};
-
-  const options = () => (window.__rkQueries || {})[root.__data.id] || [];
-  const setActive = i => activate(st, i);
-  const show = typed => {
-    const all = matches(options(), typed);
-    st.shown = all.slice(0, SHOW);
-    ul.textContent = "";
-    st.shown.forEach((o, i) => {
-      const li = document.createElement("li");
-      li.id = list + "-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
-      li.dataset.i = i; li.textContent = label(o);
-      if (o[0] === root.__data.qid) li.classList.add("rk-q-current");
-      ul.appendChild(li);
-    });
-    // outside the listbox (it holds options only), announced to screen readers
-    more.textContent = all.length > SHOW ? `${all.length - SHOW} more: type to narrow` : all.length ? "" : "No query matches";
-    st.active = -1; setActive(typed ? 0 : st.shown.findIndex(o => o[0] === root.__data.qid));
-    drop.hidden = false; st.open = true; input.setAttribute("aria-expanded", "true");
-  };
-  const close = () => {
-    drop.hidden = true; st.open = false; input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-  };
-  const restore = () => { close(); input.value = root.__data.label; };
-  const pick = o => {
-    root.__data = Object.assign({}, root.__data, {label: label(o)});  // shown until the rerun brings it back
-    close(); input.value = label(o); input.blur();
-    if (o[0] !== root.__data.qid) root.__trigger("pick", o[0]);
-  };
-  input.addEventListener("focus", () => { input.select(); show(""); });
-  input.addEventListener("input", () => show(input.value));
-  input.addEventListener("blur", restore);
-  input.addEventListener("keydown", e => {
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      if (!st.open) show("");
-      setActive(st.active + (e.key === "ArrowDown" ? 1 : -1));
-    } else if (e.key === "Enter" && st.open && st.shown[st.active]) {
-      e.preventDefault(); pick(st.shown[st.active]);
-    } else if (e.key === "Escape") { e.preventDefault(); restore(); input.blur(); }
-  });
-  drop.addEventListener("mousedown", e => e.preventDefault());  // keep the focus (and the list) until the click
-  ul.addEventListener("click", e => {
-    const li = e.target.closest('[role="option"]');
-    if (li) pick(st.shown[+li.dataset.i]);
-  });
-}
-
-export default function ({ data, parentElement: root, setTriggerValue }) {
-  root.__trigger = setTriggerValue;
-  root.__data = data;
-  if (!root.__st) build(root);
-  const st = root.__st;
-  root.querySelector("label").textContent = data.title;
-  if (document.activeElement !== st.input) st.input.value = data.label;
-}
-"""
-)
+PICKER_JS = LISTBOX_JS + asset.read("query_picker.js")
 
 
 _OPTIONS = st.components.v2.component("rk_query_options", js=OPTIONS_JS, isolate_styles=False)
@@ -209,25 +89,8 @@ def _on_pick(on_pick: Callable[[str], None]) -> None:
 
 
 HEADER_STYLE_ID = "rk-qh-style"
-HEADER_CSS = """
-.rk-qh{margin:0 0 0.25rem;font-size:1rem;line-height:1.6;color:rgb(49,51,63);overflow-wrap:anywhere}
-.rk-qh-c{font-size:0.875rem;line-height:1.6;color:rgba(49,51,63,.6)}
-"""
-HEADER_JS = r"""
-export default function ({ data, parentElement: root }) {
-  __STYLE__;
-  const sig = JSON.stringify(data);
-  if (root.__sig === sig) return;
-  root.__sig = sig;
-  const line = document.createElement("p"), name = document.createElement("strong"), caption = document.createElement("div");
-  line.className = "rk-qh";
-  name.textContent = data.label;
-  line.append(name, " " + data.text);
-  caption.className = "rk-qh-c";
-  caption.textContent = data.caption;
-  root.replaceChildren(line, caption);
-}
-"""
+HEADER_CSS = asset.read("query_header.css")
+HEADER_JS = asset.read("query_header.js")
 _HEADER = _element.component("rk_qhead", HEADER_JS, {HEADER_STYLE_ID: HEADER_CSS})
 HEADER_KEY = "query_header"
 

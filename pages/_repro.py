@@ -28,6 +28,11 @@ def _commands(root: str, data_dir_text: str) -> tuple[pd.DataFrame, dict[tuple[s
     return rows, latest
 
 
+def forget() -> None:
+    """Work the commands out again on the next call (a run was built)."""
+    _commands.clear()
+
+
 def _current() -> tuple[pd.DataFrame, dict[tuple[str, str, str], tuple[str, str]]]:
     return _commands(data.cache_root(), str(data.data_dir() or ""))
 

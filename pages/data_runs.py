@@ -6,11 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages import _builds as builds
 from pages import _cached as data
 from pages import _models, _nav, _repro, _upload
 from pages import _sidebar as sidebar
 from pages import _state as state
-from retrieval import runner
 from retrieval.beir import dataset_table
 from view import text
 
@@ -24,6 +24,22 @@ def datasets_section() -> None:
         "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
     )
     st.dataframe(frame, hide_index=True, width="stretch")
+    download_form(frame[frame["status"] == "downloadable"]["dataset"].tolist())
+
+
+def download_form(names: list[str]) -> None:
+    """Download a BEIR dataset into the cache, with its progress (the app's one job service)."""
+    if not names:
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    name = c1.selectbox("Download a dataset (md5 checked, into the cache)", names, key="w_dl_name")
+    job = builds.dataset_download(name)
+    if job is None:
+        c2.button("Download", icon=":material/download:", key="w_dl_go", on_click=builds.download_dataset, args=(name,))
+    elif builds.settled(job):
+        st.success(f"{data.esc(name)} is here: pick it in the sidebar.")
+    else:
+        builds.show(job, lambda: builds.download_dataset(name), f"dl_{name}")
 
 
 def runs_section() -> None:
@@ -107,21 +123,25 @@ def build_section() -> None:
     )
     specs = [s for s in data.system_options(ds_name) if s not in state.uploads()]
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
-    system, ok, message = data.system_info(spec)
     folder = _models.session_folders().get(spec)
+    system = data.system_for(spec, folder)
+    ok, message = system.availability() if system is not None else (False, data.choice(spec).message)
     if folder:
-        from retrieval.systems import parse_system
-
-        ok, message = parse_system(spec, model_path=folder).availability()
         st.caption(f"Uses the local folder `{folder}` (model_path) given above.")
+    job = builds.job(ds_name, split, spec, folder)
+    if job is not None and not builds.settled(job):
+        return builds.show(job, lambda: builds.start(ds_name, split, spec, folder), f"b_{ds_name}_{split}_{spec}")
+    if job is not None:
+        took = text.format_seconds(job.elapsed())
+        st.success(f"Cached {data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}): built here in {took}.")
+        return
     if data.has_run(ds_name, split, spec) and not folder:
         st.success(f"{data.name_md(spec)} on {data.esc(ds_name)} ({data.esc(split)}) is already cached.")
         return
     if not ok:
         st.warning(message or "Not available here.")
         return
-    docs = len(data.dataset(ds_name).corpus)
-    eta = runner.estimate_build_seconds(data.cached_runs(), spec, docs, data.docs_by_dataset())
+    eta = data.build_estimate(ds_name, spec)
     st.caption(
         f"Estimated time: {text.format_seconds(eta)}"
         + (
@@ -131,12 +151,19 @@ def build_section() -> None:
         )
         + ". Models not yet on this machine are downloaded first when there is internet."
     )
-    if st.button("Build", type="primary", icon=":material/play_arrow:", key="w_b_go"):
-        _models.run_with_progress(ds_name, split, spec, eta, folder)
+    st.button(
+        "Build",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="w_b_go",
+        on_click=builds.start,
+        args=(ds_name, split, spec, folder),
+    )
 
 
 def main() -> None:
     st.title("Data & runs")
+    builds.settle_all()
     sidebar.footer()
     datasets_section()
     _models.models_section()

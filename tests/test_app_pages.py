@@ -6,6 +6,7 @@ Tiny fixture and real SciFact; expectations come from the core and the reference
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -255,12 +256,19 @@ def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp
     assert any("No cached runs" in i.value for i in at.info)
     at.selectbox(key="w_b_ds").set_value("tiny").run()
     at.selectbox(key="w_b_spec").set_value("bm25-multifield").run()
-    at.button(key="w_b_go").click().run()
+    at.button(key="w_b_go").click().run()  # starts the build in the background, with its progress in place
+    deadline = time.monotonic() + 60
+    while not any("Cached BM25 (multifield) on tiny" in unescape(s.value) for s in at.success) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
     assert not at.exception
-    assert any("Cached BM25 (multifield) on tiny" in unescape(s.value) for s in at.success)
-    at.run()
-    runs = at.dataframe[2].value
+    assert any("Cached BM25 (multifield) on tiny (test): built here in" in unescape(s.value) for s in at.success)
+    runs = at.dataframe[2].value  # fresh at once: the job's end refreshed the list
     assert runs[["dataset", "split", "system"]].values.tolist() == [["tiny", "test", "bm25-multifield"]]
+    (command,) = runs["command"].tolist()  # not left empty after a build
+    assert command.startswith("python -m retrieval run --dataset tiny --data-dir ") and command.endswith(
+        " --split test --system bm25-multifield"
+    )
     select_dataframe_row(at, "w_d_runs", 0)
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]

@@ -38,39 +38,49 @@ def test_encode_progress_counts_the_chunks_written(tmp_path):
     cache = Cache(tmp_path / "cache")
     ds = open_dataset("tiny", str(tmp_path / "beir"), cache_root=str(cache.root), download=False)
     system = parse_system(SPEC, device="cpu")
-    assert system.encode_progress(ds, cache) is None  # nothing started
+    assert system.build_progress(ds, cache) is None  # nothing started
     scratch = fake_scratch(cache, ds, system)
     scratch.mkdir(parents=True)
     (scratch / "plan.json").write_text(json.dumps({"n": 5, "chunk_size": 2, "order_sha256": "x"}))
-    assert system.encode_progress(ds, cache) == (0, 5)
+    assert system.build_progress(ds, cache) == (0, 5)
     np.save(scratch / "chunk-000002.npy", np.zeros((1, 4), np.float16))  # the last chunk holds 1 document
     (scratch / ".chunk-000001.npy.abc.tmp").write_bytes(b"half written")  # not a chunk yet
-    assert system.encode_progress(ds, cache) == (1, 5)
+    assert system.build_progress(ds, cache) == (1, 5)
     np.save(scratch / "chunk-000000.npy", np.zeros((2, 4), np.float16))
-    assert system.encode_progress(ds, cache) == (3, 5)
+    assert system.build_progress(ds, cache) == (3, 5)
     entry = cache.path(embeddings_key(cache, ds, system.model_key()))
     entry.mkdir(parents=True)
     (entry / MANIFEST).write_text("{}")
-    assert system.encode_progress(ds, cache) == (6, 6)  # cached: the whole corpus
+    assert system.build_progress(ds, cache) == (6, 6)  # cached: the whole corpus
 
 
 def test_progress_label_gives_an_eta_from_this_builds_rate():
-    from pages._builds import progress_label
+    from retrieval.jobs import Job
+    from view.progress import progress_label, status_line
 
     # 2 documents were there when the build started; 4 more in 20 s, so the 6 left take about 30 s.
-    assert progress_label("M", "ds", 6, 12, 2, 20.0) == "Encoding ds with M: 6 of 12 documents · about 30 s left"
-    assert progress_label("M", "ds", 2, 12, 2, 20.0).endswith("estimating the time left…")
-    assert progress_label("M", "ds", 1_000, 5_183, 0, 60.0).startswith(
-        "Encoding ds with M: 1,000 of 5,183 documents · about 4 min"
+    counts = [(2, 12)]
+    job = Job("run", "M", "ds", counts=lambda: counts[0], unit="documents")
+    assert status_line(job) == (2 / 12, "Encoding ds with M: 2 of 12 documents · estimating the time left…")
+    job.started -= 20.0  # 20 s later, 4 more documents: the 6 left take about 30 s
+    counts[0] = (6, 12)
+    assert status_line(job) == (0.5, "Encoding ds with M: 6 of 12 documents · about 30 s left")
+    assert progress_label("M", "ds", 1_000, 5_183, 300.0).startswith("Encoding ds with M: 1,000 of 5,183 documents · about 5 min")
+    assert progress_label("M", "ds", 12, 12, None) == "Encoded ds with M (12 documents); searching…"
+    # Work that is not counted: the time spent, against an estimate made before it started where there is one.
+    plain = Job("run", "BM25", "ds", estimate=100.0)
+    plain.started -= 40.0
+    fraction, line = status_line(plain)
+    assert fraction == pytest.approx(0.4, abs=0.01) and line.startswith(
+        "Building the run of BM25 on ds: 40 s so far, about 1 min"
     )
-    assert progress_label("M", "ds", 12, 12, 0, 60.0) == "Encoded ds with M (12 documents); searching…"
 
 
 @pytest.fixture
 def staged_build(tmp_path, monkeypatch):
     """The tiny dataset with no dense run, and a stand-in build that goes one step per ``go()``: the embeddings'
     plan (6 documents, chunks of 2), then two chunks, then the run in the cache."""
-    import pages._builds as builds
+    import retrieval.jobs as builds
     from retrieval.run import Run
     from retrieval.runner import run_key, write_run_parquet
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 
-from . import text
+from . import asset, text
 
 BADGE_MD = {
     "relevant": ":green-badge[:material/check_circle: {label}]",
@@ -241,35 +241,7 @@ def board_column_html(spec: str, name: str, caption: str, metrics: str, rows: st
 # content-visibility: the browser lays out and paints only the rows near the screen (100 documents per column and
 # a page switch to Compare: ~50 ms less layout, style and paint per click in a Chromium trace); 26px is a closed
 # row's height, kept ("auto") once a row was drawn.
-COMPACT_CSS = """
-.rk-col{font-size:0.85rem;line-height:1.35}
-.rk-row{border-bottom:1px solid rgba(128,128,128,.25);border-radius:4px;content-visibility:auto;contain-intrinsic-size:auto 26px}
-.rk-row>summary{display:flex;gap:.3rem;align-items:center;padding:3px 4px;cursor:pointer;list-style:none;white-space:nowrap}
-.rk-row>summary::-webkit-details-marker{display:none}
-.rk-r{min-width:2.1em;font-weight:600;color:#555}
-.rk-b{display:inline-block;width:1.3em;text-align:center;border-radius:3px;font-weight:700;font-size:.75rem}
-.rk-rel{background:#d3f2dc;color:#146c2e}.rk-non{background:#eee;color:#666}.rk-unj{background:#fde9cf;color:#9a5b00}
-.rk-t{flex:1;overflow:hidden;text-overflow:ellipsis}
-.rk-m{font-size:.7rem;min-width:2em;text-align:right}.rk-up{color:#146c2e}.rk-down{color:#b3261e}.rk-new{color:#1a56b0;font-weight:600}.rk-same{color:#888}
-.rk-o{font-size:.7rem;color:#777;min-width:1.8em;text-align:right}
-.rk-s{font-variant-numeric:tabular-nums;color:#555;font-size:.7rem;min-width:3.2em;text-align:right}
-.rk-body{padding:2px 8px 8px 2.8em;white-space:normal}
-.rk-meta{color:#777;font-size:.75rem}
-.rk-body p{font-size:.85rem;margin:.2rem 0;line-height:1.45}
-.rk-body mark{background:#ffe3b3;padding:0 1px;font-weight:600}
-.rk-act{background:none;border:none;padding:0 .8rem 0 0;color:#1a56b0;font-size:.8rem;cursor:pointer}
-.rk-act:hover{text-decoration:underline}
-.rk-h{font-size:1.25rem;font-weight:600;margin:0 0 .2rem 0;padding:0;line-height:1.3}
-.rk-cap{color:#777;font-size:.8rem;margin-bottom:.35rem}
-.rk-metrics{font-size:.85rem;margin-bottom:.5rem}
-.rk-help{display:inline-block;width:1.1em;height:1.1em;line-height:1.1em;text-align:center;border:1px solid #aaa;border-radius:50%;font-size:.7rem;color:#777;cursor:help}
-.rk-more{margin-top:.6rem;border:1px solid rgba(128,128,128,.25);border-radius:6px;padding:.35rem .6rem;font-size:.85rem}
-.rk-more>summary{cursor:pointer}
-.rk-more ul{margin:.3rem 0 0 0;padding-left:1rem}
-.rk-more li{font-size:.85rem;margin:0;line-height:1.4}
-.rk-cmd{white-space:pre-wrap;word-break:break-all;background:rgba(128,128,128,.1);padding:.4rem;border-radius:4px;font-size:.78rem;margin:.4rem 0 .2rem 0}
-.rk-row.rk-hl,.rk-row.rk-on{background:#fff4c2;outline:1px solid #e0b100}
-"""
+COMPACT_CSS = asset.read("compact.css")
 
 
 PAGE_CSS = '[data-testid="stMainBlockContainer"]{padding-top:2.5rem}'  # more rows above the fold, both views
