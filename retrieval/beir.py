@@ -115,8 +115,9 @@ class Qrels:
     @functools.cached_property
     def by_query(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for q, d, r in zip(self.frame["qid"], self.frame["docid"], self.frame["relevance"]):
-            out.setdefault(q, {})[d] = int(r)
+        columns = (self.frame[c].to_numpy(dtype=object).tolist() for c in ("qid", "docid"))
+        for q, d, r in zip(*columns, self.frame["relevance"].to_numpy(dtype="int64").tolist()):
+            out.setdefault(q, {})[d] = r
         return out
 
     @property

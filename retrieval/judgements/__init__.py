@@ -55,9 +55,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Conflict, InvalidJudgement, JudgementError, ReadOnly, StoreUnavailable
-from .model import CANT_TELL, Judgement, JudgementEvent, QueryList, QueryNote, Verdict, corpus_checksum, grade_scale
-from .pooling import PoolProgress
-from .qrels import MODES, RULES, ChosenQrels, choose_qrels
+from .model import CANT_TELL, MODES, RULES, Judgement, JudgementEvent, QueryList, QueryNote, Verdict, corpus_checksum, grade_scale
 
 __all__ = [
     "ANY",
@@ -85,12 +83,24 @@ __all__ = [
     "open_store",
 ]
 
-_STORE_NAMES = {"ANY", "DatasetJudgements", "ImportReport", "JudgementStore", "open_store"}
+# Loaded when first asked for: the store imports SQLAlchemy, qrels and pooling pandas (the command line's parser
+# imports this package and must stay quick).
+_LAZY = {
+    "ANY": "store",
+    "DatasetJudgements": "store",
+    "ImportReport": "store",
+    "JudgementStore": "store",
+    "open_store": "store",
+    "ChosenQrels": "qrels",
+    "choose_qrels": "qrels",
+    "PoolProgress": "pooling",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _STORE_NAMES:  # the store imports SQLAlchemy: only when asked for
-        from . import store
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(store, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .qrels import MODES, RULES
+from .model import MODES, RULES
 
 
 def add_qrels_args(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,8 @@ from .errors import InvalidJudgement
 if TYPE_CHECKING:
     from ..beir import BeirDataset, Qrels
 
+MODES = ("official", "merged", "mine")  # which qrels to evaluate with (rules in .qrels)
+RULES = ("majority", "max", "min")  # how all judges' grades combine into one (rules in .qrels)
 MAX_JUDGE = 100  # characters in a judge's name
 MAX_ID = 300  # characters in a query or document id
 MAX_JUDGEMENT_NOTE = 500  # "an optional short note on a judgement"

@@ -225,26 +225,39 @@ class DatasetJudgements:
 
     def frame(self, judge: str | None = None) -> pd.DataFrame:
         """The split's current judgements as a frame: ``qid, docid, judge, grade`` (nullable), ``cant_tell, note,
-        judged_at, source, corpus_checksum, stale`` (one Core select: 10,000 rows in a few ms)."""
+        judged_at, source, corpus_checksum, stale``."""
         r = JudgementRow
         cols = (r.qid, r.docid, r.judge, r.grade, r.cant_tell, r.note, r.judged_at, r.source, r.corpus_checksum)
+        frame = self._read(cols, judge)
+        frame["judged_at"] = [utc(t) for t in frame["judged_at"]]
+        frame["stale"] = (frame["corpus_checksum"] != self.checksum).astype(bool)
+        return frame
+
+    def _user_frame(self, judge: str | None = None) -> pd.DataFrame:
+        """What qrels and holes need, and nothing else: ``qid, docid, judge, grade, cant_tell, stale``."""
+        r = JudgementRow
+        return self._read(
+            (r.qid, r.docid, r.judge, r.grade, r.cant_tell, (r.corpus_checksum != self.checksum).label("stale")), judge
+        )
+
+    def _read(self, cols, judge: str | None) -> pd.DataFrame:
+        r = JudgementRow
         stmt = select(*cols).where(r.dataset == self.name, r.split == self.split)
         if judge is not None:
             stmt = stmt.where(r.judge == judge)
-        with self.db.session() as s:
-            rows = s.execute(stmt).all()
-        if not rows:
-            out = empty_user_frame()
-            for c in ("note", "judged_at", "source", "corpus_checksum"):
-                out[c] = pd.Series(dtype=object)
-            return out
-        frame = pd.DataFrame(
-            rows, columns=["qid", "docid", "judge", "grade", "cant_tell", "note", "judged_at", "source", "corpus_checksum"]
-        )
-        frame["grade"] = frame["grade"].astype("Int64")
-        frame["cant_tell"] = frame["cant_tell"].astype(bool)
-        frame["stale"] = frame["corpus_checksum"] != self.checksum
-        return frame
+        with self.db.reading() as conn:
+            rows = conn.execute(stmt).all()
+        names = [c.key if hasattr(c, "key") else c.name for c in cols]
+        columns = list(zip(*rows)) if rows else [()] * len(names)
+        data = {}
+        for name, values in zip(names, columns):
+            if name == "grade":
+                data[name] = pd.array(list(values), dtype="Int64")
+            elif name in ("cant_tell", "stale"):
+                data[name] = pd.array([bool(v) for v in values], dtype=bool)
+            else:
+                data[name] = pd.array(list(values), dtype=object if name in ("note", "source", "judged_at") else str)
+        return pd.DataFrame(data)
 
     def judges(self) -> list[str]:
         r = JudgementRow
@@ -523,10 +536,10 @@ class DatasetJudgements:
         """Official, merged or "mine" qrels of the split (rules in :mod:`.qrels`), as the Qrels evaluate() takes."""
         if mode == "official":
             return choose_qrels(self.official, empty_user_frame(), "official")
-        return choose_qrels(self.official, self.frame(judge), mode, judge=judge, rule=rule)
+        return choose_qrels(self.official, self._user_frame(judge), mode, judge=judge, rule=rule)
 
     def _filled(self, judge: str | None) -> pd.DataFrame:
-        frame = self.frame(judge)
+        frame = self._user_frame(judge)
         return frame[~frame["stale"]][["qid", "docid"]]
 
     def holes(self, qid: str, runs: Mapping[str, Run], k: int = 10, judge: str | None = None) -> pd.DataFrame:
