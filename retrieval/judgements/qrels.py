@@ -132,6 +132,17 @@ def choose_qrels(
 ) -> ChosenQrels:
     """Official, merged or "mine" qrels (see the module's rules). ``user``: the split's current judgements, columns
     :data:`USER_COLUMNS` (``grade`` nullable; ``stale`` true for another version of the dataset)."""
+    columns = {c: user[c].to_numpy(dtype=object).tolist() for c in ("qid", "docid", "judge")}
+    columns["grade"] = [None if pd.isna(g) else int(g) for g in user["grade"].tolist()]
+    columns.update({c: user[c].astype(bool).tolist() for c in ("cant_tell", "stale")})
+    return choose_from_columns(official, columns, mode, judge=judge, rule=rule)
+
+
+def choose_from_columns(
+    official: Qrels, user: dict[str, list], mode: str = "merged", *, judge: str | None = None, rule: str = "majority"
+) -> ChosenQrels:
+    """:func:`choose_qrels` on plain column lists (``user[name]`` for each of :data:`USER_COLUMNS`): what the store
+    reads from the database, without a DataFrame in between."""
     if mode not in MODES:
         raise ValueError(f"unknown qrels {mode!r}; choose from {', '.join(MODES)}")
     if mode == "official":
@@ -139,9 +150,8 @@ def choose_qrels(
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; choose from {', '.join(RULES)}")
     in_split = official.by_query
-    qids, docids, judges = _columns(user, ("qid", "docid", "judge"))
-    grades = user["grade"].astype("float64").fillna(-1.0).astype("int64").tolist()  # -1 stands for none (can't tell)
-    cant, old = user["cant_tell"].astype(bool).tolist(), user["stale"].astype(bool).tolist()
+    qids, docids, judges, grades = user["qid"], user["docid"], user["judge"], user["grade"]
+    cant, old = user["cant_tell"], user["stale"]
     keep_q, keep_d, keep_g = [], [], []
     stale = cant_tell = 0
     for q, d, who, g, c, s in zip(qids, docids, judges, grades, cant, old):

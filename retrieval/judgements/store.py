@@ -40,7 +40,7 @@ from .model import (
     utc,
     value_label,
 )
-from .qrels import ChosenQrels, choose_qrels, empty_user_frame
+from .qrels import ChosenQrels, choose_from_columns, choose_qrels, empty_user_frame
 from .schema import EventRow, JudgementRow, QueryListItemRow, QueryListRow, QueryNoteRow
 
 if TYPE_CHECKING:
@@ -233,14 +233,17 @@ class DatasetJudgements:
         frame["stale"] = (frame["corpus_checksum"] != self.checksum).astype(bool)
         return frame
 
-    def _user_frame(self, judge: str | None = None) -> pd.DataFrame:
-        """What qrels and holes need, and nothing else: ``qid, docid, judge, grade, cant_tell, stale``."""
+    def _user_columns(self, judge: str | None = None) -> dict[str, list]:
+        """What qrels and holes need, and nothing else, as column lists: ``qid, docid, judge, grade, cant_tell,
+        stale`` (stale computed in SQL)."""
         r = JudgementRow
-        return self._read(
-            (r.qid, r.docid, r.judge, r.grade, r.cant_tell, (r.corpus_checksum != self.checksum).label("stale")), judge
-        )
+        cols = (r.qid, r.docid, r.judge, r.grade, r.cant_tell, (r.corpus_checksum != self.checksum).label("stale"))
+        out = self._columns(cols, judge)
+        out["cant_tell"] = [bool(v) for v in out["cant_tell"]]
+        out["stale"] = [bool(v) for v in out["stale"]]
+        return out
 
-    def _read(self, cols, judge: str | None) -> pd.DataFrame:
+    def _columns(self, cols, judge: str | None) -> dict[str, list]:
         r = JudgementRow
         stmt = select(*cols).where(r.dataset == self.name, r.split == self.split)
         if judge is not None:
@@ -248,15 +251,17 @@ class DatasetJudgements:
         with self.db.reading() as conn:
             rows = conn.execute(stmt).all()
         names = [c.key if hasattr(c, "key") else c.name for c in cols]
-        columns = list(zip(*rows)) if rows else [()] * len(names)
+        return {name: list(values) for name, values in zip(names, zip(*rows))} if rows else {name: [] for name in names}
+
+    def _read(self, cols, judge: str | None) -> pd.DataFrame:
         data = {}
-        for name, values in zip(names, columns):
+        for name, values in self._columns(cols, judge).items():
             if name == "grade":
-                data[name] = pd.array(list(values), dtype="Int64")
+                data[name] = pd.array(values, dtype="Int64")
             elif name in ("cant_tell", "stale"):
                 data[name] = pd.array([bool(v) for v in values], dtype=bool)
             else:
-                data[name] = pd.array(list(values), dtype=object if name in ("note", "source", "judged_at") else str)
+                data[name] = pd.array(values, dtype=object if name in ("note", "source", "judged_at") else str)
         return pd.DataFrame(data)
 
     def judges(self) -> list[str]:
@@ -536,11 +541,13 @@ class DatasetJudgements:
         """Official, merged or "mine" qrels of the split (rules in :mod:`.qrels`), as the Qrels evaluate() takes."""
         if mode == "official":
             return choose_qrels(self.official, empty_user_frame(), "official")
-        return choose_qrels(self.official, self._user_frame(judge), mode, judge=judge, rule=rule)
+        return choose_from_columns(self.official, self._user_columns(judge), mode, judge=judge, rule=rule)
 
     def _filled(self, judge: str | None) -> pd.DataFrame:
-        frame = self._user_frame(judge)
-        return frame[~frame["stale"]][["qid", "docid"]]
+        """Pairs a user judged on this version of the dataset (can't tell included): the holes they fill."""
+        cols = self._user_columns(judge)
+        keep = [(q, d) for q, d, stale in zip(cols["qid"], cols["docid"], cols["stale"]) if not stale]
+        return pd.DataFrame(keep, columns=["qid", "docid"], dtype=object)
 
     def holes(self, qid: str, runs: Mapping[str, Run], k: int = 10, judge: str | None = None) -> pd.DataFrame:
         """One query's unjudged documents in any run's top ``k`` (``filled``: a user judged it), in queue order."""
