@@ -150,6 +150,26 @@ def test_two_processes_creating_the_database_at_once(db_url) -> None:  # noqa: F
 
 
 # ---- two writers, a killed writer ------------------------------------------------------------------
+def test_sqlite_write_sessions_take_the_write_lock_first(tmp_path) -> None:
+    """A write's read-check-write is atomic across processes: the lock is held from its first statement on (BEGIN
+    IMMEDIATE), while a read session leaves it free."""
+    from sqlalchemy import text
+
+    path = tmp_path / "j.sqlite3"
+    db = open_database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    with db.session(write=True) as s:
+        s.execute(text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    with db.session() as s:
+        s.execute(text("SELECT 1"))
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("COMMIT")
+    other.close()
+    db.close()
+
+
 def test_two_processes_judging_the_same_document_lose_nothing(db_url, tiny_ds) -> None:  # noqa: F811
     """Each process reads the judgement, then writes with expected= what it read: every write either applies on top of
     exactly the revision it saw or is rejected (and kept in the history); no update is lost."""

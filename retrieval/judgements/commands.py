@@ -81,10 +81,8 @@ def judgements_command(args, open_dataset: Callable[[], object]) -> int:
     store = _store(args)
     try:
         if args.judgements_command == "summary":
-            from .db import SCHEMA_HEAD
-
             mode = f"read-only: {store.read_only_reason}" if store.read_only else "read-write"
-            print(f"judgements database: {store.where} ({store.db.backend}, schema {SCHEMA_HEAD}, {mode})")
+            print(f"judgements database: {store.where} ({store.db.backend}, schema {store.db.schema_revision()}, {mode})")
             table = store.summary()
             print(table.to_string(index=False) if len(table) else "no judgements yet")
             return 0
