@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:  # python bench/run_all.py
 
 from bench.common import RESULTS_DIR, Section, machine_info, ratio_table, render_report, results_path, write_report  # noqa: E402
 
-BENCHMARKS = ("bm25", "dense", "monot5", "app")
+BENCHMARKS = ("bm25", "dense", "monot5", "app", "judgements")
 OPTIONAL = ("monot5-ablation", "scale", "browser")  # not in the default run (scale: minutes to an hour)
 
 
@@ -64,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--monot5-batch-size", type=int, default=None, help="monoT5: our batch size (default: MonoT5Scorer's)")
     g.add_argument("--app-rounds", type=int, default=3, help="app: fresh servers for the cold start")
     p.add_argument("--browser-base", type=Path, default=None, help="browser: a baseline checkout run side by side")
+    p.add_argument(
+        "--pg-url",
+        default=None,
+        help="judgements: also on PostgreSQL (a server where this user may CREATE DATABASE; a fresh one is made and dropped)",
+    )
     p.add_argument("--browser-clicks", type=int, default=10, help="browser: clicks of each kind")
     g.add_argument("--scale-sizes", default="100000,1000000", help="scale: corpus sizes (comma-separated)")
     g.add_argument(
@@ -132,6 +137,10 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
             from bench import app_bench
 
             return app_bench.run(dataset, cache=cache, data_dir=args.data_dir, rounds=args.app_rounds)
+        if name == "judgements":
+            from bench import judgements_bench
+
+            return judgements_bench.run(dataset, cache=cache, rounds=max(args.rounds, 5), pg_url=args.pg_url)
         if name == "browser":
             from bench import browser_latency
 

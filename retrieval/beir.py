@@ -82,16 +82,42 @@ def dataset_info(name: str) -> DatasetInfo | None:
 
 @dataclass(frozen=True)
 class Qrels:
-    """Relevance judgements of one split: ``frame`` has ``qid, docid, relevance`` (str, str, int)."""
+    """Relevance judgements of one split: ``frame`` has ``qid, docid, relevance`` (str, str, int).
+
+    ``source`` says whose they are: ``"official"`` (the dataset's qrels file), or ``"merged"`` / ``"mine"`` (with
+    users' judgements, :mod:`retrieval.judgements`), which change with every judgement and are never cached.
+    """
 
     frame: pd.DataFrame
     split: str
+    source: str = "official"
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, split: str, *, source: str = "official") -> Qrels:
+        """Qrels from a frame with ``qid, docid, relevance``: ids as str, relevance as int64; a pair listed twice
+        is an error."""
+        missing = {"qid", "docid", "relevance"} - set(frame.columns)
+        if missing:
+            raise ValueError(f"qrels frame lacks columns {sorted(missing)}")
+        out = pd.DataFrame(
+            {
+                "qid": frame["qid"].astype(str).to_numpy(),
+                "docid": frame["docid"].astype(str).to_numpy(),
+                "relevance": frame["relevance"].astype("int64").to_numpy(),
+            }
+        )
+        twice = out.duplicated(["qid", "docid"])
+        if twice.any():
+            row = out[twice].iloc[0]
+            raise ValueError(f"qrels judge document {row['docid']} twice for query {row['qid']}")
+        return cls(out, split, source)
 
     @functools.cached_property
     def by_query(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for q, d, r in zip(self.frame["qid"], self.frame["docid"], self.frame["relevance"]):
-            out.setdefault(q, {})[d] = int(r)
+        columns = (self.frame[c].to_numpy(dtype=object).tolist() for c in ("qid", "docid"))
+        for q, d, r in zip(*columns, self.frame["relevance"].to_numpy(dtype="int64").tolist()):
+            out.setdefault(q, {})[d] = r
         return out
 
     @property

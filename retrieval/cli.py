@@ -1,4 +1,4 @@
-"""Command line: ``python -m retrieval {datasets,download,index,run,eval,runs,explain}``."""
+"""Command line: ``python -m retrieval {datasets,download,index,run,eval,runs,explain,judgements}``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def _add_data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .judgements.commands import add_parser as add_judgements_parser
+    from .judgements.commands import add_qrels_args
+
     parser = argparse.ArgumentParser(prog="python -m retrieval", description="Retrieval runs and evaluation on BEIR.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -71,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "needs requirements-ray.txt. Writes the same cache entries as a local run",
     )
     p.add_argument("--ray-workers", type=int, default=None, help="Ray actors (default: one per GPU, else one per CPU)")
+    add_qrels_args(p)
 
     p = sub.add_parser("eval", help="evaluate any TREC run file (ours or another tool's) against a dataset's qrels")
     _add_data_args(p)
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ir_measures measure, repeatable (default: nDCG@10 R@100 RR@10 Judged@10)",
     )
     p.add_argument("--per-query", action="store_true")
+    add_qrels_args(p)
 
     p = sub.add_parser(
         "explain", help="why a system scored a document as it did (BM25 term parts, dense sentences, reranker saliency)"
@@ -102,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="list cached runs")
     p.add_argument("--cache-dir", type=Path, default=None)
+
+    add_judgements_parser(sub, _add_data_args)
     return parser
 
 
@@ -169,10 +176,12 @@ def cmd_index(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .evaluate import evaluate
+    from .evaluate import DEFAULT_MEASURES, evaluate
+    from .judgements.commands import check_qrels_args, compare_qrels
     from .runner import get_run
     from .systems import parse_system
 
+    check_qrels_args(args)
     cache = _cache(args)
     ds = _dataset(args)
     qrels = ds.qrels(args.split)
@@ -199,6 +208,7 @@ def cmd_run(args) -> int:
         out_dir = args.output or cache.root / "exports"
         targets = [out_dir / f"{ds.name}.{args.split}.{_slug(s.spec)}.trec" for s in systems]
     summaries = []
+    evaluated = []  # the runs behind summaries, for --qrels merged|mine
     for system, target in zip(systems, targets):
         ok, why = system.availability()
         if not ok:
@@ -211,27 +221,37 @@ def cmd_run(args) -> int:
         for note in ev.notes:
             print(f"note ({system.spec}): {note}", file=sys.stderr)
         summaries.append(ev)
+        evaluated.append(run)
         if args.per_query:
             print(ev.per_query.round(4).to_string())
     _print_summary(summaries, ds.name, args.split)
+    if args.qrels != "official" and summaries:
+        compare_qrels(args, ds, args.split, evaluated, summaries, DEFAULT_MEASURES)
     return 0 if summaries else 1
 
 
 def cmd_eval(args) -> int:
     from .evaluate import DEFAULT_MEASURES, evaluate
+    from .judgements.commands import check_qrels_args, compare_qrels
     from .run import Run
 
+    check_qrels_args(args)
     ds = _dataset(args)
     qrels = ds.qrels(args.split)
     summaries = []
+    evaluated = []  # the runs behind summaries, for --qrels merged|mine
     for path in args.runs:
-        ev = evaluate(Run.read_trec(path), qrels, args.measure or DEFAULT_MEASURES)
+        run = Run.read_trec(path)
+        evaluated.append(run)
+        ev = evaluate(run, qrels, args.measure or DEFAULT_MEASURES)
         for note in ev.notes:
             print(f"note ({path.name}): {note}", file=sys.stderr)
         if args.per_query:
             print(ev.per_query.round(4).to_string())
         summaries.append(ev)
     _print_summary(summaries, ds.name, args.split)
+    if args.qrels != "official":
+        compare_qrels(args, ds, args.split, evaluated, summaries, args.measure or DEFAULT_MEASURES)
     return 0
 
 
@@ -239,6 +259,12 @@ def cmd_explain(args) -> int:
     from .explain.cli import explain_command
 
     return explain_command(args, _dataset(args), _cache(args))
+
+
+def cmd_judgements(args) -> int:
+    from .judgements.commands import judgements_command
+
+    return judgements_command(args, lambda: _dataset(args))
 
 
 def cmd_runs(args) -> int:
@@ -271,4 +297,5 @@ _COMMANDS = {
     "eval": cmd_eval,
     "runs": cmd_runs,
     "explain": cmd_explain,
+    "judgements": cmd_judgements,
 }

@@ -80,6 +80,16 @@ def per_query_frame(evaluations: Mapping[str, Evaluation], measure: str = "nDCG@
     return frame
 
 
+def highest_variance(evaluations: Mapping[str, Evaluation], measure: str = "nDCG@10", n: int | None = None) -> pd.DataFrame:
+    """Queries by the variance of ``measure`` across systems, highest first (the query list "highest variance
+    across systems"): columns ``variance`` (population variance, ddof=0, over the systems), ``mean``, then one
+    per system; ties by qid. Queries a system was not evaluated on are left out."""
+    frame = per_query_frame(evaluations, measure).dropna()
+    out = pd.DataFrame({"variance": frame.var(axis=1, ddof=0), "mean": frame.mean(axis=1)}).join(frame)
+    out = out.reset_index().sort_values(["variance", "qid"], ascending=[False, True], kind="mergesort").set_index("qid")
+    return out if n is None else out.head(n)
+
+
 def compare_pair(
     eval_a: Evaluation,
     eval_b: Evaluation,

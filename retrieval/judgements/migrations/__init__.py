@@ -1,0 +1,1 @@
+"""Alembic migrations of the judgements database, run programmatically by :mod:`retrieval.judgements.store`."""
