@@ -58,3 +58,8 @@ def section(ds_name: str, split: str, a: str, b: str, token: tuple, link: str) -
         link,
         rows=SHOWN,
     )
+    from pages import _queue
+    from view import queues
+
+    most = agreement.most_disagreeing(frame, len(frame))["qid"].astype(str).tolist()
+    _queue.step_button(ds_name, split, [a, b], queues.Queue("rbo", a, b), most, "w_f_q_rbo")

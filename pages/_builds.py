@@ -19,7 +19,9 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _repro
+from pages import _state as state
 from retrieval import jobs
+from retrieval.errors import RetrievalError
 from view import progress
 
 FIRST_START = "_first_start"  # session flag set by the landing page once it has downloaded the dataset
@@ -130,6 +132,39 @@ def _poll(job: jobs.Job, on_done: Callable[[], None] | None) -> None:
         st.rerun(scope="app")
     fraction, line = progress.status_line(job)
     st.progress(fraction or 0.0, text=data.esc(line))
+
+
+def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
+    """Runs of the chosen systems; runs that build in seconds (BM25, a fusion of runs that are there) are built on the
+    spot, others on request, in the background.
+    On a first start (or once a background build of it runs) BM25 builds in the background too, so its column and
+    the dense columns' encoding progress show side by side and none waits for another (pages/_builds.py)."""
+    lookups = {}
+    for spec in systems:
+        lookup = data.run_lookup(ds_name, split, spec)
+        background = first_start() or job(ds_name, split, spec) is not None
+        if lookup is None and not background and data.builds_quickly(ds_name, split, spec):
+            with st.spinner(f"Building the {data.name_md(spec)} run on {data.esc(ds_name)} (first time only)…", show_time=True):
+                try:
+                    data.build_run(ds_name, split, spec)
+                    lookup = data.run_lookup(ds_name, split, spec)
+                except RetrievalError as exc:
+                    st.error(f"{data.name_md(spec)}: {data.esc(exc, joiners=False)}")
+        lookups[spec] = lookup
+    return lookups
+
+
+def live_lookups(ds_name: str, systems: list[str], query: str) -> dict:
+    lookups = {}
+    for spec in (s for s in systems if s not in state.uploads()):
+        lookups[spec] = None
+        if data.system_info(spec)[1]:
+            try:
+                with st.spinner(f"Running {data.name_md(spec)}…"):
+                    lookups[spec] = data.live_lookup(ds_name, spec, query)
+            except (RetrievalError, NotImplementedError) as exc:
+                st.warning(f"{data.name_md(spec)} cannot run a typed query here: {data.esc(exc, joiners=False)}")
+    return lookups
 
 
 def first_start() -> bool:

@@ -1,51 +1,113 @@
-"""One Compare column: its header, its rows (compact or cards), the relevant documents it missed, its command."""
+"""One Compare column: its header, its rows (compact or cards), the relevant documents it missed, its command.
+
+Every column is drawn from one :class:`Board` (the query, the columns' runs, the baseline, the users' judgements
+of the query and the qrels the metrics use), built once per rerun of the board.
+"""
 
 from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
 
 import streamlit as st
 
 from pages import _builds as builds
 from pages import _cached as data
+from pages import _judging as judging
 from pages import _repro, _rows
+from pages import _state as state
 from pages._document import open_document
 from view import cards, columns, text
+from view.judging import RowJudging
 
 
-def render_column(
-    spec: str,
-    ds_name: str,
-    split: str,
-    qid: str,
-    query: str,
-    k: int,
-    lookups: dict,
-    judged: dict | None,
-    live: bool,
-    compact: bool = False,
-    left: str | None = None,
-    later: list | None = None,
-) -> None:
+@dataclass
+class Board:
+    """What every column of one view shares."""
+
+    ds_name: str
+    split: str
+    qid: str
+    query: str
+    k: int
+    lookups: dict
+    judged: dict | None  # the query's official qrels (None for a typed query)
+    live: bool
+    compact: bool
+    baseline: str | None  # the column every other one is measured against
+    items: dict = field(default_factory=dict)  # users' judgements of the query: {docid: [Judgement]}
+    mode: str = "official"  # the qrels metrics use: official, merged or mine
+    scale: tuple = (0, 1)
+    off: str = ""  # why this session cannot judge ("" when it can)
+    later: list = field(default_factory=list)
+
+    @property
+    def graded(self) -> bool:
+        return max(self.scale) > 1
+
+    def row_judging(self, docid: str) -> RowJudging | None:
+        if self.live:
+            return None
+        me = judging.judge()
+        items = self.items.get(docid, [])
+        mine = next((i for i in items if i.judge == me), None) if me else None
+        return RowJudging(self.scale, mine, tuple(i for i in items if i is not mine), self.off)
+
+    def metric_values(self, spec: str) -> tuple[dict, dict | None]:
+        """``(official values, values with the view's qrels or None)`` of ``spec`` for the query."""
+        ev = data.evaluation(self.ds_name, self.split, spec)
+        official = ev.query(self.qid) if ev is not None else {}
+        return official, judging.query_metrics(self.ds_name, self.split, spec, self.qid, self.items, self.mode)
+
+
+def make_board(ds_name, split, systems, qid, query, k, lookups, judged, live, compact, v) -> Board:
+    """What the columns share: the baseline (the view's, else the first column), the users' judgements of the query
+    and the qrels the metrics use."""
+    baseline = v["baseline"] if v["baseline"] in systems else systems[0]
+    if live:
+        return Board(ds_name, split, qid, query, k, lookups, judged, live, compact, baseline)
+    return Board(
+        ds_name,
+        split,
+        qid,
+        query,
+        k,
+        lookups,
+        judged,
+        live,
+        compact,
+        baseline,
+        items=judging.for_query(ds_name, split, qid),
+        mode=v["qrels"] if judging.judgements(ds_name, split) is not None else "official",  # no store: official
+        scale=judging.scale(ds_name, split),
+        off=judging.off_reason() or ("" if judging.judge() else "Give your name in the sidebar to judge."),
+    )
+
+
+def render_column(spec: str, board: Board) -> None:
     c = data.choice(spec)
-    lookup = lookups.get(spec)
-    if lookup is None or not compact:
+    lookup = board.lookups.get(spec)
+    if lookup is None or not board.compact:
         st.markdown(f"#### {text.escape_markdown(c.name)}")
     if lookup is None:
         if not c.available:
             st.warning(c.message or "This system is not available here.", icon=":material/block:")
-        elif not live:
-            build_button(spec, ds_name, split)
+        elif board.live:
+            st.caption(f"{data.esc(c.name)} cannot run a typed query here (see above).")
+        else:
+            build_button(spec, board.ds_name, board.split)
         return
-    others = {s: lk for s, lk in lookups.items() if s != spec and lk is not None}
-    column = columns.query_column(lookup, qid, k, judged, others)
-    caption = f"{c.family} · {len(lookup.ranks(qid)):,} retrieved"
-    if compact:
-        return compact_column(c, ds_name, split, qid, query, k, lookups, column, caption, live, left)
-    corpus = data.dataset(ds_name).corpus
+    others = {s: lk for s, lk in board.lookups.items() if s != spec and lk is not None}
+    column = columns.query_column(lookup, board.qid, board.k, board.judged, others)
+    caption = f"{c.family} · {len(lookup.ranks(board.qid)):,} retrieved"
+    if board.compact:
+        return compact_column(c, board, column, caption)
+    corpus = data.dataset(board.ds_name).corpus
     st.caption(caption)
-    if not live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
-        later.append((st.empty(), spec))
+    if not board.live:  # filled after every column's rows: a first evaluation (seconds) must not hold back the rankings
+        board.later.append((st.empty(), spec))
     if not column.docs:
-        st.info("No results for this query.")
+        st.info(empty_reason(board))
     for doc in column.docs:
         d = corpus.get(doc.docid)
         with st.container(border=True, key=cards.card_key(spec, doc.docid)):
@@ -54,14 +116,15 @@ def render_column(
                     doc,
                     d.title if d else "",
                     d.text if d else "(document not in this corpus)",
-                    query,
-                    cards.snippet_chars(len(lookups)),
-                    badges=not live,
+                    board.query,
+                    cards.snippet_chars(len(board.lookups)),
+                    badges=not board.live,
                 )
             )
             if doc.others:
                 st.caption(f"Other columns: {cards.ranks_md({data.display_name(o.system): o.label for o in doc.others})}")
-            st.button(
+            b1, b2 = st.columns([1, 4], vertical_alignment="center")
+            b1.button(
                 "Open",
                 key=f"open_{spec}_{doc.docid}",
                 icon=":material/open_in_full:",
@@ -70,39 +133,117 @@ def render_column(
                 on_click=_open_row,
                 args=(spec, doc),
             )
+            if not board.live:
+                with b2:
+                    judge_buttons(board, doc.docid, f"{spec}_{doc.docid}")
     if column.missed:
-        with st.expander(f"Relevant documents missed ({len(column.missed)} not in the top {k})"):
+        with st.expander(f"Relevant documents missed ({len(column.missed)} not in the top {board.k})"):
             for m in column.missed:
                 d = corpus.get(m.docid)
                 st.markdown(cards.missed_md(m, d.title if d else "", column.depth))
-    if not live:
-        _repro.reproduce_block(ds_name, split, spec)
+    if not board.live:
+        _repro.reproduce_block(board.ds_name, board.split, spec)
 
 
-def compact_column(c, ds_name, split, qid, query, k, lookups, column, caption, live, left) -> None:
+def judge_buttons(board: Board, docid: str, key: str) -> None:
+    """The card view's and the document dialog's judging: this judge's value, one button per grade, can't tell,
+    clear (Streamlit buttons; the compact rows draw their own bar)."""
+    rj = board.row_judging(docid)
+    if rj is None:
+        return
+    if rj.off:
+        st.caption(data.esc(rj.off))
+        return
+    current = None if rj.mine is None else ("cant" if rj.mine.cant_tell else str(rj.mine.grade))
+    values = [*map(str, board.scale), "cant"] + (["clear"] if current is not None else [])
+    labels = {"cant": "can't tell", "clear": "clear"}
+    cols = st.columns(len(values), gap="small")
+    for col, value in zip(cols, values):
+        col.button(
+            labels.get(value, value),
+            key=f"j_{key}_{value}",
+            type="primary" if value == current else "secondary",
+            help=f"Your judgement: {labels.get(value, value)}",
+            on_click=judging.write,
+            args=(board.ds_name, board.split, board.qid, docid, value),
+        )
+
+
+def empty_reason(board: Board) -> str:
+    """Why a column with a run shows no document for this query."""
+    if board.live:
+        return "This system returned nothing for the typed query."
+    return f"This system returned nothing for query {board.qid} (its run has no row for it)."
+
+
+def compact_column(c, board: Board, column, caption: str) -> None:
     """A ready column of the compact view as one element (pages/_rows.py): header, metrics, rows, missed, command."""
     spec = c.spec
-    corpus = data.dataset(ds_name).corpus
-    names = {s: data.display_name(s) for s in lookups}
-    view = _rows.view_id(ds_name, qid, query)
+    corpus = data.dataset(board.ds_name).corpus
+    names = {s: data.display_name(s) for s in board.lookups}
+    view = _rows.view_id(board.ds_name, board.qid, board.query)
     full = _rows.full_docs(view, spec)
+    against = board.baseline if board.baseline != spec else None
     rows = [
         cards.compact_row_html(
-            doc, *cards.doc_fields(corpus, doc.docid), query, names, left, badges=not live, full=doc.docid in full
+            doc,
+            *cards.doc_fields(corpus, doc.docid),
+            board.query,
+            names,
+            against,
+            badges=not board.live,
+            full=doc.docid in full,
+            judging=board.row_judging(doc.docid),
+            graded=board.graded,
         )
         for doc in column.docs
     ]
-    slot = f'<div class="rk-col">{_rows.ROWS_SLOT}</div>' if rows else '<p class="rk-meta">No results for this query.</p>'
+    slot = (
+        f'<div class="rk-col">{_rows.ROWS_SLOT}</div>' if rows else f'<p class="rk-meta">{html.escape(empty_reason(board))}</p>'
+    )
     metrics = missed = reproduce = ""
-    if not live:
-        ev = data.evaluation(ds_name, split, spec)
-        metrics = cards.metrics_html(ev.query(qid) if ev is not None else {}, data.MEASURES, data.metrics_help())
+    if not board.live:
+        official, chosen = board.metric_values(spec)
+        base = None
+        if against is not None and board.lookups.get(against) is not None:
+            base_official, base_chosen = board.metric_values(against)
+            base = base_chosen if chosen is not None else base_official
+        metrics = cards.metrics_html(
+            official,
+            data.MEASURES,
+            data.metrics_help(),
+            changed=chosen,
+            qrels=board.mode,
+            baseline=base,
+            baseline_name=names.get(against, ""),
+        )
         titles = {m.docid: cards.doc_fields(corpus, m.docid)[0] for m in column.missed}
-        missed = cards.missed_html(column.missed, titles, column.depth, k)
-        reproduce = cards.reproduce_html(*_repro.command_for(ds_name, split, spec))
-    html = cards.board_column_html(spec, c.name, caption, metrics, slot, missed, reproduce)
+        missed = cards.missed_html(column.missed, titles, column.depth, board.k, board.graded)
+        reproduce = cards.reproduce_html(*_repro.command_for(board.ds_name, board.split, spec))
+    role = "" if board.live or len(board.lookups) < 2 else ("baseline" if spec == board.baseline else "other")
+    attrs = {"judge": "on" if not board.live and not board.off else "off", "scale": ",".join(map(str, board.scale))}
+    body = cards.board_column_html(spec, c.name, caption, metrics, slot, missed, reproduce, role=role, attrs=attrs)
     by_id = {doc.docid: doc for doc in column.docs}
-    _rows.show(spec, view, html, rows, lambda d: _open_row(spec, by_id.get(d)))
+    _rows.show(
+        spec,
+        view,
+        body,
+        rows,
+        lambda d: _open_row(spec, by_id.get(d)),
+        on_judge=lambda docid, value, note: _judge_row(board, docid, value, note),
+        on_base=lambda: state.remember(baseline=spec),
+    )
+
+
+def _judge_row(board: Board, docid: str, value: str, note: str | None) -> None:
+    """A judgement from a compact row: a grade, "cant", "clear", or "" (a note saved with the current value)."""
+    if value == "":
+        rj = board.row_judging(docid)
+        if rj is None or rj.mine is None:
+            st.session_state[judging.SAID] = ("warning", "Judge the document first: a note goes with a judgement.")
+            return
+        value = "cant" if rj.mine.cant_tell else str(rj.mine.grade)
+    judging.write(board.ds_name, board.split, board.qid, docid, value, note)
 
 
 def build_button(spec: str, ds_name: str, split: str) -> None:

@@ -33,6 +33,7 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
     st.markdown(f"{cards.grade_md(grade)}  · document {text.escape_markdown(docid)}")
     if ranks:
         st.caption(" · ".join(f"{data.name_md(s)}: {r}" for s, r in ranks.items()))
+    judge_here(ds_name, docid)
     columns = shown_in(ranks)
     tabs = st.tabs(["Text", *(f"Why here: {data.display_name(s)}" for s in columns)])
     with tabs[0]:
@@ -47,6 +48,44 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
     for tab, spec in zip(tabs[1:], columns):
         with tab:
             why_here(ds_name, spec, query, docid)
+
+
+def judge_here(ds_name: str, docid: str) -> None:
+    """The dialog's judging: this judge's value for the query on view, one button per grade, can't tell, clear,
+    and a note; the other judges' values beside it."""
+    from pages import _judging as judging
+    from view.judging import grade_word, value_text
+
+    qid, split = _view_qid()
+    if qid is None:
+        return
+    why = judging.off_reason() or ("" if judging.judge() else "Give your name in the sidebar to judge.")
+    if why:
+        st.caption(data.esc(why, joiners=False))
+        return
+    items = judging.for_query(ds_name, split, qid).get(docid, [])
+    me = judging.judge()
+    mine = next((i for i in items if i.judge == me), None)
+    scale = judging.scale(ds_name, split)
+    current = None if mine is None else ("cant" if mine.cant_tell else str(mine.grade))
+    values = [*map(str, scale), "cant"] + (["clear"] if current is not None else [])
+    cols = st.columns(len(values) + 2, vertical_alignment="bottom")
+    note = cols[-2].text_input(
+        "Note", mine.note if mine is not None and mine.note else "", key=f"dlg_note_{docid}", max_chars=500
+    )
+    for col, value in zip(cols, values):
+        label = {"cant": "can't tell", "clear": "clear"}.get(value) or f"{value} {grade_word(int(value), scale)}"
+        col.button(
+            label,
+            key=f"dlg_j_{docid}_{value}",
+            type="primary" if value == current else "secondary",
+            on_click=judging.write,
+            args=(ds_name, split, qid, docid, value, note),
+        )
+    others = [i for i in items if i is not mine]
+    if others:
+        st.caption("Judged here by " + "; ".join(f"{data.esc(i.judge)}: {data.esc(value_text(i))}" for i in others))
+    judging.said()
 
 
 def open_document(docid: str, grade: int | None, ranks: dict[str, str]) -> None:

@@ -77,6 +77,28 @@ def compare_link(v: dict, ds_name: str, split: str, systems: list[str]) -> str:
     return link(PAGES[0][0], params, last="qid")
 
 
+GOTO = "_goto_compare"  # the Compare view a click asked for, opened by the next run before anything is drawn
+
+
+def goto_compare(params: dict[str, str]) -> None:
+    """A callback's way to open Compare with ``params``: the run it starts switches before the page draws anything
+    (picked through ``on_select="rerun"``, Failure cases' whole page was built and drawn again first: 0.6-0.7 s from
+    a chart click to Compare's rankings in Chromium here)."""
+    st.session_state[GOTO] = params
+
+
+def switch_if_asked() -> None:
+    """Open Compare if a callback asked for it (:func:`goto_compare`)."""
+    params = st.session_state.pop(GOTO, None)
+    if not params:
+        return
+    try:
+        st.switch_page(PAGES[0][0], query_params=params)
+    except st.errors.StreamlitAPIException:
+        # Run outside the navigation (e.g. this page file alone): say where to go instead.
+        st.info(f"Open Compare with query {params.get('qid', '')} (the URL now carries it).")
+
+
 def quiet_repl_probe() -> None:
     """Skip Streamlit's check for a Python REPL (``inspect.stack()``, made with the first element a server sends, to
     print a hint to REPL users): it walks every loaded module, ~40 ms timed alone with 1,200 modules loaded and up to

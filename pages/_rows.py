@@ -52,16 +52,27 @@ def view_id(ds_name: str, qid: str, query: str) -> str:
     return "\x1f".join((ds_name, qid, query))
 
 
-def show(spec: str, view: str, html: str, rows: list[str], on_why: Callable[[str], None]) -> None:
+def show(
+    spec: str,
+    view: str,
+    html: str,
+    rows: list[str],
+    on_why: Callable[[str], None],
+    on_judge: Callable[[str, str, str | None], None] | None = None,
+    on_base: Callable[[], None] | None = None,
+) -> None:
     """Mount ``spec``'s column: ``html`` with ``rows`` (each a row's HTML) in place of its :data:`ROWS_SLOT`.
-    A "Full text" click adds the document to its :func:`full_docs`, a "Why here?" click calls ``on_why(docid)``
-    (both before the rerun they cause)."""
+    A "Full text" click adds the document to its :func:`full_docs`, a "Why here?" click calls ``on_why(docid)``, a
+    judgement (a grade button, a key on a focused row, a note's Enter) calls ``on_judge(docid, value, note)``, the
+    header's "make baseline" calls ``on_base()`` (all before the rerun they cause)."""
     key = column_key(spec)
     _COLUMN(
         data={"html": html, "rows": rows, "view": view},
         key=key,
         on_full_change=lambda: _on_full(key, view, spec),
         on_why_change=lambda: _on_why(key, on_why),
+        on_judge_change=lambda: _on_judge(key, on_judge),
+        on_base_change=lambda: on_base() if on_base is not None else None,
     )
 
 
@@ -78,6 +89,18 @@ def _on_full(key: str, view: str, spec: str) -> None:
         columns = dict(kept[1]) if kept and kept[0] == view else {}
         columns[spec] = full_docs(view, spec) | {docid}
         st.session_state["_full_docs"] = (view, columns)
+
+
+def _on_judge(key: str, on_judge: Callable[[str, str, str | None], None] | None) -> None:
+    raw = _element.trigger_value(key, "judge")
+    if on_judge is None or not isinstance(raw, str):
+        return
+    try:
+        sent = json.loads(raw)
+        docid, value, note = str(sent["docid"]), str(sent.get("value") or ""), sent.get("note")
+    except (ValueError, KeyError, TypeError):
+        return  # not what the page's script sends: nothing to save
+    on_judge(docid, value, None if note is None else str(note)[:500])
 
 
 def _on_why(key: str, on_why: Callable[[str], None]) -> None:

@@ -129,3 +129,24 @@ def view_widgets(v: dict) -> None:
         st.sidebar,
     )
     state.remember(view=v["view"], mode=v["mode"])
+
+
+QRELS_LABELS = {"official": "Official", "merged": "Merged", "mine": "Ours only"}
+QRELS_HELP = (
+    "Merged: the official qrels plus the judgements made here where the official qrels have none (official wins "
+    "on conflict; several judges: the grade most gave). Ours only: the judgements made here alone."
+)
+
+
+def judging_controls(v: dict) -> None:
+    """Who judges and which judgements the metrics use (official qrels, official + the users' judgements where
+    the official qrels have none, or the users' alone), in the sidebar; the choice is carried by the URL."""
+    from pages import _judging
+
+    _choice.segmented(
+        "Metrics use", state.QRELS, v["qrels"], "w_qrels", lambda q: state.remember(qrels=q), QRELS_LABELS.get, st.sidebar
+    )
+    if v["qrels"] != "official":
+        st.sidebar.caption(QRELS_HELP)
+    state.remember(qrels=v["qrels"])
+    _judging.name_box(st.sidebar)

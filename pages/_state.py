@@ -16,10 +16,11 @@ from view.choices import Uploads
 DEFAULT_DATASET = "scifact"
 DEFAULT_SPLIT = "test"
 MAX_SYSTEMS = 4
-VIEW_KEYS = ("dataset", "split", "qid", "systems", "k", "view", "mode", "text")
+VIEW_KEYS = ("dataset", "split", "qid", "systems", "k", "view", "mode", "text", "qrels", "baseline", "queue")
 K_OPTIONS = (5, 10, 20, 50, 100)
 VIEWS = ("compact", "cards")
 MODES = ("judged", "free")
+QRELS = ("official", "merged", "mine")  # which judgements metrics use (retrieval.judgements.qrels)
 
 
 def _url_get(name: str) -> str | None:
@@ -41,6 +42,9 @@ def view() -> dict[str, Any]:
         "view": "compact",
         "mode": "judged",
         "text": "",
+        "qrels": "official",
+        "baseline": None,
+        "queue": None,
     }
     out.update({k: v for k, v in kept.items() if v is not None})
     for key in VIEW_KEYS:
@@ -53,6 +57,7 @@ def view() -> dict[str, Any]:
         out["k"] = 10
     out["view"] = out["view"] if out["view"] in VIEWS else "compact"
     out["mode"] = out["mode"] if out["mode"] in MODES else "judged"
+    out["qrels"] = out["qrels"] if out["qrels"] in QRELS else "official"
     return out
 
 

@@ -9,10 +9,12 @@ from pages import _cached as data
 from pages import _choice, _nav, _query
 from pages import _column as column
 from pages import _firststart as firststart
+from pages import _judging as judging
+from pages import _queue as queue
 from pages import _sidebar as sidebar
 from pages import _state as state
+from pages import _workflow as workflow
 from pages._document import show_document
-from retrieval.errors import RetrievalError
 from retrieval.run import TIE_RULE
 from view import cards, choices
 
@@ -24,71 +26,45 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         st.warning(f"Query {data.esc(v['qid'])} is not in {data.esc(ds_name)}; pick another.")
     elif problem == "unjudged":
         st.info(f"Query {data.esc(qid)} has no judgements in the {data.esc(split)} split; badges will say unjudged.")
-    c1, c2, c3 = st.columns([6, 1, 2], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([5, 1, 1.6, 2.4], vertical_alignment="bottom")
     with c1:
         _query.picker("Query (type to search by text or id)", options, ds.queries, qid, state.on_pick)
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
     # A toggle, not a popover: a popover's content is built and sent on every rerun, even while closed.
     if _choice.toggle("Most contrasting", "w_contrast", "Queries with the largest nDCG@10 difference between two systems", c3):
         contrasting_popover(ds_name, split, systems)
+    queue.picker(ds_name, split, systems, qid, v, c4)
     state.remember(qid=qid)
     return qid
 
 
 def contrasting_popover(ds_name: str, split: str, systems: list[str]) -> None:
-    with st.container(border=True):
-        ready = [s for s in systems if data.has_run(ds_name, split, s)]
-        if len(ready) < 2:
-            st.caption("Needs two systems with runs.")
-            return
-        a = st.selectbox("System A", ready, index=0, format_func=data.display_name, key="w_ca")
-        b = st.selectbox("System B", ready, index=1, format_func=data.display_name, key="w_cb")
-        if a == b:
-            st.caption("Pick two different systems.")
-            return
-        queries = data.dataset(ds_name).queries
-        st.caption(f"Largest nDCG@10 differences between {data.name_md(a)} (A) and {data.name_md(b)} (B).")
-        for qid, diff in data.contrasting(ds_name, split, a, b, 12):
-            st.button(
-                f"{diff:+.3f} · {data.esc(qid)} · {data.esc(queries.get(qid, '')[:60])}",
-                key=f"contrast_{a}_{b}_{qid}",
-                width="stretch",
-                on_click=state.on_pick,
-                args=(qid,),
-            )
+    """The queries with the largest nDCG@10 difference between two systems, as one compact list (a select: a pick
+    opens the query), and the same list as a queue to step through."""
+    ready = [s for s in systems if data.has_run(ds_name, split, s)]
+    if len(ready) < 2:
+        return st.caption("Needs two systems with runs.")
+    c1, c2, c3 = st.columns([2, 2, 5], vertical_alignment="bottom")
+    a = c1.selectbox("System A", ready, index=0, format_func=data.display_name, key="w_ca")
+    b = c2.selectbox("System B", ready, index=1, format_func=data.display_name, key="w_cb")
+    if a == b:
+        return st.caption("Pick two different systems.")
+    queries = data.dataset(ds_name).queries
+    found = data.contrasting(ds_name, split, a, b, 12)
+    labels = {qid: f"{diff:+.3f} · {qid} · {queries.get(qid, '')[:70]}" for qid, diff in found}
 
+    def picked() -> None:
+        qid = st.session_state.get("w_contrast_pick")
+        if qid:
+            state.on_pick(qid)
 
-def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
-    """Runs of the chosen systems; runs that build in seconds (BM25, a fusion of runs that are there) are built on the
-    spot, others on request, in the background.
-    On a first start (or once a background build of it runs) BM25 builds in the background too, so its column and
-    the dense columns' encoding progress show side by side and none waits for another (pages/_builds.py)."""
-    lookups = {}
-    for spec in systems:
-        lookup = data.run_lookup(ds_name, split, spec)
-        background = builds.first_start() or builds.job(ds_name, split, spec) is not None
-        if lookup is None and not background and data.builds_quickly(ds_name, split, spec):
-            with st.spinner(f"Building the {data.name_md(spec)} run on {data.esc(ds_name)} (first time only)…", show_time=True):
-                try:
-                    data.build_run(ds_name, split, spec)
-                    lookup = data.run_lookup(ds_name, split, spec)
-                except RetrievalError as exc:
-                    st.error(f"{data.name_md(spec)}: {data.esc(exc, joiners=False)}")
-        lookups[spec] = lookup
-    return lookups
-
-
-def live_lookups(ds_name: str, systems: list[str], query: str) -> dict:
-    lookups = {}
-    for spec in (s for s in systems if s not in state.uploads()):
-        lookups[spec] = None
-        if data.system_info(spec)[1]:
-            try:
-                with st.spinner(f"Running {data.name_md(spec)}…"):
-                    lookups[spec] = data.live_lookup(ds_name, spec, query)
-            except (RetrievalError, NotImplementedError) as exc:
-                st.warning(f"{data.name_md(spec)} cannot run a typed query here: {data.esc(exc, joiners=False)}")
-    return lookups
+    c3.selectbox(
+        f"Largest nDCG@10 differences, B − A ({len(labels)})",
+        [""] + list(labels),
+        format_func=lambda q: labels.get(q, "Open one…"),
+        key="w_contrast_pick",
+        on_change=picked,
+    )
 
 
 def main() -> None:
@@ -109,6 +85,7 @@ def main() -> None:
     builds.first_start_done()
     sidebar.size_ladder()
     sidebar.view_widgets(v)
+    sidebar.judging_controls(v)
     sidebar.upload(ds_name)
     sidebar.footer()
 
@@ -134,10 +111,10 @@ def rankings(ds_name: str, split: str, compact: bool, live: bool) -> None:
         )
         if not query.strip():
             return
-        qid, judged, lookups = "live", None, live_lookups(ds_name, systems, query)
+        qid, judged, lookups = "live", None, builds.live_lookups(ds_name, systems, query)
         board(ds_name, split, systems, qid, query, judged, lookups, live, compact)
     else:
-        judged_board(ds_name, split, systems, ensure_runs(ds_name, split, systems), compact)
+        judged_board(ds_name, split, systems, builds.ensure_runs(ds_name, split, systems), compact)
 
 
 @st.fragment
@@ -147,6 +124,8 @@ def judged_board(ds_name: str, split: str, systems: list[str], lookups: dict, co
     query reruns only this, not the systems picker above (which the browser would draw again for nothing)."""
     v = state.view()
     qid = pick_query(ds_name, split, systems, v)
+    # here, not in the board: a step changes the query, which this fragment picks
+    queue.bar(ds_name, split, systems, qid, v)
     ds = data.dataset(ds_name)
     board(ds_name, split, systems, qid, ds.queries.get(qid, ""), ds.qrels(split).for_query(qid), lookups, False, compact)
 
@@ -175,16 +154,16 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
         st.caption("Add a second system above to compare.")
     # The same on every rerun of a view (no per-document rules): the compact columns' script marks a document's rows
     # across columns (pages/_rows.py).
-    st.html(f"<style>{cards.PAGE_CSS}{_query.HIDDEN_CSS}{cards.COMPACT_CSS if compact else ''}</style>")
-    later: list = []
-    for n, (col, spec) in enumerate(zip(st.columns(len(systems), gap="medium"), systems)):
+    st.html(f"<style>{cards.PAGE_CSS}{_query.HIDDEN_CSS}{cards.COMPACT_CSS}</style>")
+    b = column.make_board(ds_name, split, systems, qid, query, k, lookups, judged, live, compact, v)
+    workflow.tools(b, systems)
+    judging.said()
+    for col, spec in zip(st.columns(len(systems), gap="medium"), systems):
         with col:
-            column.render_column(
-                spec, ds_name, split, qid, query, k, lookups, judged, live, compact, systems[n - 1] if n else None, later
-            )
-    for slot, spec in later:
-        ev = data.evaluation(ds_name, split, spec)
-        slot.markdown(cards.metrics_md(ev.query(qid) if ev is not None else {}, data.MEASURES), help=data.metrics_help())
+            column.render_column(spec, b)
+    for slot, spec in b.later:
+        official, chosen = b.metric_values(spec)
+        slot.markdown(cards.metrics_md(official, data.MEASURES, chosen, b.mode), help=data.metrics_help())
     opened = st.session_state.pop("_open_doc", None)
     if opened:
         show_document(ds_name, opened[0], query, opened[1], opened[2])

@@ -8,7 +8,8 @@ import streamlit as st
 
 from pages import _builds as builds
 from pages import _cached as data
-from pages import _models, _nav, _repro, _upload
+from pages import _judgements_io, _models, _nav, _repro, _upload
+from pages import _judging as judging
 from pages import _sidebar as sidebar
 from pages import _state as state
 from retrieval.beir import dataset_table
@@ -95,7 +96,7 @@ def export_run(ds_name: str, split: str, spec: str) -> None:
     )
     c2.download_button(
         "Download per-query metrics (CSV)",
-        data=lambda: data.evaluation(ds_name, split, spec).to_csv(),
+        data=lambda: judging.evaluation(ds_name, split, spec, state.view()["qrels"]).to_csv(),
         file_name=f"{stem}-metrics.csv",
         mime="text/csv",
         icon=":material/table_view:",
@@ -104,7 +105,12 @@ def export_run(ds_name: str, split: str, spec: str) -> None:
     )
     ev = data.evaluation(ds_name, split, spec)
     if ev is not None:
-        st.caption(" · ".join(f"{m} {val:.4f}" for m, val in ev.mean.items()) + f" over {ev.n_queries} queries")
+        line = " · ".join(f"{m} {val:.4f}" for m, val in ev.mean.items()) + f" over {ev.n_queries} queries (official qrels)"
+        mode = state.view()["qrels"]
+        other = judging.evaluation(ds_name, split, spec, mode) if mode != "official" else None
+        if other is not None:
+            line += f"; with {mode} qrels: " + " · ".join(f"{m} {val:.4f}" for m, val in other.mean.items())
+        st.caption(line)
 
 
 def build_section() -> None:
@@ -164,11 +170,13 @@ def build_section() -> None:
 def main() -> None:
     st.title("Data & runs")
     builds.settle_all()
+    sidebar.judging_controls(state.view())
     sidebar.footer()
     datasets_section()
     _models.models_section()
     runs_section()
     build_section()
+    _judgements_io.section()
     upload_section()
 
 

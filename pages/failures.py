@@ -5,45 +5,31 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import _agreement, _nav
+from pages import _agreement, _nav, _queue
 from pages import _cached as data
+from pages import _judging as judging
 from pages import _sidebar as sidebar
 from pages import _state as state
 from pages import _table as table
 from pages._table import Column
 from retrieval import failures, stats
-from view import charts, choices, tables
+from view import charts, choices, queues, tables
 
 MEASURE_CHOICES = ("nDCG@10", "R@100", "RR@10")
-COMPARE_PAGE = "pages/compare.py"
-GOTO = "_f_goto"  # the Compare view a pick asked for, opened by the next run before anything is drawn
 
 
 def open_in_compare(ds_name: str, split: str, qid: str, systems: list[str]) -> None:
-    """A chart point's callback: the run it starts opens Compare on ``qid`` before this page draws anything (the
-    tables' rows are links: ``_nav.compare_link``). Picked through ``on_select="rerun"``, the whole page (tests,
-    chart, tables) was built and drawn again first, and only then switched: 0.6-0.7 s from the click to Compare's
-    rankings in Chromium here."""
+    """A chart point's callback (the tables' rows are links: ``_nav.compare_link``)."""
     state.remember(qid=qid)
-    st.session_state[GOTO] = {**_nav.compare_params(ds_name, split, systems), "qid": qid}
-
-
-def switch_if_picked() -> None:
-    params = st.session_state.pop(GOTO, None)
-    if not params:
-        return
-    try:
-        st.switch_page(COMPARE_PAGE, query_params=params)
-    except st.errors.StreamlitAPIException:
-        # Run outside the navigation (e.g. this page file alone): say where to go instead.
-        st.info(f"Open Compare with query {data.esc(params['qid'])} (the URL now carries it).")
+    _nav.goto_compare({**_nav.compare_params(ds_name, split, systems), "qid": qid})
 
 
 @st.cache_data(max_entries=16, show_spinner="Running paired tests…")
 def _comparison(ds_name: str, split: str, a: str, b: str, measure: str, token: tuple) -> stats.PairedComparison:
+    mode = state.view()["qrels"]  # in the token too
     return stats.compare_pair(
-        data.evaluation(ds_name, split, a),
-        data.evaluation(ds_name, split, b),
+        judging.evaluation(ds_name, split, a, mode),
+        judging.evaluation(ds_name, split, b, mode),
         measure,
         names=(data.display_name(a), data.display_name(b)),
     )
@@ -53,6 +39,19 @@ def run_token(ds_name: str, split: str, spec: str) -> str:
     """What identifies a run's content: its cache entry, or the upload's identity."""
     lookup = data.run_lookup(ds_name, split, spec)
     return str(lookup.run.metadata.get("cache_entry") or id(lookup))
+
+
+def empty_queries(ds_name: str, split: str, systems: list[str]) -> None:
+    """Name the judged queries a system returned nothing for (they score 0 on every measure)."""
+    judged = data.dataset(ds_name).qrels(split).qids
+    for s in systems:
+        have = set(data.run_lookup(ds_name, split, s).run.qids)
+        nothing = [q for q in judged if q not in have]
+        if nothing:
+            shown = ", ".join(nothing[:8]) + (f" and {len(nothing) - 8} more" if len(nothing) > 8 else "")
+            st.caption(
+                f"{data.esc(data.display_name(s))} returned nothing for {len(nothing)} of {len(judged)} queries ({data.esc(shown)}): they score 0."
+            )
 
 
 def wins_columns(name_a: str, name_b: str) -> dict:
@@ -83,7 +82,7 @@ def summary(cmp, measure: str, name_a: str, name_b: str) -> None:
 
 
 def main() -> None:
-    switch_if_picked()
+    _nav.switch_if_asked()
     st.title("Failure cases")
     v = state.view()
     ds_name, split = sidebar.pick_dataset_and_split(v)
@@ -105,6 +104,7 @@ def main() -> None:
     measure = st.sidebar.selectbox(
         "Measure", MEASURE_CHOICES, **state.bind_choice("measure", "w_f_measure", MEASURE_CHOICES, MEASURE_CHOICES[0])
     )
+    sidebar.judging_controls(v)
     sidebar.footer()
     missing = [s for s in candidates if s not in ready and s not in state.uploads()]
     if len(ready) < 2:
@@ -115,12 +115,15 @@ def main() -> None:
     if len(systems) < 2:
         return st.info("Choose at least two systems in the sidebar.")
     c1, c2 = st.columns(2)
-    a = c1.selectbox("System A", systems, format_func=data.display_name, **state.bind_choice("a", "w_f_a", systems, systems[0]))
+    first = v["baseline"] if v["baseline"] in systems else systems[0]  # Compare's baseline is A unless chosen
+    a = c1.selectbox("System A", systems, format_func=data.display_name, **state.bind_choice("a", "w_f_a", systems, first))
     b = c2.selectbox("System B", systems, format_func=data.display_name, **state.bind_choice("b", "w_f_b", systems, systems[1]))
     if a == b:
         return st.warning("Pick two different systems for A and B.")
-    evals = {s: data.evaluation(ds_name, split, s) for s in systems}
-    cmp = _comparison(ds_name, split, a, b, measure, tuple(run_token(ds_name, split, s) for s in (a, b)))
+    evals = {s: judging.evaluation(ds_name, split, s, v["qrels"]) for s in systems}
+    token = (*(run_token(ds_name, split, s) for s in (a, b)), v["qrels"], judging.version(ds_name, split, v["qrels"]))
+    cmp = _comparison(ds_name, split, a, b, measure, token)
+    empty_queries(ds_name, split, systems)
     name_a, name_b = data.display_name(a), data.display_name(b)
     summary(cmp, measure, name_a, name_b)
 
@@ -148,6 +151,10 @@ def main() -> None:
             st.markdown(f"**{data.esc(title)}**")
             wins = tables.wins_table(cmp.largest(better, 15), ds.queries, name_a, name_b)
             table.show(wins, f"w_f_top_{better}", wins_columns(name_a, name_b), link_ab, rows=15)
+            lost = queues.Queue("lost", a, b) if better == "a" else queues.Queue("lost", b, a)
+            _queue.step_button(
+                ds_name, split, [a, b], lost, wins.index.astype(str).tolist() if len(wins) else [], f"w_f_q_{better}"
+            )
 
     _agreement.section(ds_name, split, a, b, tuple(run_token(ds_name, split, s) for s in (a, b)), link_ab)
 
@@ -156,6 +163,7 @@ def main() -> None:
     if zero:
         zt = tables.zero_table(zero, ds.queries, ds.qrels(split))
         table.show(zt, "w_f_zero", {"query": Column(wide=True)}, link_all)
+        _queue.step_button(ds_name, split, systems, queues.Queue("zero"), zero, "w_f_q_zero")
     else:
         st.caption("None.")
 

@@ -70,11 +70,19 @@ def missed_md(missed, title: str, depth: int) -> str:
     return f"{grade_md(missed.grade)} doc {text.escape_markdown(missed.docid)} · {where}" + (f" · {title_md}" if title_md else "")
 
 
-def metrics_md(values: Mapping[str, float], measures: Iterable[str]) -> str:
-    """Per-query values as ``nDCG@10 **0.500** · R@100 **1.000**``."""
+def metrics_md(
+    values: Mapping[str, float], measures: Iterable[str], changed: Mapping[str, float] | None = None, qrels: str = ""
+) -> str:
+    """Per-query values as ``nDCG@10 **0.500** · R@100 **1.000**``; with ``changed`` (the values with ``qrels``,
+    merged or mine) each official value is followed by its changed one (``0.387 → 0.510``)."""
     if not values:
         return "*not evaluated for this query*"
-    return " · ".join(f"{m} **{values[m]:.3f}**" for m in measures if m in values)
+    out = []
+    for m in measures:
+        if m in values:
+            after = "" if changed is None else (f" → **{changed[m]:.3f}**" if m in changed else " → –")
+            out.append(f"{m} **{values[m]:.3f}**{after}")
+    return " · ".join(out) + (f" ({qrels} qrels after the arrow)" if changed is not None else "")
 
 
 def highlighted_md(body: str, query: str) -> str:
@@ -126,31 +134,54 @@ def full_text_html(body: str, query: str) -> str:
     return text.to_html(text.highlight(body, text.query_terms(query)))
 
 
-def compact_row_html(
-    doc, title: str, body: str, query: str, names: dict[str, str], left: str | None, badges: bool = True, full: bool = False
-) -> str:
-    """One document as a <details> row: rank, badge, title, move against ``left``, ranks elsewhere, score.
+def badge_mark(badge, graded: bool) -> tuple[str, str]:
+    """``(css class, mark)`` of an official badge: ✓ / ✗ / ?, with the grade after the tick on a graded scale
+    (NFCorpus' 1 and 2 read ✓1 and ✓2, not the same tick)."""
+    cls, mark = BADGE_HTML[badge.kind]
+    if graded and badge.kind == "relevant":
+        mark = f"{mark}{badge.grade}"
+    return cls, mark
 
-    Opened, the row shows the snippet and two buttons, "Full text" and "Why here?" (``data-act`` says which, for
-    the page's script); with ``full`` the row comes open with the whole text in place of the snippet and the first
-    button (no such button where the snippet is the whole text). The full text is left out otherwise: it was most
-    of the bytes (about 500 KB for two columns of 100) and few rows are opened.
+
+def compact_row_html(
+    doc,
+    title: str,
+    body: str,
+    query: str,
+    names: dict[str, str],
+    against: str | None,
+    badges: bool = True,
+    full: bool = False,
+    judging=None,
+    graded: bool = False,
+) -> str:
+    """One document as a <details> row: rank, official badge (its grade on a graded scale), the users' badge,
+    title, move against the baseline column ``against``, ranks elsewhere, score.
+
+    Opened, the row shows the snippet, two buttons, "Full text" and "Why here?" (``data-act`` says which, for
+    the page's script), and with ``judging`` (:class:`view.judging.RowJudging`) the judging bar; with ``full`` the
+    row comes open with the whole text in place of the snippet and the first button (no such button where the
+    snippet is the whole text). The full text is left out otherwise: it was most of the bytes (about 500 KB for two
+    columns of 100) and few rows are opened.
     """
     import html
 
+    from .judging import judge_bar_html, user_badge_html
+
     esc = functools.partial(html.escape, quote=True)
     title_html, snip, cut = _row_head_html(title, body, query, SNIPPET_CHARS)
-    cls, mark = BADGE_HTML[doc.badge.kind]
-    badge = f'<span class="rk-b {cls}" title="{esc(doc.badge.label)}">{mark}</span>' if badges else ""
+    cls, mark = badge_mark(doc.badge, graded)
+    badge = f'<span class="rk-b {cls}" title="official qrels: {esc(doc.badge.label)}">{mark}</span>' if badges else ""
+    badge += user_badge_html(judging, doc.badge.grade) if badges else ""
     move = ""
     others = []
     for o in doc.others:
         label = f"#{o.rank}" if o.rank is not None else "–"
         others.append(f'<span class="rk-o" title="{esc(names.get(o.system, o.system))}: {esc(o.label)}">{label}</span>')
-        if o.system == left:
+        if o.system == against:
             word, kind = move_label(doc.rank, o.rank)
-            tip = f"{esc(names.get(left, left))}: {esc(o.label)}"
-            move = f'<span class="rk-m rk-{kind}" title="against the column on the left ({tip})">{word}</span>'
+            tip = f"{esc(names.get(against, against))}: {esc(o.label)}"
+            move = f'<span class="rk-m rk-{kind}" title="against the baseline ({tip})">{word}</span>'
     plain_title = esc(text.normalize_space(title)) or "(no title)"
     docid = esc(doc.docid)
 
@@ -166,23 +197,53 @@ def compact_row_html(
         f'<span class="rk-r">#{doc.rank}</span>{badge}<span class="rk-t" title="{plain_title}">{title_html}</span>'
         f'{move}{"".join(others)}<span class="rk-s">{doc.score:.3f}</span></summary>'
         f'<div class="rk-body"><div class="rk-meta">doc {docid} · score {doc.score:.4f}'
-        f"{' · ' + esc(doc.badge.label) if badges else ''}</div>{text_html}"
-        f"{more}{button('why', 'Why here?')}</div></details>"
+        f"{' · official: ' + esc(doc.badge.label) if badges else ''}</div>{text_html}"
+        f"{more}{button('why', 'Why here?')}{judge_bar_html(doc.docid, judging) if badges else ''}</div></details>"
     )
 
 
-def metrics_html(values: Mapping[str, float], measures: Iterable[str], help_text: str = "") -> str:
+def metrics_html(
+    values: Mapping[str, float],
+    measures: Iterable[str],
+    help_text: str = "",
+    *,
+    changed: Mapping[str, float] | None = None,
+    qrels: str = "",
+    baseline: Mapping[str, float] | None = None,
+    baseline_name: str = "",
+) -> str:
     """Per-query values as ``nDCG@10 <b>0.500</b> · ...`` (the compact board's metric line), with ``help_text``
-    as the tooltip of a "?" mark."""
+    as the tooltip of a "?" mark. ``changed``: the same measures with other qrels (``qrels`` names them: merged or
+    mine), shown after the official value (``0.387 → 0.510``). ``baseline``: the baseline column's values under
+    the same qrels; each measure then shows its difference (``+0.123``)."""
     import html
 
     tip = f' <span class="rk-help" title="{html.escape(help_text, quote=True)}">?</span>' if help_text else ""
     if not values:
         return f"<i>not evaluated for this query</i>{tip}"
-    return " · ".join(f"{html.escape(m)} <b>{values[m]:.3f}</b>" for m in measures if m in values) + tip
+    parts = []
+    for m in measures:
+        if m not in values:
+            continue
+        text = f"{html.escape(m)} <b>{values[m]:.3f}</b>"
+        now = values[m]
+        if changed is not None:
+            if m in changed:
+                now = changed[m]
+                arrow = f' title="{html.escape(qrels, quote=True)} qrels (official first)"'
+                text += f'<span class="rk-to"{arrow}> → <b>{now:.3f}</b></span>'
+            else:
+                text += f'<span class="rk-to" title="no {html.escape(qrels, quote=True)} judgements of this query"> → –</span>'
+        if baseline is not None and m in baseline:
+            d = now - baseline[m]
+            kind = "up" if d > 0 else ("down" if d < 0 else "same")
+            name = html.escape(baseline_name, quote=True)
+            text += f' <span class="rk-d rk-{kind}" title="against the baseline, {name}">{d:+.3f}</span>'
+        parts.append(text)
+    return " · ".join(parts) + tip
 
 
-def missed_html(missed: Iterable, titles: Mapping[str, str], depth: int, k: int) -> str:
+def missed_html(missed: Iterable, titles: Mapping[str, str], depth: int, k: int, graded: bool = False) -> str:
     """The relevant documents a column left out of its top ``k``, as a closed <details> list (empty when none)."""
     import html
 
@@ -191,7 +252,7 @@ def missed_html(missed: Iterable, titles: Mapping[str, str], depth: int, k: int)
     items = []
     for m in missed:
         badge = relevance_badge(m.grade)
-        cls, mark = BADGE_HTML[badge.kind]
+        cls, mark = badge_mark(badge, graded)
         where = f"#{m.rank}" if m.rank is not None else f"not in top {depth}"
         title = html.escape(text.truncate(text.normalize_space(titles.get(m.docid, "")), 90)[0])
         items.append(
@@ -224,16 +285,34 @@ def reproduce_html(command: str | None, notes: str) -> str:
     return f'<details class="rk-more" data-part="reproduce"><summary>Reproduce</summary>{body}</details>'
 
 
-def board_column_html(spec: str, name: str, caption: str, metrics: str, rows: str, missed: str, reproduce: str) -> str:
+def board_column_html(
+    spec: str,
+    name: str,
+    caption: str,
+    metrics: str,
+    rows: str,
+    missed: str,
+    reproduce: str,
+    *,
+    role: str = "",
+    attrs: Mapping[str, str] | None = None,
+) -> str:
     """One column of the compact board: header, caption, metric line, rows, missed documents, command.
 
     ``name`` and ``caption`` are text (escaped here); ``metrics``, ``rows``, ``missed`` and ``reproduce`` are
-    HTML from this module's functions.
+    HTML from this module's functions. ``role``: "baseline" marks the column every other one is measured against,
+    "other" offers to make it the baseline ("" neither). ``attrs`` become ``data-*`` attributes of the column
+    (the page's script reads ``judge`` and ``scale``).
     """
     import html
 
+    extra = "".join(f' data-{k}="{html.escape(str(v), quote=True)}"' for k, v in (attrs or {}).items())
+    tag = {
+        "baseline": '<span class="rk-base" title="Rank moves and metric differences in the other columns are against this one">baseline</span>',
+        "other": '<button type="button" class="rk-act rk-mkbase" data-act="base" title="Measure the other columns against this one">make baseline</button>',
+    }.get(role, "")
     return (
-        f'<div class="rk-colwrap" data-spec="{html.escape(spec, quote=True)}"><h4 class="rk-h">{html.escape(name)}</h4>'
+        f'<div class="rk-colwrap" data-spec="{html.escape(spec, quote=True)}"{extra}><h4 class="rk-h">{html.escape(name)}{tag}</h4>'
         f'<div class="rk-cap">{html.escape(caption)}</div><div class="rk-metrics">{metrics}</div>{rows}{missed}{reproduce}</div>'
     )
 

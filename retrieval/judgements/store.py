@@ -264,6 +264,15 @@ class DatasetJudgements:
                 data[name] = pd.array(values, dtype=object if name in ("note", "source", "judged_at") else str)
         return pd.DataFrame(data)
 
+    def version(self) -> tuple[int, int]:
+        """``(current judgements, last history event)`` of this dataset and split: changes with every write (set,
+        clear, or a refused one), read in one cheap query, so callers can keep what they computed until it does."""
+        r, e = JudgementRow, EventRow
+        with self.db.session() as s:
+            count = s.execute(select(func.count()).where(r.dataset == self.name, r.split == self.split)).scalar_one()
+            last = s.execute(select(func.max(e.id)).where(e.dataset == self.name, e.split == self.split)).scalar_one()
+        return int(count), int(last or 0)
+
     def judges(self) -> list[str]:
         r = JudgementRow
         with self.db.session() as s:

@@ -29,6 +29,79 @@ function hover(on, keyboard) {
   };
 }
 
+// Judging (view/judging.py draws the bar): a grade by click or by key on a focused row, the note on Enter. The
+// user badge changes in the page at once (in every column); the server's rerun then draws what it stored.
+function optimistic(row, value) {
+  const c = docClass(row);
+  for (const r of document.querySelectorAll("details.rk-row." + c)) {
+    let b = r.querySelector("summary .rk-ub");
+    if (value === "clear") { if (b) b.remove(); continue; }
+    if (!b) { b = document.createElement("span"); const o = r.querySelector("summary .rk-b"); if (o) o.after(b); else continue; }
+    b.className = "rk-ub";
+    b.textContent = value === "cant" ? "?" : value;
+    for (const g of r.querySelectorAll(".rk-g")) g.setAttribute("aria-pressed", String(g.dataset.value === value));
+  }
+}
+function judgeRow(root, row, value, note) {
+  if (!row || !root.querySelector('.rk-colwrap[data-judge="on"]')) return false;
+  optimistic(row, value);
+  root.__trigger("judge", JSON.stringify({ docid: row.dataset.docid, value: value, note: note }));
+  return true;
+}
+const summaryOf = r => r && r.querySelector(":scope > summary");
+function refocus(root) {  // after the column was drawn again: focus where the judge was
+  const want = root.__focus;
+  if (!want) return;
+  root.__focus = null;
+  const row = Array.from(root.querySelectorAll("details.rk-row")).find(r => r.dataset.docid === want.docid);
+  if (!row) return;
+  if (want.note) { row.open = true; const n = row.querySelector("input.rk-note"); if (n) n.focus(); }
+  else { const s = summaryOf(row); if (s) s.focus({ preventScroll: false }); }
+}
+function onKey(root) {
+  return e => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target.matches && e.target.matches("input.rk-note")) {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        const row = e.target.closest("details.rk-row");
+        const on = row.querySelector('.rk-g[aria-pressed="true"]');
+        root.__focus = { docid: row.dataset.docid, note: false };
+        judgeRow(root, row, on ? on.dataset.value : "", e.target.value);
+      } else if (e.key === "Escape") { const s = summaryOf(e.target.closest("details.rk-row")); if (s) s.focus(); }
+      e.stopPropagation();  // typing a note never steps the queue or judges
+      return;
+    }
+    const row = e.target.closest && e.target.closest("details.rk-row");
+    if (!row || !e.target.matches("summary, details.rk-row button")) return;
+    const wrap = root.querySelector(".rk-colwrap");
+    const scale = wrap && wrap.dataset.scale ? wrap.dataset.scale.split(",") : [];
+    const rows = Array.from(root.querySelectorAll("details.rk-row"));
+    const next = rows[rows.indexOf(row) + 1], prev = rows[rows.indexOf(row) - 1];
+    let value = null;
+    if (scale.includes(e.key)) value = e.key;
+    else if (e.key === "u" || e.key === "?") value = "cant";
+    else if (e.key === "x" || e.key === "Delete" || e.key === "Backspace") value = "clear";
+    else if (e.key === "n") {
+      e.preventDefault(); e.stopPropagation();
+      row.open = true;
+      const n = row.querySelector("input.rk-note");
+      if (n) n.focus();
+      return;
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      const to = e.key === "ArrowDown" ? next : prev;
+      if (to) { e.preventDefault(); e.stopPropagation(); summaryOf(to).focus(); }
+      return;
+    }
+    if (value === null) return;
+    e.preventDefault(); e.stopPropagation();
+    // one keypress each: the next row takes the focus (and keeps it when the column is drawn again)
+    const then = value === "clear" ? row : (next || row);
+    root.__focus = { docid: then.dataset.docid, note: false };
+    if (judgeRow(root, row, value, null) && summaryOf(then)) summaryOf(then).focus();
+  };
+}
+
 const SLOT = __ROWS_SLOT__;
 const same = (a, b) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 function reopen(where, open) {
@@ -46,12 +119,14 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     Object.assign(root, { __html: data.html, __rows: rows, __view: data.view, __seq: (root.__seq || 0) + 1 });
     reopen(root, open);
     relink();
+    refocus(root);
     const seq = root.__seq, col = root.querySelector(".rk-col");
     if (col && rows.length > first) requestAnimationFrame(() => setTimeout(() => {
       if (root.__seq !== seq) return;  // replaced meanwhile
       col.insertAdjacentHTML("beforeend", rows.slice(first).join(""));
       reopen(col, open);
       relink();
+      refocus(root);
     }, 0));
   }
   if (!root.__wired) {
@@ -61,12 +136,22 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     root.addEventListener("focusin", hover(true, true));
     root.addEventListener("focusout", hover(false, true));
     root.addEventListener("toggle", e => { if (e.target.matches && e.target.matches("details.rk-row")) relink(); }, true);
+    root.addEventListener("keydown", onKey(root));
     root.addEventListener("click", e => {
+      const g = e.target.closest("button.rk-g");
+      if (g) {
+        e.preventDefault();
+        const row = g.closest("details.rk-row");
+        const note = row.querySelector("input.rk-note");
+        root.__focus = { docid: row.dataset.docid, note: false };
+        judgeRow(root, row, g.dataset.value, note ? note.value : null);
+        return;
+      }
       const b = e.target.closest("button.rk-act");
       if (!b) return;
       e.preventDefault();
       if (b.dataset.act === "copy") copy(b);
-      else root.__trigger(b.dataset.act, b.dataset.docid);
+      else root.__trigger(b.dataset.act, b.dataset.docid || "");
     });
   }
 }
