@@ -222,6 +222,8 @@ def compact_column(c, board: Board, column, caption: str) -> None:
         reproduce = cards.reproduce_html(*_repro.command_for(board.ds_name, board.split, spec))
     role = "" if board.live or len(board.lookups) < 2 else ("baseline" if spec == board.baseline else "other")
     attrs = {"judge": "on" if not board.live and not board.off else "off", "scale": ",".join(map(str, board.scale))}
+    if len(board.lookups) >= 3:  # narrow columns: titles on up to two lines (at least ~60 characters at 1500 px)
+        attrs["narrow"] = "1"
     body = cards.board_column_html(spec, c.name, caption, metrics, slot, missed, reproduce, role=role, attrs=attrs)
     by_id = {doc.docid: doc for doc in column.docs}
     _rows.show(

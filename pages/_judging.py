@@ -20,7 +20,6 @@ import streamlit as st
 
 from pages import _cached as data
 from pages import _element
-from pages import _state as state
 from retrieval.errors import RetrievalError
 from view import asset
 
@@ -193,11 +192,6 @@ def said() -> None:
         st.error(data.esc(text, joiners=False), icon=":material/error:")
     else:
         st.warning(data.esc(text, joiners=False))
-
-
-def qrels_mode() -> str:
-    """Which judgements metrics use in this view: official, merged (official + users') or mine (users' alone)."""
-    return state.view()["qrels"]
 
 
 # ---- metrics with the users' judgements --------------------------------------------------------------

@@ -51,7 +51,9 @@ class Job:
         """Where the job stands: counts where the work reports them, else the estimate, else the time spent."""
         elapsed = self.elapsed()
         counted = self.counts() if self.counts is not None else None
-        if counted is not None and counted[1]:
+        if counted is not None and not counted[1]:  # counted, size not known (a server that does not say it)
+            return Status(None, elapsed, None, counted[0], None, self.unit)
+        if counted is not None:
             done, total = counted
             if self.first_done is None:
                 self.first_done = done
@@ -159,7 +161,7 @@ def dataset_job(name: str, url: str, md5: str | None, root: Any) -> tuple[Job, C
     def fetched() -> int:
         return sum(p.stat().st_size for p in folder.glob(f"{name}.zip*") if p.is_file()) if folder.is_dir() else 0
 
-    job = Job("dataset", name, counts=lambda: (fetched(), box["total"]) if box["total"] else None, unit="bytes")
+    job = Job("dataset", name, counts=lambda: (fetched(), box["total"]), unit="bytes")
 
     def work(_job: Job) -> Any:
         import urllib.request

@@ -170,18 +170,21 @@ def test_upload_feedback_limit_and_unknown_ids(tiny_env, monkeypatch):
 
     at = app(tiny_env, {"dataset": "tiny"}, PAGES["data_runs"])
     at.run()
-    up = at.get("file_uploader")[0]
-    up.set_value(("bad.trec", b"q1 Q0 d1 1 2.0\n", "text/plain")).run()
+
+    def uploader():  # the run upload's, not the judgements import's
+        return next(u for u in at.get("file_uploader") if u.proto.label == "TREC run")
+
+    uploader().set_value(("bad.trec", b"q1 Q0 d1 1 2.0\n", "text/plain")).run()
     assert any("bad.trec, line 1" in unescape(e.value) and "expected 6 columns" in unescape(e.value) for e in at.error)
     good = "q1 Q0 d1 1 3.0 t\nq1 Q0 nope1 2 2.0 t\nzz9 Q0 d2 1 1.0 t\nq2 Q0 nope2 1 1.0 t\n"
-    at.get("file_uploader")[0].set_value(("mine.trec", good.encode(), "text/plain")).run()
+    uploader().set_value(("mine.trec", good.encode(), "text/plain")).run()
     assert not at.exception
     assert any("Added mine: 3 queries, 4 results" in unescape(s.value) for s in at.success)
     warning = next(unescape(w.value) for w in at.warning if "not in tiny" in unescape(w.value))
     assert "1 queries not in tiny (e.g. zz9)" in warning and "2 documents not in tiny (e.g. nope1, nope2)" in warning
     monkeypatch.setattr(choices, "UPLOAD_MAX_MB", 0.00001)
     at.run()  # the uploader's own (browser-side) limit is part of its identity: a new widget
-    at.get("file_uploader")[0].set_value(("big.trec", good.encode(), "text/plain")).run()
+    uploader().set_value(("big.trec", good.encode(), "text/plain")).run()
     assert any("big.trec is" in unescape(e.value) and "limited to" in unescape(e.value) for e in at.error), (
         [e.value for e in at.error],
         [s.value for s in at.success],

@@ -75,7 +75,7 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
 
     ds, _ = core_run(tiny_env, "tiny", "test", "bm25-flat")
     flat_html = compact_columns(at)[0]
-    assert '<h4 class="rk-h">BM25 (flat)</h4>' in flat_html and "bm25 · " in flat_html
+    assert '<h4 class="rk-h">BM25 (flat)<span class="rk-base"' in flat_html and "bm25 · " in flat_html  # the baseline
     ev = evaluate(flat, ds.qrels("test")).query("q1")
     assert f"nDCG@10 <b>{ev['nDCG@10']:.3f}</b> · R@100 <b>{ev['R@100']:.3f}</b>" in flat_html
     from retrieval.cache import Cache

@@ -17,8 +17,10 @@ def status_line(job: Any) -> tuple[float | None, str]:
     s = job.status()
     if job.kind in ("model", "dataset"):
         verb, source = ("Fetching", "the hub") if job.kind == "model" else ("Downloading", "the BEIR server")
+        if s.total is None and s.done:
+            return None, f"{verb} {job.name}: {_mb(s.done)} MB so far (size not known) · {format_seconds(s.elapsed)}"
         if s.total is None:
-            return None, f"{verb} {job.name}: asking {source}… ({format_seconds(s.elapsed)} so far)"
+            return None, f"{verb} {job.name}: asking {source}… (0.0 MB, {format_seconds(s.elapsed)} so far)"
         left = f"about {format_seconds(s.left)} left" if s.left is not None else "estimating the time left…"
         return s.fraction, f"{verb} {job.name}: {_mb(s.done)} of {_mb(s.total)} MB · {left}"
     if s.total is not None:
