@@ -73,7 +73,8 @@ def show_chart(points: pd.DataFrame, title: str, name: str, key: str) -> None:
     st.altair_chart(chart, width="stretch")
     if message:
         st.caption(message)
-    downloads(lambda: charts.model_size_chart(points, title=title, width=760, family_legend=True)[0], points, name, key)
+    image = lambda: charts.model_size_chart(points, title=title, width=760, family_legend=True, image=True)[0]  # noqa: E731
+    downloads(image, points, name, key)
 
 
 def show_panels(

@@ -101,7 +101,7 @@ def beir_average() -> None:
 def grid() -> None:
     points = pick_series(published.grid_points(), "w_ms_grid_series", "grid_series")
     panels, message = charts.grid_panels(points)
-    key = charts.key_html(charts.key_entries(points) + charts.marks_key(points))
+    key = charts.key_html(charts.key_entries(points) + [e for e in charts.marks_key(points) if e[2] == "marker"])
     parts.show_panels(panels, lambda: charts.grid_chart(points)[0], message, points, "model_size_every_dataset", "ms_grid", key)
     st.caption(
         "One chart per BEIR dataset (nDCG@10), same series and styles as the key above; each has its own y axis. "

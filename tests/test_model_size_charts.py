@@ -32,9 +32,9 @@ def _scale(units: list[dict], channel: str) -> dict:
     return next(u["encoding"][channel]["scale"] for u in units if channel in u.get("encoding", {}))
 
 
-def geometry(spec: dict, width: float | None = None) -> dict:
+def geometry(spec: dict, width: float | None = None, text_scale: float = 1.0) -> dict:
     """Label boxes, points, segments and rules of a layered model-size spec, in pixels of its plot area (``width``:
-    the plot as wide as that instead of the spec's own width)."""
+    the plot as wide as that instead of the spec's own width; ``text_scale``: text that much wider)."""
     units, data = spec["layer"], spec["datasets"]
     w, h = float(width or spec["width"]), float(spec["height"])
     (xlo, xhi), (ylo, yhi) = _scale(units, "x")["domain"], _scale(units, "y")["domain"]
@@ -51,7 +51,7 @@ def geometry(spec: dict, width: float | None = None) -> dict:
         if mark["type"] == "text":
             for _, r in rows.iterrows():
                 lines = r["text"].split("\n")
-                tw = max(lay.text_size(line)[0] for line in lines)
+                tw = max(lay.text_size(line)[0] for line in lines) * text_scale
                 x = px(r["label_x"]) + mark.get("dx", 0)
                 x0 = {"left": x, "right": x - tw, "center": x - tw / 2}[mark["align"]]
                 top = py(r["label_y"]) - lay.GLYPH_PX / 2
@@ -296,6 +296,18 @@ def test_series_of_one_model_from_different_sources_are_told_apart():
     assert len(set(drawn.values())) == 2
 
 
+def test_the_downloaded_image_places_labels_for_wider_text():
+    """An image made outside the browser draws text in another sans-serif, up to lay.OTHER_FONT times wider."""
+    points = view_points()["scifact"]
+    chart, _ = charts.model_size_chart(points, width=760, family_legend=True, image=True)
+    spec = chart.to_dict()
+    wide = geometry(spec, text_scale=lay.OTHER_FONT)
+    assert wide["labels"] and not collisions(wide), collisions(wide)[:5]
+    assert spec["width"] == 760 and spec["autosize"]["type"] == "pad"
+    families = [u["encoding"]["shape"]["legend"] for u in spec["layer"] if u["encoding"].get("shape", {}).get("legend")]
+    assert families and families[0]["orient"] == "bottom"
+
+
 def test_measured_runs_are_drawn_above_the_published_ones_and_labelled():
     chart, _ = charts.model_size_chart(view_points()["scifact"], fit_width=950)
     spec = chart.to_dict()
@@ -343,7 +355,13 @@ def test_the_grid_panels_share_styles_and_one_key():
     for name in set(points["series"]):
         assert f">{name}</span>" in key.replace("&amp;", "&")
     whole, _ = charts.grid_chart(points)
-    assert len(whole.to_dict()["concat"]) == len(panels)
+    spec = whole.to_dict()
+    assert len(spec["concat"]) == len(panels)
+    # The download keeps each panel's colours: Vega-Lite merges shared scales with different domains into one
+    # domain with the first panel's range (BM25 rules came out teal and pink).
+    assert all(spec["resolve"]["scale"][c] == "independent" for c in ("color", "shape", "strokeDash"))
+    paper, _ = charts.paper_chart(published.msmarco_points(), published.figure_points("beir"), "t")
+    assert all(paper.to_dict()["resolve"]["scale"][c] == "independent" for c in ("color", "shape", "strokeDash"))
 
 
 # ---- the gain per tenfold parameters ------------------------------------------------------------------------

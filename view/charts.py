@@ -309,6 +309,7 @@ def model_size_chart(
     compact: bool = False,
     fit_width: float | None = None,
     family_legend: bool = False,
+    image: bool = False,
 ):
     """Score against parameters (log x): one line per series through its sizes, coloured by model series (series
     of one model series from different sources in other tones and dashes), marker shape = family (``paper``: the
@@ -320,7 +321,8 @@ def model_size_chart(
     the page (Vega-Lite ``fit-x``), labels placed for a plot ``fit_width`` pixels wide (default
     :data:`view.labels.MIN_PLOT_WIDTH`, the narrowest it gets; wider only moves things apart). ``height``: the
     plot's height. ``family_legend``: a legend of marker shapes under the chart (for the downloaded image; the
-    page shows :func:`marks_key_html` above it). Returns ``(chart, message)``: ``chart`` is None when nothing can
+    page shows :func:`marks_key` above it). ``image``: for an image drawn outside the browser (another font:
+    labels placed for wider text). Returns ``(chart, message)``: ``chart`` is None when nothing can
     be plotted and ``message`` says why (or which rows have no parameter count).
     """
     import altair as alt
@@ -355,7 +357,7 @@ def model_size_chart(
     placed, failed = [], []
     if labels:
         marks = [_marks(p, dots, rules, line_series) for p in plots]
-        placed, failed = lay.place(_label_jobs(dots, rules, styles), plots, marks)
+        placed, failed = lay.place(_label_jobs(dots, rules, styles), plots, marks, scale=lay.OTHER_FONT if image else 1.0)
     # Whatever found no room for its label is named in a legend at the top instead (colour and dash, one entry each).
     key = (
         alt.Legend(values=failed, orient="top", direction="vertical", labelLimit=0, symbolType="stroke", title="not labelled")
@@ -491,11 +493,15 @@ def grid_chart(points: pd.DataFrame, columns: int = 4):
         return None, message
     for p in panels:
         p.autosize = alt.Undefined  # a concatenated chart sizes itself
-    chart = alt.concat(*panels, columns=columns).resolve_scale(y="independent")
+    # independent scales: each panel's colours come from the one style table already (shared scales with different
+    # domains would be merged by Vega-Lite into one domain with the first panel's range: wrong colours)
+    chart = alt.concat(*panels, columns=columns).resolve_scale(
+        color="independent", shape="independent", strokeDash="independent", y="independent"
+    )
     return chart, message
 
 
-def paper_panels(left: pd.DataFrame, right: pd.DataFrame, height: int = 330) -> tuple[list, str]:
+def paper_panels(left: pd.DataFrame, right: pd.DataFrame, height: int = 330, image: bool = False) -> tuple[list, str]:
     """The two panels of Rosa et al. 2022 Fig. 1, each its own chart in the paper's colours and markers: MS MARCO
     MRR@10 (left), BEIR-average nDCG@10 (right), x from 10M to 10B parameters as in the paper. Returns
     ``(charts, message)``."""
@@ -507,10 +513,11 @@ def paper_panels(left: pd.DataFrame, right: pd.DataFrame, height: int = 330) -> 
             title=title,
             height=height,
             width=PAPER_PLOT_WIDTH,
-            legend=False,
+            legend=image,  # on the page, the key above the panels names every series
             x_domain=(10.0, 10000.0),
             paper=True,
             styles=styles,
+            image=image,
         )
         if chart is None:
             return [], msg
@@ -531,15 +538,19 @@ def paper_styles(left: pd.DataFrame, right: pd.DataFrame) -> dict[str, Style]:
 
 
 def paper_chart(left: pd.DataFrame, right: pd.DataFrame, title: str, height: int = 330):
-    """:func:`paper_panels` side by side in one chart (the download). Returns ``(chart, message)``."""
+    """:func:`paper_panels` side by side in one chart (the downloaded image). Returns ``(chart, message)``."""
     import altair as alt
 
-    panels, message = paper_panels(left, right, height)
+    panels, message = paper_panels(left, right, height, image=True)
     if not panels:
         return None, message
     for p in panels:
         p.autosize = alt.Undefined  # a concatenated chart sizes itself
-    chart = alt.hconcat(*panels).resolve_scale(color="shared", shape="shared", strokeDash="shared", y="independent")
+    # each panel keeps its own scales (the same colour for a series in both: paper_styles); shared ones would be
+    # merged by Vega-Lite into one domain with the first panel's range, recolouring the second panel
+    chart = alt.hconcat(*panels).resolve_scale(
+        color="independent", shape="independent", strokeDash="independent", y="independent"
+    )
     return chart.properties(title=title), message
 
 
