@@ -44,7 +44,7 @@ def models_frame() -> pd.DataFrame:
         (data.model_disk(s, session_folders().get(s)) if _weighs(s) else (None, "no weights (Lucene index in the cache)"))
         for s in specs
     ]
-    frame.insert(5, "on disk (MB)", [mb for mb, _ in sizes])  # after "available here": the yes/no stays in view
+    frame.insert(5, "on disk (MB)", [tables.disk_cell(mb, where) for mb, where in sizes])  # after "available here"
     frame.insert(6, "where", [w for _, w in sizes])
     return frame
 
@@ -54,15 +54,14 @@ def models_section() -> None:
     said = st.session_state.pop("_model_said", None)
     if said:
         st.success(said)
+    frame = models_frame()
     st.dataframe(
-        models_frame(),
+        frame,
         hide_index=True,
         width="stretch",
-        column_config={
-            "parameters (M)": st.column_config.NumberColumn(format="%.1f", width="small"),
-            "on disk (MB)": st.column_config.NumberColumn(format="%.1f", width="small"),
-            "available here": st.column_config.TextColumn(width="small"),
-            "where": st.column_config.TextColumn(width="medium"),
+        column_config={  # as wide as header and longest cell: no header or "n/a: why" is cut
+            col: st.column_config.TextColumn(alignment="right", width=tables.fit_width(frame[col], col))
+            for col in ("parameters (M)", "on disk (MB)")
         },
     )
     neural = [s for s in choices.registry_specs()]

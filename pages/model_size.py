@@ -30,35 +30,34 @@ def measured_for(ds_name: str) -> pd.DataFrame:
 def pick_series(points: pd.DataFrame, key: str, param: str) -> pd.DataFrame:
     """Series filter (in the URL as ``param``): by default the series with several sizes, the paper's series and
     BM25 flat."""
-    options = sorted(set(points["series"]), key=str.lower)
+    names = sorted(set(points["series"]), key=str.lower)
     multi = set(points[points["params_millions"] > 0].groupby("series")["params_millions"].nunique().loc[lambda c: c >= 2].index)
-    default = [s for s in options if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
+    default = [s for s in names if s in multi or s in published.PAPER_SERIES or "(measured here)" in s]
+    # The URL holds the choice comma-separated: series names with a comma ("BEIR paper, BM25 top-100") go there with
+    # "·" instead, else the next run would split them and drop them.
+    token = {n: n.replace(",", "·") for n in names}
+    name_of = {t: n for n, t in token.items()}
     shown = st.multiselect(
         "Series shown",
-        options,
+        list(token.values()),
+        format_func=name_of.get,
         help="Each series is one model, one source, one setup.",
-        **state.bind_choices(param, key, options, default),
+        **state.bind_choices(param, key, list(token.values()), [token[s] for s in default]),
     )
-    return points[points["series"].isin(shown)]
+    return points[points["series"].isin([name_of[t] for t in shown])]
 
 
 def one_dataset(scope: str, show_measured: bool) -> None:
     points = published.dataset_points(scope)
     measured = measured_for(scope) if show_measured and scope in data.local_datasets() else published.measured_points([])
     points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_series", "series")
-    chart, message = charts.model_size_chart(points, title=f"nDCG@10 by model size · {scope}")
-    parts.show_chart(chart, message, points, f"model_size_{scope}", "ms_one")
+    parts.show_chart(points, f"nDCG@10 by model size · {scope}", f"model_size_{scope}", "ms_one")
     parts.legend_caption(measured=not measured.empty)
     if show_measured and measured.empty:
         st.caption(f"No measured runs on {scope} here (build some on the Data & runs page).")
     if not measured.empty:
         st.subheader("Your runs beside the published value")
-        st.dataframe(
-            measured[["label", "params_millions", "score", "published_value", "difference", "setup", "reference"]],
-            hide_index=True,
-            width="stretch",
-            column_config=parts.SOURCE_COLUMNS,
-        )
+        parts.measured_table(measured)
         with st.expander("The command behind each measured point", icon=":material/terminal:"):
             runs = _repro.cached_commands()
             mine = runs[runs["dataset"] == scope] if not runs.empty else runs
@@ -80,12 +79,17 @@ def beir_average() -> None:
         st.info("Choose at least one dataset to average over.")
         return
     points, left_out = published.average_points(chosen)
-    points = pick_series(points, "w_ms_avg_series", "avg_series")
-    chart, message = charts.model_size_chart(points, title=f"Mean nDCG@10 over {len(chosen)} datasets")
-    parts.show_chart(chart, message, points, "model_size_beir_average", "ms_avg")
-    parts.legend_caption()
+    local = set(data.local_datasets())
+    measured = published.average_measured([measured_for(d) for d in chosen if d in local], chosen)
+    points = pick_series(pd.concat([points, measured], ignore_index=True), "w_ms_avg_series", "avg_series")
+    over = chosen[0] if len(chosen) == 1 else f"{len(chosen)} datasets"
+    parts.show_chart(points, f"Mean nDCG@10 over {over}", "model_size_beir_average", "ms_avg")
+    parts.legend_caption(measured=not measured.empty)
+    if measured.empty:
+        parts.why_no_measured(data.cached_runs(), chosen, "average")
     st.caption(
-        f"Averaged over exactly these {len(chosen)} datasets: {', '.join(sorted(chosen))}. Only models published on every one are plotted."
+        f"Averaged over exactly {'this dataset' if len(chosen) == 1 else f'these {len(chosen)} datasets'}: "
+        f"{', '.join(sorted(chosen))}. Only models published on every one are plotted."
     )
     if not left_out.empty:
         with st.expander(f"{left_out['series'].nunique()} series left out (not published on every chosen dataset)"):
@@ -96,9 +100,13 @@ def beir_average() -> None:
 
 def grid() -> None:
     points = pick_series(published.grid_points(), "w_ms_grid_series", "grid_series")
-    chart, message = charts.grid_chart(points)
-    parts.show_chart(chart, message, points, "model_size_every_dataset", "ms_grid")
-    st.caption("One chart per BEIR dataset, same series and colours; each has its own y axis. Dashed grey lines are BM25.")
+    panels, message = charts.grid_panels(points)
+    key = charts.key_html(charts.key_entries(points) + [e for e in charts.marks_key(points) if e[2] == "marker"])
+    parts.show_panels(panels, lambda: charts.grid_chart(points)[0], message, points, "model_size_every_dataset", "ms_grid", key)
+    st.caption(
+        "One chart per BEIR dataset (nDCG@10), same series and styles as the key above; each has its own y axis. "
+        "Dashed lines are BM25. Your measured runs are on One dataset."
+    )
     parts.sources(points)
 
 
@@ -109,24 +117,33 @@ def paper() -> None:
     if left.empty:
         st.caption(f"The MS MARCO panel of {version} was not read off; showing the first version's.")
         left = published.figure_points("msmarco")
-    fig, msg = charts.paper_chart(left, right, f"Read off Rosa et al. 2022, Fig. 1 ({version}), about ±0.002")
-    parts.show_chart(fig, msg, pd.concat([left, right]), "rosa2022_fig1_read_off", "ms_fig")
+    paper_figure(left, right, f"Read off Rosa et al. 2022, Fig. 1 ({version}), about ±0.002", "rosa2022_fig1_read_off", "ms_fig")
     st.caption(
         "Values read off the figure's image (marker centres, about ±0.002), not table values. The paper's BEIR "
-        "average is over its own dataset set."
+        "average is over its own dataset set. Colours and markers as in the paper."
     )
     datasets = published.common_datasets(published.PAPER_SERIES)
     avg, left_out = published.average_points(datasets, published.PAPER_SERIES)
-    tab, msg = charts.paper_chart(published.msmarco_points(), avg, "The same chart from published tables")
-    parts.show_chart(tab, msg, pd.concat([published.msmarco_points(), avg]), "rosa2022_fig1_from_tables", "ms_tab")
+    paper_figure(published.msmarco_points(), avg, "The same chart from published tables", "rosa2022_fig1_from_tables", "ms_tab")
     st.caption(
         f"Left: published MS MARCO dev MRR@10 (pygaggle's monoT5 values are the non-10k checkpoints; GTR and SGPT "
         f"from MTEB re-evaluations). Right: mean over the {len(datasets)} datasets every series here has: {', '.join(datasets)}."
     )
     if not left_out.empty:
         st.caption("Left out (missing datasets): " + "; ".join(left_out["model"]))
+    parts.why_no_measured(data.cached_runs(), datasets, "paper")
     parts.gain_table(pd.concat([right.assign(series=right["series"] + " (figure)"), avg]))
     parts.sources(pd.concat([left, right, published.msmarco_points(), avg]))
+
+
+def paper_figure(left: pd.DataFrame, right: pd.DataFrame, title: str, name: str, key: str) -> None:
+    """Both panels of the paper's figure under a key with the paper's names, colours and markers."""
+    st.subheader(title)
+    panels, msg = charts.paper_panels(left, right)
+    both = pd.concat([left, right], ignore_index=True)
+    entries = charts.key_entries(both, paper=True, styles=charts.paper_styles(left, right))
+    key_html = charts.key_html(entries, charts.paper_names(both))
+    parts.show_panels(panels, lambda: charts.paper_chart(left, right, title)[0], msg, both, name, key, key_html)
 
 
 def main() -> None:
@@ -153,6 +170,7 @@ def main() -> None:
     if not not_plotted.empty:
         with st.expander(f"{len(not_plotted)} published value(s) kept out of every chart"):
             st.dataframe(not_plotted, hide_index=True, width="stretch")
+    parts.width_probe()
 
 
 _nav.enter()

@@ -338,10 +338,12 @@ def measured_points(rows: Iterable[Mapping[str, object]], dataset: str = "") -> 
         pub = float(match["ndcg_at_10"]) if match is not None else None
         compared = f"; compared with {match['model']} ({match['citation']}; {match['setup']})" if match is not None else ""
         series = str(r.get("series") or "") or ("BM25" if r.get("family") == "bm25" else str(r["label"]))
+        # A BM25 run is a rule of its own (no sizes to join): one series per run, so each is labelled.
+        line = str(r["label"]) if r.get("family") == "bm25" else series
         out.append(
             {
                 "label": f"{r['label']} (measured)",
-                "series": f"{series} (measured here)",
+                "series": f"{line} (measured here)",
                 "base_series": series,
                 "family": r.get("family") or "external",
                 "params_millions": r.get("params_millions"),
@@ -364,7 +366,49 @@ def measured_points(rows: Iterable[Mapping[str, object]], dataset: str = "") -> 
     return frame
 
 
+def average_measured(frames: Iterable[pd.DataFrame], datasets: Sequence[str]) -> pd.DataFrame:
+    """Measured points (:func:`measured_points`, one frame per dataset) averaged over ``datasets``: one point per
+    run (same label) present on every one of them, else none; the published value is the mean of the published
+    ones when every dataset has one."""
+    datasets = sorted(set(datasets))
+    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else None
+    if rows is None or not datasets:
+        return measured_points([])
+    rows = rows[rows["datasets"].isin(datasets)]
+    out = []
+    for _, g in rows.groupby("label", sort=True):
+        if set(g["datasets"]) != set(datasets):
+            continue
+        first = g.iloc[0].to_dict()
+        score = float(g["score"].mean())
+        pub = float(g["published_value"].mean()) if g["published_value"].notna().all() else math.nan
+        out.append(
+            {
+                **first,
+                "score": score,
+                "datasets": average_label(datasets),
+                "published_value": pub,
+                "difference": score - pub if not math.isnan(pub) else math.nan,
+                "reference": f"mean of your runs on {', '.join(datasets)}, each evaluated with ir_measures",
+            }
+        )
+    return pd.DataFrame(out, columns=list(POINT_COLUMNS)) if out else measured_points([])
+
+
 def sources_table(points: pd.DataFrame) -> pd.DataFrame:
-    """One row per plotted point: model, series, setup, value, short citation, full reference and link."""
-    cols = ["label", "series", "params_millions", "score", "metric", "kind", "datasets", "setup", "citation", "reference", "url"]
+    """One row per plotted point: model, series, family, setup, value, short citation, full reference and link."""
+    cols = [
+        "label",
+        "series",
+        "family",
+        "params_millions",
+        "score",
+        "metric",
+        "kind",
+        "datasets",
+        "setup",
+        "citation",
+        "reference",
+        "url",
+    ]
     return points[cols].sort_values(["series", "params_millions"], na_position="first").reset_index(drop=True)

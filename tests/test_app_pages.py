@@ -108,6 +108,15 @@ def test_model_size_scifact_holds_published_points_and_measured_runs(envs):
     labels = [b.label for b in at.get("download_button")]
     assert any(lbl.startswith("Download chart") for lbl in labels) and "Download data (CSV)" in labels
     no_internal_notes(at)
+    no_none_cells(at)
+
+
+def no_none_cells(at) -> None:
+    """No table a user sees has an empty ("None") cell: a missing number says "n/a" and why."""
+    for df in at.dataframe:
+        frame = df.value
+        assert not frame.isna().any().any(), frame.columns[frame.isna().any()].tolist()
+        assert not frame.astype(str).isin(["None", "nan", "NaN"]).any().any()
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -117,20 +126,55 @@ def test_model_size_every_view(envs, view):
     at.radio(key="w_ms_view").set_value(view).run()
     assert not at.exception, at.exception
     charts_here = at.get("vega_lite_chart")
-    assert len(charts_here) == (2 if view.startswith("Paper") else 1)
-    assert at.dataframe and len(at.get("download_button")) == 2 * len(charts_here)
+    # one chart; the grid: one per dataset; the paper: its two panels, read off and from tables
+    expected = {"Every": len(published.published_datasets()), "Paper": 4}.get(view.split()[0], 1)
+    assert len(charts_here) == expected
+    downloads = [b.label for b in at.get("download_button")]
+    assert downloads.count("Download data (CSV)") == (2 if view.startswith("Paper") else 1)
+    assert len(downloads) == 2 * downloads.count("Download data (CSV)")
+    assert at.dataframe
     no_internal_notes(at)
+    no_none_cells(at)
+    keys = [h.proto.body for h in at.get("html") if "ms-key" in h.proto.body]
+    assert len(keys) == (2 if view.startswith("Paper") else 1)  # the key above the chart(s), in the page
     frames = [f for f in chart_frames(at) if "datasets" in f.columns]
+    captions = " ".join(c.value for c in at.caption)
     if view == "BEIR average":
         datasets = published.default_average_datasets()
         assert {d for f in frames for d in f["datasets"].dropna()} == {published.average_label(datasets)}
-        assert ", ".join(datasets) in " ".join(c.value for c in at.caption)
+        assert ", ".join(datasets) in captions
+        assert "No measured point here" in captions and "cover 0 of them" in captions  # the tiny dataset has none
     elif view.startswith("Paper"):
         kinds = {k for f in frames for k in f["kind"].dropna()}
         assert published.FIGURE_KIND in kinds and "published" in kinds
-        assert "read off" in " ".join(c.value for c in at.caption)
+        assert "read off" in captions and "No measured point on these panels" in captions
+        assert "monoT5 (T5 reranker)" in keys[0] and "SGPT (dense)" in keys[0]  # the paper's legend names
     elif view.startswith("Every"):
         assert {d for f in frames for d in f["datasets"]} == set(published.published_datasets())
+    gains = next((df.value for df in at.dataframe if "gain per 10x params" in df.value.columns), None)
+    if gains is not None:  # no slope from fewer than three sizes or a narrow range
+        assert all(g == "—" or n >= 3 for g, n in zip(gains["gain per 10x params"], gains["sizes"]))
+
+
+@needs_scifact
+def test_model_size_average_over_the_datasets_with_runs_draws_the_measured_mean(envs):
+    env = envs["scifact"]
+    _, flat = core_run(env, "scifact", "test", "bm25-flat")
+    at = app(env, {"chart": "BEIR average", "avg": "scifact"}, PAGES["model_size"])
+    at.run()
+    assert not at.exception
+    points = chart_points(at).drop_duplicates("label").set_index("label")
+    mine = points.loc["BM25 (flat) [test] (measured)"]
+    assert mine["kind"] == published.MEASURED_KIND and mine["datasets"] == published.average_label(["scifact"])
+    assert mine["published_value"] == pytest.approx(0.6789)
+    assert not any("No measured point" in c.value for c in at.caption)
+    no_none_cells(at)
+    # Over two datasets, one without runs here: no measured point, and the page says why.
+    at = app(env, {"chart": "BEIR average", "avg": "scifact,nfcorpus"}, PAGES["model_size"])
+    at.run()
+    assert not at.exception
+    assert not (chart_points(at)["kind"] == published.MEASURED_KIND).any()
+    assert any("cover 1 of them (scifact)" in c.value for c in at.caption)
 
 
 # ---- Failure cases ------------------------------------------------------------------------------------

@@ -215,18 +215,18 @@ def _line_check(chart, points: pd.DataFrame) -> None:
         assert list(g["params_millions"]) == sorted(g["params_millions"]) and len(g) >= 2
 
 
-def test_one_line_per_series_in_parameter_order_with_a_label_at_its_end():
+def test_one_line_per_series_in_parameter_order_with_a_label_beside_it():
     pts = published.dataset_points("scifact")
-    chart, message = charts.model_size_chart(pts, title="scifact")
+    chart, message = charts.model_size_chart(pts, title="scifact", fit_width=950)
     _line_check(chart, pts)
     spec = chart.to_dict()
     texts = [u for u in _unit_specs(spec) if _mark(u) == "text"]
-    labels = pd.DataFrame(spec["datasets"][texts[0]["data"]["name"]])
+    labels = pd.DataFrame([r for t in texts for r in spec["datasets"][t["data"]["name"]]])
     gtr = labels[labels["series"] == "GTR (MTEB)"]
-    assert len(gtr) == 1 and gtr["params_millions"].iloc[0] == 4800  # labelled at its largest size
+    assert len(gtr) == 1 and gtr["label_x"].iloc[0] in {110, 335, 1240, 4800}  # beside one of its sizes
     assert labels["text"].str.contains("BM25").any()  # the BM25 rules are labelled too
     points = [u for u in _unit_specs(spec) if _mark(u) == "point"]
-    assert points[0]["encoding"]["shape"]["field"] == "family" and points[0]["encoding"]["color"]["field"] == "base_series"
+    assert points[0]["encoding"]["shape"]["field"] == "family" and points[0]["encoding"]["color"]["field"] == "series"
     assert points[0]["encoding"]["x"]["scale"]["type"] == "log"
     tips = {t["field"] for t in points[0]["encoding"]["tooltip"]}
     assert tips == {"label", "params_millions", "score", "datasets", "setup", "citation"}
@@ -261,15 +261,24 @@ def test_measured_runs_are_hollow_on_their_series_colour_joined_and_beside_the_p
     assert meas.loc[0, "published_value"] == pytest.approx(0.59738) and "gtr-t5-base (Muennighoff" in meas.loc[0, "reference"]
     assert meas.loc[0, "difference"] == pytest.approx(0.60 - 0.59738)
     assert math.isnan(meas.loc[2, "published_value"])
-    chart, _ = charts.model_size_chart(pd.concat([published.dataset_points("scifact"), meas], ignore_index=True))
+    pts = pd.concat([published.dataset_points("scifact"), meas], ignore_index=True)
+    chart, _ = charts.model_size_chart(pts)
     spec = chart.to_dict()
     hollow = [u for u in _unit_specs(spec) if _mark(u) == "point" and u["mark"].get("filled") is False]
     assert len(hollow) == 1
     rows = pd.DataFrame(spec["datasets"][hollow[0]["data"]["name"]])
-    assert set(rows["base_series"]) == {"GTR"} and set(rows["kind"]) == {published.MEASURED_KIND}
-    assert {"published_value", "difference"} <= {t["field"] for t in hollow[0]["encoding"]["tooltip"]}
-    joined = [u for u in _unit_specs(spec) if _mark(u) == "line" and u["encoding"]["detail"]["field"] == "base_series"]
+    assert set(rows["series"]) == {"GTR (measured here)"} and set(rows["kind"]) == {published.MEASURED_KIND}
+    assert {"published_text", "difference_text"} <= {t["field"] for t in hollow[0]["encoding"]["tooltip"]}
+    assert list(rows["published_text"]) == ["0.597", "0.634"] and list(rows["difference_text"]) == ["+0.003", "+0.006"]
+    # the same colour as the published GTR line
+    colors = next(u["encoding"]["color"]["scale"] for u in _unit_specs(spec) if "color" in u["encoding"])
+    color_of = dict(zip(colors["domain"], colors["range"]))
+    assert color_of["GTR (measured here)"] == color_of["GTR (MTEB)"]
+    joined = [u for u in _unit_specs(spec) if _mark(u) == "line" and u["mark"].get("strokeWidth") == 1.8]
     assert len(joined) == 1 and len(spec["datasets"][joined[0]["data"]["name"]]) == 2
+    # a measured BM25 run is a rule of its own, labelled "(measured)"
+    texts = {r["text"] for u in _unit_specs(spec) if _mark(u) == "text" for r in spec["datasets"][u["data"]["name"]]}
+    assert any(t.replace("\n", " ") == "BM25 mine (measured)" for t in texts)
 
 
 def test_no_chart_mixes_average_sets():
@@ -309,13 +318,17 @@ def test_paper_figure_lines_are_the_papers_series():
 
 def test_grid_has_one_panel_per_dataset_and_lines_only_for_several_sizes():
     pts = published.grid_points(["scifact", "arguana"])
+    panels, _ = charts.grid_panels(pts)
+    assert [p.to_dict()["title"] for p in panels] == ["arguana", "scifact"]
+    for panel in panels:
+        spec = panel.to_dict()
+        data = pd.concat([pd.DataFrame(spec["datasets"][u["data"]["name"]]) for u in _unit_specs(spec) if _mark(u) == "line"])
+        assert len(set(data["datasets"])) == 1
+        for _, g in data.groupby("series"):
+            assert g["params_millions"].nunique() >= 2
     chart, _ = charts.grid_chart(pts)
     spec = chart.to_dict()
-    assert spec["facet"]["field"] == "datasets" and spec["resolve"]["scale"]["y"] == "independent"
-    data = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
-    assert set(data["datasets"]) == {"scifact", "arguana"}
-    for _, g in data[data["_line"]].groupby(["datasets", "series"]):
-        assert g["params_millions"].nunique() >= 2
+    assert len(spec["concat"]) == 2 and spec["resolve"]["scale"]["y"] == "independent"
 
 
 def test_model_size_chart_fails_soft():

@@ -65,11 +65,11 @@ def test_models_table_and_measured_rows(tiny_dir: Path):
         "system": "dense:x",
         "name": "X",
         "family": "dense",
-        "parameters (M)": 22.7,
+        "parameters (M)": "22.7",
         "available here": "no",
         "how to get it / why not": "pip install x",
     }
-    assert pd.isna(frame.loc[0, "parameters (M)"])
+    assert frame.loc[0, "parameters (M)"] == "n/a: BM25 has no parameters"  # shown as text, never "None"
     ds = tiny(tiny_dir)
     ev = evaluate(RUN_A, ds.qrels("test"))
     runs = pd.DataFrame(

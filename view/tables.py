@@ -2,11 +2,13 @@
 
 Failure cases: per-query wins with query text, queries every system scores 0 on, relevant documents
 no system finds (with titles). Data & runs: the systems on offer with size and availability. Model
-size: the user's measured runs as chart rows.
+size: the user's measured runs as chart rows, and its tables' cells. A cell with no number says "n/a" and
+why (never an empty "None").
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
@@ -61,15 +63,60 @@ def models_table(
                 "system": spec,
                 "name": name,
                 "family": family,
-                "parameters (M)": params(spec),
+                "parameters (M)": params_cell(params(spec), family),
                 "available here": "yes" if ok else "no",
                 "how to get it / why not": message,
             }
         )
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame["parameters (M)"] = pd.to_numeric(frame["parameters (M)"], errors="coerce")
-    return frame
+    return pd.DataFrame(rows)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number_cell(value: object, why: str, fmt: str = "{:,.1f}") -> str:
+    """``value`` formatted, or ``"n/a: <why>"`` when there is none."""
+    return f"n/a: {why}" if _missing(value) else fmt.format(float(value))
+
+
+def params_cell(value: object, family: str) -> str:
+    """A parameter count in millions as shown in a table: BM25 has none (a Lucene index, no weights)."""
+    if family == "bm25":
+        return "n/a: BM25 has no parameters"
+    return number_cell(value, "not stated by the source" if family else "unknown")
+
+
+def disk_cell(mb: float | None, where: str) -> str:
+    """Size on disk in MB, or why there is none (no weights for BM25, or not on this machine)."""
+    if not _missing(mb):
+        return f"{float(mb):,.1f}"
+    return "n/a: no weights (BM25)" if where.startswith("no weights") else "n/a: not on this machine"
+
+
+def fit_width(values: Iterable[object], header: str) -> int:
+    """A table column's width in pixels that shows its header and its longest cell whole (about 7.2 px a
+    character of the tables' 14 px font, plus the cell's padding)."""
+    longest = max([len(header), *(len(str(v)) for v in values)])
+    return int(longest * 7.2 + 28)
+
+
+def points_table(points: pd.DataFrame) -> pd.DataFrame:
+    """Model size's chart points for a table: parameters, the published value and the difference as text where
+    a row has none ("n/a" and why: BM25 has no parameters, a model not published on the dataset has no
+    published value)."""
+    out = points.copy()
+    if "params_millions" in out:
+        families = out["family"] if "family" in out else pd.Series("", index=out.index)
+        out["params_millions"] = [params_cell(v, f) for v, f in zip(out["params_millions"], families)]
+    if "published_value" in out:
+        where = out["datasets"] if "datasets" in out else pd.Series("this dataset", index=out.index)
+        out["published_value"] = [
+            number_cell(v, f"not published on {d}", "{:.4f}") for v, d in zip(out["published_value"], where)
+        ]
+    if "difference" in out:
+        out["difference"] = [number_cell(v, "nothing published to compare", "{:+.4f}") for v in out["difference"]]
+    return out.fillna("")
 
 
 def measured_rows(
