@@ -42,13 +42,43 @@ def job(ds_name: str, split: str, spec: str, folder: str | None = None) -> jobs.
     return board().get(_run_key(ds_name, split, spec, folder))
 
 
-def start(ds_name: str, split: str, spec: str, folder: str | None = None) -> jobs.Job:
+def start(ds_name: str, split: str, spec: str, folder: str | None = None) -> jobs.Job | None:
     """Start building the run in the background (once: a running or finished build is returned as it is).
-    ``folder``: a model folder this session chose for the system (Data & runs)."""
+    ``folder``: a model folder this session chose for the system (Data & runs). None on a read-only server."""
+    if _read_only():
+        return None
     # Resolved here, in the script's thread: the worker touches no Streamlit cache.
     dataset, system = data.dataset(ds_name), data.system_for(spec, folder)
     new, work = jobs.run_job(dataset, split, system, data.cache(), estimate=data.build_estimate(ds_name, spec))
     return board().start(_run_key(ds_name, split, spec, folder), new, work)
+
+
+def estimate(ds_name: str, split: str, spec: str) -> tuple[float | None, str]:
+    """``(seconds or None, how it was estimated)`` for building ``spec``'s run here: scaled from earlier builds of the
+    system, else measured on a few documents by a probe (started in the background the first time; while it runs,
+    :func:`probing` gives its job to show)."""
+    seconds = data.build_estimate(ds_name, spec)
+    if seconds is not None:
+        return seconds, "scaled from earlier builds of this system here"
+    system = data.choice(spec).system
+    if system is None or not data.choice(spec).available or _read_only():
+        return None, ""
+    key = ("probe", data.cache_root(), ds_name, split, spec)
+    job = board().get(key)
+    if job is None:
+        new, work = jobs.probe_job(data.dataset(ds_name), split, system, data.cache())
+        job = board().start(key, new, work)
+    if job.done and job.result is not None:
+        return float(job.result), "measured on a few documents on this machine"
+    if job.error:
+        return None, f"the estimate failed: {job.error}"
+    return None, "measuring on a few documents…"
+
+
+def probing(ds_name: str, split: str, spec: str) -> jobs.Job | None:
+    """The running probe of ``spec``'s build time, if one runs."""
+    job = board().get(("probe", data.cache_root(), ds_name, split, spec))
+    return job if job is not None and job.running else None
 
 
 def fetch_model(spec: str) -> jobs.Job:
@@ -100,6 +130,12 @@ def settle_all() -> None:
         settled(job)
 
 
+def _read_only() -> str:
+    from pages import _judging
+
+    return _judging.read_only()
+
+
 def _refresh(job: jobs.Job) -> None:
     """What a finished job changes: the lists of runs, models or datasets the pages show."""
     if job.kind == "run":
@@ -107,7 +143,7 @@ def _refresh(job: jobs.Job) -> None:
         _repro.forget()
     elif job.kind == "model":
         data.forget_models()
-    else:
+    elif job.kind == "dataset":
         data.forget_datasets()
 
 
@@ -143,7 +179,7 @@ def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
     for spec in systems:
         lookup = data.run_lookup(ds_name, split, spec)
         background = first_start() or job(ds_name, split, spec) is not None
-        if lookup is None and not background and data.builds_quickly(ds_name, split, spec):
+        if lookup is None and not background and not _read_only() and data.builds_quickly(ds_name, split, spec):
             with st.spinner(f"Building the {data.name_md(spec)} run on {data.esc(ds_name)} (first time only)…", show_time=True):
                 try:
                     data.build_run(ds_name, split, spec)

@@ -178,10 +178,34 @@ def family(spec: str) -> str:
     return choice(spec).family
 
 
+@functools.lru_cache(maxsize=512)
+def published_line(spec: str, ds_name: str) -> str:
+    """What the papers report for ``spec`` on ``ds_name`` (nDCG@10, with its source and setup), or that no
+    number of this size on this dataset is published ("" for a system with no published counterpart)."""
+    from retrieval import published
+    from retrieval.series import series_of_spec
+
+    system = choice(spec).system
+    if system is None:
+        return ""
+    _, models = series_of_spec(system.spec)
+    hit = published.published_match(models, ds_name) if models else None
+    if hit is not None:
+        return (
+            f"published nDCG@10 on {ds_name}: {float(hit['ndcg_at_10']):.3f} ({hit['citation']}, {hit['setup'].split(' (')[0]})"
+        )
+    info = getattr(system, "info", None)
+    if info is None:
+        return ""
+    return f"no published nDCG@10 of this size on {ds_name}" + (f" ({info.source})" if info.source else "")
+
+
 def system_options(ds_name: str | None = None) -> list[str]:
     """Every choice worth offering: BM25, the registry's models, systems with cached runs (on ``ds_name``), uploads,
     and the fusion of BM25 with each neural retriever that has a run here."""
     options = choices.system_options(cached_runs(), ds_name, _state.uploads())
+    imported = imported_runs()
+    options += [str(s) for s in (imported if ds_name is None else imported[imported["dataset"] == ds_name])["system"]]
     runs = cached_runs()
     cached = runs["system"].dropna().astype(str) if ds_name is None or runs.empty else runs[runs["dataset"] == ds_name]["system"]
 
@@ -216,22 +240,39 @@ def cached_runs():
     return _cached_runs(cache_root())
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _imported_runs(root: str):
+    from retrieval.imports import list_imports
+
+    return list_imports(get_cache(root))
+
+
+def imported_runs():
+    """Runs computed elsewhere and kept here as a system's run (``retrieval.imports``), one row each."""
+    return _imported_runs(cache_root())
+
+
 class _NoRun(Exception):
     pass
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _lookup(ds_name: str, data_dir_text: str, root: str, split: str, spec: str) -> columns.RunLookup:
-    from retrieval.runner import cached_run
+    """The run shown for ``spec``: built here, else imported (a system whose weights are not here may have one)."""
+    from retrieval.imports import available_run, find
 
     c = _choice(spec)
     system = c.system
-    if system is None or not c.available:
+    if system is None:
         raise _NoRun(spec)
+    cache_, ds = get_cache(root), _dataset(ds_name, data_dir_text, root)
     try:
-        run = cached_run(get_cache(root), _dataset(ds_name, data_dir_text, root), split, system)
-    except RetrievalError as exc:  # e.g. the model's revision cannot be resolved offline
-        raise _NoRun(spec) from exc
+        run = available_run(cache_, ds, split, system) if c.available else None
+    except RetrievalError:  # e.g. the model's revision cannot be resolved offline: an imported run may still be there
+        run = None
+    if run is None:
+        found = find(cache_, ds, split, system.spec)
+        run = found[0] if found is not None else None
     if run is None:
         raise _NoRun(spec)  # exceptions are not cached, so a later build is picked up
     return columns.RunLookup(run.rename(c.spec))
@@ -265,8 +306,9 @@ def has_run(ds_name: str, split: str, spec: str) -> bool:
 
 
 def forget_runs() -> None:
-    """List the cached runs again on the next call (a run was built in the background)."""
+    """List the cached and imported runs again on the next call (a run was built or imported)."""
     _cached_runs.clear()
+    _imported_runs.clear()
 
 
 def build_run(ds_name: str, split: str, spec: str) -> None:

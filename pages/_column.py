@@ -87,11 +87,14 @@ def make_board(ds_name, split, systems, qid, query, k, lookups, judged, live, co
 def render_column(spec: str, board: Board) -> None:
     c = data.choice(spec)
     lookup = board.lookups.get(spec)
-    if lookup is None or not board.compact:
-        st.markdown(f"#### {text.escape_markdown(c.name)}")
+    if lookup is None or not board.compact:  # a column without a run: a smaller heading, its lines take the room
+        st.markdown(f"{'####' if lookup is not None else '#####'} {text.escape_markdown(c.name)}")
+    published = data.published_line(spec, board.ds_name) if not board.live else ""
     if lookup is None:
+        if published:
+            st.caption(data.esc(published, joiners=False))
         if not c.available:
-            st.warning(c.message or "This system is not available here.", icon=":material/block:")
+            missing_line(c, board)
         elif board.live:
             st.caption(f"{data.esc(c.name)} cannot run a typed query here (see above).")
         else:
@@ -100,6 +103,11 @@ def render_column(spec: str, board: Board) -> None:
     others = {s: lk for s, lk in board.lookups.items() if s != spec and lk is not None}
     column = columns.query_column(lookup, board.qid, board.k, board.judged, others)
     caption = f"{c.family} · {len(lookup.ranks(board.qid)):,} retrieved"
+    imported = lookup.run.metadata.get("imported")
+    if imported:
+        caption += f" · {imported}"
+    if published:
+        caption += f" · {published}"
     if board.compact:
         return compact_column(c, board, column, caption)
     corpus = data.dataset(board.ds_name).corpus
@@ -143,6 +151,19 @@ def render_column(spec: str, board: Board) -> None:
                 st.markdown(cards.missed_md(m, d.title if d else "", column.depth))
     if not board.live:
         _repro.reproduce_block(board.ds_name, board.split, spec)
+
+
+def missing_line(c, board: Board) -> None:
+    """A system that cannot run here, in one short line with how to fill its column (the reason in its tooltip)."""
+    system = c.system
+    if system is not None and system.needs_weights:
+        text = (
+            f"Weights not here: fetch them on Data & runs, or import a run made elsewhere "
+            f"(`python -m retrieval import-run FILE --dataset {board.ds_name} --as {c.spec}`)."
+        )
+    else:
+        text = "Not available here."
+    st.caption(f":material/block: {text}", help=c.message or None)
 
 
 def judge_buttons(board: Board, docid: str, key: str) -> None:
@@ -219,7 +240,11 @@ def compact_column(c, board: Board, column, caption: str) -> None:
         )
         titles = {m.docid: cards.doc_fields(corpus, m.docid)[0] for m in column.missed}
         missed = cards.missed_html(column.missed, titles, column.depth, board.k, board.graded)
-        reproduce = cards.reproduce_html(*_repro.command_for(board.ds_name, board.split, spec))
+        command, notes = _repro.command_for(board.ds_name, board.split, spec)
+        imported = board.lookups[spec].run.metadata.get("imported")
+        if imported:  # the run shown was made elsewhere: the command builds one here, it did not make this one
+            notes = f"This run was {imported}. The command builds the system's own run here. {notes}".strip()
+        reproduce = cards.reproduce_html(command, notes)
     role = "" if board.live or len(board.lookups) < 2 else ("baseline" if spec == board.baseline else "other")
     attrs = {"judge": "on" if not board.live and not board.off else "off", "scale": ",".join(map(str, board.scale))}
     if len(board.lookups) >= 3:  # narrow columns: titles on up to two lines (at least ~60 characters at 1500 px)
@@ -231,7 +256,7 @@ def compact_column(c, board: Board, column, caption: str) -> None:
         view,
         body,
         rows,
-        lambda d: _open_row(spec, by_id.get(d)),
+        lambda d: _open_row(spec, by_id.get(d), why=True),
         on_judge=lambda docid, value, note: _judge_row(board, docid, value, note),
         on_base=lambda: state.remember(baseline=spec),
     )
@@ -256,9 +281,12 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
         job = builds.start(ds_name, split, spec)
     if job is not None:
         return builds.show(job, lambda: builds.start(ds_name, split, spec), f"{ds_name}_{split}_{spec}")
-    eta = data.build_estimate(ds_name, spec)
+    if judging.read_only():
+        return st.caption(f"No run of this system on {data.esc(ds_name)} here. {data.esc(judging.read_only())}")
+    eta, how = builds.estimate(ds_name, split, spec)
+    said = f"about {text.format_seconds(eta)} ({how})" if eta is not None else (how or "unknown")
     st.info(
-        f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {text.format_seconds(eta)}."
+        f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {data.esc(said)}."
     )
     st.button(
         "Build the run now",
@@ -270,7 +298,8 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
     )
 
 
-def _open_row(spec: str, doc) -> None:
-    """A row's "Why here?" (or a card's Open): the document's dialog, with its ranks in every column, by spec."""
+def _open_row(spec: str, doc, why: bool = False) -> None:
+    """A card's Open (the text) or a row's "Why here?" (``why``: this column's explanation): the document's dialog,
+    with its ranks in every column, by spec."""
     if doc is not None:
-        open_document(doc.docid, doc.badge.grade, {spec: f"#{doc.rank}", **{o.system: o.label for o in doc.others}})
+        open_document(doc.docid, doc.badge.grade, {spec: f"#{doc.rank}", **{o.system: o.label for o in doc.others}}, why)

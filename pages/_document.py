@@ -24,7 +24,7 @@ NUMBER = st.column_config.NumberColumn
 
 
 @st.dialog("Document", width="large")
-def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks: dict[str, str]) -> None:
+def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks: dict[str, str], why: bool = False) -> None:
     doc = data.dataset(ds_name).corpus.get(docid)
     if doc is None:
         st.error(f"Document {data.esc(docid)} is not in {data.esc(ds_name)}'s corpus.")
@@ -35,8 +35,22 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
         st.caption(" · ".join(f"{data.name_md(s)}: {r}" for s, r in ranks.items()))
     judge_here(ds_name, docid)
     columns = shown_in(ranks)
-    tabs = st.tabs(["Text", *(f"Why here: {data.display_name(s)}" for s in columns)])
-    with tabs[0]:
+    names = ["Text", *(f"Why here: {data.display_name(s)}" for s in columns)]
+    # Lazy: only the open tab runs (an explanation can take seconds, a reranker's occlusion minutes on a CPU). The
+    # column the document was opened from comes first, open.
+    clicked = next(iter(ranks), None) if why else None
+    default = names[1 + columns.index(clicked)] if clicked in columns else names[0]
+    tabs = st.tabs(names, default=default, on_change="rerun", key=f"doc_tabs_{docid}")
+    if tabs[0].open:
+        text_tab(tabs[0], doc, query, docid)
+    for tab, spec in zip(tabs[1:], columns):
+        if tab.open:
+            with tab:
+                why_here(ds_name, spec, query, docid)
+
+
+def text_tab(tab, doc, query: str, docid: str) -> None:
+    with tab:
         body = text.normalize_space(doc.text)
         show_all = len(body) <= DIALOG_CHARS or st.toggle(f"Show all {len(body):,} characters", key=f"all_{docid}")
         shown, cut = (body, False) if show_all else text.truncate(body, DIALOG_CHARS)
@@ -45,9 +59,6 @@ def show_document(ds_name: str, docid: str, query: str, grade: int | None, ranks
             st.caption(f"Showing the first {len(shown):,} of {len(body):,} characters.")
         with st.expander("Plain text (as stored)"):
             st.text(doc.text)
-    for tab, spec in zip(tabs[1:], columns):
-        with tab:
-            why_here(ds_name, spec, query, docid)
 
 
 def judge_here(ds_name: str, docid: str) -> None:
@@ -88,8 +99,9 @@ def judge_here(ds_name: str, docid: str) -> None:
     judging.said()
 
 
-def open_document(docid: str, grade: int | None, ranks: dict[str, str]) -> None:
-    st.session_state["_open_doc"] = (docid, grade, ranks)
+def open_document(docid: str, grade: int | None, ranks: dict[str, str], why: bool = False) -> None:
+    """Open the dialog on ``docid``: on its text, or (``why``) on the explanation of the first column of ``ranks``."""
+    st.session_state["_open_doc"] = (docid, grade, ranks, why)
 
 
 def shown_in(ranks: dict[str, str]) -> list[str]:

@@ -37,3 +37,18 @@ def landing(name: str) -> None:
             "queries.jsonl, qrels/), or try the download again."
         )
     builds.show(job, lambda: builds.download_dataset(name), f"download_{name}", on_done=_arrived)
+
+
+def download_form(names: list[str]) -> None:
+    """Download a BEIR dataset into the cache, with its progress (the app's one job service)."""
+    if not names:
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    name = c1.selectbox("Download a dataset (md5 checked, into the cache)", names, key="w_dl_name")
+    job = builds.dataset_download(name)
+    if job is None:
+        c2.button("Download", icon=":material/download:", key="w_dl_go", on_click=builds.download_dataset, args=(name,))
+    elif builds.settled(job):
+        st.success(f"{data.esc(name)} is here: pick it in the sidebar.")
+    else:
+        builds.show(job, lambda: builds.download_dataset(name), f"dl_{name}")

@@ -44,6 +44,14 @@ def store() -> tuple[Any, str]:
     return _store(data.cache_root(), os.environ.get("RETRIEVAL_DB_URL", ""), os.environ.get("RETRIEVAL_READONLY", ""))
 
 
+def read_only() -> str:
+    """Why this server changes nothing ("" when it may): ``RETRIEVAL_READONLY=1`` (a public demo): judging,
+    imports and builds are off; browsing works."""
+    from retrieval.judgements.db import read_only_from_env
+
+    return "This server is read-only (RETRIEVAL_READONLY=1): judging, imports and builds are off." if read_only_from_env() else ""
+
+
 def off_reason() -> str:
     """Why judging is off here ("" when it is on)."""
     opened, why = store()

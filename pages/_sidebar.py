@@ -51,7 +51,7 @@ def resolve_systems(ds_name: str, split: str, v: dict) -> tuple[list[str], list[
     """``(chosen, options, gone)`` for the view: what :func:`systems_picker` will show, known before it is drawn (so
     the rankings can come first)."""
     wanted = [data.canonical(s) for s in v["systems"] or ()] or data.default_systems(ds_name, split)
-    return choices.resolve_systems(list(dict.fromkeys(wanted)), data.system_options(ds_name), state.MAX_SYSTEMS)
+    return choices.resolve_systems(list(dict.fromkeys(wanted)), data.system_options(ds_name), state.MAX_COLUMNS)
 
 
 def systems_picker(chosen: list[str], options: list[str], gone: list[str]) -> None:
@@ -79,15 +79,20 @@ def size_ladder() -> None:
     if not _choice.toggle("Size ladder", "w_ladder", help="One column per size of a model series", where=st.sidebar):
         return
     with st.sidebar.container(border=True):
-        st.caption("One column per size of a series, same query. Sizes whose weights are missing say so in their column.")
+        st.caption(
+            "One column per size of a series, same query, each with the nDCG@10 papers report for it on this dataset. "
+            "A reranker's first stage stays as the left column. A size whose weights are missing says how to fill it."
+        )
         for series, specs in ladders().items():
             sizes = [s.split(":", 1)[-1] for s in specs]
+            first = data.choice(specs[0]).system
+            lead = [first.first_stage.spec] if first is not None and first.first_stage is not None else []
             st.button(
                 f"{series}: {' · '.join(sizes)}",
                 key=f"ladder_{series}",
                 width="stretch",
                 on_click=state.remember,
-                kwargs={"systems": specs[: state.MAX_SYSTEMS]},
+                kwargs={"systems": (lead + specs)[: state.MAX_COLUMNS], "baseline": (lead + specs)[0]},
             )
 
 

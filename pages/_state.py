@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import random
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -15,7 +16,8 @@ from view.choices import Uploads
 
 DEFAULT_DATASET = "scifact"
 DEFAULT_SPLIT = "test"
-MAX_SYSTEMS = 4
+MAX_SYSTEMS = 4  # what the systems picker lets one choose
+MAX_COLUMNS = 5  # what a view may show: a size ladder of four rerankers and their first stage
 VIEW_KEYS = ("dataset", "split", "qid", "systems", "k", "view", "mode", "text", "qrels", "baseline", "queue")
 K_OPTIONS = (5, 10, 20, 50, 100)
 VIEWS = ("compact", "cards")
@@ -28,6 +30,23 @@ def _url_get(name: str) -> str | None:
     pending = getattr(_batch, "pending", None)
     value = pending[name] if pending is not None and name in pending else st.query_params.get(name)
     return value if value not in (None, "") else None
+
+
+# Options of a system spec that name a place on this machine: never taken from a URL (nor from the session's
+# copy of one), so that no visitor can make the server look at a path (issue 29); a model folder comes from the
+# command line, the environment or Data & runs' folder setting only.
+_PATH_OPTION = re.compile(r"(?<=[?&])model_path=[^&)|]*(&|(?=[)|])|$)")
+
+
+def without_paths(spec: str) -> str:
+    """``spec`` without any ``model_path=`` option (in a fusion's inputs too), and without a ``?`` left empty.
+
+    Example:
+        >>> without_paths("dense:all-MiniLM-L6-v2?model_path=/root&index=faiss")
+        'dense:all-MiniLM-L6-v2?index=faiss'
+    """
+    out = _PATH_OPTION.sub("", spec)
+    return re.sub(r"[?&]+(?=[)|]|$)", "", out)
 
 
 def view() -> dict[str, Any]:
@@ -51,6 +70,9 @@ def view() -> dict[str, Any]:
         value = _url_get(key)
         if value is not None:
             out[key] = [s for s in value.split(",") if s] if key == "systems" else value
+    out["systems"] = [without_paths(s) for s in out["systems"]] if out["systems"] else out["systems"]
+    for key in ("baseline", "queue"):
+        out[key] = without_paths(out[key]) if out[key] else out[key]
     try:
         out["k"] = int(out["k"]) if int(out["k"]) in K_OPTIONS else 10
     except (TypeError, ValueError):

@@ -26,7 +26,7 @@ def pick_query(ds_name: str, split: str, systems: list[str], v: dict) -> str | N
         st.warning(f"Query {data.esc(v['qid'])} is not in {data.esc(ds_name)}; pick another.")
     elif problem == "unjudged":
         st.info(f"Query {data.esc(qid)} has no judgements in the {data.esc(split)} split; badges will say unjudged.")
-    c1, c2, c3, c4 = st.columns([5, 1, 1.6, 2.4], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([4.4, 1.3, 1.7, 2.4], vertical_alignment="bottom")
     with c1:
         _query.picker("Query (type to search by text or id)", options, ds.queries, qid, state.on_pick)
     c2.button("Random", icon=":material/casino:", width="stretch", on_click=state.on_random, args=(ds.qrels(split).qids,))
@@ -166,7 +166,7 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
         slot.markdown(cards.metrics_md(official, data.MEASURES, chosen, b.mode), help=data.metrics_help())
     opened = st.session_state.pop("_open_doc", None)
     if opened:
-        show_document(ds_name, opened[0], query, opened[1], opened[2])
+        show_document(ds_name, *opened[:1], query, *opened[1:])
 
 
 _nav.enter()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import _builds as builds
 from pages import _cached as data
+from pages import _firststart as firststart
 from pages import _judgements_io, _models, _nav, _repro, _upload
 from pages import _judging as judging
 from pages import _sidebar as sidebar
@@ -25,26 +26,15 @@ def datasets_section() -> None:
         "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
     )
     st.dataframe(frame, hide_index=True, width="stretch")
-    download_form(frame[frame["status"] == "downloadable"]["dataset"].tolist())
-
-
-def download_form(names: list[str]) -> None:
-    """Download a BEIR dataset into the cache, with its progress (the app's one job service)."""
-    if not names:
-        return
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    name = c1.selectbox("Download a dataset (md5 checked, into the cache)", names, key="w_dl_name")
-    job = builds.dataset_download(name)
-    if job is None:
-        c2.button("Download", icon=":material/download:", key="w_dl_go", on_click=builds.download_dataset, args=(name,))
-    elif builds.settled(job):
-        st.success(f"{data.esc(name)} is here: pick it in the sidebar.")
-    else:
-        builds.show(job, lambda: builds.download_dataset(name), f"dl_{name}")
+    firststart.download_form(frame[frame["status"] == "downloadable"]["dataset"].tolist())
 
 
 def runs_section() -> None:
     st.subheader("Cached runs")
+    imported = data.imported_runs()
+    if len(imported):
+        st.caption("Imported runs (computed elsewhere, kept as a system's run; a run built here wins over one):")
+        st.dataframe(imported.drop(columns=["path"]), hide_index=True, width="stretch", key="w_d_imported")
     runs = data.cached_runs()
     if runs.empty:
         st.info(f"No cached runs in {data.cache_root()} yet.")
@@ -147,16 +137,11 @@ def build_section() -> None:
     if not ok:
         st.warning(message or "Not available here.")
         return
-    eta = data.build_estimate(ds_name, spec)
-    st.caption(
-        f"Estimated time: {text.format_seconds(eta)}"
-        + (
-            " (scaled from earlier builds of this system here)"
-            if eta is not None
-            else " (no earlier build of this system to estimate from)"
-        )
-        + ". Models not yet on this machine are downloaded first when there is internet."
-    )
+    if judging.read_only():
+        return st.info(judging.read_only())
+    eta, how = builds.estimate(ds_name, split, spec)
+    said = f"about {text.format_seconds(eta)} ({how})" if eta is not None else (how or "unknown")
+    st.caption(f"Estimated time: {said}. Models not yet on this machine are downloaded first when there is internet.")
     st.button(
         "Build",
         type="primary",

@@ -105,8 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", default=None)
     p.add_argument("--top", type=int, default=10, help="sentences / words to print for neural systems (default 10)")
 
-    p = sub.add_parser("runs", help="list cached runs")
+    p = sub.add_parser("runs", help="list cached runs (built here and imported)")
     p.add_argument("--cache-dir", type=Path, default=None)
+
+    p = sub.add_parser(
+        "import-run", help="keep a TREC run file computed elsewhere as the run of a named system (survives restarts)"
+    )
+    p.add_argument("file", type=Path, help="TREC run file (qid Q0 docid rank score tag)")
+    _add_data_args(p)
+    p.add_argument("--as", dest="system", required=True, help="the system it is a run of, e.g. monot5:3b")
+    p.add_argument("--who", default="", help="who made or imports it (default: the login name)")
+    p.add_argument("--note", default="", help="where and how it was computed")
+    p.add_argument("--replace", action="store_true", help="replace another file imported for the same system and split")
 
     add_judgements_parser(sub, _add_data_args)
     return parser
@@ -268,10 +278,52 @@ def cmd_judgements(args) -> int:
 
 
 def cmd_runs(args) -> int:
+    from .imports import list_imports
     from .runner import list_cached_runs
 
-    frame = list_cached_runs(_cache(args))
+    cache = _cache(args)
+    frame = list_cached_runs(cache)
     print(frame.drop(columns=["path"]).to_string(index=False) if len(frame) else "no cached runs")
+    imported = list_imports(cache)
+    if len(imported):
+        print("\nimported runs:")
+        print(imported.drop(columns=["path", "sha256"]).to_string(index=False))
+    return 0
+
+
+def cmd_import_run(args) -> int:
+    import getpass
+
+    from .evaluate import evaluate
+    from .imports import find, import_run
+    from .systems import parse_system
+
+    ds = _dataset(args)
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise RetrievalError(f"cannot read {args.file}: {exc.strerror}") from None
+    who = args.who or getpass.getuser()
+    result = import_run(
+        ds, args.split, args.system, data, args.file.name, who=who, note=args.note, cache=_cache(args), replace=args.replace
+    )
+    p = result.provenance
+    word = {
+        "imported": "imported",
+        "unchanged": "already imported (the same file): nothing changed",
+        "replaced": "replaced the earlier import",
+    }
+    print(
+        f"{args.system} on {ds.name} ({args.split}): {word[result.status]}; {p.queries:,} queries, {p.rows:,} rows; {p.describe()}"
+    )
+    for what, (count, examples) in result.unknown.items():
+        if count:
+            print(
+                f"note: {count:,} {what} not in {ds.name} (e.g. {', '.join(examples)}): they retrieve nothing relevant",
+                file=sys.stderr,
+            )
+    run, _ = find(_cache(args), ds, args.split, parse_system(args.system).spec)
+    _print_summary([evaluate(run, ds.qrels(args.split))], ds.name, args.split)
     return 0
 
 
@@ -298,4 +350,5 @@ _COMMANDS = {
     "runs": cmd_runs,
     "explain": cmd_explain,
     "judgements": cmd_judgements,
+    "import-run": cmd_import_run,
 }

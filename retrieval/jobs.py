@@ -176,3 +176,10 @@ def dataset_job(name: str, url: str, md5: str | None, root: Any) -> tuple[Job, C
         return download_beir(name, url, md5, Path(root), progress=False)
 
     return job, work
+
+
+def probe_job(dataset: Any, split: str, system: Any, cache: Any) -> tuple[Job, Callable]:
+    """A job that estimates a first build's time from a few documents (:meth:`~retrieval.system.System.probe_seconds`);
+    its result is the seconds."""
+    job = Job("probe", system.display_name, dataset.name)
+    return job, lambda _job: system.probe_seconds(dataset, split, cache)

@@ -92,6 +92,12 @@ class System:
         watched from another thread or process); ``None`` when the work is not counted."""
         return None
 
+    def probe_seconds(self, dataset: BeirDataset, split: str, cache: Cache) -> float | None:
+        """An estimate of how long building this system's run on ``dataset``/``split`` takes on this machine,
+        measured on a few documents before the first build of this kind (``None``: no probe; seconds, not worth
+        one). Kept in the cache, so it is measured once per model and dataset."""
+        return None
+
     def explain(
         self,
         dataset: BeirDataset,

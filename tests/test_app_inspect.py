@@ -28,11 +28,13 @@ def md_values(at) -> list[str]:
 def test_document_dialog_explains_bm25_with_parts_that_sum_to_the_score(tiny_env):
     from retrieval.explain.bm25 import explain_bm25
 
+    from retrieval.systems import parse_system
+
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
     at.run()
+    at.session_state["doc_tabs_d5"] = f"Why here: {parse_system('bm25-flat').display_name}"  # the tab a click opens
     at.button(key="open_bm25-flat_d5").click().run()
     assert not at.exception
-    from retrieval.systems import parse_system
 
     ds, run = core_run(tiny_env, "tiny", "test", "bm25-flat")
     _, multi = core_run(tiny_env, "tiny", "test", "bm25-multifield")
@@ -63,6 +65,7 @@ def test_why_here_on_a_typed_query_attaches_no_judged_querys_run_score(tiny_env)
     at.text_input(key="w_live").set_value(text).run()
     opens = [b for b in at.button if (b.key or "").startswith("open_bm25-flat_")]
     assert opens, "the typed query found no document"
+    at.session_state[f"doc_tabs_{opens[0].key.removeprefix('open_bm25-flat_')}"] = "Why here: BM25 (flat)"
     opens[0].click().run()
     assert not at.exception
     headline = next(unescape(v) for v in md_values(at) if "BM25 score" in v)
@@ -224,6 +227,7 @@ def test_document_dialog_shows_occlusion_saliency_and_dense_sentences(tiny_env, 
     docid = shared[0]  # shown in every column, so every column gets a "why here" tab
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": ",".join(specs)})
     at.run()
+    at.session_state[f"doc_tabs_{docid}"] = f"Why here: {parse_system('monot5:base').display_name}"
     at.button(key=f"open_monot5:base_{docid}").click().run()
     assert not at.exception
     labels = [t.label for t in at.tabs]
@@ -234,10 +238,13 @@ def test_document_dialog_shows_occlusion_saliency_and_dense_sentences(tiny_env, 
     words = next(d.value for d in at.dataframe if "saliency" in d.value.columns)
     assert list(words["word"]) == [w.label for w in sal.top(10)]
     assert any("negative" in unescape(c.value) for c in at.caption)  # the legend names the negative colour
+    assert not [d for d in at.dataframe if "sentence" in d.value.columns]  # lazy: only the open tab was computed
     if len(specs) == 2:
         from retrieval.explain.dense import explain_dense
 
         expl = explain_dense(ds, dense, ds.queries["q1"], docid)
+        at.session_state[f"doc_tabs_{docid}"] = f"Why here: {dense.display_name}"  # the user opens the dense tab
+        at.button(key=f"open_monot5:base_{docid}").click().run()
         sentences = next(d.value for d in at.dataframe if "sentence" in d.value.columns)
         assert list(sentences["sentence"]) == [s.text for s in expl.sentences[:3]]
         assert any(f"cosine {expl.score:.4f}" in unescape(m.value) for m in at.markdown)

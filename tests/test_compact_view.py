@@ -360,6 +360,7 @@ def test_escaping_adds_no_invisible_characters_to_ordinary_text():
 
 def test_size_ladder_opens_one_column_per_size(tiny_env):
     from retrieval.series import ladders
+    from retrieval.systems import parse_system
 
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat"})
     at.run()
@@ -368,11 +369,16 @@ def test_size_ladder_opens_one_column_per_size(tiny_env):
     pick_choice(at, "w_ladder", True)
     at.button(key=f"ladder_{series}").click().run()
     assert not at.exception
-    assert systems_picker(at)["chosen"] == specs[:4]
-    assert at.query_params["systems"] == ",".join(specs[:4])
-    # Every size has its column, whether or not its weights are here (missing ones say why).
-    headers = [m.value for m in at.main.markdown if m.value.startswith("#### ")]
-    assert len(headers) == len(specs[:4])
+    # A reranker ladder keeps its first stage as the left column (the baseline); at most five columns.
+    first = parse_system(specs[0]).first_stage
+    columns = ([first.spec] if first is not None else []) + specs
+    assert systems_picker(at)["chosen"] == columns[:5]
+    assert at.query_params["systems"] == ",".join(columns[:5]) and at.query_params["baseline"] == columns[0]
+    # Every size has its column, whether or not its weights are here (a missing one says so in one line).
+    headers = [m.value for m in at.main.markdown if m.value.startswith(("#### ", "##### "))]
+    assert len(headers) + len(compact_columns(at)) == len(columns[:5])
+    missing = [c for c in at.main.caption if "Weights not here" in c.value]
+    assert len(headers) == len(missing)
 
 
 def test_ladders_are_registry_series_in_parameter_order():

@@ -15,6 +15,8 @@ def status_line(job: Any) -> tuple[float | None, str]:
     """``(fraction or None, line)`` of a :class:`retrieval.jobs.Job`, e.g. ``"Encoding scifact with
     all-MiniLM-L6-v2 (dense, 22.7M): 2,048 of 5,183 documents · about 3 min 10 s left"``."""
     s = job.status()
+    if job.kind == "probe":
+        return None, f"Estimating the build time of {job.name} on {job.place}: {format_seconds(s.elapsed)} so far"
     if job.kind in ("model", "dataset"):
         verb, source = ("Fetching", "the hub") if job.kind == "model" else ("Downloading", "the BEIR server")
         if s.total is None and s.done:

@@ -155,6 +155,27 @@ class ModelSystem(System):
         root = str(cache.root) if cache is not None else None
         return functools.partial(_load_worker, type(self).load_model, self.info, options, root)
 
+    # ---- build-time estimates -----------------------------------------------------------------------
+    def _probe(self, dataset: Any, cache: Any, measure) -> dict[str, float]:
+        """``measure(model)`` -> ``(items done, seconds)`` on a sample, with the model's load time; kept in the cache
+        (kind ``probe``) per model key, dataset and machine, so each is measured once."""
+        import platform
+        import time
+
+        key = cache.key(
+            "probe", model=self.model_key(), dataset=dataset.name, dataset_sha256=dataset.fingerprint(), machine=platform.node()
+        )
+        found = cache.lookup(key)
+        if found is not None:
+            return cache.manifest(found).get("info", {})
+        started = time.perf_counter()
+        model = self.load_model(self.info, self.load_options(cache))
+        loaded = time.perf_counter() - started
+        done, seconds = measure(model)
+        info = {"load_seconds": round(loaded, 3), "per_item_seconds": seconds / max(done, 1), "items": done}
+        cache.get_or_build(key, lambda tmp: None, info=info)
+        return info
+
     # ---- the reproduce command ------------------------------------------------------------------
     def _model_args(self, extra: list[str], recorded: Mapping[str, Any] | None) -> tuple[list[str], list[str]]:
         """``--system`` (the spec without the options that have their own flags), ``extra``, ``--dtype``, and the

@@ -103,6 +103,25 @@ class Reranker(ModelSystem):
             return False, f"first stage {self.first_stage.spec}: {first_why}"
         return True, why
 
+    def probe_seconds(self, dataset: BeirDataset, split: str, cache: Cache) -> float | None:
+        """Scoring time of every (query, candidate) pair of the split, from 16 pairs of real queries and documents,
+        plus the model's load (the first stage's own build is not counted: it is its own estimate)."""
+        import time
+
+        queries = dataset.split_queries(split)
+        qids = list(queries)[:4]
+        ids = list(dataset.corpus)
+        pairs = [(queries[q], doc_text(dataset.corpus[ids[(i * 7919) % len(ids)]])) for i, q in enumerate(qids * 4)]
+
+        def measure(scorer) -> tuple[int, float]:
+            scorer.score_pairs(pairs[:2])  # warm-up
+            started = time.perf_counter()
+            scorer.score_pairs(pairs)
+            return len(pairs), time.perf_counter() - started
+
+        info = self._probe(dataset, cache, measure)
+        return info["load_seconds"] + info["per_item_seconds"] * len(queries) * min(self.depth, len(ids))
+
     def explain(self, dataset, query, docid, *, cache=None, run=None, qid=None, input_runs=(), progress=False):
         """Word-occlusion saliency of this model's score for the document (:mod:`retrieval.explain.saliency`)."""
         from ..explain.saliency import explain_reranker
