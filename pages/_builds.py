@@ -191,15 +191,26 @@ def ensure_runs(ds_name: str, split: str, systems: list[str]) -> dict:
 
 
 def live_lookups(ds_name: str, systems: list[str], query: str) -> dict:
+    """Each system's ranking of a typed query; a system that cannot run it says why in one line (an uploaded run
+    has no ranking for a text it never saw), and an engine error stays one line (its traceback goes to the log)."""
+    import logging
+
     lookups = {}
-    for spec in (s for s in systems if s not in state.uploads()):
+    for spec in systems:
         lookups[spec] = None
+        if spec in state.uploads():
+            st.caption(f"{data.name_md(spec)}: an uploaded run ranks only the queries it was made for, not a typed one.")
+            continue
         if data.system_info(spec)[1]:
             try:
                 with st.spinner(f"Running {data.name_md(spec)}…"):
                     lookups[spec] = data.live_lookup(ds_name, spec, query)
             except (RetrievalError, NotImplementedError) as exc:
-                st.warning(f"{data.name_md(spec)} cannot run a typed query here: {data.esc(exc, joiners=False)}")
+                first = (str(exc).splitlines() or [""])[0]
+                st.warning(f"{data.name_md(spec)} cannot run this typed query here: {data.esc(first, joiners=False)}")
+            except Exception as exc:  # noqa: BLE001 - one system's failure must not take the page down
+                logging.getLogger("retrieval.app").exception("live query on %s failed", spec)
+                st.warning(f"{data.name_md(spec)} failed on this typed query ({type(exc).__name__}).")
     return lookups
 
 

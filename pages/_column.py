@@ -84,6 +84,25 @@ def make_board(ds_name, split, systems, qid, query, k, lookups, judged, live, co
     )
 
 
+def render_safely(spec: str, board: Board) -> None:
+    """:func:`render_column`, where an error of one system stays in its column as one line (the other columns
+    are drawn; the traceback goes to the server's log, never to the page)."""
+    import logging
+
+    from retrieval.errors import RetrievalError
+
+    try:
+        render_column(spec, board)
+    except st.errors.FragmentHandledException:
+        raise  # Streamlit's own signal from a fragment inside the column
+    except RetrievalError as exc:
+        st.error(f"{data.esc(data.display_name(spec))}: {data.esc(str(exc).splitlines()[0], joiners=False)}", icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 - one column's failure must not take the board down
+        logging.getLogger("retrieval.app").exception("column %s failed", spec)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        st.error(f"{data.esc(data.display_name(spec))} failed here ({type(exc).__name__}: {data.esc(first, joiners=False)}).")
+
+
 def render_column(spec: str, board: Board) -> None:
     c = data.choice(spec)
     lookup = board.lookups.get(spec)

@@ -160,7 +160,7 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
     judging.said()
     for col, spec in zip(st.columns(len(systems), gap="medium"), systems):
         with col:
-            column.render_column(spec, b)
+            column.render_safely(spec, b)
     for slot, spec in b.later:
         official, chosen = b.metric_values(spec)
         slot.markdown(cards.metrics_md(official, data.MEASURES, chosen, b.mode), help=data.metrics_help())

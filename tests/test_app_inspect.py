@@ -27,7 +27,6 @@ def md_values(at) -> list[str]:
 
 def test_document_dialog_explains_bm25_with_parts_that_sum_to_the_score(tiny_env):
     from retrieval.explain.bm25 import explain_bm25
-
     from retrieval.systems import parse_system
 
     at = app(tiny_env, {"dataset": "tiny", "qid": "q1", "systems": "bm25-flat,bm25-multifield"})
