@@ -96,7 +96,9 @@ def render_safely(spec: str, board: Board) -> None:
     except st.errors.FragmentHandledException:
         raise  # Streamlit's own signal from a fragment inside the column
     except RetrievalError as exc:
-        st.error(f"{data.esc(data.display_name(spec))}: {data.esc(str(exc).splitlines()[0], joiners=False)}", icon=":material/error:")
+        st.error(
+            f"{data.esc(data.display_name(spec))}: {data.esc(str(exc).splitlines()[0], joiners=False)}", icon=":material/error:"
+        )
     except Exception as exc:  # noqa: BLE001 - one column's failure must not take the board down
         logging.getLogger("retrieval.app").exception("column %s failed", spec)
         first = (str(exc).splitlines() or [""])[0][:200]

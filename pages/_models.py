@@ -68,7 +68,13 @@ def models_section() -> None:
     fetch, folder = st.columns(2)
     with fetch, st.container(border=True):
         st.markdown("**Fetch from the Hugging Face hub**")
-        spec = st.selectbox("Model", neural, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_m_fetch")
+        missing = [s for s in neural if not data.choice(s).available]  # first the models not on this machine
+        spec = st.selectbox(
+            "Model",
+            missing + [s for s in neural if s not in missing],
+            format_func=lambda s: f"{data.display_name(s)} ({s})",
+            key="w_m_fetch",
+        )
         st.caption(
             "Safetensors only (pickle files are never downloaded), resumable, each file checked against the hub's checksum."
         )

@@ -168,10 +168,15 @@ def main() -> None:
 def upload_section() -> None:
     st.subheader("Upload a run")
     names = data.local_datasets()
+    if not names:
+        return st.info("No dataset is here to upload a run for.")
     v = state.view()
-    ds_name = v["dataset"] if v["dataset"] in names else (names[0] if names else None)
-    if ds_name:
-        st.caption(f"Its query and document ids are checked against {data.esc(ds_name)} (the dataset on view).")
+    ds_name = st.selectbox(
+        "For the dataset (its query and document ids are checked)",
+        names,
+        index=names.index(v["dataset"]) if v["dataset"] in names else 0,
+        key="w_u_ds",
+    )
     _upload.upload_form(ds_name)
 
 
