@@ -165,7 +165,7 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     bad = tmp_path / "broken.trec"
     bad.write_text("q3 Q0 d3 1 2.0 t\nq3 Q0 d6 2 two t\n", encoding="utf-8")
     page.locator("input[type=file]").set_input_files(str(bad))
-    page.get_by_text("Could not read broken.trec, line 2").wait_for(timeout=30_000)
+    page.get_by_text("Could not read broken.trec, line 2").first.wait_for(timeout=30_000)  # on the page and in a toast
     good = tmp_path / "mine.trec"
     good.write_text("q3 Q0 d6 1 3.0 mine\nq3 Q0 d3 2 1.0 mine\n", encoding="utf-8")
     page.locator("input[type=file]").set_input_files(str(good))
