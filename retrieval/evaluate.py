@@ -154,7 +154,7 @@ def cached_evaluate(
         return {"queries": ev.n_queries, "split": split}
 
     try:
-        entry = cache.get_or_build(key, build)
+        entry = cache.get_or_build(key, build, check="read")  # small files: checked on every read, as runs are
     except OSError:  # a read-only or full cache: the numbers are still right, only not kept
         return evaluate(run, qrels, measures)
     return _read_evaluation(entry, run.name)
