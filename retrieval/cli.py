@@ -255,15 +255,18 @@ def cmd_run(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import DEFAULT_MEASURES, evaluate
+    from .evaluate import DEFAULT_MEASURES, evaluate, unknown_ids, unknown_ids_message
     from .run import Run
 
     ds = _dataset(args)
     qrels = ds.qrels(args.split)
     summaries = []
     for path in args.runs:
-        ev = evaluate(Run.read_trec(path), qrels, args.measure or DEFAULT_MEASURES)
-        for note in ev.notes:
+        run = Run.read_trec(path)
+        ev = evaluate(run, qrels, args.measure or DEFAULT_MEASURES)
+        # ids the dataset lacks score nothing: said here as the app's upload says it
+        unknown = unknown_ids_message(unknown_ids(run, ds.queries, ds.corpus), ds.name)
+        for note in (*ev.notes, *([unknown] if unknown else [])):
             print(f"note ({path.name}): {note}", file=sys.stderr)
         if args.per_query:
             print(ev.per_query.round(4).to_string())
