@@ -110,8 +110,8 @@ def test_how_often_each_level_reads_the_files(cache: Cache, tmp_path: Path, monk
     from retrieval import cache as cache_module
 
     hashed: list[str] = []
-    real = cache_module.crc32_file
-    monkeypatch.setattr(cache_module, "crc32_file", lambda p: hashed.append(p.name) or real(p))
+    real = cache_module.xxh3_file
+    monkeypatch.setattr(cache_module, "xxh3_file", lambda p: hashed.append(p.name) or real(p))
     # entries checked in full (two files each) after: a read, a read in a new process, a read after a rewrite
     for check, expected in (("read", [1, 2, 3]), ("process", [0, 1, 2]), ("stamp", [0, 0, 1])):
         key = cache.key("levels", check=check)
@@ -129,16 +129,16 @@ def test_how_often_each_level_reads_the_files(cache: Cache, tmp_path: Path, monk
         assert counts == expected, check
 
 
-def test_an_entry_from_before_crc32_is_checked_by_sha256_and_gets_its_crc32(cache: Cache, tmp_path: Path) -> None:
+def test_an_entry_from_before_xxh3_is_checked_by_sha256_and_gets_its_xxh3(cache: Cache, tmp_path: Path) -> None:
     key = cache.key("legacy", n=1)
     path = cache.get_or_build(key, _build_counter(tmp_path / "count"))
     manifest = json.loads((path / "manifest.json").read_text())
-    crcs = {rel: info.pop("crc32") for rel, info in manifest["files"].items()}
+    sums = {rel: info.pop("xxh3") for rel, info in manifest["files"].items()}
     (path / "manifest.json").write_text(json.dumps(manifest))
     forget_checks()
     assert cache.verify(path, key, check="read") is None
     upgraded = json.loads((path / "manifest.json").read_text())
-    assert {rel: info["crc32"] for rel, info in upgraded["files"].items()} == crcs
+    assert {rel: info["xxh3"] for rel, info in upgraded["files"].items()} == sums
     (path / "manifest.json").write_text(json.dumps(manifest))  # old again, then damaged
     flip_byte(path / "data.bin", 3)
     assert cache.verify(path, key, check="read") == "data.bin checksum mismatch (sha256)"
@@ -259,7 +259,7 @@ def test_truncated_run_parquet_is_rebuilt(tiny_dir: Path, cache: Cache) -> None:
 
 def test_a_flipped_byte_in_a_cached_run_is_caught_on_the_next_read_and_rebuilt(tiny_dir: Path, cache: Cache) -> None:
     """The fault suite's case: one byte of run.parquet changed, its size and mtime restored. Served as it was, it
-    gave scores of -4.7e+257; the run is checked against its crc32 on every read, so it is rebuilt instead."""
+    gave scores of -4.7e+257; the run is checked against its xxh3 on every read, so it is rebuilt instead."""
     from retrieval.beir import BeirDataset
     from retrieval.runner import cached_run
 

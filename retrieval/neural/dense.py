@@ -3,9 +3,9 @@
 Corpus embeddings are a cache entry (kind ``embeddings``) keyed by the dataset checksum, the model
 (id, revision, pooling, normalisation, maximum length, document prompt, compute dtype) and the
 storage format: ``embeddings.npy`` (float16, rows in corpus order, opened with ``mmap_mode="r"``,
-``allow_pickle=False``) and ``docids.json``; the cache checks their crc32 on the first read in a
+``allow_pickle=False``) and ``docids.json``; the cache checks their xxh3 on the first read in a
 process. Encoding runs longest-first in chunks; each chunk is written atomically to the entry's
-scratch folder with the crc32 of its bytes, so an interrupted encode resumes with the chunks not
+scratch folder with the xxh3 of its bytes, so an interrupted encode resumes with the chunks not
 yet done, and a chunk whose bytes changed since is encoded again.
 """
 
@@ -201,31 +201,33 @@ def encode_progress(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, 
     return min(done, n), n
 
 
-# An embedding chunk is an .npy file followed by this tag and the crc32 of the .npy bytes (little-endian uint32):
+# An embedding chunk is an .npy file followed by this tag and the xxh3 (64-bit, little-endian) of the .npy bytes:
 # np.load ignores bytes after the array, and _load_chunk checks them, so a chunk whose bytes changed after it was
 # written (a flipped byte, its size and mtime restored) is encoded again rather than copied into the embeddings.
-_CHUNK_TAG = b"RKCRC32"
+_CHUNK_TAG = b"RKXXH3"
+_CHUNK_SUM = 8
 
 
 def _save_chunk(path: Path, arr: np.ndarray) -> None:
-    import zlib
+    import xxhash
 
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     data = buf.getvalue()
-    atomic_write_bytes(path, data + _CHUNK_TAG + zlib.crc32(data).to_bytes(4, "little"))
+    atomic_write_bytes(path, data + _CHUNK_TAG + xxhash.xxh3_64_intdigest(data).to_bytes(_CHUNK_SUM, "little"))
 
 
 def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
-    """The chunk at ``path`` if it is whole (its crc32 matches) and holds ``rows`` float16 rows, else None."""
-    import zlib
+    """The chunk at ``path`` if it is whole (its xxh3 matches) and holds ``rows`` float16 rows, else None."""
+    import xxhash
 
     try:
         raw = path.read_bytes()
     except OSError:
         return None
-    body, tag, crc = raw[: -len(_CHUNK_TAG) - 4], raw[-len(_CHUNK_TAG) - 4 : -4], raw[-4:]
-    if tag != _CHUNK_TAG or zlib.crc32(body) != int.from_bytes(crc, "little"):
+    end = len(raw) - len(_CHUNK_TAG) - _CHUNK_SUM
+    body, tag, digest = raw[:end], raw[end:-_CHUNK_SUM], raw[-_CHUNK_SUM:]
+    if end < 0 or tag != _CHUNK_TAG or xxhash.xxh3_64_intdigest(body) != int.from_bytes(digest, "little"):
         return None
     try:
         arr = np.load(io.BytesIO(body), allow_pickle=False)
