@@ -61,8 +61,7 @@ def read(name: str, size: int, payload, ds_name: str | None) -> tuple[str, str, 
             run = choices.read_upload(name, payload())
             report = choices.unknown_ids(run, *(_ids(ds_name)))
     except DataFormatError as exc:
-        where = f"{exc.path}, line {exc.line}" if exc.line else exc.path
-        return "error", f"Could not read {data.esc(where, joiners=False)}: {data.esc(exc.reason, joiners=False)}", None
+        return "error", f"Could not read {data.esc(exc.location, joiners=False)}: {data.esc(exc.reason, joiners=False)}", None
     st.session_state[LAST] = (name, payload())
     key = state.uploads().add(run)
     current = state.view()["systems"] or []

@@ -3,8 +3,8 @@
 A BEIR folder holds ``corpus.jsonl`` (``{"_id", "title", "text", ...}``), ``queries.jsonl``
 (``{"_id", "text", ...}``) and ``qrels/<split>.tsv`` (``query-id  corpus-id  score`` with a header).
 The loaders tolerate a UTF-8 BOM, CRLF line endings and blank lines; anything else that is off (bad
-JSON, a missing field, a duplicate id, qrels naming an unknown query or document, an empty file)
-raises :class:`~retrieval.errors.DataFormatError` naming the file and line.
+JSON, a missing field, a duplicate id, qrels naming an unknown query or document, an empty file, bytes
+that are not UTF-8) raises :class:`~retrieval.errors.DataFormatError` naming the file, line and column.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .beir_files import Document, _as_id, _json_records, _lines, iter_corpus
+from .beir_files import Document, _as_id, _json_records, _lines, iter_corpus, key_column
 from .errors import DataFormatError, DatasetUnavailable
 
 if TYPE_CHECKING:
@@ -141,12 +141,16 @@ def load_queries(path: str | Path) -> dict[str, str]:
     path = Path(path)
     queries: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for lineno, obj in _json_records(path, ("_id", "text")):
-        qid = _as_id(obj["_id"], path, lineno)
+    for lineno, obj, line in _json_records(path, ("_id", "text")):
+        qid = _as_id(obj["_id"], path, lineno, line)
         if qid in queries:
-            raise DataFormatError(path, lineno, f"duplicate query id {qid!r} (first on line {first_line[qid]})")
+            raise DataFormatError(
+                path, lineno, f"duplicate query id {qid!r} (first on line {first_line[qid]})", column=key_column(line, "_id")
+            )
         if not isinstance(obj["text"], str):
-            raise DataFormatError(path, lineno, "'text' must be a string")
+            raise DataFormatError(
+                path, lineno, f"'text' must be a string, got {type(obj['text']).__name__}", column=key_column(line, "text")
+            )
         queries[qid] = obj["text"]
         first_line[qid] = lineno
     if not queries:
@@ -162,30 +166,34 @@ def load_qrels(path: str | Path, queries: Mapping[str, str] | None = None, corpu
     rels: list[int] = []
     seen: dict[tuple[str, str], int] = {}
     header_seen = False
-    try:
-        for lineno, line in _lines(path):
-            cols = line.split("\t")
-            if not header_seen:
-                header_seen = True
-                if len(cols) >= 3 and not _is_int(cols[2]):
-                    continue  # the header line
-            if len(cols) != 3:
-                raise DataFormatError(path, lineno, f"expected 3 tab-separated columns, found {len(cols)}")
-            qid, docid, score = (c.strip() for c in cols)
-            if not _is_int(score):
-                raise DataFormatError(path, lineno, f"relevance {score!r} is not an integer")
-            if queries is not None and qid not in queries:
-                raise DataFormatError(path, lineno, f"query {qid!r} is not in queries.jsonl")
-            if corpus is not None and docid not in corpus:
-                raise DataFormatError(path, lineno, f"document {docid!r} is not in corpus.jsonl")
-            if (qid, docid) in seen:
-                raise DataFormatError(path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})")
-            seen[(qid, docid)] = lineno
-            qids.append(qid)
-            docids.append(docid)
-            rels.append(int(score))
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
+    for lineno, line in _lines(path):
+        cols = line.split("\t")
+        # the 1-based column where each tab-separated field starts
+        starts = [1]
+        for c in cols[:-1]:
+            starts.append(starts[-1] + len(c) + 1)
+        if not header_seen:
+            header_seen = True
+            if len(cols) >= 3 and not _is_int(cols[2]):
+                continue  # the header line
+        if len(cols) != 3:
+            where = starts[3] if len(cols) > 3 else len(line) + 1
+            raise DataFormatError(path, lineno, f"expected 3 tab-separated columns, found {len(cols)}", column=where)
+        qid, docid, score = (c.strip() for c in cols)
+        if not _is_int(score):
+            raise DataFormatError(path, lineno, f"relevance {score!r} is not an integer", column=starts[2])
+        if queries is not None and qid not in queries:
+            raise DataFormatError(path, lineno, f"query {qid!r} is not in queries.jsonl", column=starts[0])
+        if corpus is not None and docid not in corpus:
+            raise DataFormatError(path, lineno, f"document {docid!r} is not in corpus.jsonl", column=starts[1])
+        if (qid, docid) in seen:
+            raise DataFormatError(
+                path, lineno, f"pair ({qid}, {docid}) judged twice (first on line {seen[(qid, docid)]})", column=starts[0]
+            )
+        seen[(qid, docid)] = lineno
+        qids.append(qid)
+        docids.append(docid)
+        rels.append(int(score))
     if not qids:
         raise DataFormatError(path, None, "no judgements")
     frame = pd.DataFrame({"qid": qids, "docid": docids, "relevance": pd.Series(rels, dtype="int64")})

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -92,7 +91,9 @@ def build_index(dataset: BeirDataset, condition: str = "flat", *, cache: Cache |
     key = index_key(cache, dataset, condition)
 
     def build(tmp: Path) -> dict[str, Any]:
-        from .lucene import count_documents, index_collection, jvm_running
+        from .lucene import count_documents, index_collection, jvm_running, sweep_aot
+
+        sweep_aot()  # what AOT training runs that died left in <cache>/jvm/
 
         store = dataset.corpus
         args = [
@@ -129,18 +130,22 @@ def build_index(dataset: BeirDataset, condition: str = "flat", *, cache: Cache |
 
 def _index_in_child(args: list[str], documents: int, name: str) -> int:
     """Anserini's IndexCollection in a child JVM; returns the number of documents it indexed."""
-    from .lucene import AotCache
+    from .lucene import AotCache, run_child
 
     # A short build spends half its CPU in the C2 JIT compiler (SciFact: 5.6 s CPU with it, 2.7 s
     # with C1 only, same index); a long one earns it back.
     jvm = ["-XX:TieredStopAtLevel=1"] if documents < C1_ONLY_BELOW else []
     main = "io.anserini.index.IndexCollection"
     aot = AotCache(main, jvm)  # class loading from Anserini's jar, done once (SciFact: 2.6 -> 2.0 s)
-    proc = subprocess.run(java_command(main, args, [*jvm, *aot.options()]), capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    aot.finish(proc.returncode, log)
-    if proc.returncode != 0 or "Indexing Complete" not in log:
-        raise RetrievalError(f"Lucene indexing of {name} failed (exit {proc.returncode}):\n{log[-3000:]}")
+    try:
+        # run_child: the JVM dies with this process (killed, interrupted), never indexing on into a folder
+        # that the next build sweeps away.
+        returncode, log = run_child(java_command(main, args, [*jvm, *aot.options()]))
+        aot.finish(returncode, log)
+    finally:
+        aot.close()
+    if returncode != 0 or "Indexing Complete" not in log:
+        raise RetrievalError(f"Lucene indexing of {name} failed (exit {returncode}):\n{log[-3000:]}")
     count = _indexed_count(log)
     if count != documents:
         raise RetrievalError(f"Lucene indexed {count} of {documents} documents of {name}:\n{log[-2000:]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from collections.abc import Sequence
@@ -122,16 +123,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that it unwinds as Ctrl-C does: child processes are
+    killed and waited for (:func:`retrieval.lucene.run_child`), temporary folders removed."""
+
+
+def _terminate(signum, _frame) -> None:
+    import signal
+
+    signal.signal(signum, signal.SIG_IGN)  # once: the unwinding itself is not interrupted again
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind():
+    """SIGTERM and SIGHUP raise :class:`Terminated` while the command runs (main thread only), then the handlers
+    in place before come back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    before = {sig: signal.signal(sig, _terminate) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
     args = build_parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        with _signals_unwind():
+            return _COMMANDS[args.command](args)
     except RetrievalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing half-written was kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.args[0] if isinstance(exc, Terminated) and exc.args else signal.SIGINT
+        name = signal.Signals(signum).name if signum in set(signal.Signals) else str(signum)
+        print(f"interrupted ({name}); nothing half-written was kept", file=sys.stderr)
+        return 128 + int(signum)
 
 
 def _cache(args):
@@ -241,7 +278,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import DEFAULT_MEASURES, evaluate
+    from .evaluate import DEFAULT_MEASURES, evaluate, unknown_ids, unknown_ids_message
     from .judgements.commands import check_qrels_args, compare_qrels
     from .run import Run
 
@@ -254,7 +291,9 @@ def cmd_eval(args) -> int:
         run = Run.read_trec(path)
         evaluated.append(run)
         ev = evaluate(run, qrels, args.measure or DEFAULT_MEASURES)
-        for note in ev.notes:
+        # ids the dataset lacks score nothing: said here as the app's upload says it
+        unknown = unknown_ids_message(unknown_ids(run, ds.queries, ds.corpus), ds.name)
+        for note in (*ev.notes, *([unknown] if unknown else [])):
             print(f"note ({path.name}): {note}", file=sys.stderr)
         if args.per_query:
             print(ev.per_query.round(4).to_string())

@@ -204,7 +204,9 @@ def open_store(corpus: Path, corpus_sha256: str, cache=None, *, progress: bool =
         return build_store(corpus, tmp, progress=progress)
 
     for attempt in range(2):
-        entry = cache.get_or_build(key, build, info={"source": str(corpus)})
+        # "stamp": hashing a 1.5 GB store on every open would cost seconds where opening takes milliseconds; the
+        # files are hashed when their (size, mtime, inode, ctime) change, and DocStore checks its structure.
+        entry = cache.get_or_build(key, build, info={"source": str(corpus)}, check="stamp")
         try:
             return DocStore(entry, corpus)
         except CorruptStore:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +128,26 @@ def evaluation_depth(measures: Sequence) -> int | None:
     return max(depths) if depths else None
 
 
+def unknown_ids(
+    run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3
+) -> dict[str, tuple[int, list[str]]]:
+    """Query and document ids of ``run`` that a dataset lacks: ``{"queries": (count, first few),
+    "documents": (count, first few)}`` (examples in the run's order). An unknown query is never evaluated and an
+    unknown document is never relevant, so both lower a run's numbers silently: the app's upload and the command
+    line's ``eval`` say so (:func:`unknown_ids_message`)."""
+    out = {}
+    for what, ids, known in (("queries", run.frame["qid"], queries), ("documents", run.frame["docid"], corpus)):
+        missing = [i for i in dict.fromkeys(map(str, ids)) if i not in known]
+        out[what] = (len(missing), missing[:examples])
+    return out
+
+
+def unknown_ids_message(report: dict[str, tuple[int, list[str]]], dataset: str) -> str | None:
+    """One sentence about :func:`unknown_ids`, or None when every id is known."""
+    parts = [f"{n:,} {what} not in {dataset} (e.g. {', '.join(ex)})" for what, (n, ex) in report.items() if n]
+    return ("The run names " + " and ".join(parts) + ": they count as retrieving nothing relevant.") if parts else None
+
+
 def run_checksum(run: Run) -> str | None:
     """sha256 of a cached run's file, as its cache manifest records it (the entry was verified when the run was
     read); None for a run that does not come from the cache (an upload, a live query)."""
@@ -180,7 +200,7 @@ def cached_evaluate(
         return {"queries": ev.n_queries, "split": split}
 
     try:
-        entry = cache.get_or_build(key, build)
+        entry = cache.get_or_build(key, build, check="read")  # small files: checked on every read, as runs are
     except OSError:  # a read-only or full cache: the numbers are still right, only not kept
         return evaluate(run, qrels, measures)
     return _read_evaluation(entry, run.name)

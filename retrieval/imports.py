@@ -24,7 +24,8 @@ import pandas as pd
 
 from .beir import BeirDataset
 from .cache import Cache
-from .errors import DataFormatError, RetrievalError
+from .errors import RetrievalError, not_utf8
+from .evaluate import unknown_ids
 from .run import Run
 
 KIND = "imported-run"
@@ -105,15 +106,6 @@ def available_run(cache: Cache, dataset: BeirDataset, split: str, system: Any) -
     return None if found is None else found[0]
 
 
-def unknown_ids(run: Run, queries, corpus, examples: int = 3) -> dict[str, tuple[int, list[str]]]:
-    """Query and document ids of ``run`` the dataset lacks: ``{"queries": (count, first few), "documents": ...}``."""
-    out = {}
-    for what, ids, known in (("queries", run.frame["qid"], queries), ("documents", run.frame["docid"], corpus)):
-        missing = [i for i in dict.fromkeys(map(str, ids)) if i not in known]
-        out[what] = (len(missing), missing[:examples])
-    return out
-
-
 def import_run(
     dataset: BeirDataset,
     split: str,
@@ -141,8 +133,7 @@ def import_run(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataFormatError(filename, line, f"not UTF-8 text (byte {exc.start} of the file: {exc.reason})") from None
+        raise not_utf8(filename, data, exc) from None
     run = Run.parse_trec(text, source=filename, name=spec)
     digest = hashlib.sha256(data).hexdigest()
     key = import_key(cache, dataset, split, spec)

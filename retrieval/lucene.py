@@ -19,8 +19,10 @@ index through memory maps, outside the heap), which must happen before the JVM s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
 from pathlib import Path
 
 _INCUBATOR = "--add-modules=jdk.incubator.vector"
@@ -121,30 +123,106 @@ def java_command(main_class: str, args: list[str], jvm_options: list[str] | None
     """``java -cp <anserini jar> main_class args``, on the JDK :func:`prepare_jvm` picks.
 
     A child JVM started this way skips Python and pyserini's imports (about a second) and runs
-    with the same jar, analyzer and Lucene version as the in-process searcher.
+    with the same jar, analyzer and Lucene version as the in-process searcher. Run it with
+    :func:`run_child`, so that it dies with this process.
     """
-    from pathlib import Path
+    return [*java_command_bare(jvm_options or []), main_class, *args]
 
+
+def java_command_bare(jvm_options: list[str]) -> list[str]:
+    """``java <jvm_options> -cp <anserini jar>``, no main class (the AOT cache's create step)."""
     home = prepare_jvm()
     java = Path(home) / "bin" / "java" if home else Path("java")
     if home and not java.exists():
         java = Path("java")
-    return [str(java), *(jvm_options or []), "-cp", anserini_jar_path(), main_class, *args]
+    return [str(java), *jvm_options, "-cp", anserini_jar_path()]
 
 
+# ---- child processes that die with this one -------------------------------------------------
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl():
+    """libc's ``prctl`` (Linux), resolved once before any fork; None elsewhere."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(parent: int):
+    """A ``preexec_fn`` for Linux: the child gets SIGKILL when the thread that started it dies (prctl
+    PR_SET_PDEATHSIG; the starting thread waits for the child, so that is this process dying, even by SIGKILL),
+    and kills itself at once if this process died before the prctl took effect."""
+    import signal
+
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died between fork and prctl: no signal would come
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def run_child(cmd: list[str], *, timeout: float | None = None):
+    """Run ``cmd`` and return ``(returncode, stdout + stderr)``; the child never outlives this process.
+
+    On Linux the child dies with this process (:func:`_die_with_parent`: SIGKILL, SIGTERM, Ctrl-C, a crash).
+    Anything that interrupts the wait here (KeyboardInterrupt, the SIGTERM handler of the command line, a
+    timeout) kills the child and waits for it before passing on.
+    """
+    import subprocess
+
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        preexec_fn=_die_with_parent(os.getpid()),
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.returncode, out or ""
+
+
+# ---- the JDK's ahead-of-time cache --------------------------------------------------------------
 class AotCache:
     """A JDK 25+ ahead-of-time cache for child JVMs that run one Anserini main class with fixed options.
 
     A child JVM loads and links thousands of classes from Anserini's 170 MB jar before doing any
-    work (~0.7 s of a 2.5 s SciFact index build). The first child run *trains* the cache
-    (``-XX:AOTCacheOutput``: the JVM writes it on exit, a few seconds once per machine, JDK, jar and
-    options), later runs start from it (``-XX:AOTCache``). The JVM checks the file itself and runs
-    without it when it does not fit; one that fails to load is deleted, so the next run trains again.
-    It lives in ``<default cache root>/jvm/`` (``$RETRIEVAL_CACHE_DIR`` or ``cache/``): a machine-level
-    artefact, like a JIT's, shared by every cache and not part of any entry.
+    work (~0.7 s of a 2.5 s SciFact index build). The first child run *trains* the cache, in the JDK's two
+    steps, each a child of this process (so both die with it, see :func:`run_child`): the build itself runs
+    with ``-XX:AOTMode=record`` (the JVM writes the configuration on exit), then ``-XX:AOTMode=create`` writes
+    the cache (a few seconds, once per machine, JDK, jar and options). Later runs start from it
+    (``-XX:AOTCache``). The JVM checks the file itself and runs without it when it does not fit; one that fails
+    to load is deleted, so the next run trains again. It lives in ``<default cache root>/jvm/``
+    (``$RETRIEVAL_CACHE_DIR`` or ``cache/``): a machine-level artefact, like a JIT's, shared by every cache and
+    not part of any entry.
 
-    Use: ``aot = AotCache(main_class, jvm_options)``, run ``java_command(..., aot.options())``, then
-    ``aot.finish(returncode, output)`` (its stdout and stderr: the JVM logs to stdout).
+    A training run holds a lock (``.<cache>.<token>.lock``) while its files (``.<cache>.<token>.*``) exist;
+    :func:`sweep_aot` removes the files of training runs whose lock nobody holds (their process died).
+
+    Use: ``aot = AotCache(main_class, jvm_options)``, run ``java_command(..., aot.options())`` with
+    :func:`run_child`, then ``aot.finish(returncode, output)`` (its stdout and stderr: the JVM logs to stdout),
+    and ``aot.close()`` in a ``finally`` (drops what a training run left unfinished).
     """
 
     def __init__(self, main_class: str, jvm_options: list[str], root: Path | None = None) -> None:
@@ -156,9 +234,14 @@ class AotCache:
         root = root if root is not None else default_cache_root()
 
         self.enabled = _java_major() >= 25 and not os.environ.get("RETRIEVAL_NO_AOT")
+        self.jvm_options = list(jvm_options)
         tag = hashlib.sha256(repr((anserini_jar(), _java_version(), main_class, jvm_options)).encode()).hexdigest()[:16]
         self.path = Path(root) / "jvm" / f"{main_class.rsplit('.', 1)[-1]}-{tag}.aot"
-        self.training = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        token = uuid.uuid4().hex
+        self.config = self.path.with_name(f".{self.path.name}.{token}.aotconf")
+        self.training = self.path.with_name(f".{self.path.name}.{token}.tmp")
+        self._lock_path = self.path.with_name(f".{self.path.name}.{token}.lock")
+        self._lock = None
 
     def options(self) -> list[str]:
         if not self.enabled:
@@ -167,26 +250,99 @@ class AotCache:
             return [f"-XX:AOTCache={self.path}"]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            sweep_aot(self.path.parent.parent)
+            from filelock import FileLock
+
+            self._lock = FileLock(str(self._lock_path))
+            self._lock.acquire()
         except OSError:  # a read-only cache root: run without the cache rather than fail the build
+            self._lock = None
             return []
-        return [f"-XX:AOTCacheOutput={self.training}"]
+        return ["-XX:AOTMode=record", f"-XX:AOTConfiguration={self.config}"]
 
     def finish(self, returncode: int, output: str) -> None:
-        """After the child ran: keep what it trained, or drop a cache it could not load. Never raises:
-        the cache only saves start-up time."""
+        """After the child ran: make the cache from what it recorded, or drop a cache it could not load. Never
+        raises: the cache only saves start-up time."""
         try:
-            if self.training.is_file():
-                if returncode == 0:
-                    os.replace(self.training, self.path)
-                else:
-                    self.training.unlink(missing_ok=True)
+            if self._lock is not None:
+                if returncode == 0 and self.config.is_file():
+                    create = [
+                        "-XX:AOTMode=create",
+                        f"-XX:AOTConfiguration={self.config}",
+                        f"-XX:AOTCache={self.training}",
+                        *self.jvm_options,
+                    ]
+                    code, _ = run_child(java_command_bare(create))
+                    if code == 0 and self.training.is_file():
+                        os.replace(self.training, self.path)
             elif any("[error" in line and "[aot]" in line for line in output.splitlines()):
                 self.path.unlink(missing_ok=True)
-            for stale in self.training.parent.glob(f".{self.path.name}.*.tmp") if self.training.parent.is_dir() else ():
-                if stale != self.training and _older_than(stale, 3600):
-                    stale.unlink(missing_ok=True)
         except OSError:
             pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Remove this run's training files and release its lock (idempotent)."""
+        if self._lock is None:
+            return
+        for f in (self.config, self.training):
+            with contextlib.suppress(OSError):
+                f.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._lock_path.unlink(missing_ok=True)
+        self._lock.release()
+        self._lock = None
+
+
+_AOT_TEMP = re.compile(r"^\.(?P<cache>.+\.aot)\.(?P<token>[0-9a-f]{32})\.(?P<ext>[A-Za-z0-9.]+)$")
+STALE_UNLOCKED_SECONDS = 60  # an AOT temp file with no lock (written by an older version) idle this long is dead
+
+
+def sweep_aot(root: Path | None = None) -> list[Path]:
+    """Remove what dead AOT training runs left in ``<root>/jvm/`` (default root: the default cache root): the
+    files of a token whose lock nobody holds, and lock-less temp files (an earlier version's) idle for a minute.
+    Returns what was removed; never raises."""
+    import time
+
+    from filelock import FileLock, Timeout
+
+    from .cache import default_cache_root
+
+    folder = Path(root if root is not None else default_cache_root()) / "jvm"
+    removed: list[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    groups: dict[str, list[Path]] = {}
+    for name in names:
+        m = _AOT_TEMP.match(name)
+        if m:
+            groups.setdefault(f".{m['cache']}.{m['token']}", []).append(folder / name)
+    for prefix, files in groups.items():
+        lock_path = folder / f"{prefix}.lock"
+        try:
+            if lock_path in files:
+                lock = FileLock(str(lock_path))
+                lock.acquire(timeout=0)  # held: a live training run owns these files
+                try:
+                    for f in files:
+                        if f != lock_path:
+                            f.unlink(missing_ok=True)
+                            removed.append(f)
+                    lock_path.unlink(missing_ok=True)
+                    removed.append(lock_path)
+                finally:
+                    lock.release()
+            else:
+                for f in files:
+                    if time.time() - f.stat().st_mtime > STALE_UNLOCKED_SECONDS:
+                        f.unlink(missing_ok=True)
+                        removed.append(f)
+        except (Timeout, OSError):
+            continue
+    return removed
 
 
 def _java_version() -> tuple[int, ...]:

@@ -15,6 +15,7 @@ evaluated. :func:`retrieval.evaluate.evaluate` additionally hands the evaluator 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataFormatError
+from .errors import DataFormatError, not_utf8
 
 COLUMNS = ("qid", "docid", "rank", "score")
 TIE_RULE = "score descending, then docid descending (trec_eval's order)"
@@ -229,37 +230,52 @@ class Run:
     @classmethod
     def read_trec(cls, path: str | Path, name: str | None = None) -> Run:
         path = Path(path)
+        return cls.from_trec_bytes(path.read_bytes(), source=str(path), name=name or path.stem)
+
+    @classmethod
+    def from_trec_bytes(cls, data: bytes, source: str = "<run>", name: str = "run") -> Run:
+        """Parse a TREC run file's bytes (UTF-8, a BOM tolerated); bytes that are not UTF-8 are reported with their
+        line, column and offset in the file."""
+        bom = b"\xef\xbb\xbf"
+        body = data[len(bom) :] if data.startswith(bom) else data
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataFormatError(path, None, f"not UTF-8 text ({exc})") from None
-        return cls.parse_trec(text, source=str(path), name=name or path.stem)
+            raise not_utf8(source, body, exc, offset=len(data) - len(body)) from None
+        return cls.parse_trec(text, source=source, name=name)
 
     @classmethod
     def parse_trec(cls, text: str, source: str = "<run>", name: str = "run") -> Run:
-        """Parse TREC run text (``qid Q0 docid rank score tag``); ranks in the file are ignored."""
+        """Parse TREC run text (``qid Q0 docid rank score tag``); ranks in the file are ignored. Lines end at
+        ``\\n`` (a ``\\r`` before it is dropped); errors name the line and the column of the field at fault."""
         qids: list[str] = []
         docids: list[str] = []
         scores: list[float] = []
         seen: dict[tuple[str, str], int] = {}
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            parts = line.split()
-            if not parts:
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            fields = [(m.group(), m.start() + 1) for m in _FIELD.finditer(line)]
+            if not fields:
                 continue
-            if len(parts) != 6:
-                raise DataFormatError(source, lineno, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}")
-            qid, _, docid, rank, score_text, _ = parts
+            if len(fields) != 6:
+                where = fields[6][1] if len(fields) > 6 else len(line.rstrip()) + 1
+                raise DataFormatError(
+                    source, lineno, f"expected 6 columns 'qid Q0 docid rank score tag', found {len(fields)}", column=where
+                )
+            (qid, _), _, (docid, docid_col), (rank, rank_col), (score_text, score_col), _ = fields
             try:
-                score = float(score_text)
                 int(rank)
             except ValueError:
-                raise DataFormatError(source, lineno, f"rank {rank!r} or score {score_text!r} is not a number") from None
+                raise DataFormatError(source, lineno, f"rank {rank!r} is not a whole number", column=rank_col) from None
+            try:
+                score = float(score_text)
+            except ValueError:
+                raise DataFormatError(source, lineno, f"score {score_text!r} is not a number", column=score_col) from None
             if not math.isfinite(score):
-                raise DataFormatError(source, lineno, f"score {score_text!r} is not finite")
+                raise DataFormatError(source, lineno, f"score {score_text!r} is not finite", column=score_col)
             key = (qid, docid)
             if key in seen:
                 raise DataFormatError(
-                    source, lineno, f"document {docid} listed again for query {qid} (first on line {seen[key]})"
+                    source, lineno, f"document {docid} listed again for query {qid} (first on line {seen[key]})", column=docid_col
                 )
             seen[key] = lineno
             qids.append(qid)
@@ -268,6 +284,9 @@ class Run:
         if not qids:
             raise DataFormatError(source, None, "the run file holds no results")
         return cls.from_frame(pd.DataFrame({"qid": qids, "docid": docids, "score": scores}), name)
+
+
+_FIELD = re.compile(r"\S+")  # a TREC run line's fields: runs of non-whitespace (str.split's rule)
 
 
 def _empty() -> pd.DataFrame:

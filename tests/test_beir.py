@@ -41,23 +41,27 @@ def _write(path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "content, line, fragment",
+    "content, line, column, fragment",
     [
-        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": \n', 2, "invalid JSON"),
-        ('{"_id": "a", "text": "x"}\n\n{"_id": "b", "title": "t"}\n', 3, "missing field 'text'"),
-        ('{"text": "x"}\n', 1, "missing field '_id'"),
-        ('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', 2, "duplicate document id 'a' (first on line 1)"),
-        ('["not", "an", "object"]\n', 1, "expected a JSON object"),
-        ('{"_id": "has space", "text": "x"}\n', 1, "whitespace"),
+        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": \n', 2, 22, "invalid JSON (Expecting value)"),
+        ('{"_id": "a", "text": "x"}\n\n{"_id": "b", "title": "t"}\n', 3, 1, "missing field 'text'"),
+        ('{"text": "x"}\n', 1, 1, "missing field '_id'"),
+        ('{"_id": "a", "text": "x"}\n{"text": "y", "_id": "a"}\n', 2, 15, "duplicate document id 'a' (first on line 1)"),
+        ('  ["not", "an", "object"]\n', 1, 3, "expected a JSON object"),
+        ('{"_id": "has space", "text": "x"}\n', 1, 2, "whitespace"),
+        ('{"_id": "a", "text": "x", "title": 7}\n', 1, 27, "'title' must be a string, got int"),
+        ('{"_id": "a", "text": null}\n', 1, 14, "missing field 'text'"),
+        ('{"_id": ["a"], "text": "x"}\n', 1, 2, "'_id' must be a string, got list"),
     ],
 )
-def test_corpus_errors_name_file_and_line(tmp_path: Path, content: str, line: int, fragment: str) -> None:
+def test_corpus_errors_name_file_line_and_column(tmp_path: Path, content: str, line: int, column: int, fragment: str) -> None:
     path = _write(tmp_path / "corpus.jsonl", content)
     with pytest.raises(DataFormatError) as err:
         load_corpus(path)
-    assert err.value.line == line
-    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert (err.value.line, err.value.column) == (line, column)
+    assert str(err.value).startswith(f"{path}:{line}:{column}: ")
     assert fragment in str(err.value)
+    assert err.value.location == f"{path}, line {line}, column {column}"
 
 
 @pytest.mark.parametrize("content", ["", "\n\n\r\n", "\ufeff"])
@@ -72,35 +76,55 @@ def test_empty_files_are_errors(tmp_path: Path, content: str) -> None:
         load_qrels(_write(tmp_path / "q.tsv", content))
 
 
-def test_non_utf8_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "corpus.jsonl"
-    path.write_bytes(b'{"_id": "a", "text": "\xff\xfe"}\n')
-    with pytest.raises(DataFormatError, match="not UTF-8"):
-        load_corpus(path)
+def test_non_utf8_names_the_line_the_column_and_the_offset_in_the_file(tmp_path: Path) -> None:
+    """Reported as 'invalid start byte at byte 801' for a byte at offset 7,062,305 on line 4,500 before: the decoder's
+    position in its buffer. Now: the line, the column (in characters) and the offset in the file, past a BOM, with
+    multi-byte characters before it on its line."""
+    lines = [json.dumps({"_id": f"d{i}", "text": "é" * (i % 7) + " text"}, ensure_ascii=False).encode() for i in range(4_600)]
+    bad = b'{"_id": "x", "text": "caf\xc3\xa9 \xe9t\xe9"}'  # Latin-1 bytes after a UTF-8 é
+    lines[4_499] = bad
+    data = b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n"
+    offset = data.index(b"\xe9t")
+    for name, load in (("corpus.jsonl", load_corpus), ("queries.jsonl", load_queries)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(DataFormatError) as err:
+            load(path)
+        column = len(bad[: bad.index(b"\xe9t")].decode("utf-8")) + 1  # in characters: the é before it counts once
+        assert (err.value.line, err.value.column) == (4_500, column)
+        assert (
+            str(err.value)
+            == f"{path}:4500:{column}: not UTF-8 text (invalid continuation byte: byte e9 at file offset {offset:,})"
+        )
+    qrels = tmp_path / "test.tsv"
+    qrels.write_bytes(b"query-id\tcorpus-id\tscore\nq1\td1\t1\nq\xff\td1\t1\n")
+    with pytest.raises(DataFormatError, match=r"test.tsv:3:2: not UTF-8 text \(invalid start byte: byte ff at file offset 34\)"):
+        load_qrels(qrels)
 
 
 def test_duplicate_query_id(tmp_path: Path) -> None:
     path = _write(tmp_path / "queries.jsonl", '{"_id": "1", "text": "a"}\n{"_id": 1, "text": "b"}\n')
-    with pytest.raises(DataFormatError, match=r"queries.jsonl:2: duplicate query id '1'"):
+    with pytest.raises(DataFormatError, match=r"queries.jsonl:2:2: duplicate query id '1'"):
         load_queries(path)
 
 
 @pytest.mark.parametrize(
-    "rows, line, fragment",
+    "rows, line, column, fragment",
     [
-        (["q1\td1\t1", "q9\td1\t1"], 3, "query 'q9' is not in queries.jsonl"),
-        (["q1\td1\t1", "q1\td99\t1"], 3, "document 'd99' is not in corpus.jsonl"),
-        (["q1\td1\t1", "q1\td1\t2"], 3, "judged twice (first on line 2)"),
-        (["q1\td1\tyes"], 2, "relevance 'yes' is not an integer"),
-        (["q1\td1"], 2, "expected 3 tab-separated columns"),
+        (["q1\td1\t1", "q9\td1\t1"], 3, 1, "query 'q9' is not in queries.jsonl"),
+        (["q1\td1\t1", "q1\td99\t1"], 3, 4, "document 'd99' is not in corpus.jsonl"),
+        (["q1\td1\t1", "q1\td1\t2"], 3, 1, "judged twice (first on line 2)"),
+        (["q1\td1\tyes"], 2, 7, "relevance 'yes' is not an integer"),
+        (["q1\td1"], 2, 6, "expected 3 tab-separated columns, found 2"),
+        (["q1\td1\t1\textra"], 2, 9, "expected 3 tab-separated columns, found 4"),
     ],
 )
-def test_qrels_errors_name_file_and_line(tiny_dir: Path, rows: list[str], line: int, fragment: str) -> None:
+def test_qrels_errors_name_file_line_and_column(tiny_dir: Path, rows: list[str], line: int, column: int, fragment: str) -> None:
     path = tiny_dir / "qrels" / "test.tsv"
     path.write_text("\r\n".join(["query-id\tcorpus-id\tscore", *rows]) + "\r\n", encoding="utf-8")
     with pytest.raises(DataFormatError) as err:
         BeirDataset(tiny_dir).qrels("test")
-    assert str(err.value).startswith(f"{path}:{line}: ")
+    assert str(err.value).startswith(f"{path}:{line}:{column}: ")
     assert fragment in str(err.value)
 
 

@@ -46,12 +46,25 @@ def test_fmt_keeps_significant_digits_without_exponents():
     assert fmt(0) == "0"
 
 
-def test_interleaved_warms_up_untimed_and_rotates_the_order():
+def test_interleaved_warms_up_untimed_and_rotates_the_order(monkeypatch):
+    import types
+
+    from bench import common
+
+    clock = [0.0]  # a clock that only the contenders move: each round's time is exactly what its contender took
+    monkeypatch.setattr(common, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     calls = []
-    times = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3)
+
+    def contender(name: str, seconds: float):
+        def run() -> None:
+            calls.append(name)
+            clock[0] += seconds
+
+        return run
+
+    times = interleaved({"a": contender("a", 1.0), "b": contender("b", 0.25)}, rounds=3)
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
-    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
-    assert all(t >= 0 for v in times.values() for t in v)
+    assert times == {"a": [1.0, 1.0, 1.0], "b": [0.25, 0.25, 0.25]}  # the warm-up is not counted
 
 
 def test_machine_description_and_file_name(tmp_path):

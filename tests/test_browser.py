@@ -49,6 +49,7 @@ def app_env(root: Path) -> dict:
         fh.write(json.dumps(HOSTILE_QUERY) + "\n")
     with open(ds / "qrels" / "test.tsv", "a", encoding="utf-8") as fh:
         fh.write(f"{HOSTILE_QUERY['_id']}\t{HOSTILE['_id']}\t1\r\n")
+        fh.write("q3\td6\t0\r\n")  # judged not relevant, and ranked by BM25: the compact view's ✗
     return {**os.environ, "BEIR_DATA_DIR": str(root / "beir"), "RETRIEVAL_CACHE_DIR": str(root / "cache")}
 
 
@@ -256,6 +257,34 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     page.keyboard.press("Escape")
     page.get_by_role("dialog").wait_for(state="hidden", timeout=10_000)
     page.screenshot(path=str(SHOTS / "compare-compact-tiny.png"))
+    assert_nothing_ran(page)
+
+
+def test_compact_badges_are_the_qrels_in_the_browser(server, page):
+    """The default view's badges as Chromium shows them, every row of both columns against the qrels (glyph, tooltip
+    and class): relevant ✓ with the grade, judged not relevant ✗, unjudged ?."""
+    from retrieval.beir import open_dataset
+
+    from .test_compact_view import expected_compact_badge
+
+    qrels = open_dataset("tiny", server["env"]["BEIR_DATA_DIR"], download=False).qrels("test")
+    seen = set()
+    for qid in ("q1", "q3"):
+        page.goto(server["url"] + f"/?dataset=tiny&qid={qid}&systems=bm25-flat,bm25-multifield")
+        page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
+        assert "view=compact" in page.url
+        top = core_top(server, "bm25-flat", qid)
+        assert page.locator(".rk-col").first.locator("details.rk-row").count() == len(top)
+        for column in range(2):
+            rows = page.locator(".rk-col").nth(column).locator("details.rk-row")
+            for i in range(rows.count()):
+                docid = rows.nth(i).get_attribute("data-docid")
+                badge = rows.nth(i).locator(":scope > summary .rk-b")
+                cls = next(c for c in badge.get_attribute("class").split() if c != "rk-b")
+                got = (cls, badge.get_attribute("title"), badge.inner_text())
+                assert got == expected_compact_badge(qrels.for_query(qid).get(docid)), (qid, column, docid)
+                seen.add(cls)
+    assert seen == {"rk-rel", "rk-non", "rk-unj"}
     assert_nothing_ran(page)
 
 

@@ -27,6 +27,27 @@ def _build_counter(counter: Path, payload: bytes = b"x" * 1000):
     return build
 
 
+def flip_byte(path: Path, offset: int) -> None:
+    """Flip one byte of ``path`` in place and put its mtime back (its size is unchanged): what a stamp of size
+    and mtime cannot see."""
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+
+def forget_checks() -> None:
+    """What a new process starts with: no memo of entries checked earlier (the records under _verified/ stay)."""
+    from retrieval import cache as cache_module
+
+    cache_module._CHECKED.clear()
+
+
 def test_key_depends_on_every_part(cache: Cache) -> None:
     a = cache.key("run", dataset="d", split="test", params={"k1": 0.9})
     assert a.digest == cache.key("run", split="test", params={"k1": 0.9}, dataset="d").digest
@@ -55,10 +76,7 @@ def test_corrupt_entry_is_detected_and_rebuilt(cache: Cache, tmp_path: Path, dam
     if damage == "truncate":
         data.write_bytes(data.read_bytes()[:10])
     elif damage == "flip":
-        raw = bytearray(data.read_bytes())
-        raw[500] ^= 0xFF
-        data.write_bytes(bytes(raw))
-        os.utime(path / "manifest.json")  # a fresh process would hash anyway; force a re-hash here
+        flip_byte(data, 500)  # size and mtime as before: only the contents tell
     elif damage == "delete_file":
         data.unlink()
     elif damage == "delete_manifest":
@@ -70,6 +88,74 @@ def test_corrupt_entry_is_detected_and_rebuilt(cache: Cache, tmp_path: Path, dam
     again = fresh.get_or_build(key, _build_counter(counter))
     assert counter.read_text().count("built") == 2
     assert (again / "data.bin").read_bytes() == b"x" * 1000
+
+
+@pytest.mark.parametrize("check", ["read", "process", "stamp"])
+def test_a_flipped_byte_with_size_and_mtime_restored_is_caught_at_every_level(cache: Cache, tmp_path: Path, check) -> None:
+    counter = tmp_path / "count"
+    key = cache.key("thing", n=5)
+    path = cache.get_or_build(key, _build_counter(counter), check=check)
+    assert cache.lookup(key, check=check) == path
+    flip_byte(path / "data.bin", 10)
+    assert "data.bin checksum mismatch" in cache.verify(path, key, check=check)  # in this process
+    forget_checks()
+    assert "data.bin checksum mismatch" in cache.verify(path, key, check=check)  # and in a new one
+    again = Cache(cache.root).get_or_build(key, _build_counter(counter), check=check)
+    assert counter.read_text().count("built") == 2 and (again / "data.bin").read_bytes() == b"x" * 1000
+
+
+def test_how_often_each_level_reads_the_files(cache: Cache, tmp_path: Path, monkeypatch) -> None:
+    """ "read" checksums on every read; "process" once per process (and after a file changes); "stamp" only when
+    a file's size, mtime, inode or ctime differ from the record of the last check, in any process."""
+    from retrieval import cache as cache_module
+
+    hashed: list[str] = []
+    real = cache_module.xxh3_file
+    monkeypatch.setattr(cache_module, "xxh3_file", lambda p: hashed.append(p.name) or real(p))
+    # entries checked in full (two files each) after: a read, a read in a new process, a read after a rewrite
+    for check, expected in (("read", [1, 2, 3]), ("process", [0, 1, 2]), ("stamp", [0, 0, 1])):
+        key = cache.key("levels", check=check)
+        path = cache.get_or_build(key, _build_counter(tmp_path / "count"), check=check)
+        hashed.clear()
+        counts = []
+        cache.lookup(key, check=check)
+        counts.append(len(hashed) / 2)
+        forget_checks()  # a new process
+        cache.lookup(key, check=check)
+        counts.append(len(hashed) / 2)
+        (path / "data.bin").write_bytes(b"x" * 1000)  # rewritten with the same bytes: its ctime moved
+        cache.lookup(key, check=check)
+        counts.append(len(hashed) / 2)
+        assert counts == expected, check
+
+
+def test_an_entry_from_before_xxh3_is_checked_by_sha256_and_gets_its_xxh3(cache: Cache, tmp_path: Path) -> None:
+    key = cache.key("legacy", n=1)
+    path = cache.get_or_build(key, _build_counter(tmp_path / "count"))
+    manifest = json.loads((path / "manifest.json").read_text())
+    sums = {rel: info.pop("xxh3") for rel, info in manifest["files"].items()}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    forget_checks()
+    assert cache.verify(path, key, check="read") is None
+    upgraded = json.loads((path / "manifest.json").read_text())
+    assert {rel: info["xxh3"] for rel, info in upgraded["files"].items()} == sums
+    (path / "manifest.json").write_text(json.dumps(manifest))  # old again, then damaged
+    flip_byte(path / "data.bin", 3)
+    assert cache.verify(path, key, check="read") == "data.bin checksum mismatch (sha256)"
+
+
+def test_the_sweep_removes_dead_atomic_writes_of_the_cache_records(cache: Cache, tmp_path: Path) -> None:
+    import time
+
+    folder = cache.root / "_verified"
+    folder.mkdir(parents=True)
+    dead, live = folder / ".x.json.abc123.tmp", folder / ".y.json.def456.tmp"
+    dead.write_text("half")
+    live.write_text("being written")
+    old = time.time() - 3600
+    os.utime(dead, (old, old))
+    cache.get_or_build(cache.key("thing", n=9), _build_counter(tmp_path / "count"))
+    assert not dead.exists() and live.exists()
 
 
 def test_failed_build_leaves_nothing(cache: Cache) -> None:
@@ -168,6 +254,23 @@ def test_truncated_run_parquet_is_rebuilt(tiny_dir: Path, cache: Cache) -> None:
     with pytest.raises((OSError, ValueError)):  # pyarrow's ArrowInvalid is a ValueError
         read_run_parquet(parquet)
     again = get_run(ds, "test", fake, cache=Cache(cache.root))
+    assert fake.calls == 2 and again.frame.equals(run.frame)
+
+
+def test_a_flipped_byte_in_a_cached_run_is_caught_on_the_next_read_and_rebuilt(tiny_dir: Path, cache: Cache) -> None:
+    """The fault suite's case: one byte of run.parquet changed, its size and mtime restored. Served as it was, it
+    gave scores of -4.7e+257; the run is checked against its xxh3 on every read, so it is rebuilt instead."""
+    from retrieval.beir import BeirDataset
+    from retrieval.runner import cached_run
+
+    ds = BeirDataset(tiny_dir)
+    fake = _Fake("flip")
+    run = get_run(ds, "test", fake, cache=cache)
+    parquet = Path(run.metadata["cache_entry"]) / "run.parquet"
+    flip_byte(parquet, parquet.stat().st_size // 3)
+    assert cached_run(cache, ds, "test", fake) is None  # the same process, the same Cache: caught on this read
+    assert not parquet.exists()  # the damaged entry is gone
+    again = get_run(ds, "test", fake, cache=cache)
     assert fake.calls == 2 and again.frame.equals(run.frame)
 
 

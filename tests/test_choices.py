@@ -24,17 +24,17 @@ def test_uploads_are_runs_named_after_their_file_under_one_key():
 
 
 @pytest.mark.parametrize(
-    ("data", "line", "says"),
+    ("data", "line", "column", "says"),
     [
-        (b"q1 Q0 d1 1 2.5 t\nq1 Q0 d3 2 oops t\n", 2, "not a number"),
-        (b"\xff\xfe q1", None, "not UTF-8"),
-        (b"\n\n", None, "no results"),
+        (b"q1 Q0 d1 1 2.5 t\nq1 Q0 d3 2 oops t\n", 2, 12, "not a number"),
+        (b"q1 Q0 d1 1 2.5 t\n\xff\xfe q1", 2, 1, "not UTF-8 text (invalid start byte: byte ff at file offset 17)"),
+        (b"\n\n", None, None, "no results"),
     ],
 )
-def test_bad_uploads_name_the_file_and_line(data, line, says):
+def test_bad_uploads_name_the_file_line_and_column(data, line, column, says):
     with pytest.raises(DataFormatError) as err:
         choices.read_upload("broken.trec", data)
-    assert err.value.path == "broken.trec" and err.value.line == line and says in err.value.reason
+    assert (err.value.path, err.value.line, err.value.column) == ("broken.trec", line, column) and says in err.value.reason
 
 
 def test_system_options_come_from_the_typed_registry_cached_runs_and_uploads():

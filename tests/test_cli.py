@@ -64,9 +64,25 @@ def test_eval_foreign_run_with_ties_and_missing_queries(tiny_dir: Path, tmp_path
     assert rc == 0
     captured = capsys.readouterr()
     assert "2 of 4 judged queries have no results" in captured.err
+    assert "The run names" not in captured.err  # every id is the dataset's
     lines = {ln.split()[0]: ln.split() for ln in captured.out.splitlines() if ln.strip().startswith("q")}
     assert float(lines["q1"][1]) == 1.0  # tie: d3 > d1 by docid descending, d3 is relevant
     assert float(lines["q3"][1]) == 0.0
+
+
+def test_eval_names_the_query_and_document_ids_the_dataset_lacks(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    """They score 0 (an unknown query is never evaluated, an unknown document is never relevant): said with counts
+    and examples, as the app's upload says it."""
+    foreign = tmp_path / "other-ids.run"
+    lines = ["q1 Q0 d1 1 3.0 t", "q1 Q0 D1 2 2.0 t", "q1 Q0 doc-9 3 1.0 t", "Q1 Q0 d1 1 1.0 t", "q7 Q0 d2 1 1.0 t"]
+    foreign.write_text("\n".join(lines) + "\n")
+    args = ["eval", str(foreign), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert (
+        "note (other-ids.run): The run names 2 queries not in tiny (e.g. Q1, q7) and 2 documents not in tiny "
+        "(e.g. D1, doc-9): they count as retrieving nothing relevant." in err
+    )
 
 
 def test_bad_run_file_exit_code_and_message(tiny_dir: Path, tmp_path: Path, capsys) -> None:
@@ -75,7 +91,7 @@ def test_bad_run_file_exit_code_and_message(tiny_dir: Path, tmp_path: Path, caps
     assert (
         main(["eval", str(bad), "--dataset", "tiny", "--data-dir", str(tiny_dir.parent), "--cache-dir", str(tmp_path / "c")]) == 2
     )
-    assert f"{bad}:2:" in capsys.readouterr().err
+    assert f"{bad}:2:9: expected 6 columns" in capsys.readouterr().err
 
 
 def test_unknown_system_and_missing_dataset(tmp_path: Path, capsys, monkeypatch) -> None:

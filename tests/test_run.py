@@ -106,20 +106,34 @@ def test_for_query_equals_a_groupby_also_for_a_frame_built_by_hand() -> None:
 
 
 @pytest.mark.parametrize(
-    "text, line, fragment",
+    "text, line, column, fragment",
     [
-        ("q1 Q0 d1 1 1.5 tag\nq1 Q0 d2 2 1.0\n", 2, "expected 6 columns"),
-        ("q1 Q0 d1 1 high tag\n", 1, "not a number"),
-        ("\nq1 Q0 d1 1 1.0 t\nq1 Q0 d1 2 0.5 t\n", 3, "listed again for query q1 (first on line 2)"),
-        ("q1 Q0 d1 1 nan t\n", 1, "not finite"),
+        ("q1 Q0 d1 1 1.5 tag\nq1 Q0 d2 2 1.0\n", 2, 15, "expected 6 columns 'qid Q0 docid rank score tag', found 5"),
+        ("q1 Q0 d1 1 1.5 tag extra\n", 1, 20, "found 7"),
+        ("q1 Q0 d1 1 high tag\n", 1, 12, "score 'high' is not a number"),
+        ("q1 Q0 d1 one 1.0 tag\n", 1, 10, "rank 'one' is not a whole number"),
+        ("\nq1 Q0 d1 1 1.0 t\nq1  Q0 d1 2 0.5 t\n", 3, 8, "listed again for query q1 (first on line 2)"),
+        ("q1 Q0 d1 1 nan t\n", 1, 12, "not finite"),
+        ("q1 Q0 d1 1 1.0 t\r\nq1\tQ0\td2\t2\tinf\tt\r\n", 2, 12, "not finite"),
+        ("q1 Q0 d1 1 1.0 t\x0cq1 Q0 d2 2 0.5 t\n", 1, 18, "found 12"),  # a form feed does not end a line
     ],
 )
-def test_bad_trec_lines(tmp_path: Path, text: str, line: int, fragment: str) -> None:
+def test_bad_trec_lines_name_line_and_column(tmp_path: Path, text: str, line: int, column: int, fragment: str) -> None:
     path = tmp_path / "bad.run"
-    path.write_text(text)
+    path.write_bytes(text.encode())
     with pytest.raises(DataFormatError) as err:
         Run.read_trec(path)
-    assert str(err.value).startswith(f"{path}:{line}: ") and fragment in str(err.value)
+    assert str(err.value).startswith(f"{path}:{line}:{column}: ") and fragment in str(err.value)
+
+
+def test_trec_bytes_that_are_not_utf8_name_line_column_and_offset(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.run"
+    data = "\ufeffq1 Q0 d1 1 2.0 t\nq1 Q0 café 2 1.0 t\n".encode() + "q1 Q0 naïve 3 0.5 t\n".encode("latin-1")
+    path.write_bytes(data)
+    with pytest.raises(DataFormatError) as err:
+        Run.read_trec(path)
+    offset = data.index(b"\xefve")  # the Latin-1 i-diaeresis (not the BOM's 0xef)
+    assert str(err.value) == f"{path}:3:9: not UTF-8 text (invalid continuation byte: byte ef at file offset {offset})"
 
 
 def test_empty_trec_file(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from retrieval.errors import DataFormatError
+# unknown_ids and its message live in retrieval.evaluate (the command line's eval uses them too); the pages read them here
+from retrieval.evaluate import unknown_ids, unknown_ids_message  # noqa: F401
 from retrieval.run import Run
 
 BM25_SPECS = ("bm25-flat", "bm25-multifield")
@@ -35,12 +36,8 @@ def uploaded_name(key: str) -> str | None:
 
 def read_upload(filename: str, data: bytes) -> Run:
     """An uploaded TREC run file as a Run named after the file; bad input raises DataFormatError
-    naming the file (and the line)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(filename, None, f"not UTF-8 text ({exc.reason})") from None
-    return Run.parse_trec(text, source=filename, name=Path(filename).stem or "run")
+    naming the file, the line and the column (bytes that are not UTF-8: their offset in the file too)."""
+    return Run.from_trec_bytes(data, source=filename, name=Path(filename).stem or "run")
 
 
 UPLOAD_MAX_MB = 50  # a SciFact BM25 run at depth 1,000 is ~15 MB as TREC text
@@ -52,24 +49,6 @@ def upload_too_large(filename: str, size: int, max_mb: float | None = None) -> s
     if size > max_mb * 1024 * 1024:
         return f"{filename} is {size / 1024 / 1024:.1f} MB; uploads are limited to {max_mb:g} MB (a 1,000-deep run of a BEIR split is well under that)"
     return None
-
-
-def unknown_ids(
-    run: Run, queries: Mapping[str, str], corpus: Mapping[str, object], examples: int = 3
-) -> dict[str, tuple[int, list[str]]]:
-    """Query and document ids of ``run`` that a dataset lacks: ``{"queries": (count, first few),
-    "documents": (count, first few)}`` (examples in file order)."""
-    out = {}
-    for what, ids, known in (("queries", run.frame["qid"], queries), ("documents", run.frame["docid"], corpus)):
-        missing = [i for i in dict.fromkeys(map(str, ids)) if i not in known]
-        out[what] = (len(missing), missing[:examples])
-    return out
-
-
-def unknown_ids_message(report: dict[str, tuple[int, list[str]]], dataset: str) -> str | None:
-    """One sentence about :func:`unknown_ids`, or None when every id is known."""
-    parts = [f"{n:,} {what} not in {dataset} (e.g. {', '.join(ex)})" for what, (n, ex) in report.items() if n]
-    return ("The run names " + " and ".join(parts) + ": they count as retrieving nothing relevant.") if parts else None
 
 
 class Uploads(Mapping[str, Run]):

@@ -3,9 +3,10 @@
 Corpus embeddings are a cache entry (kind ``embeddings``) keyed by the dataset checksum, the model
 (id, revision, pooling, normalisation, maximum length, document prompt, compute dtype) and the
 storage format: ``embeddings.npy`` (float16, rows in corpus order, opened with ``mmap_mode="r"``,
-``allow_pickle=False``) and ``docids.json``. Encoding runs longest-first in chunks; each chunk is
-written atomically to the entry's scratch folder, so an interrupted encode resumes with the
-chunks not yet done.
+``allow_pickle=False``) and ``docids.json``; the cache checks their xxh3 on the first read in a
+process. Encoding runs longest-first in chunks; each chunk is written atomically to the entry's
+scratch folder with the xxh3 of its bytes, so an interrupted encode resumes with the chunks not
+yet done, and a chunk whose bytes changed since is encoded again.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def corpus_embeddings(
             return [doc_text(doc) for doc in _get_many(store, chunk)]
 
         scratch = cache.scratch(key)
+        cache.sweep_files(scratch, older_than=0)  # chunk writes that died (this build holds the entry's lock)
         plan = {
             "n": len(order),
             "chunk_size": int(chunk_size),
@@ -151,8 +153,10 @@ def corpus_embeddings(
         dim = None
         for i, chunk in enumerate(chunks):
             arr = _load_chunk(scratch / f"chunk-{i:06d}.npy", len(chunk))
-            if arr is None:
-                raise RuntimeError(f"embedding chunk {i} vanished from {scratch} during the build")
+            if arr is None:  # changed or gone since it was checked above: encoded again, never copied in damaged
+                enc = enc or encoder()
+                arr = enc.encode_documents(texts(chunk), batch_size=batch_size).astype(np.float16)
+                _save_chunk(scratch / f"chunk-{i:06d}.npy", arr)
             if dim is None:
                 dim = int(arr.shape[1])
                 out = np.lib.format.open_memmap(tmp / "embeddings.npy", mode="w+", dtype=np.float16, shape=(len(order), dim))
@@ -197,15 +201,36 @@ def encode_progress(cache: Cache, dataset: BeirDataset, model_key: Mapping[str, 
     return min(done, n), n
 
 
+# An embedding chunk is an .npy file followed by this tag and the xxh3 (64-bit, little-endian) of the .npy bytes:
+# np.load ignores bytes after the array, and _load_chunk checks them, so a chunk whose bytes changed after it was
+# written (a flipped byte, its size and mtime restored) is encoded again rather than copied into the embeddings.
+_CHUNK_TAG = b"RKXXH3"
+_CHUNK_SUM = 8
+
+
 def _save_chunk(path: Path, arr: np.ndarray) -> None:
+    import xxhash
+
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
-    atomic_write_bytes(path, buf.getvalue())
+    data = buf.getvalue()
+    atomic_write_bytes(path, data + _CHUNK_TAG + xxhash.xxh3_64_intdigest(data).to_bytes(_CHUNK_SUM, "little"))
 
 
 def _load_chunk(path: Path, rows: int) -> np.ndarray | None:
+    """The chunk at ``path`` if it is whole (its xxh3 matches) and holds ``rows`` float16 rows, else None."""
+    import xxhash
+
     try:
-        arr = np.load(path, allow_pickle=False)
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    end = len(raw) - len(_CHUNK_TAG) - _CHUNK_SUM
+    body, tag, digest = raw[:end], raw[end:-_CHUNK_SUM], raw[-_CHUNK_SUM:]
+    if end < 0 or tag != _CHUNK_TAG or xxhash.xxh3_64_intdigest(body) != int.from_bytes(digest, "little"):
+        return None
+    try:
+        arr = np.load(io.BytesIO(body), allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     return arr if arr.ndim == 2 and arr.shape[0] == rows and arr.dtype == np.float16 else None
