@@ -360,15 +360,6 @@ def _java_major() -> int:
     return int(_java_version()[0])
 
 
-def _older_than(path: Path, seconds: float) -> bool:
-    import time
-
-    try:
-        return time.time() - path.stat().st_mtime > seconds
-    except OSError:
-        return False
-
-
 def jvm_running() -> bool:
     """Whether this process's JVM has started with this project's jar on its classpath (pyjnius
     starts it once, on its first import)."""
