@@ -41,7 +41,11 @@ def runs_section() -> None:
         return
     commands = _repro.cached_commands().set_index("path")["command"] if not _repro.cached_commands().empty else {}
     view = runs.drop(columns=["path"]).assign(
-        entry=[Path(p).name[:12] for p in runs["path"]], command=[commands.get(p, "") for p in runs["path"]]
+        entry=[Path(p).name[:12] for p in runs["path"]],
+        command=[  # a run newer than the kept list of commands gets its command worked out here
+            commands.get(p) or (_repro.command_for(str(d), str(sp), str(s))[0] or "")
+            for p, d, sp, s in zip(runs["path"], runs["dataset"], runs["split"], runs["system"])
+        ],
     )
     event = st.dataframe(
         view,

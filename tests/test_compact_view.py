@@ -98,14 +98,15 @@ ROW_BADGE = re.compile(
 )
 
 
-def expected_compact_badge(grade: int | None) -> tuple[str, str, str]:
-    """(class, label, glyph) of a row's badge for a qrels grade: what a reader sees, written out here (not taken
-    from view/cards.py), so a badge that says the opposite of the qrels fails."""
+def expected_compact_badge(grade: int | None, graded: bool = False) -> tuple[str, str, str]:
+    """(class, label, glyph) of a row's official badge for a qrels grade: what a reader sees, written out here (not
+    taken from view/cards.py), so a badge that says the opposite of the qrels fails. On a graded scale (grades above
+    1) the tick carries the grade."""
     if grade is None:
-        return "rk-unj", "unjudged", "?"
+        return "rk-unj", "official qrels: unjudged", "?"
     if grade > 0:
-        return "rk-rel", f"relevant ({grade})", "✓"
-    return "rk-non", "not relevant", "✗"
+        return "rk-rel", f"official qrels: relevant ({grade})", f"✓{grade}" if graded else "✓"
+    return "rk-non", "official qrels: not relevant", "✗"
 
 
 def test_compact_badges_are_the_qrels(tmp_path, tiny_cache):
@@ -130,7 +131,8 @@ def test_compact_badges_are_the_qrels(tmp_path, tiny_cache):
                 rows = [(html.unescape(d), c, html.unescape(t), m) for d, c, t, m in ROW_BADGE.findall(body)]
                 assert len(rows) == len(ROW.findall(body)) > 0  # every row has its badge
                 for docid, cls, label, glyph in rows:
-                    assert (cls, label, glyph) == expected_compact_badge(judged.get(docid)), (qid, docid)
+                    graded = max(ds.qrels("test").frame["relevance"]) > 1  # tiny's q1 has a grade 2
+                    assert (cls, label, glyph) == expected_compact_badge(judged.get(docid), graded), (qid, docid)
                     seen.add(cls)
             assert [d for d, *_ in ROW_BADGE.findall(columns[0])] == list(flat.for_query(qid, 10)["docid"])
     assert seen == {"rk-rel", "rk-non", "rk-unj"}  # all three kinds were checked
