@@ -51,7 +51,8 @@ class Board:
         me = judging.judge()
         items = self.items.get(docid, [])
         mine = next((i for i in items if i.judge == me), None) if me else None
-        return RowJudging(self.scale, mine, tuple(i for i in items if i is not mine), self.off)
+        draft = judging.draft(self.ds_name, self.split, self.qid, docid)
+        return RowJudging(self.scale, mine, tuple(i for i in items if i is not mine), self.off, draft)
 
     def metric_values(self, spec: str) -> tuple[dict, dict | None]:
         """``(official values, values with the view's qrels or None)`` of ``spec`` for the query."""

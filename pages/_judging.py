@@ -4,8 +4,8 @@ The store is opened once per server (SQLite under the cache root, or ``RETRIEVAL
 (PostgreSQL down, a corrupt file), the app browses on with the official qrels and judging says why it is off.
 ``RETRIEVAL_READONLY=1`` (a public demo) keeps judging, imports and builds off, and says so.
 
-The judge's name is kept in the browser (``localStorage``, pages/_judge_name.py's element) and sent to the
-server once per session. A write names the judgement the page showed (``expected``): if someone changed it since,
+The judge's name is kept in the browser (``localStorage``, :func:`name_box`'s element, view/assets/judge_name.js)
+and sent to the server once per session. A write names the judgement the page showed (``expected``): if someone changed it since,
 nothing is overwritten, the refused write stays in the history, and the page says who set what, with a button to
 save one's own value anyway.
 """
@@ -26,6 +26,7 @@ from view import asset
 NAME = "_judge"  # session key of the judge's name
 SAID = "_judging_said"  # a message about the last write (shown once, near the rankings)
 SHOWN = "_judgements_shown"  # (dataset, split, qid) -> {docid: Judgement of this judge} as last drawn
+DRAFTS = "_judgement_drafts"  # (dataset, split, qid, docid) -> a note that could not be saved, shown again
 
 
 # ---- the store ----------------------------------------------------------------------------------
@@ -77,13 +78,13 @@ def judgements(ds_name: str, split: str) -> Any:
 
 def scale(ds_name: str, split: str) -> tuple[int, ...]:
     """The dataset's grade scale (the grades its qrels use, from 0)."""
-    from retrieval.judgements import grade_scale
-
-    return _scale(ds_name, str(data.data_dir() or ""), data.cache_root(), split, grade_scale)
+    return _scale(ds_name, str(data.data_dir() or ""), data.cache_root(), split)
 
 
 @functools.lru_cache(maxsize=32)
-def _scale(ds_name: str, data_dir_text: str, root: str, split: str, grade_scale) -> tuple[int, ...]:
+def _scale(ds_name: str, data_dir_text: str, root: str, split: str) -> tuple[int, ...]:
+    from retrieval.judgements import grade_scale
+
     return grade_scale(data.dataset(ds_name).qrels(split))
 
 
@@ -152,6 +153,9 @@ def write(ds_name: str, split: str, qid: str, docid: str, value: Any, note: str 
     from retrieval.judgements import CANT_TELL, Conflict
 
     who = judge()
+    place = (ds_name, split, qid, docid)
+    if note:  # kept until it is saved: a refused or failed write loses nothing typed
+        st.session_state.setdefault(DRAFTS, {})[place] = note
     if not who:
         st.session_state[SAID] = ("warning", "Give your name (in the sidebar) to judge: judgements record who made them.")
         return
@@ -169,10 +173,16 @@ def write(ds_name: str, split: str, qid: str, docid: str, value: Any, note: str 
             grade = CANT_TELL if value == "cant" else int(value)
             j.set(qid, docid, grade, judge=who, note=note or None, expected=expected, source=source)
         st.session_state.pop(SAID, None)
+        st.session_state.get(DRAFTS, {}).pop(place, None)
     except Conflict as exc:
         st.session_state[SAID] = ("conflict", str(exc), (ds_name, split, qid, docid, value, note, exc.current))
     except RetrievalError as exc:
         st.session_state[SAID] = ("error", str(exc))
+
+
+def draft(ds_name: str, split: str, qid: str, docid: str) -> str | None:
+    """A note typed for (qid, docid) that has not been saved yet (the write failed or was refused)."""
+    return st.session_state.get(DRAFTS, {}).get((ds_name, split, qid, docid))
 
 
 def _session_id() -> str:

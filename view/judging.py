@@ -26,6 +26,7 @@ class RowJudging:
     mine: Any = None
     others: tuple[Any, ...] = field(default_factory=tuple)
     off: str = ""
+    draft: str | None = None  # a note typed but not saved (a failed or refused write): shown in the note box
 
 
 def grade_word(grade: int, scale: Sequence[int]) -> str:
@@ -100,7 +101,7 @@ def judge_bar_html(docid: str, rj: RowJudging | None) -> str:
         buttons.append(
             f'<button type="button" class="rk-g rk-clear" data-act="judge" data-value="clear" data-docid="{d}" title="key x">clear</button>'
         )
-    note = esc(rj.mine.note or "", quote=True) if rj.mine is not None else ""
+    note = esc(rj.draft if rj.draft is not None else (rj.mine.note or "" if rj.mine is not None else ""), quote=True)
     field_html = (
         f'<input class="rk-note" type="text" maxlength="500" placeholder="note (n), Enter saves" value="{note}" '
         f'data-docid="{d}" aria-label="note on this judgement">'
