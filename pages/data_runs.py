@@ -26,7 +26,7 @@ def datasets_section() -> None:
         "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
     )
     st.dataframe(frame, hide_index=True, width="stretch")
-    firststart.download_form(frame[frame["status"] == "downloadable"]["dataset"].tolist())
+    firststart.download_form(frame[frame["status"] == "downloadable"].sort_values("documents")["dataset"].tolist())  # small first
 
 
 def runs_section() -> None:
