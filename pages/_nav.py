@@ -110,10 +110,32 @@ def quiet_repl_probe() -> None:
         delta_generator._use_warning_has_been_displayed = True
 
 
+_warmed = threading.Event()
+
+
+def warm_up() -> None:
+    """Once per server, in a background thread: import what the first page needs later in its run (SQLAlchemy and
+    its SQLite dialect for the judgements store, ~0.3 s cold), while the page's own thread reads the dataset and
+    the runs; the store itself opens (from the cache) in the run, then without the import."""
+    if _warmed.is_set():
+        return
+    _warmed.set()
+
+    def work() -> None:
+        try:
+            import sqlalchemy.dialects.sqlite  # noqa: F401
+            import sqlalchemy.orm  # noqa: F401
+        except Exception:  # noqa: BLE001 - a warm-up: the run imports (and reports) what it needs itself
+            pass
+
+    threading.Thread(target=work, daemon=True, name="warm-up").start()
+
+
 def run() -> None:
     """app.py: run the page the URL names. The navigation goes to the browser before the pages' modules are
     imported (pandas among them, ~0.6 s at a cold start), so the browser draws the sidebar meanwhile."""
     page = st.navigation(pages())
+    warm_up()
     from pages import _state as state
 
     _local.inside = True
