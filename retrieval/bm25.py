@@ -18,27 +18,41 @@ from the document store), and loading the stored raw JSON of every hit was most 
 Search (a batch, or the app's one live query):
 
 * this project's ``retrieval.lucene.BatchSearch`` (``retrieval/java``) in this process's JVM,
-  started by :func:`retrieval.lucene.jnius` without importing pyserini's Python side: Anserini's
-  analyzer, query generator and BM25, with ``SearchCollection``'s ``BREAK_SCORE_TIES_BY_DOCID`` sort
-  and ``ScoreTiesAdjusterReranker`` (scores rounded to 1e-4, ties nudged by 1e-6), on all cores.
-  The hits come back as Lucene doc numbers and float32 scores in one packed array, and doc numbers
-  become ids through a table read once per index from the id doc values: no stored document is
-  loaded and no Python object is made per hit. It ranks exactly as ``LuceneSearcher.batch_search``
-  does, with the same scores (tested line by line).
+  started by :func:`retrieval.lucene.jnius` without importing pyserini's Python side. It builds no
+  Lucene query: it analyses the text with Anserini's analyzer, counts the terms as Anserini's
+  bag-of-words query generator does, and adds each term's BM25 part (Lucene's BM25Similarity, float
+  for float) into a score per document straight from the postings and norms, which it holds in arrays
+  once per index and field (while they fit in half the free heap; else it reads them from the index
+  at every search). The hits are ranked as ``SearchCollection``'s ``BREAK_SCORE_TIES_BY_DOCID`` sort
+  (score, then id) with its ``ScoreTiesAdjusterReranker`` scores (rounded to 1e-4, ties nudged by
+  1e-6), the queries spread over all cores (each result in its query's slot, so the output does not
+  depend on the threads). The hits come back as Lucene doc numbers and float32 scores in one packed
+  array, and doc numbers become ids through a table read once per index from the id doc values: no
+  stored document is loaded and no Python object is made per hit. It ranks exactly as
+  ``LuceneSearcher.batch_search`` does, with the same scores (tested line by line).
 * pyserini's ``LuceneSearcher.batch_search`` (:meth:`BM25._search_pyserini`) is the reference the
   tests hold it to, and the fallback when the JVM was started without this project's jar (pyserini
-  imported before :func:`retrieval.lucene.prepare_jvm`): the same run, about twenty times slower.
-  (Anserini's ``SearchCollection``, the path before this one, wrote scores to a TREC file with
-  ``%f``; read back, scores in [8, 16) with many exact ties could swap ranks: 976 of 20,000 lines
+  imported before :func:`retrieval.lucene.prepare_jvm`): the same run, about a hundred times slower.
+  (Anserini's ``SearchCollection``, the path before the first BatchSearch, wrote scores to a TREC file
+  with ``%f``; read back, scores in [8, 16) with many exact ties could swap ranks: 976 of 20,000 lines
   differed on a 1M-document corpus of repeated SciFact documents. It is gone.)
+
+Queries of any length: every distinct analysed term of a query counts, however many. Lucene refuses
+a query of more than 1,024 clauses (one per distinct term and field) by default, which made a pasted
+~14 KB text fail; BatchSearch has no such limit, and :func:`retrieval.lucene.lift_clause_limit` lifts
+Lucene's in this process's JVM, so the reference path and the explanations take the same text and
+score it the same. A Java exception crossing pyjnius (a damaged index, say) becomes a
+:class:`~retrieval.errors.RetrievalError` of one line (the command line's exit 2).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -162,22 +176,43 @@ def _batch_searcher(index_path: str, k1: float, b: float):
 
     from .lucene import batch_searcher
 
-    searcher = batch_searcher(index_path, k1, b)
-    if searcher is None:
-        return None
-    ids = np.array(searcher.ids().tostring().decode("utf-8").split("\n")[:-1], dtype=object)
-    if len(ids) != searcher.maxDoc():
-        raise RetrievalError(f"the id table of {index_path} has {len(ids)} entries for {searcher.maxDoc()} documents")
+    with _engine_errors(f"opening the Lucene index {index_path}"):
+        searcher = batch_searcher(index_path, k1, b)
+        if searcher is None:
+            return None
+        ids = np.array(searcher.ids().tostring().decode("utf-8").split("\n")[:-1], dtype=object)
+        if len(ids) != searcher.maxDoc():
+            raise RetrievalError(f"the id table of {index_path} has {len(ids)} entries for {searcher.maxDoc()} documents")
     return searcher, ids, string_order(ids)
 
 
 @functools.lru_cache(maxsize=8)
 def _searcher(index_path: str, k1: float, b: float):
-    from .lucene import pyserini_search
+    from .lucene import lift_clause_limit, pyserini_search
 
     searcher = pyserini_search().LuceneSearcher(index_path)
     searcher.set_bm25(k1, b)
+    lift_clause_limit()
     return searcher
+
+
+@contextlib.contextmanager
+def _engine_errors(what: str):
+    """A Java exception raised inside ``what`` (crossing pyjnius) as this project's RetrievalError, in one line."""
+    from .lucene import jnius
+
+    try:
+        yield
+    except jnius().JavaException as exc:
+        raise RetrievalError(f"BM25 {what} failed: {_java_message(exc)}") from exc
+
+
+def _java_message(exc: BaseException) -> str:
+    """``ClassName: message`` of a pyjnius JavaException, on one line."""
+    name = str(getattr(exc, "classname", "") or type(exc).__name__).rsplit(".", 1)[-1]
+    inner = getattr(exc, "innermessage", None)
+    text = " ".join(str(inner if inner is not None else exc).split())
+    return f"{name}: {text}" if text else name
 
 
 class BM25(System):
@@ -212,10 +247,14 @@ class BM25(System):
         # One extra hit so that dropping the query's own id still leaves `hits` results.
         return 1 if self.params["remove_query"] else 0
 
-    def _search_batch(self, index: Path, queries: Mapping[str, str], hits: int, progress: bool) -> Run:
-        """Batch search through ``BatchSearch`` (see the module doc)."""
+    def _search_batch(
+        self, index: Path, queries: Mapping[str, str], hits: int, progress: bool, timings: dict[str, float] | None = None
+    ) -> Run:
+        """Batch search through ``BatchSearch`` (see the module doc). ``timings``, when given, receives the
+        seconds of each step (the benchmark's breakdown of where the time goes)."""
         import numpy as np
 
+        clock = _Clock(timings)
         k1, b = float(self.params["k1"]), float(self.params["b"])
         found = _batch_searcher(str(index), k1, b)
         if found is None:
@@ -226,16 +265,22 @@ class BM25(System):
             return Run.from_records([], self.spec, family=self.family)
         # Queries in qid order, so that the hits come back in the run's order (no re-sort needed).
         qids = np.array(list(texts), dtype=object)
-        qid_keys = string_order(qids)
-        by_key = np.argsort(qid_keys, kind="stable")
-        qids, qid_keys = qids[by_key], qid_keys[by_key]
+        if len(qids) > 1:
+            qid_keys = string_order(qids)
+            by_key = np.argsort(qid_keys, kind="stable")
+            qids, qid_keys = qids[by_key], qid_keys[by_key]
+        else:
+            qid_keys = np.zeros(1, dtype=np.int64)
         fields = CONDITIONS[self.condition]["fields"] or {}
         if progress:
             print(f"{self.spec}: searching {len(texts):,} queries with Lucene...", file=sys.stderr)
-        block = "".join(f"{texts[q]}\n" for q in qids).encode("utf-8", "replace")
-        extra = self._extra()
-        packed = searcher.search(block, list(fields), [float(w) for w in fields.values()], hits + extra, os.cpu_count() or 1)
-        raw = packed.tostring()
+        # (a bytearray crosses pyjnius as one copy; bytes went element by element: ~80 us more per call)
+        block = bytearray("".join([f"{texts[q]}\n" for q in qids]), "utf-8", "replace")
+        clock.lap("prepare")
+        with _engine_errors(f"search of {len(qids):,} quer{'y' if len(qids) == 1 else 'ies'} in {index}"):
+            packed = searcher.search(block, list(fields), [float(w) for w in fields.values()], hits + self._extra(), _threads())
+            raw = packed.tostring()
+        clock.lap("java")
         n = len(qids)
         counts = np.frombuffer(raw, "<i4", n).astype(np.int64)
         total = int(counts.sum())
@@ -244,7 +289,8 @@ class BM25(System):
         row_query = np.repeat(np.arange(n), counts)
         keep = self._kept(counts, qids[row_query], ids[docs], hits)
         docs, scores, row_query = docs[keep], scores[keep], row_query[keep]
-        return Run.from_arrays(
+        clock.lap("unpack")
+        run = Run.from_arrays(
             qids[row_query],
             ids[docs],
             scores,
@@ -253,6 +299,8 @@ class BM25(System):
             docid_key=id_keys[docs],
             family=self.family,
         )
+        clock.lap("run")
+        return run
 
     def _kept(self, counts, hit_qids, hit_ids, hits: int):
         """Which hits to keep, given each query's hits in Lucene's order (``counts`` per query, then
@@ -282,13 +330,37 @@ class BM25(System):
                 chunk = qids[start : start + batch]
                 texts = [queries[q] for q in chunk]
                 kwargs = {"fields": fields} if fields else {}
-                results = searcher.batch_search(texts, chunk, k=hits + self._extra(), threads=os.cpu_count() or 1, **kwargs)
+                with _engine_errors(f"search of {len(chunk):,} queries in {index} (pyserini)"):
+                    results = searcher.batch_search(texts, chunk, k=hits + self._extra(), threads=_threads(), **kwargs)
                 for q in chunk:
                     found = results.get(q, [])
                     keep = self._keep(q, [h.docid for h in found], hits)
                     records.extend((q, found[i].docid, float(found[i].score)) for i in keep)
                 bar.update(len(chunk))
         return Run.from_records(records, self.spec, family=self.family)
+
+
+class _Clock:
+    """Seconds per named step into ``into`` (a no-op when it is ``None``)."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = time.perf_counter() if into is not None else 0.0
+
+    def lap(self, name: str) -> None:
+        if self.into is not None:
+            now = time.perf_counter()
+            self.into[name] = self.into.get(name, 0.0) + now - self.last
+            self.last = now
+
+
+def _threads() -> int:
+    """Search threads: the cores this process may run on (Lucene's searcher is thread-safe; each
+    query is one thread's work, and the hits come back in query order whatever the count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def _clean_queries(queries: Mapping[str, str]) -> dict[str, str]:
