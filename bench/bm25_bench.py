@@ -17,7 +17,8 @@ bm25s: the same ``title + "\\n" + text`` documents, English stop words and Snowb
 and then runs its serial kernel) and with ``n_threads=-1`` (all cores, numba's parallel kernel), and
 the numpy backend on all cores. Each ends in a :class:`Run` the same way ours does
 (``Run.from_arrays`` with the document ids' sort keys computed once at indexing, the hits with a
-positive score, the query's own id dropped). The ratios are taken against the faster numba set-up.
+positive score, the query's own id dropped, the string columns taken from Arrow arrays). The
+ratios are taken against the faster numba set-up.
 
 Timing: every contender searches the same queries in the same process, interleaved round by round
 (:func:`bench.common.interleaved`), at each k, once on the machine as it is and once per extra busy
@@ -27,6 +28,7 @@ rounds).
 
 from __future__ import annotations
 
+import copy
 import os
 import resource
 import subprocess
@@ -64,11 +66,14 @@ class Bm25sRetriever:
         tokens=None,
     ) -> None:
         import bm25s
+        import pyarrow as pa
 
         from retrieval.run import string_order
 
         self.docids = _object_array(docids)
         self.docid_keys = string_order(self.docids)
+        self.arrow_ids = pa.array(self.docids, type=pa.string())
+        self.position = {d: i for i, d in enumerate(docids)}  # a query's own id, dropped as ours drops it
         self.backend = backend
         self.threads = cores() if threads is None else threads
         self.stemmer = _stemmer()
@@ -80,22 +85,27 @@ class Bm25sRetriever:
     def retrieve(self, queries: dict[str, str], k: int = 1000):
         """A :class:`retrieval.run.Run` of the top ``k`` (documents with a positive score) per query."""
         import numpy as np
+        import pandas as pd
+        import pyarrow as pa
 
         from retrieval.run import Run, string_order
 
         qids = _object_array(list(queries))
+        qid_keys = string_order(qids)
+        by_key = np.argsort(qid_keys, kind="stable")  # queries in qid order, as ours: the run needs no re-sort
+        qids, qid_keys = qids[by_key], qid_keys[by_key]
         tokens = tokenize([queries[q] for q in qids], self.stemmer)
         k = min(k, len(self.docids))
         docs, scores = self.model.retrieve(tokens, k=k, n_threads=self.threads, show_progress=False)
         docs = np.asarray(docs).reshape(-1)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         row_query = np.repeat(np.arange(len(qids)), k)
-        keep = (scores > 0) & (self.docids[docs] != qids[row_query])
+        own = np.array([self.position.get(q, -1) for q in qids], dtype=np.int64)
+        keep = (scores > 0) & (docs != own[row_query])
         docs, scores, row_query = docs[keep], scores[keep], row_query[keep]
-        qid_keys = string_order(qids)
-        return Run.from_arrays(
-            qids[row_query],
-            self.docids[docs],
+        return Run.from_arrays(  # the string columns taken from Arrow arrays, as ours are
+            pd.array(pa.array(qids, type=pa.string()).take(row_query), dtype=str),
+            pd.array(self.arrow_ids.take(docs), dtype=str),
             scores,
             "bm25s",
             qid_key=qid_keys[row_query],
@@ -178,7 +188,7 @@ def run(
 ) -> Section:
     """Queries per second at each k (quiet and busy), live-query latency, the time breakdown, index build
     time, nDCG@10, and the run checked against pyserini's batch_search (the reference run)."""
-    from retrieval.bm25 import BM25, IN_PROCESS_BELOW, build_index
+    from retrieval.bm25 import BM25, IN_PROCESS_BELOW, _index_for, build_index
     from retrieval.cache import Cache
     from retrieval.evaluate import evaluate
 
@@ -216,14 +226,16 @@ def run(
     tokenize_s, tokens = timed(lambda: tokenize(texts, stemmer))
     tokenize_cpu = time.process_time() - cpu0
     numba_version = _numba()
-    setups = {"bm25s-numpy": ("numpy", cores())}
-    if numba_version:
-        setups = {"bm25s-numba-0": ("numba", 0), "bm25s-numba-all": ("numba", -1), **setups}
+    # One index per backend; the two numba set-ups share theirs (they differ only in n_threads).
     contenders_bm25s, index_s = {}, {}
-    for name, (backend, threads) in setups.items():
-        index_s[name], contenders_bm25s[name] = timed(
-            lambda backend=backend, threads=threads: Bm25sRetriever(docids, backend=backend, threads=threads, tokens=tokens)
-        )
+    if numba_version:
+        index_s["bm25s-numba"], numba = timed(lambda: Bm25sRetriever(docids, backend="numba", threads=0, tokens=tokens))
+        contenders_bm25s["bm25s-numba-0"] = numba
+        contenders_bm25s["bm25s-numba-all"] = copy.copy(numba)
+        contenders_bm25s["bm25s-numba-all"].threads = -1
+    index_s["bm25s-numpy"], contenders_bm25s["bm25s-numpy"] = timed(
+        lambda: Bm25sRetriever(docids, backend="numpy", threads=cores(), tokens=tokens)
+    )
     tokens = texts = None  # the corpus text is no longer needed (large corpora)
 
     # Search: the index for ours comes from the bench cache; every contender produces a Run of k hits per query.
@@ -267,7 +279,7 @@ def run(
         for _ in range(max(3, rounds)):
             parts: dict[str, float] = {}
             t0 = time.perf_counter()
-            found = build_index(dataset, "flat", cache=cache, progress=False)
+            found = _index_for(dataset, "flat", cache, False)
             parts["index lookup"] = time.perf_counter() - t0
             system._search_batch(found, queries, kk, False, timings=parts)
             for step, seconds in parts.items():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.bm25 import BM25, build_index
+from retrieval.bm25 import BM25, CONDITIONS, _batch_searcher, build_index
 from retrieval.errors import UnknownSystem
 from retrieval.evaluate import evaluate
 from retrieval.runner import get_run
@@ -182,16 +182,20 @@ def test_bm25_search_imports_neither_pyserini_nor_torch(tiny_dir: Path, tmp_path
 def test_batch_search_uses_the_project_jar(tiny_dir: Path, tiny_cache) -> None:
     """The fast path is the one taken (the JVM was started with retrieval-lucene.jar), and its id
     table covers every document of the index."""
-    from retrieval.bm25 import _batch_searcher
-
     index = build_index(BeirDataset(tiny_dir), "flat", cache=tiny_cache, progress=False)
     found = _batch_searcher(str(index), 0.9, 0.4)
     assert found is not None, (
         "retrieval-lucene.jar is not on the JVM classpath: BM25 searches fall back to pyserini's LuceneSearcher"
     )
-    _, ids, keys = found
+    ids, keys = found.ids, found.id_keys
     assert sorted(ids) == sorted(BeirDataset(tiny_dir).corpus)
     assert [ids[i] for i in sorted(range(len(ids)), key=lambda i: keys[i])] == sorted(ids)
+    assert found.arrow_ids.to_pylist() == list(ids) and list(found.sorted_ids) == sorted(ids)
+    import numpy as np
+
+    asked = np.array(["d3", "nope", "d1", "", "d99", "d6"], dtype=object)
+    expected = [list(ids).index(q) if q in set(ids) else -1 for q in asked]
+    assert found.docs_of(asked).tolist() == expected
 
 
 def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache) -> None:
@@ -245,6 +249,20 @@ def test_scifact_batch_run_is_identical_to_pyserini_batch_search(
     top = system.retrieve(scifact, queries, cache=session_cache, progress=False, k=10)  # the heap path
     _same_ranking(top, system._search_pyserini(index, queries, 10, False))
     assert len(top) == 3000
+    # SciFact fits one block of the block-at-a-time path; in blocks of 256 the weaker terms are
+    # pruned once the best hits are known: the same hits and scores, byte for byte.
+    from retrieval.bm25 import _clean_queries
+
+    texts = _clean_queries(queries)
+    block = bytearray("".join(f"{texts[q]}\n" for q in texts), "utf-8")
+    fields = list(CONDITIONS[condition]["fields"] or {})
+    default = _batch_searcher(str(index), 0.9, 0.4).searcher
+    small = _small_block_searcher(str(index), 256)
+    for k in (11, 1001):
+        assert (
+            small.search(block, fields, [1.0] * len(fields), k, 2).tostring()
+            == default.search(block, fields, [1.0] * len(fields), k, 2).tostring()
+        )
     assert evaluate(new, scifact.qrels("test")).mean["nDCG@10"] == pytest.approx(expected, abs=5e-5)
 
 
@@ -333,10 +351,25 @@ def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_re
     try:
         from_index = lucene.batch_searcher(index, 0.9, 0.4)
         assert not any(from_index.postingsInMemory(f) for f in fields)
-        for hits in (10, 1000):
-            first = in_memory.search(block, fields, boosts, hits, 1).tostring()
-            assert len(first) > 4 * 300
-            assert in_memory.search(block, fields, boosts, hits, 4).tostring() == first
-            assert from_index.search(block, fields, boosts, hits, 4).tostring() == first
     finally:
         system.clearProperty("retrieval.bm25.postingsInMemory")
+    small_blocks = _small_block_searcher(index)  # many blocks: the weaker terms' pruning at work
+    for hits in (10, 1000):
+        first = in_memory.search(block, fields, boosts, hits, 1).tostring()
+        assert len(first) > 4 * 300
+        assert in_memory.search(block, fields, boosts, hits, 4).tostring() == first
+        assert from_index.search(block, fields, boosts, hits, 4).tostring() == first
+        assert small_blocks.search(block, fields, boosts, hits, 2).tostring() == first
+
+
+def _small_block_searcher(index: str, size: int = 64):
+    """A BatchSearch scoring ``size`` documents at a time (32,768 by default): on a small corpus the
+    block-at-a-time path then prunes the weaker terms after the first blocks, as on a large one."""
+    from retrieval import lucene
+
+    system = lucene.jnius().autoclass("java.lang.System")
+    system.setProperty("retrieval.bm25.blockSize", str(size))
+    try:
+        return lucene.batch_searcher(index, 0.9, 0.4)
+    finally:
+        system.clearProperty("retrieval.bm25.blockSize")

@@ -54,11 +54,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
@@ -110,8 +109,18 @@ public final class BatchSearch {
   /** Up to this many hits a query keeps its best in a heap; beyond, it selects from sort keys. */
   private static final int HEAP_MAX_HITS = 64;
 
+  /** Documents per block of the block-at-a-time path (its score array: 256 KB). */
+  private static final int BLOCK = 1 << 15;
+
+  /** Set (System.setProperty) to a smaller block size before opening a searcher: for tests. */
+  public static final String BLOCK_PROPERTY = "retrieval.bm25.blockSize";
+
+  /** The keys path keeps at most this many times k keys between blocks (then selects the best k). */
+  private static final int KEYS_KEPT = 4;
+
   private static final int POSITIVE_INFINITY_BITS = Float.floatToIntBits(Float.POSITIVE_INFINITY);
 
+  private final int blockDocs = Integer.getInteger(BLOCK_PROPERTY, BLOCK);
   private volatile int[] idRank;
   private int[] docByRank;
   private ExecutorService pool;
@@ -195,45 +204,52 @@ public final class BatchSearch {
     }
     final int n = texts.size();
     final int k = Math.max(0, Math.min(hits, maxDoc));
-    final int[][] docs = new int[n][];
-    final float[][] scores = new float[n][];
     final int[] order = idRank();
-    // Queries are taken 8 at a time by this thread and up to threads - 1 pool threads; each result
-    // lands in its query's slot, so the output order never depends on the threads.
+    // Queries are taken one at a time by this thread and up to threads - 1 pool threads; each
+    // result lands in its query's slot, so the output never depends on the threads. A pool thread
+    // the scheduler has set aside (another busy process) would hold its query for a whole time slice:
+    // once none are left to take, this thread computes any query still unanswered itself (the same
+    // answer) instead of waiting, and whichever finishes first fills the slot.
     final AtomicInteger next = new AtomicInteger();
-    final int workers = Math.max(1, Math.min(threads, (n + 7) / 8));
+    final AtomicReferenceArray<Hits> results = new AtomicReferenceArray<>(n);
+    final int workers = Math.max(1, Math.min(threads, n / 4));
     Callable<Void> drain =
         () -> {
           Workspace ws = workspace();
           try {
-            for (int start = next.getAndAdd(8); start < n; start = next.getAndAdd(8)) {
-              for (int i = start; i < Math.min(n, start + 8); i++) {
-                ws.search(texts.get(i), searched, k, order, docs, scores, i);
-              }
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+              results.compareAndSet(i, null, ws.search(texts.get(i), searched, k, order));
             }
           } finally {
             idle.add(ws);
           }
           return null;
         };
-    List<Future<Void>> pending = new ArrayList<>(workers - 1);
     if (workers > 1) {
       ExecutorService executor = executor(workers - 1);
       for (int w = 1; w < workers; w++) {
-        pending.add(executor.submit(drain));
+        executor.submit(drain);
       }
     }
+    drain.call();
+    Workspace ws = null;
     try {
-      drain.call();
-    } finally {
-      for (Future<Void> future : pending) {
-        try {
-          future.get();
-        } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          throw cause instanceof Exception ? (Exception) cause : e;
+      for (int i = 0; i < n; i++) {
+        if (results.get(i) == null) {
+          ws = ws != null ? ws : workspace();
+          results.compareAndSet(i, null, ws.search(texts.get(i), searched, k, order));
         }
       }
+    } finally {
+      if (ws != null) {
+        idle.add(ws);
+      }
+    }
+    final int[][] docs = new int[n][];
+    final float[][] scores = new float[n][];
+    for (int i = 0; i < n; i++) {
+      docs[i] = results.get(i).docs;
+      scores[i] = results.get(i).scores;
     }
     int total = 0;
     for (int i = 0; i < n; i++) {
@@ -357,14 +373,16 @@ public final class BatchSearch {
 
   /**
    * One field: its statistics and norms (IndexSearcher.collectionStatistics, LeafSimScorer), read
-   * once, and, where they fit in half the free heap (about 5 bytes a posting), every term's postings
-   * (doc numbers and frequencies) in arrays; otherwise each search reads them from the index.
+   * once, and, where they leave a quarter of the heap free (about 5 bytes a posting), every term's
+   * postings (doc numbers and frequencies) in arrays; otherwise each search reads them from the index.
    */
   private final class Field {
     final String name;
     final long docCount;
     final float[] cache = new float[256];
     final byte[] norms;
+    final boolean zeroPartsPossible;
+    final float maxCache; // the largest cache[norm] of the field's documents
     final Map<BytesRef, Postings> postings;
 
     Field(String name) throws IOException {
@@ -398,16 +416,32 @@ public final class BatchSearch {
           norms[leaf.docBase + doc] = (byte) values.longValue();
         }
       }
+      // A part is weight - weight / tfn with tfn = 1 + freq * cache[norm]: above 0 for any weight
+      // once tfn >= 1 + 2^-21. Only a document some 10^7 times longer than the average could fall
+      // below; then a score of 0 could mean a match, and the searches take the marking path.
+      boolean[] used = new boolean[256];
+      for (byte norm : norms) {
+        used[norm & 0xFF] = true;
+      }
+      boolean tiny = false;
+      float most = 0;
+      for (int i = 0; i < 256; i++) {
+        tiny |= used[i] && !(1f + cache[i] >= 1f + 0x1p-21f);
+        most = used[i] ? Math.max(most, cache[i]) : most;
+      }
+      zeroPartsPossible = tiny;
+      maxCache = most;
       Runtime runtime = Runtime.getRuntime();
       long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
       long needed = 5 * sumDocFreq + 120 * termCount;
       boolean allowed = !"false".equals(System.getProperty(IN_MEMORY_PROPERTY));
-      postings = allowed && needed < free / 2 ? load() : null;
+      postings = allowed && needed < free - runtime.maxMemory() / 4 ? load() : null;
     }
 
     private Map<BytesRef, Postings> load() throws IOException {
+      // Two passes over the segments' terms: the sizes (docFreq summed), then the postings, each
+      // segment's appended in doc-number order into arrays made once.
       Map<BytesRef, Postings> out = new HashMap<>();
-      PostingsEnum pe = null;
       for (LeafReaderContext leaf : leaves) {
         Terms terms = leaf.reader().terms(name);
         if (terms == null) {
@@ -415,69 +449,134 @@ public final class BatchSearch {
         }
         TermsEnum te = terms.iterator();
         for (BytesRef term = te.next(); term != null; term = te.next()) {
-          int docFreq = te.docFreq();
-          int[] docs = new int[docFreq];
-          int[] freqs = new int[docFreq];
-          int n = 0;
-          int maxFreq = 0;
+          Postings p = out.get(term);
+          if (p == null) {
+            p = new Postings();
+            out.put(BytesRef.deepCopyOf(term), p);
+          }
+          p.docFreq += te.docFreq();
+        }
+      }
+      PostingsEnum pe = null;
+      for (LeafReaderContext leaf : leaves) {
+        Terms terms = leaf.reader().terms(name);
+        if (terms == null) {
+          continue;
+        }
+        Bits live = leaf.reader().getLiveDocs();
+        TermsEnum te = terms.iterator();
+        for (BytesRef term = te.next(); term != null; term = te.next()) {
+          Postings p = out.get(term);
           pe = te.postings(pe, PostingsEnum.FREQS);
           for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
-            if (n == docs.length) { // deleted documents still count in docFreq; live ones never exceed it
-              docs = java.util.Arrays.copyOf(docs, 2 * n + 1);
-              freqs = java.util.Arrays.copyOf(freqs, 2 * n + 1);
+            if (live == null || live.get(d)) {
+              p.add(leaf.docBase + d, pe.freq());
             }
-            docs[n] = leaf.docBase + d;
-            freqs[n] = pe.freq();
-            maxFreq = Math.max(maxFreq, freqs[n]);
-            n++;
           }
-          Postings next = new Postings(docFreq, java.util.Arrays.copyOf(docs, n), java.util.Arrays.copyOf(freqs, n), maxFreq);
-          BytesRef key = BytesRef.deepCopyOf(term);
-          Postings before = out.get(key);
-          out.put(key, before == null ? next : before.append(next));
+        }
+      }
+      for (Postings p : out.values()) {
+        p.trim();
+      }
+      // A term the query holds once (nearly every term of nearly every query) adds the same part for
+      // a document every time: computed here, float for float as in add(), where 4 more bytes a
+      // posting leave a quarter of the heap free.
+      Runtime runtime = Runtime.getRuntime();
+      long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+      long postingCount = 0;
+      for (Postings p : out.values()) {
+        postingCount += p.docs.length;
+      }
+      if (4 * postingCount < free - runtime.maxMemory() / 4) {
+        for (Postings p : out.values()) {
+          float weight = idf(p.docFreq); // boost 1
+          float[] parts = new float[p.docs.length];
+          float most = 0;
+          for (int i = 0; i < parts.length; i++) {
+            parts[i] = weight - weight / (1f + p.freq(i) * cache[norms[p.docs[i]] & 0xFF]);
+            most = Math.max(most, parts[i]);
+          }
+          p.unitParts = parts;
+          p.maxUnitPart = most;
         }
       }
       return out;
+    }
+
+    /** BM25Similarity.idf for a term in {@code docFreq} of this field's documents. */
+    float idf(long docFreq) {
+      return (float) Math.log(1 + (docCount - docFreq + 0.5D) / (docFreq + 0.5D));
+    }
+  }
+
+  /** One query's hits: doc numbers, best first, and their adjusted scores. */
+  private static final class Hits {
+    final int[] docs;
+    final float[] scores;
+
+    Hits(int[] docs, float[] scores) {
+      this.docs = docs;
+      this.scores = scores;
     }
   }
 
   /** One term's postings in one field, over all segments: doc numbers ascending and their frequencies. */
   private static final class Postings {
-    final long docFreq;
-    final int[] docs;
-    final byte[] freqs; // unsigned; null when a frequency exceeds 255 (then wideFreqs)
-    final int[] wideFreqs;
+    long docFreq; // as Lucene's statistics count it (deleted documents included)
+    int[] docs;
+    byte[] freqs; // unsigned; null once a frequency exceeds 255 (then wideFreqs)
+    int[] wideFreqs;
+    float[] unitParts; // each posting's part for a query holding the term once, or null
+    float maxUnitPart; // the largest of them
+    int maxFreq;
+    int size;
 
-    Postings(long docFreq, int[] docs, int[] freqs, int maxFreq) {
-      this.docFreq = docFreq;
-      this.docs = docs;
-      if (maxFreq <= 255) {
-        this.freqs = new byte[freqs.length];
-        for (int i = 0; i < freqs.length; i++) {
-          this.freqs[i] = (byte) freqs[i];
+    void add(int doc, int freq) {
+      if (docs == null) {
+        docs = new int[(int) docFreq];
+        freqs = new byte[(int) docFreq];
+      }
+      if (size == docs.length) { // not with docFreq counted as Lucene does; kept safe all the same
+        docs = java.util.Arrays.copyOf(docs, 2 * size + 1);
+        if (freqs != null) {
+          freqs = java.util.Arrays.copyOf(freqs, docs.length);
+        } else {
+          wideFreqs = java.util.Arrays.copyOf(wideFreqs, docs.length);
         }
-        this.wideFreqs = null;
+      }
+      if (freqs != null && freq > 255) {
+        wideFreqs = new int[docs.length];
+        for (int i = 0; i < size; i++) {
+          wideFreqs[i] = freqs[i] & 0xFF;
+        }
+        freqs = null;
+      }
+      docs[size] = doc;
+      maxFreq = Math.max(maxFreq, freq);
+      if (freqs != null) {
+        freqs[size] = (byte) freq;
       } else {
-        this.freqs = null;
-        this.wideFreqs = freqs;
+        wideFreqs[size] = freq;
+      }
+      size++;
+    }
+
+    void trim() {
+      if (docs == null) {
+        docs = new int[0];
+        freqs = new byte[0];
+      } else if (size < docs.length) {
+        docs = java.util.Arrays.copyOf(docs, size);
+        if (freqs != null) {
+          freqs = java.util.Arrays.copyOf(freqs, size);
+        } else {
+          wideFreqs = java.util.Arrays.copyOf(wideFreqs, size);
+        }
       }
     }
 
     int freq(int i) {
       return freqs != null ? freqs[i] & 0xFF : wideFreqs[i];
-    }
-
-    Postings append(Postings next) {
-      int n = docs.length;
-      int[] allDocs = java.util.Arrays.copyOf(docs, n + next.docs.length);
-      int[] allFreqs = new int[allDocs.length];
-      int maxFreq = 0;
-      for (int i = 0; i < allDocs.length; i++) {
-        allFreqs[i] = i < n ? freq(i) : next.freq(i - n);
-        maxFreq = Math.max(maxFreq, allFreqs[i]);
-      }
-      System.arraycopy(next.docs, 0, allDocs, n, next.docs.length);
-      return new Postings(docFreq + next.docFreq, allDocs, allFreqs, maxFreq);
     }
   }
 
@@ -495,10 +594,15 @@ public final class BatchSearch {
     float[] heapScores = new float[16];
     int[] heapDocs = new int[16];
 
-    void search(
-        String text, Field[] fields, int k, int[] rank, int[][] docsOut, float[][] scoresOut, int slot)
-        throws IOException {
+    Hits search(String text, Field[] fields, int k, int[] rank) throws IOException {
       Map<String, Integer> counts = analyze(text);
+      boolean blocks = true;
+      for (Field field : fields) {
+        blocks &= field.postings != null && !field.zeroPartsPossible;
+      }
+      if (blocks) {
+        return searchBlocks(counts, fields, k, rank);
+      }
       for (Field field : fields) {
         add(field, counts);
       }
@@ -534,8 +638,403 @@ public final class BatchSearch {
         }
       }
       adjustTies(scores);
-      docsOut[slot] = docs;
-      scoresOut[slot] = scores;
+      return new Hits(docs, scores);
+    }
+
+
+    // ---- the path for postings in arrays: block at a time -----------------------------------------
+    // The documents are taken BLOCK at a time: every query term adds its parts for the block into a
+    // score array of the block's size (in the CPU's cache however large the corpus), then the block's
+    // scores are read for the best hits and cleared. A matched document scores above 0 (Field's
+    // zeroPartsPossible), so no document is marked: an unmatched one scores 0 and never enters.
+    Postings[] termPostings = new Postings[16];
+    float[] termWeights = new float[16];
+    byte[][] termNorms = new byte[16][];
+    float[][] termCaches = new float[16][];
+    int[] termPos = new int[16];
+    float[] termBounds = new float[16];
+    Integer[] byBound = new Integer[0];
+    double[] boundSums = new double[17];
+    int[] candidates = new int[0];
+    double[] blockAcc;
+    int[] heapRanks = new int[16];
+
+    private Hits searchBlocks(Map<String, Integer> counts, Field[] fields, int k, int[] rank) {
+      int terms = 0;
+      for (Field field : fields) {
+        for (Map.Entry<String, Integer> entry : counts.entrySet()) {
+          Postings p = field.postings.get(new BytesRef(entry.getKey()));
+          if (p == null || p.docs.length == 0) {
+            continue;
+          }
+          if (terms == termPostings.length) {
+            int grown = 2 * terms;
+            termPostings = java.util.Arrays.copyOf(termPostings, grown);
+            termWeights = java.util.Arrays.copyOf(termWeights, grown);
+            termNorms = java.util.Arrays.copyOf(termNorms, grown);
+            termCaches = java.util.Arrays.copyOf(termCaches, grown);
+            termPos = java.util.Arrays.copyOf(termPos, grown);
+            termBounds = java.util.Arrays.copyOf(termBounds, grown);
+          }
+          int count = entry.getValue();
+          termPostings[terms] = p;
+          // boost * idf, the boost being the count; NaN marks the precomputed parts (count 1)
+          float weight = (float) count * field.idf(p.docFreq);
+          boolean unit = count == 1 && p.unitParts != null;
+          termWeights[terms] = unit ? Float.NaN : weight;
+          // the largest part the term can add (a part grows with freq * cache[norm])
+          termBounds[terms] = unit ? p.maxUnitPart : weight - weight / (1f + p.maxFreq * field.maxCache);
+          termNorms[terms] = field.norms;
+          termCaches[terms] = field.cache;
+          termPos[terms] = 0;
+          terms++;
+        }
+      }
+      int blockSize = Math.min(blockDocs, Math.max(1, maxDoc));
+      if (blockAcc == null) {
+        blockAcc = new double[blockSize];
+      }
+      boolean heap = k <= HEAP_MAX_HITS;
+      int size = 0; // heap: entries in use (sentinels included); keys: keys collected
+      if (heap) {
+        if (heapDocs.length < k) {
+          heapDocs = new int[k];
+          heapScores = new float[k];
+          heapRanks = new int[k];
+        }
+        // k sentinels: score 0 and rank -1 rank below every matched document, and no unmatched one
+        // (score 0, rank >= 0) gets past them.
+        java.util.Arrays.fill(heapDocs, 0, k, -1);
+        java.util.Arrays.fill(heapScores, 0, k, 0f);
+        java.util.Arrays.fill(heapRanks, 0, k, -1);
+        size = k;
+      } else if (keys.length < KEYS_KEPT * (long) k + blockSize) {
+        keys = new long[(int) Math.min(Integer.MAX_VALUE - 8, KEYS_KEPT * (long) k + blockSize)];
+      }
+      double[] acc = blockAcc;
+      bar = Long.MAX_VALUE;
+      // MaxScore (Turtle and Flood): the terms by their largest part, and the sums of those bounds
+      // over the weakest terms first. Once the best k so far score theta, a document holding only
+      // terms whose bounds sum below theta cannot enter: a block then scores only the documents
+      // some other ("essential") term holds, and finds the weaker terms' postings for those alone.
+      if (byBound.length < terms) {
+        byBound = new Integer[Math.max(terms, 2 * byBound.length)];
+        boundSums = new double[byBound.length + 1];
+      }
+      for (int t = 0; t < terms; t++) {
+        byBound[t] = t;
+      }
+      final float[] bounds = termBounds;
+      java.util.Arrays.sort(byBound, 0, terms, (x, y) -> Float.compare(bounds[x], bounds[y]));
+      for (int t = 0; t < terms; t++) {
+        boundSums[t + 1] = boundSums[t] + bounds[byBound[t]];
+      }
+      if (candidates.length < blockSize) {
+        candidates = new int[blockSize];
+      }
+      for (int lo = 0; lo < maxDoc; lo += blockSize) {
+        int hi = Math.min(maxDoc, lo + blockSize);
+        int weak = weakTerms(terms, heap ? heapScores[0] : barScore());
+        if (weak > 0) {
+          size = pruneBlock(acc, lo, hi, terms, weak, heap, k, size, rank);
+          if (!heap && size > KEYS_KEPT * (long) k) {
+            selectSmallest(keys, size, k);
+            size = k;
+            bar = keys[k - 1];
+          }
+          continue;
+        }
+        boolean any = false;
+        for (int t = 0; t < terms; t++) {
+          Postings p = termPostings[t];
+          int[] docs = p.docs;
+          int i = termPos[t];
+          if (i == docs.length || docs[i] >= hi) {
+            continue;
+          }
+          any = true;
+          int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+          float weight = termWeights[t];
+          if (weight != weight) { // NaN: the term's precomputed parts
+            addParts(acc, lo, docs, p.unitParts, i, end);
+          } else if (p.freqs != null) {
+            addWeighted(acc, lo, docs, p.freqs, i, end, weight, termNorms[t], termCaches[t]);
+          } else {
+            addWeighted(acc, lo, docs, p.wideFreqs, i, end, weight, termNorms[t], termCaches[t]);
+          }
+          termPos[t] = end;
+        }
+        if (!any) {
+          continue;
+        }
+        if (heap) {
+          offerBlock(acc, lo, hi - lo, k, rank);
+        } else {
+          size = keyBlock(acc, lo, hi - lo, size, rank);
+          if (size > KEYS_KEPT * (long) k) {
+            selectSmallest(keys, size, k);
+            size = k;
+            bar = keys[k - 1]; // the k-th best so far: only a better key can be among the best k
+          }
+        }
+      }
+      int[] docs;
+      float[] scores;
+      if (heap) {
+        int real = 0;
+        for (int i = 0; i < k; i++) {
+          real += heapDocs[i] >= 0 ? 1 : 0;
+        }
+        docs = new int[real];
+        scores = new float[real];
+        // Pop the heap, worst first (sentinels first), into the back: best first, ties by id ascending.
+        for (int i = k - 1; i >= 0; i--) {
+          if (i < real) {
+            docs[i] = heapDocs[0];
+            scores[i] = heapScores[0];
+          }
+          heapDocs[0] = heapDocs[i];
+          heapScores[0] = heapScores[i];
+          heapRanks[0] = heapRanks[i];
+          siftDownRanked(0, i);
+        }
+      } else {
+        int kept = Math.min(k, size);
+        if (kept < size) {
+          selectSmallest(keys, size, kept);
+        }
+        java.util.Arrays.sort(keys, 0, kept);
+        docs = new int[kept];
+        scores = new float[kept];
+        int[] byRank = docByRank;
+        for (int i = 0; i < kept; i++) {
+          docs[i] = byRank[(int) keys[i]];
+          scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
+        }
+      }
+      adjustTies(scores);
+      return new Hits(docs, scores);
+    }
+
+    long bar; // the keys path: a key must be below this to be kept
+
+    /** The score of the bar (the k-th best key so far), or 0 while fewer than k are known. */
+    private float barScore() {
+      return bar == Long.MAX_VALUE ? 0f : Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (bar >>> 32));
+    }
+
+    /**
+     * How many of the weakest terms (byBound order) cannot lift a document to {@code theta} on their
+     * own: their bounds' sum, with room for rounding, stays below the float just under theta, so
+     * such a document's float score is below theta (not even a tie).
+     */
+    private int weakTerms(int terms, float theta) {
+      double below = Math.nextDown(theta);
+      int weak = 0;
+      while (weak < terms && boundSums[weak + 1] * (1 + 1e-9) < below) {
+        weak++;
+      }
+      return weak;
+    }
+
+    /**
+     * One block with its {@code weak} weakest terms pruned: the other terms' postings add their parts
+     * and name the candidates (a document's first part finds its score at 0), the weak terms add
+     * theirs to the candidates only (each list walked forward by galloping), then the candidates are
+     * offered and their scores cleared. Returns the keys path's new key count.
+     */
+    private int pruneBlock(double[] acc, int lo, int hi, int terms, int weak, boolean heap, int k, int size, int[] rank) {
+      int found = 0;
+      int[] cand = candidates;
+      for (int o = weak; o < terms; o++) {
+        int t = byBound[o];
+        Postings p = termPostings[t];
+        int[] docs = p.docs;
+        int i = termPos[t];
+        int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        float weight = termWeights[t];
+        byte[] norms = termNorms[t];
+        float[] cache = termCaches[t];
+        for (; i < end; i++) {
+          int j = docs[i] - lo;
+          if (acc[j] == 0) {
+            cand[found++] = j;
+          }
+          acc[j] += part(p, i, weight, norms, cache);
+        }
+        termPos[t] = end;
+      }
+      if (found > 1) {
+        java.util.Arrays.sort(cand, 0, found);
+      }
+      for (int o = 0; o < weak; o++) {
+        int t = byBound[o];
+        Postings p = termPostings[t];
+        int[] docs = p.docs;
+        int i = termPos[t];
+        int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        float weight = termWeights[t];
+        byte[] norms = termNorms[t];
+        float[] cache = termCaches[t];
+        if (found == 0) {
+          // nothing to add to
+        } else if ((long) found * 16 < end - i) {
+          // few candidates for many postings: find each candidate's posting
+          for (int c = 0; c < found && i < end; c++) {
+            int target = lo + cand[c];
+            i = gallop(docs, i, target);
+            if (i < end && docs[i] == target) {
+              acc[cand[c]] += part(p, i, weight, norms, cache);
+            }
+          }
+        } else if (weight != weight) {
+          addToCandidates(acc, lo, docs, p.unitParts, i, end);
+        } else {
+          for (; i < end; i++) {
+            int j = docs[i] - lo;
+            if (acc[j] != 0) {
+              acc[j] += part(p, i, weight, norms, cache);
+            }
+          }
+        }
+        termPos[t] = end;
+      }
+      for (int c = 0; c < found; c++) {
+        int j = cand[c];
+        double a = acc[j];
+        acc[j] = 0;
+        float score = (float) a;
+        int r = rank[lo + j];
+        if (heap) {
+          if (score > heapScores[0] || (score == heapScores[0] && r < heapRanks[0])) {
+            heapDocs[0] = lo + j;
+            heapScores[0] = score;
+            heapRanks[0] = r;
+            siftDownRanked(0, k);
+          }
+        } else {
+          long key = ((long) (POSITIVE_INFINITY_BITS - Float.floatToIntBits(score)) << 32) | r;
+          if (key < bar) {
+            keys[size++] = key;
+          }
+        }
+      }
+      return size;
+    }
+
+    /** Adds precomputed parts of postings [from, to) to the documents already scored (the candidates). */
+    private void addToCandidates(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+      for (int i = from; i < to; i++) {
+        int j = docs[i] - lo;
+        double a = acc[j];
+        if (a != 0) {
+          acc[j] = a + parts[i];
+        }
+      }
+    }
+
+    /** Posting i's part: precomputed (weight NaN) or computed as Lucene does. */
+    private float part(Postings p, int i, float weight, byte[] norms, float[] cache) {
+      if (weight != weight) {
+        return p.unitParts[i];
+      }
+      return weight - weight / (1f + p.freq(i) * cache[norms[p.docs[i]] & 0xFF]);
+    }
+
+
+    /** Adds a term's precomputed parts of postings [from, to) into the block's scores. */
+    private void addParts(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+      for (int i = from; i < to; i++) {
+        acc[docs[i] - lo] += parts[i];
+      }
+    }
+
+    /** Adds a term's parts of postings [from, to) into the block's scores, computed as Lucene does. */
+    private void addWeighted(
+        double[] acc, int lo, int[] docs, byte[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        acc[doc - lo] += weight - weight / (1f + (freqs[i] & 0xFF) * cache[norms[doc] & 0xFF]);
+      }
+    }
+
+    private void addWeighted(
+        double[] acc, int lo, int[] docs, int[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        acc[doc - lo] += weight - weight / (1f + freqs[i] * cache[norms[doc] & 0xFF]);
+      }
+    }
+
+    /** Offers the block's documents to the heap of k (its root the worst), clearing their scores. */
+    private void offerBlock(double[] acc, int lo, int len, int k, int[] rank) {
+      float rootScore = heapScores[0];
+      int rootRank = heapRanks[0];
+      for (int j = 0; j < len; j++) {
+        double a = acc[j];
+        acc[j] = 0;
+        // a double below the root's score rounds to a float at most equal to it: only a document
+        // at or above it needs the exact test
+        if (a >= rootScore) {
+          float score = (float) a;
+          int r = rank[lo + j];
+          if (score > rootScore || (score == rootScore && r < rootRank)) {
+            heapDocs[0] = lo + j;
+            heapScores[0] = score;
+            heapRanks[0] = r;
+            siftDownRanked(0, k);
+            rootScore = heapScores[0];
+            rootRank = heapRanks[0];
+          }
+        }
+      }
+    }
+
+    /** Appends the sort keys of the block's matched documents below the bar, clearing their scores. */
+    private int keyBlock(double[] acc, int lo, int len, int size, int[] rank) {
+      long[] out = keys;
+      long limit = bar;
+      for (int j = 0; j < len; j++) {
+        double a = acc[j];
+        acc[j] = 0;
+        long key = ((long) (POSITIVE_INFINITY_BITS - Float.floatToIntBits((float) a)) << 32) | rank[lo + j];
+        out[size] = key;
+        size += a != 0 && key < limit ? 1 : 0;
+      }
+      return size;
+    }
+
+    /** Heap sift on (score, rank) pairs kept beside the docs (sentinels have rank -1). */
+    private void siftDownRanked(int i, int size) {
+      while (true) {
+        int child = 2 * i + 1;
+        if (child >= size) {
+          return;
+        }
+        if (child + 1 < size && worseRanked(child + 1, child)) {
+          child++;
+        }
+        if (!worseRanked(child, i)) {
+          return;
+        }
+        float s = heapScores[i];
+        heapScores[i] = heapScores[child];
+        heapScores[child] = s;
+        int d = heapDocs[i];
+        heapDocs[i] = heapDocs[child];
+        heapDocs[child] = d;
+        int r = heapRanks[i];
+        heapRanks[i] = heapRanks[child];
+        heapRanks[child] = r;
+        i = child;
+      }
+    }
+
+    /** Whether heap entry i ranks below entry j: lower score, or equal score and a later id. */
+    private boolean worseRanked(int i, int j) {
+      float si = heapScores[i];
+      float sj = heapScores[j];
+      return si < sj || (si == sj && heapRanks[i] > heapRanks[j]);
     }
 
     /**
@@ -567,12 +1066,19 @@ public final class BatchSearch {
         if (docFreq == 0) {
           continue;
         }
-        float idf = (float) Math.log(1 + (field.docCount - docFreq + 0.5D) / (docFreq + 0.5D));
-        float weight = (float) entry.getValue() * idf; // boost * idf, the boost being the count
+        int count = entry.getValue();
+        float weight = (float) count * field.idf(docFreq); // boost * idf, the boost being the count
         if (inMemory != null) {
           int[] docs = inMemory.docs;
           byte[] freqs = inMemory.freqs;
-          if (freqs != null) {
+          float[] parts = inMemory.unitParts;
+          if (count == 1 && parts != null) {
+            for (int i = 0; i < docs.length; i++) {
+              int doc = docs[i];
+              sums[doc] += parts[i];
+              marks[doc >>> 6] |= 1L << doc;
+            }
+          } else if (freqs != null) {
             for (int i = 0; i < docs.length; i++) {
               int doc = docs[i];
               sums[doc] += weight - weight / (1f + (freqs[i] & 0xFF) * cache[norms[doc] & 0xFF]);
@@ -593,9 +1099,13 @@ public final class BatchSearch {
             continue;
           }
           int base = leaves[l].docBase;
+          Bits live = leaves[l].reader().getLiveDocs();
           PostingsEnum pe = found[l].postings(postings, PostingsEnum.FREQS);
           postings = pe;
           for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
+            if (live != null && !live.get(d)) {
+              continue;
+            }
             int doc = base + d;
             sums[doc] += weight - weight / (1f + pe.freq() * cache[norms[doc] & 0xFF]);
             marks[doc >>> 6] |= 1L << doc;
@@ -732,6 +1242,38 @@ public final class BatchSearch {
       stream.end();
     }
     return counts;
+  }
+
+  /** The first index from {@code from} on whose value in ascending {@code a} is at least {@code key}. */
+  static int gallop(int[] a, int from, int key) {
+    int n = a.length;
+    if (from >= n || a[from] >= key) {
+      return from;
+    }
+    int step = 1;
+    int lo = from; // a[lo] < key
+    int hi = from + 1;
+    while (hi < n && a[hi] < key) {
+      lo = hi;
+      step <<= 1;
+      hi = lo + step;
+    }
+    return lowerBound(a, lo + 1, Math.min(hi, n), key);
+  }
+
+  /** The first index in {@code a[from..to)} (ascending) whose value is at least {@code key}. */
+  static int lowerBound(int[] a, int from, int to, int key) {
+    int lo = from;
+    int hi = to;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (a[mid] < key) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   /** Moves the {@code k} smallest of {@code a[0..n)} (all distinct) into {@code a[0..k)}: Wirth's selection. */
