@@ -37,7 +37,7 @@ Search (a batch, or the app's one live query):
   line).
 * pyserini's ``LuceneSearcher.batch_search`` (:meth:`BM25._search_pyserini`) is the reference the
   tests hold it to, and the fallback when the JVM was started without this project's jar (pyserini
-  imported before :func:`retrieval.lucene.prepare_jvm`): the same run, about a hundred times slower.
+  imported before :func:`retrieval.lucene.prepare_jvm`): the same run, hundreds of times slower.
   (Anserini's ``SearchCollection``, the path before the first BatchSearch, wrote scores to a TREC file
   with ``%f``; read back, scores in [8, 16) with many exact ties could swap ranks: 976 of 20,000 lines
   differed on a 1M-document corpus of repeated SciFact documents. It is gone.)
@@ -408,8 +408,8 @@ class _Clock:
 
 
 def _threads() -> int:
-    """Search threads: the cores this process may run on (Lucene's searcher is thread-safe; each
-    query is one thread's work, and the hits come back in query order whatever the count)."""
+    """Search threads: the cores this process may run on (BatchSearch spreads a batch's queries over
+    them; each result lands in its query's slot, so the run does not depend on the count)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

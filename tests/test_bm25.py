@@ -333,9 +333,10 @@ def test_an_engine_error_is_a_retrieval_error_in_one_line(tiny_dir: Path, tmp_pa
 
 
 def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_read(tmp_path: Path, cache) -> None:
-    """The same bytes from one thread and from four (each query's hits in its own slot), and from
-    postings held in arrays and read from the index at every search (what a corpus too large for the
-    JVM heap gets), at k=10 (heap) and k=1000 (sort keys)."""
+    """The same bytes from one thread and from four (each query's hits in its own slot), from postings
+    held in arrays and read from the index at every search (what a corpus too large for the JVM heap
+    gets), block at a time (small blocks: pruning on) and document at a time, at k=10 (heap) and
+    k=1000 (sort keys)."""
     from retrieval import lucene
 
     folder, _ = _long_query_folder(tmp_path, distinct=200)
@@ -353,6 +354,11 @@ def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_re
         assert not any(from_index.postingsInMemory(f) for f in fields)
     finally:
         system.clearProperty("retrieval.bm25.postingsInMemory")
+    system.setProperty("retrieval.bm25.blockPath", "false")
+    try:
+        general = lucene.batch_searcher(index, 0.9, 0.4)  # postings in arrays, a score and bit per document
+    finally:
+        system.clearProperty("retrieval.bm25.blockPath")
     small_blocks = _small_block_searcher(index)  # many blocks: the weaker terms' pruning at work
     for hits in (10, 1000):
         first = in_memory.search(block, fields, boosts, hits, 1).tostring()
@@ -360,6 +366,7 @@ def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_re
         assert in_memory.search(block, fields, boosts, hits, 4).tostring() == first
         assert from_index.search(block, fields, boosts, hits, 4).tostring() == first
         assert small_blocks.search(block, fields, boosts, hits, 2).tostring() == first
+        assert general.search(block, fields, boosts, hits, 2).tostring() == first
 
 
 def _small_block_searcher(index: str, size: int = 64):

@@ -121,6 +121,11 @@ public final class BatchSearch {
   private static final int POSITIVE_INFINITY_BITS = Float.floatToIntBits(Float.POSITIVE_INFINITY);
 
   private final int blockDocs = Integer.getInteger(BLOCK_PROPERTY, BLOCK);
+
+  /** Set to "false" before opening a searcher to take the general path always: for tests. */
+  public static final String BLOCK_PATH_PROPERTY = "retrieval.bm25.blockPath";
+
+  private final boolean blockPath = !"false".equals(System.getProperty(BLOCK_PATH_PROPERTY));
   private volatile int[] idRank;
   private int[] docByRank;
   private ExecutorService pool;
@@ -581,12 +586,14 @@ public final class BatchSearch {
   }
 
   /**
-   * One thread's scratch space: a score per document and a bit per document matched, both cleared
-   * as the hits are read out, so a query costs its postings plus one pass over the bit words.
+   * One thread's scratch space. Two paths: postings in arrays go block at a time (searchBlocks);
+   * otherwise (postings read from the index, or a field where a match could score 0) a score and a
+   * match bit per document, both cleared as the hits are read out.
    */
   private final class Workspace {
-    final double[] acc = new double[maxDoc];
-    final long[] matched = new long[(maxDoc + 63) >>> 6];
+    // The general path's score per document and match bits (made on its first use).
+    double[] acc;
+    long[] matched;
     final Map<String, TermsEnum[]> enums = new HashMap<>();
     final TermsEnum[] found = new TermsEnum[leaves.length];
     PostingsEnum postings;
@@ -596,12 +603,16 @@ public final class BatchSearch {
 
     Hits search(String text, Field[] fields, int k, int[] rank) throws IOException {
       Map<String, Integer> counts = analyze(text);
-      boolean blocks = true;
+      boolean blocks = blockPath;
       for (Field field : fields) {
         blocks &= field.postings != null && !field.zeroPartsPossible;
       }
       if (blocks) {
         return searchBlocks(counts, fields, k, rank);
+      }
+      if (acc == null) {
+        acc = new double[maxDoc];
+        matched = new long[(maxDoc + 63) >>> 6];
       }
       for (Field field : fields) {
         add(field, counts);
