@@ -602,14 +602,14 @@ public final class BatchSearch {
     int[] heapDocs = new int[16];
 
     Hits search(String text, Field[] fields, int k, int[] rank) throws IOException {
-      Map<String, Integer> counts = analyze(text);
       boolean blocks = blockPath;
       for (Field field : fields) {
         blocks &= field.postings != null && !field.zeroPartsPossible;
       }
       if (blocks) {
-        return searchBlocks(counts, fields, k, rank);
+        return searchBlocks(text, fields, k, rank);
       }
+      Map<String, Integer> counts = analyze(text);
       if (acc == null) {
         acc = new double[maxDoc];
         matched = new long[(maxDoc + 63) >>> 6];
@@ -658,7 +658,10 @@ public final class BatchSearch {
     // score array of the block's size (in the CPU's cache however large the corpus), then the block's
     // scores are read for the best hits and cleared. A matched document scores above 0 (Field's
     // zeroPartsPossible), so no document is marked: an unmatched one scores 0 and never enters.
+    final org.apache.lucene.util.BytesRefBuilder tokenBytes = new org.apache.lucene.util.BytesRefBuilder();
     Postings[] termPostings = new Postings[16];
+    Field[] termFields = new Field[16];
+    int[] termCounts = new int[16];
     float[] termWeights = new float[16];
     byte[][] termNorms = new byte[16][];
     float[][] termCaches = new float[16][];
@@ -670,36 +673,21 @@ public final class BatchSearch {
     double[] blockAcc;
     int[] heapRanks = new int[16];
 
-    private Hits searchBlocks(Map<String, Integer> counts, Field[] fields, int k, int[] rank) {
-      int terms = 0;
-      for (Field field : fields) {
-        for (Map.Entry<String, Integer> entry : counts.entrySet()) {
-          Postings p = field.postings.get(new BytesRef(entry.getKey()));
-          if (p == null || p.docs.length == 0) {
-            continue;
-          }
-          if (terms == termPostings.length) {
-            int grown = 2 * terms;
-            termPostings = java.util.Arrays.copyOf(termPostings, grown);
-            termWeights = java.util.Arrays.copyOf(termWeights, grown);
-            termNorms = java.util.Arrays.copyOf(termNorms, grown);
-            termCaches = java.util.Arrays.copyOf(termCaches, grown);
-            termPos = java.util.Arrays.copyOf(termPos, grown);
-            termBounds = java.util.Arrays.copyOf(termBounds, grown);
-          }
-          int count = entry.getValue();
-          termPostings[terms] = p;
-          // boost * idf, the boost being the count; NaN marks the precomputed parts (count 1)
-          float weight = (float) count * field.idf(p.docFreq);
-          boolean unit = count == 1 && p.unitParts != null;
-          termWeights[terms] = unit ? Float.NaN : weight;
-          // the largest part the term can add (a part grows with freq * cache[norm])
-          termBounds[terms] = unit ? p.maxUnitPart : weight - weight / (1f + p.maxFreq * field.maxCache);
-          termNorms[terms] = field.norms;
-          termCaches[terms] = field.cache;
-          termPos[terms] = 0;
-          terms++;
-        }
+    private Hits searchBlocks(String text, Field[] fields, int k, int[] rank) throws IOException {
+      int terms = resolveTerms(text, fields);
+      for (int t = 0; t < terms; t++) {
+        Postings p = termPostings[t];
+        Field field = termFields[t];
+        int count = termCounts[t];
+        // boost * idf, the boost being the count; NaN marks the precomputed parts (count 1)
+        float weight = (float) count * field.idf(p.docFreq);
+        boolean unit = count == 1 && p.unitParts != null;
+        termWeights[t] = unit ? Float.NaN : weight;
+        // the largest part the term can add (a part grows with freq * cache[norm])
+        termBounds[t] = unit ? p.maxUnitPart : weight - weight / (1f + p.maxFreq * field.maxCache);
+        termNorms[t] = field.norms;
+        termCaches[t] = field.cache;
+        termPos[t] = 0;
       }
       int blockSize = Math.min(blockDocs, Math.max(1, maxDoc));
       if (blockAcc == null) {
@@ -828,6 +816,78 @@ public final class BatchSearch {
     }
 
     long bar; // the keys path: a key must be below this to be kept
+
+    /**
+     * The query's distinct terms found in each field, with their counts, into termPostings,
+     * termFields and termCounts (AnalyzerUtils.analyze and BagOfWordsQueryGenerator's counting, each
+     * token looked up by its UTF-8 bytes as Lucene's Term holds them, no String made); returns how
+     * many. A term no field holds adds nothing and is dropped here.
+     */
+    private int resolveTerms(String text, Field[] fields) throws IOException {
+      int terms = 0;
+      java.util.IdentityHashMap<Postings, Integer> seen = null; // past 32 terms: no linear search
+      try (TokenStream stream = analyzer.tokenStream(null, new StringReader(text))) {
+        CharTermAttribute term = stream.addAttribute(CharTermAttribute.class);
+        stream.reset();
+        while (stream.incrementToken()) {
+          if (term.length() == 0) {
+            continue;
+          }
+          tokenBytes.copyChars(term.buffer(), 0, term.length());
+          BytesRef key = tokenBytes.get();
+          for (Field field : fields) {
+            Postings p = field.postings.get(key);
+            if (p == null || p.docs.length == 0) {
+              continue;
+            }
+            int at = -1;
+            if (seen != null) {
+              Integer known = seen.get(p);
+              at = known == null ? -1 : known;
+            } else {
+              for (int t = 0; t < terms; t++) {
+                if (termPostings[t] == p) {
+                  at = t;
+                  break;
+                }
+              }
+            }
+            if (at >= 0) {
+              termCounts[at]++;
+              continue;
+            }
+            if (terms == termPostings.length) {
+              grow(2 * terms);
+            }
+            termPostings[terms] = p;
+            termFields[terms] = field;
+            termCounts[terms] = 1;
+            terms++;
+            if (seen == null && terms > 32) {
+              seen = new java.util.IdentityHashMap<>();
+              for (int t = 0; t < terms; t++) {
+                seen.put(termPostings[t], t);
+              }
+            } else if (seen != null) {
+              seen.put(p, terms - 1);
+            }
+          }
+        }
+        stream.end();
+      }
+      return terms;
+    }
+
+    private void grow(int size) {
+      termPostings = java.util.Arrays.copyOf(termPostings, size);
+      termFields = java.util.Arrays.copyOf(termFields, size);
+      termCounts = java.util.Arrays.copyOf(termCounts, size);
+      termWeights = java.util.Arrays.copyOf(termWeights, size);
+      termNorms = java.util.Arrays.copyOf(termNorms, size);
+      termCaches = java.util.Arrays.copyOf(termCaches, size);
+      termPos = java.util.Arrays.copyOf(termPos, size);
+      termBounds = java.util.Arrays.copyOf(termBounds, size);
+    }
 
     /** The score of the bar (the k-th best key so far), or 0 while fewer than k are known. */
     private float barScore() {
@@ -983,7 +1043,6 @@ public final class BatchSearch {
       int rootRank = heapRanks[0];
       for (int j = 0; j < len; j++) {
         double a = acc[j];
-        acc[j] = 0;
         // a double below the root's score rounds to a float at most equal to it: only a document
         // at or above it needs the exact test
         if (a >= rootScore) {
@@ -999,6 +1058,7 @@ public final class BatchSearch {
           }
         }
       }
+      java.util.Arrays.fill(acc, 0, len, 0d); // one pass, vectorised
     }
 
     /** Appends the sort keys of the block's matched documents below the bar, clearing their scores. */
