@@ -97,15 +97,23 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def interleaved(contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True) -> dict[str, list[float]]:
+def interleaved(
+    contenders: Mapping[str, Callable[[], object]], rounds: int, *, warmup: bool = True, warmup_seconds: float = 0.0
+) -> dict[str, list[float]]:
     """Time each callable ``rounds`` times, alternating, with a rotating order; returns seconds per round.
 
-    With ``warmup`` each callable runs once first, untimed.
+    With ``warmup`` each callable runs once first, untimed; with ``warmup_seconds`` each then runs again,
+    untimed, until that many seconds (at most 100 calls) have passed.
     """
     names = list(contenders)
     if warmup:
         for name in names:
             contenders[name]()
+    for name in names:  # JIT-compiled contenders (the JVM's C2, numba) reach their steady state
+        spent, calls = 0.0, 0
+        while spent < warmup_seconds and calls < 100:
+            spent += timed(contenders[name])[0]
+            calls += 1
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]

@@ -50,7 +50,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="timed rounds for the short benchmarks (median)")
     p.add_argument("--threads", type=int, default=None, help="torch threads for all benchmarks (default: torch's own)")
     g = p.add_argument_group("sizes")
-    g.add_argument("--bm25-k", type=int, default=1000)
+    g.add_argument("--bm25-k", default="10,1000", help="BM25: hits per query, comma-separated (default 10,1000)")
+    g.add_argument(
+        "--bm25-busy",
+        default="0",
+        help="BM25: search rounds with this many extra busy processes, comma-separated (default 0; e.g. 0,1)",
+    )
+    g.add_argument(
+        "--bm25-index-rounds", type=int, default=None, help="BM25: index builds timed (default min(2, --rounds); 0: none)"
+    )
+    g.add_argument("--bm25-live", type=int, default=300, help="BM25: live queries timed one at a time (0: none)")
+    g.add_argument(
+        "--bm25-no-reference",
+        action="store_true",
+        help="BM25: skip pyserini's batch_search, the reference run (slow on large corpora)",
+    )
     g.add_argument("--dense-docs", type=int, default=None, help="documents to encode (default: the whole corpus)")
     g.add_argument("--queries", type=int, default=20, help="monoT5: judged queries (default 20)")
     g.add_argument("--depth", type=int, default=100, help="monoT5: BM25 depth per query (default 100)")
@@ -103,7 +117,16 @@ def run_one(name: str, args: argparse.Namespace, dataset, cache) -> Section:
         if name == "bm25":
             from bench import bm25_bench
 
-            return bm25_bench.run(dataset, cache=cache, k=args.bm25_k, rounds=args.rounds, index_rounds=min(2, args.rounds))
+            return bm25_bench.run(
+                dataset,
+                cache=cache,
+                k=[int(x) for x in str(args.bm25_k).split(",") if x.strip()],
+                rounds=args.rounds,
+                index_rounds=min(2, args.rounds) if args.bm25_index_rounds is None else args.bm25_index_rounds,
+                busy=[int(x) for x in str(args.bm25_busy).split(",") if x.strip()],
+                live=args.bm25_live,
+                reference=not args.bm25_no_reference,
+            )
         if name == "dense":
             from bench import dense_bench
 

@@ -94,6 +94,7 @@ def pyserini_index():
     return lucene
 
 
+@functools.lru_cache(maxsize=1)
 def anserini_jar() -> str:
     """File name of the Anserini fat jar pyserini ships (part of every index cache key)."""
     import importlib.util
@@ -387,4 +388,19 @@ def batch_searcher(index_path: str, k1: float, b: float):
         cls = java.autoclass("retrieval.lucene.BatchSearch")
     except java.JavaException:
         return None
+    lift_clause_limit()
     return cls(index_path, float(k1), float(b))
+
+
+MAX_CLAUSES = 2**31 - 1
+
+
+def lift_clause_limit() -> None:
+    """Lift Lucene's limit on the clauses of one query (``IndexSearcher.setMaxClauseCount``, 1,024 by
+    default, one clause per distinct query term and field) in this process's JVM: BM25 takes queries
+    of any length. ``BatchSearch`` builds no Lucene query and has no limit; this lets the Lucene
+    queries built here for the same text (pyserini's ``LuceneSearcher``, the reference path, and
+    :mod:`retrieval.explain`'s explanations) take it too, scoring it exactly as ``BatchSearch`` does."""
+    searcher = jnius().autoclass("org.apache.lucene.search.IndexSearcher")
+    if searcher.getMaxClauseCount() < MAX_CLAUSES:
+        searcher.setMaxClauseCount(MAX_CLAUSES)

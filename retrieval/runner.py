@@ -9,6 +9,7 @@ module.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,8 +121,13 @@ def live_search(
     if not text:
         raise RetrievalError("the query is empty")
     system = parse_system(system, **options) if isinstance(system, str) else system
-    run = _produce(system, dataset, {LIVE_QID: text}, None, cache or Cache(), progress)
-    return run.truncate(int(k))
+    k = int(k)
+    if system.first_stage is None and "k" in inspect.signature(system.retrieve).parameters:
+        # A system that can stop at k hits (BM25) is not asked for its full depth (1,000) and cut after.
+        run = system.retrieve(dataset, {LIVE_QID: text}, cache=cache or Cache(), progress=progress, k=k)
+    else:
+        run = _produce(system, dataset, {LIVE_QID: text}, None, cache or Cache(), progress)
+    return run if run.depth() <= k else run.truncate(k)
 
 
 def write_run_parquet(run: Run, path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.beir import BeirDataset
-from retrieval.bm25 import BM25, build_index
+from retrieval.bm25 import BM25, CONDITIONS, _batch_searcher, build_index
 from retrieval.errors import UnknownSystem
 from retrieval.evaluate import evaluate
 from retrieval.runner import get_run
@@ -182,16 +182,20 @@ def test_bm25_search_imports_neither_pyserini_nor_torch(tiny_dir: Path, tmp_path
 def test_batch_search_uses_the_project_jar(tiny_dir: Path, tiny_cache) -> None:
     """The fast path is the one taken (the JVM was started with retrieval-lucene.jar), and its id
     table covers every document of the index."""
-    from retrieval.bm25 import _batch_searcher
-
     index = build_index(BeirDataset(tiny_dir), "flat", cache=tiny_cache, progress=False)
     found = _batch_searcher(str(index), 0.9, 0.4)
     assert found is not None, (
         "retrieval-lucene.jar is not on the JVM classpath: BM25 searches fall back to pyserini's LuceneSearcher"
     )
-    _, ids, keys = found
+    ids, keys = found.ids, found.id_keys
     assert sorted(ids) == sorted(BeirDataset(tiny_dir).corpus)
     assert [ids[i] for i in sorted(range(len(ids)), key=lambda i: keys[i])] == sorted(ids)
+    assert found.arrow_ids.to_pylist() == list(ids) and list(found.sorted_ids) == sorted(ids)
+    import numpy as np
+
+    asked = np.array(["d3", "nope", "d1", "", "d99", "d6"], dtype=object)
+    expected = [list(ids).index(q) if q in set(ids) else -1 for q in asked]
+    assert found.docs_of(asked).tolist() == expected
 
 
 def test_batch_path_ranks_ties_and_odd_queries_as_pyserini(tmp_path: Path, cache) -> None:
@@ -242,4 +246,137 @@ def test_scifact_batch_run_is_identical_to_pyserini_batch_search(
     old = system._search_pyserini(index, queries, 1000, False)
     _same_ranking(new, old)
     assert len(new) == 294041
+    top = system.retrieve(scifact, queries, cache=session_cache, progress=False, k=10)  # the heap path
+    _same_ranking(top, system._search_pyserini(index, queries, 10, False))
+    assert len(top) == 3000
+    # SciFact fits one block of the block-at-a-time path; in blocks of 256 the weaker terms are
+    # pruned once the best hits are known: the same hits and scores, byte for byte.
+    from retrieval.bm25 import _clean_queries
+
+    texts = _clean_queries(queries)
+    block = bytearray("".join(f"{texts[q]}\n" for q in texts), "utf-8")
+    fields = list(CONDITIONS[condition]["fields"] or {})
+    default = _batch_searcher(str(index), 0.9, 0.4).searcher
+    small = _small_block_searcher(str(index), 256)
+    for k in (11, 1001):
+        assert (
+            small.search(block, fields, [1.0] * len(fields), k, 2).tostring()
+            == default.search(block, fields, [1.0] * len(fields), k, 2).tostring()
+        )
     assert evaluate(new, scifact.qrels("test")).mean["nDCG@10"] == pytest.approx(expected, abs=5e-5)
+
+
+def _long_query_folder(root: Path, distinct: int = 1500) -> tuple[Path, str]:
+    """A BEIR folder whose documents share a vocabulary of made-up words, and a query of ``distinct``
+    distinct words from it (~14 KB): past Lucene's default limit of 1,024 clauses per query."""
+    import random
+
+    rng = random.Random(7)
+    letters = "bcdfghjklmnpqrstvwxz"
+    vocab = sorted({"".join(rng.choice(letters) for _ in range(8)) for _ in range(3 * distinct)})[: 2 * distinct]
+    folder = root / "long"
+    (folder / "qrels").mkdir(parents=True)
+    docs = [{"_id": f"d{i}", "title": "", "text": " ".join(rng.sample(vocab, 40))} for i in range(400)]
+    text = " ".join(rng.sample(vocab, distinct))
+    queries = [{"_id": "short", "text": " ".join(vocab[:3])}, {"_id": "long", "text": text}]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs))
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nlong\td1\t1\nshort\td2\t1\n")
+    return folder, text
+
+
+def test_a_query_of_any_length_ranks_as_lucene_without_its_clause_limit(tmp_path: Path, cache) -> None:
+    """A ~14 KB query of 1,500 distinct words (Lucene refuses more than 1,024 clauses by default) gets a
+    ranking from live_search and from a batch, the same as LuceneSearcher's with the limit lifted,
+    in both conditions; a dataset holding such a query runs to completion, on the command line too."""
+    from retrieval.cli import main
+    from retrieval.lucene import MAX_CLAUSES, jnius
+    from retrieval.runner import live_search
+
+    folder, text = _long_query_folder(tmp_path)
+    assert len(text.encode()) > 13_000 and len(set(text.split())) == 1500
+    ds = BeirDataset(folder)
+    for condition in ("flat", "multifield"):
+        system = BM25(condition)
+        live = live_search(ds, system, text, k=10, cache=cache)
+        assert len(live) == 10 and live.frame["rank"].tolist() == list(range(1, 11))
+        batch = system.retrieve(ds, {"long": text, "x": "unmatched"}, cache=cache, progress=False)
+        assert len(batch) == 400  # every document shares some word with the query
+        index = build_index(ds, condition, cache=cache, progress=False)
+        _same_ranking(batch, system._search_pyserini(index, {"long": text}, 1000, False))
+        assert live.frame["docid"].tolist() == batch.frame["docid"].tolist()[:10]
+    assert jnius().autoclass("org.apache.lucene.search.IndexSearcher").getMaxClauseCount() == MAX_CLAUSES
+    run = get_run(ds, "test", "bm25-flat", cache=cache, progress=False)
+    assert set(run.qids) == {"long", "short"} and run.for_query("long")["docid"].iloc[0] == batch.frame["docid"].iloc[0]
+    out = tmp_path / "run.trec"
+    args = ["run", "--dataset", str(folder), "--cache-dir", str(tmp_path / "cli-cache"), "--system", "bm25-multifield"]
+    assert main([*args, "--output", str(out), "--no-progress"]) == 0
+    assert "long" in out.read_text()
+
+
+def test_an_engine_error_is_a_retrieval_error_in_one_line(tiny_dir: Path, tmp_path: Path, tiny_cache) -> None:
+    """A Java exception crossing pyjnius (here: Lucene finding a damaged index) is this project's
+    RetrievalError, one line naming the index and Lucene's exception, not a raw traceback."""
+    import shutil
+
+    from retrieval.errors import RetrievalError
+
+    index = build_index(BeirDataset(tiny_dir), "flat", cache=tiny_cache, progress=False)
+    broken = tmp_path / "broken"
+    shutil.copytree(index, broken)
+    for f in broken.iterdir():
+        f.write_bytes(b"not a Lucene file")
+    with pytest.raises(RetrievalError) as caught:
+        BM25("flat")._search_batch(broken, {"q": "apple"}, 10, False)
+    message = str(caught.value)
+    assert "\n" not in message and str(broken) in message and "Exception" in message
+
+
+def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_read(tmp_path: Path, cache) -> None:
+    """The same bytes from one thread and from four (each query's hits in its own slot), from postings
+    held in arrays and read from the index at every search (what a corpus too large for the JVM heap
+    gets), block at a time (small blocks: pruning on) and document at a time, at k=10 (heap) and
+    k=1000 (sort keys)."""
+    from retrieval import lucene
+
+    folder, _ = _long_query_folder(tmp_path, distinct=200)
+    ds = BeirDataset(folder)
+    index = str(build_index(ds, "multifield", cache=cache, progress=False))
+    rng_words = [d.text.split() for d in list(ds.corpus.values())[:150]]
+    block = bytearray("".join(" ".join(w[i : i + 5]) + "\n" for w in rng_words for i in (0, 10)), "utf-8")
+    fields, boosts = ["contents", "title"], [1.0, 1.0]
+    in_memory = lucene.batch_searcher(index, 0.9, 0.4)
+    assert all(in_memory.postingsInMemory(f) for f in fields)
+    system = lucene.jnius().autoclass("java.lang.System")
+    system.setProperty("retrieval.bm25.postingsInMemory", "false")
+    try:
+        from_index = lucene.batch_searcher(index, 0.9, 0.4)
+        assert not any(from_index.postingsInMemory(f) for f in fields)
+    finally:
+        system.clearProperty("retrieval.bm25.postingsInMemory")
+    system.setProperty("retrieval.bm25.blockPath", "false")
+    try:
+        general = lucene.batch_searcher(index, 0.9, 0.4)  # postings in arrays, a score and bit per document
+    finally:
+        system.clearProperty("retrieval.bm25.blockPath")
+    small_blocks = _small_block_searcher(index)  # many blocks: the weaker terms' pruning at work
+    for hits in (10, 1000):
+        first = in_memory.search(block, fields, boosts, hits, 1).tostring()
+        assert len(first) > 4 * 300
+        assert in_memory.search(block, fields, boosts, hits, 4).tostring() == first
+        assert from_index.search(block, fields, boosts, hits, 4).tostring() == first
+        assert small_blocks.search(block, fields, boosts, hits, 2).tostring() == first
+        assert general.search(block, fields, boosts, hits, 2).tostring() == first
+
+
+def _small_block_searcher(index: str, size: int = 64):
+    """A BatchSearch scoring ``size`` documents at a time (32,768 by default): on a small corpus the
+    block-at-a-time path then prunes the weaker terms after the first blocks, as on a large one."""
+    from retrieval import lucene
+
+    system = lucene.jnius().autoclass("java.lang.System")
+    system.setProperty("retrieval.bm25.blockSize", str(size))
+    try:
+        return lucene.batch_searcher(index, 0.9, 0.4)
+    finally:
+        system.clearProperty("retrieval.bm25.blockSize")

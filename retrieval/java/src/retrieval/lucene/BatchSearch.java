@@ -1,26 +1,48 @@
 /*
- * Batch BM25 search for retrieval/bm25.py: the ranking of Anserini 1.7.1's SearchCollection, with
- * hits handed back as Lucene doc numbers instead of loaded stored documents.
+ * Batch BM25 search for retrieval/bm25.py: the ranking and the scores of Anserini 1.7.1's
+ * SearchCollection (and of pyserini's LuceneSearcher.batch_search), computed term at a time straight
+ * from the index's postings and norms, without building a Lucene Query per search.
  *
- * SearchCollection spends most of its time per hit outside Lucene: ScoredDocs.fromTopDocs loads each
- * hit's stored document to read its id, and the TREC line is formatted, written and parsed again.
- * Here the hits leave Java as three packed arrays (per-query counts, doc numbers, scores) in one
- * byte[]; Python maps doc numbers to ids with one table read once per index (ids()).
+ * Why not IndexSearcher.search: at k=10 on SciFact almost all of a query's time went to Lucene's
+ * per-query machinery (the query object, its rewrite, a Weight and TermStates per clause, a bulk
+ * scorer and a TopFieldCollector reading the id doc values), not to scoring the few thousand
+ * postings a query touches. Here each field's postings and norms are read into arrays once (while
+ * they fit in the heap; else they are read from the index at every search), one pass per query term
+ * adds its BM25 part into a per-thread score array, and a heap (or, for many hits, a selection over
+ * packed sort keys) keeps the best hits. Queries run on several threads, each result in its slot.
  *
- * Kept identical to SearchCollection (-bm25 -bm25.k1 K1 -bm25.b B [-fields ...]), line for line:
- *  - the analyzer: DefaultEnglishAnalyzer.fromArguments("porter", false, null);
- *  - the query: io.anserini.search.query.BagOfWordsQueryGenerator.buildQuery, with the fields in a
- *    HashMap filled in -fields order (as SearchCollection's Args.fieldsMap);
- *  - the similarity: Lucene's BM25Similarity(k1, b) on a fresh IndexSearcher(reader);
- *  - the sort: score, then the id doc values (SearchCollection.BREAK_SCORE_TIES_BY_DOCID), doDocScores;
- *  - the scores: ScoreTiesAdjusterReranker (rounded to 1e-4, ties nudged down by 1e-6 each).
- * The Anserini classes are reached by reflection: they are compiled for Java 21 and this file
- * compiles with javac 11+ against Lucene's classes only (see retrieval/java/build.py).
+ * Kept identical to SearchCollection (-bm25 -bm25.k1 K1 -bm25.b B [-fields ...]), bit for bit:
+ *  - the terms: DefaultEnglishAnalyzer.fromArguments("porter", false, null), read as
+ *    AnalyzerUtils.analyze does (empty terms skipped); each distinct term once, boosted by its count
+ *    (BagOfWordsQueryGenerator: BoostQuery(TermQuery, count)), in every field of -fields with the
+ *    field's boost (buildQuery(Map, ...): BoostQuery(per-field query, boost), 1 here);
+ *  - each term's part: Lucene 9.9's BM25Similarity in float arithmetic, weight - weight / (1 + freq *
+ *    cache[norm]) with weight = boost * idf, idf = (float) log(1 + (docCount - docFreq + 0.5) /
+ *    (docFreq + 0.5)) and cache[i] = 1 / (k1 * ((1 - b) + b * LENGTH_TABLE[i] / avgdl)), the
+ *    statistics summed over the index's segments (IndexSearcher.collectionStatistics, TermStates);
+ *  - a document's score: the sum of its terms' parts in double, then cast to float, as Lucene's
+ *    disjunction scorers do; over all fields' terms at once, since BooleanQuery.rewrite flattens the
+ *    per-field queries into one disjunction when every field boost is 1 (the BEIR multifield
+ *    condition; other boosts are refused);
+ *  - the hits: every document matching a term, best first by (score descending, id ascending in
+ *    byte order: SearchCollection.BREAK_SCORE_TIES_BY_DOCID), the first `hits` of them;
+ *  - the scores handed back: ScoreTiesAdjusterReranker (rounded to 1e-4, ties nudged down by 1e-6).
+ * A double sum of floats is exact whatever the order while the parts span fewer than about 2^29 in
+ * magnitude (any query of ordinary length); Lucene's own order is not reproduced beyond that.
+ *
+ * No clause limit: a query of any length is scored over all its distinct terms, which is what Lucene
+ * computes with IndexSearcher's max clause count raised (its default, 1,024, makes
+ * SearchCollection and LuceneSearcher refuse such a query).
+ *
+ * Only Lucene classes are used (compiled with javac --release 11 against them, see
+ * retrieval/java/build.py); the analyzer, an Anserini class compiled for Java 21, is made by
+ * reflection.
  */
 package retrieval.lucene;
 
 import java.io.ByteArrayOutputStream;
-import java.lang.reflect.Method;
+import java.io.IOException;
+import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -29,25 +51,31 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.Query;
-import org.apache.lucene.search.ScoreDoc;
-import org.apache.lucene.search.Sort;
-import org.apache.lucene.search.SortField;
-import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.search.similarities.BM25Similarity;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.PostingsEnum;
+import org.apache.lucene.index.Terms;
+import org.apache.lucene.index.TermsEnum;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.IntroSorter;
+import org.apache.lucene.util.SmallFloat;
 
 public final class BatchSearch {
   /** Anserini's Constants.ID: the stored and doc-values field holding the collection's docid. */
@@ -55,35 +83,75 @@ public final class BatchSearch {
 
   public static final String CONTENTS = "contents";
 
-  /** SearchCollection.BREAK_SCORE_TIES_BY_DOCID. */
-  private static final Sort BY_SCORE_THEN_ID =
-      new Sort(SortField.FIELD_SCORE, new SortField(ID, SortField.Type.STRING_VAL));
+  /** BM25Similarity.LENGTH_TABLE: the field length each one-byte norm stands for. */
+  private static final float[] LENGTH_TABLE = new float[256];
 
-  private final IndexSearcher searcher;
+  static {
+    for (int i = 0; i < 256; i++) {
+      LENGTH_TABLE[i] = SmallFloat.byte4ToInt((byte) i);
+    }
+  }
+
+  private final IndexReader reader;
+  private final LeafReaderContext[] leaves;
+  private final int maxDoc;
+  private final float k1;
+  private final float b;
   private final Analyzer analyzer;
-  private final Object generator;
-  private final Method buildField;
-  private final Method buildFields;
+  private final Map<String, Field> fieldStats = new ConcurrentHashMap<>();
+  private final ConcurrentLinkedQueue<Workspace> idle = new ConcurrentLinkedQueue<>();
+  /**
+   * Set to "false" (System.setProperty), fields opened afterwards read their postings from the index
+   * at every search instead of from arrays (what an index too large for the heap gets; for tests).
+   */
+  public static final String IN_MEMORY_PROPERTY = "retrieval.bm25.postingsInMemory";
+
+  /** Up to this many hits a query keeps its best in a heap; beyond, it selects from sort keys. */
+  private static final int HEAP_MAX_HITS = 64;
+
+  /** Documents per block of the block-at-a-time path (its score array: 256 KB). */
+  private static final int BLOCK = 1 << 15;
+
+  /** Set (System.setProperty) to a smaller block size before opening a searcher: for tests. */
+  public static final String BLOCK_PROPERTY = "retrieval.bm25.blockSize";
+
+  /** The keys path keeps at most this many times k keys between blocks (then selects the best k). */
+  private static final int KEYS_KEPT = 4;
+
+  private static final int POSITIVE_INFINITY_BITS = Float.floatToIntBits(Float.POSITIVE_INFINITY);
+
+  private final int blockDocs = Integer.getInteger(BLOCK_PROPERTY, BLOCK);
+
+  /** Set to "false" before opening a searcher to take the general path always: for tests. */
+  public static final String BLOCK_PATH_PROPERTY = "retrieval.bm25.blockPath";
+
+  private final boolean blockPath = !"false".equals(System.getProperty(BLOCK_PATH_PROPERTY));
+  private volatile int[] idRank;
+  private int[] docByRank;
+  private ExecutorService pool;
+  private int poolThreads;
 
   /** Opens the index at {@code path} for BM25(k1, b) search, as SearchCollection does. */
   public BatchSearch(String path, float k1, float b) throws Exception {
-    IndexReader reader = DirectoryReader.open(FSDirectory.open(Paths.get(path)));
-    searcher = new IndexSearcher(reader);
-    searcher.setSimilarity(new BM25Similarity(k1, b));
-    Class<?> analyzers = Class.forName("io.anserini.analysis.DefaultEnglishAnalyzer");
+    reader = DirectoryReader.open(FSDirectory.open(Paths.get(path)));
+    leaves = reader.leaves().toArray(new LeafReaderContext[0]);
+    maxDoc = reader.maxDoc();
+    this.k1 = k1;
+    this.b = b;
     analyzer =
         (Analyzer)
-            analyzers
+            Class.forName("io.anserini.analysis.DefaultEnglishAnalyzer")
                 .getMethod("fromArguments", String.class, boolean.class, String.class)
                 .invoke(null, "porter", false, null);
-    Class<?> generators = Class.forName("io.anserini.search.query.BagOfWordsQueryGenerator");
-    generator = generators.getConstructor().newInstance();
-    buildField = generators.getMethod("buildQuery", String.class, Analyzer.class, String.class);
-    buildFields = generators.getMethod("buildQuery", Map.class, Analyzer.class, String.class);
   }
 
   public int maxDoc() {
-    return searcher.getIndexReader().maxDoc();
+    return maxDoc;
+  }
+
+  /** Whether {@code field}'s postings are held in arrays (read, with its norms, on first use). */
+  public boolean postingsInMemory(String field) throws IOException {
+    return fields(new String[] {field})[0].postings != null;
   }
 
   /** The number of (live) documents in the index at {@code path}. */
@@ -98,12 +166,12 @@ public final class BatchSearch {
    * error). A deleted document (none in the indexes this project builds) gives an empty line.
    */
   public byte[] ids() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(maxDoc() * 12);
-    for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
-      LeafReader reader = leaf.reader();
-      BinaryDocValues values = reader.getBinaryDocValues(ID);
-      Bits live = reader.getLiveDocs();
-      for (int doc = 0; doc < reader.maxDoc(); doc++) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(maxDoc * 12);
+    for (LeafReaderContext leaf : leaves) {
+      LeafReader leafReader = leaf.reader();
+      BinaryDocValues values = leafReader.getBinaryDocValues(ID);
+      Bits live = leafReader.getLiveDocs();
+      for (int doc = 0; doc < leafReader.maxDoc(); doc++) {
         if ((live == null || live.get(doc)) && values != null && values.advanceExact(doc)) {
           BytesRef id = values.binaryValue();
           for (int i = id.offset; i < id.offset + id.length; i++) {
@@ -122,64 +190,1201 @@ public final class BatchSearch {
   }
 
   /**
-   * Searches every query, {@code threads} at a time, keeping the top {@code hits} of each.
+   * Searches every query, on up to {@code threads} threads, keeping the top {@code hits} of each.
    *
    * @param queries UTF-8 query texts, each followed by '\n' (the caller has collapsed whitespace)
    * @param fields the fields to search with their boosts, in -fields order; empty: "contents" only
-   * @return little-endian: int32 count per query, then int32 doc numbers, then float32 scores
+   * @return little-endian: int32 count per query, then int32 doc numbers, then float32 scores, each
+   *     query's hits in SearchCollection's order (score descending, then id ascending) with its
+   *     adjusted scores
    */
   public byte[] search(byte[] queries, String[] fields, float[] boosts, int hits, int threads) throws Exception {
-    List<String> texts = splitLines(queries);
-    Map<String, Float> fieldMap = new HashMap<>();
-    for (int i = 0; i < fields.length; i++) {
-      fieldMap.put(fields[i], boosts[i]);
+    final List<String> texts = splitLines(queries);
+    final Field[] searched = fields(fields);
+    for (float boost : boosts) {
+      if (boost != 1f) {
+        // Lucene then scores each field's disjunction apart (no flattening) and sums those: not reproduced.
+        throw new IllegalArgumentException("field boosts other than 1 are not supported (got " + boost + ")");
+      }
     }
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
-    List<Future<TopDocs>> pending = new ArrayList<>(texts.size());
+    final int n = texts.size();
+    final int k = Math.max(0, Math.min(hits, maxDoc));
+    final int[] order = idRank();
+    // Queries are taken one at a time by this thread and up to threads - 1 pool threads; each
+    // result lands in its query's slot, so the output never depends on the threads. A pool thread
+    // the scheduler has set aside (another busy process) would hold its query for a whole time slice:
+    // once none are left to take, this thread computes any query still unanswered itself (the same
+    // answer) instead of waiting, and whichever finishes first fills the slot.
+    final AtomicInteger next = new AtomicInteger();
+    final AtomicReferenceArray<Hits> results = new AtomicReferenceArray<>(n);
+    final int workers = Math.max(1, Math.min(threads, n / 4));
+    Callable<Void> drain =
+        () -> {
+          Workspace ws = workspace();
+          try {
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+              results.compareAndSet(i, null, ws.search(texts.get(i), searched, k, order));
+            }
+          } finally {
+            idle.add(ws);
+          }
+          return null;
+        };
+    if (workers > 1) {
+      ExecutorService executor = executor(workers - 1);
+      for (int w = 1; w < workers; w++) {
+        executor.submit(drain);
+      }
+    }
+    drain.call();
+    Workspace ws = null;
     try {
-      for (String text : texts) {
-        pending.add(pool.submit(() -> searcher.search(query(text, fieldMap), hits, BY_SCORE_THEN_ID, true)));
-      }
-      int total = 0;
-      List<TopDocs> results = new ArrayList<>(texts.size());
-      for (Future<TopDocs> future : pending) {
-        TopDocs top = future.get();
-        results.add(top);
-        total += top.scoreDocs.length;
-      }
-      ByteBuffer out = ByteBuffer.allocate(4 * (texts.size() + 2 * total)).order(ByteOrder.LITTLE_ENDIAN);
-      for (TopDocs top : results) {
-        out.putInt(top.scoreDocs.length);
-      }
-      for (TopDocs top : results) {
-        for (ScoreDoc hit : top.scoreDocs) {
-          out.putInt(hit.doc);
+      for (int i = 0; i < n; i++) {
+        if (results.get(i) == null) {
+          ws = ws != null ? ws : workspace();
+          results.compareAndSet(i, null, ws.search(texts.get(i), searched, k, order));
         }
       }
-      for (TopDocs top : results) {
-        for (float score : adjustTies(top.scoreDocs)) {
-          out.putFloat(score);
-        }
-      }
-      return out.array();
     } finally {
-      pool.shutdownNow();
+      if (ws != null) {
+        idle.add(ws);
+      }
+    }
+    final int[][] docs = new int[n][];
+    final float[][] scores = new float[n][];
+    for (int i = 0; i < n; i++) {
+      docs[i] = results.get(i).docs;
+      scores[i] = results.get(i).scores;
+    }
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+      total += docs[i].length;
+    }
+    ByteBuffer out = ByteBuffer.allocate(4 * (n + 2 * total)).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < n; i++) {
+      out.putInt(docs[i].length);
+    }
+    for (int i = 0; i < n; i++) {
+      for (int doc : docs[i]) {
+        out.putInt(doc);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      for (float score : scores[i]) {
+        out.putFloat(score);
+      }
+    }
+    return out.array();
+  }
+
+  private synchronized ExecutorService executor(int threads) {
+    if (pool == null || poolThreads < threads) {
+      if (pool != null) {
+        pool.shutdown();
+      }
+      pool =
+          Executors.newFixedThreadPool(
+              threads,
+              runnable -> {
+                Thread thread = new Thread(runnable, "retrieval-bm25-search");
+                thread.setDaemon(true);
+                return thread;
+              });
+      poolThreads = threads;
+    }
+    return pool;
+  }
+
+  private Workspace workspace() {
+    Workspace ws = idle.poll();
+    return ws != null ? ws : new Workspace();
+  }
+
+  private synchronized Field[] fields(String[] names) throws IOException {
+    String[] wanted = names.length == 0 ? new String[] {CONTENTS} : names;
+    Field[] out = new Field[wanted.length];
+    for (int i = 0; i < wanted.length; i++) {
+      Field field = fieldStats.get(wanted[i]);
+      if (field == null) {
+        field = new Field(wanted[i]);
+        fieldStats.put(wanted[i], field);
+      }
+      out[i] = field;
+    }
+    return out;
+  }
+
+  /** Each document's position among the ids in byte order (ties, if ids repeat: doc number). */
+  private int[] idRank() throws IOException {
+    int[] ranks = idRank;
+    if (ranks != null) {
+      return ranks;
+    }
+    synchronized (this) {
+      if (idRank != null) {
+        return idRank;
+      }
+      final BytesRef[] ids = new BytesRef[maxDoc];
+      for (LeafReaderContext leaf : leaves) {
+        BinaryDocValues values = leaf.reader().getBinaryDocValues(ID);
+        for (int doc = 0; doc < leaf.reader().maxDoc(); doc++) {
+          ids[leaf.docBase + doc] =
+              values != null && values.advanceExact(doc) ? BytesRef.deepCopyOf(values.binaryValue()) : new BytesRef();
+        }
+      }
+      final int[] perm = new int[maxDoc];
+      for (int i = 0; i < maxDoc; i++) {
+        perm[i] = i;
+      }
+      new IntroSorter() {
+        private int pivot;
+
+        @Override
+        protected void swap(int i, int j) {
+          int t = perm[i];
+          perm[i] = perm[j];
+          perm[j] = t;
+        }
+
+        @Override
+        protected void setPivot(int i) {
+          pivot = perm[i];
+        }
+
+        @Override
+        protected int comparePivot(int j) {
+          return compareDocs(pivot, perm[j]);
+        }
+
+        @Override
+        protected int compare(int i, int j) {
+          return compareDocs(perm[i], perm[j]);
+        }
+
+        private int compareDocs(int x, int y) {
+          int c = ids[x].compareTo(ids[y]);
+          return c != 0 ? c : Integer.compare(x, y);
+        }
+      }.sort(0, maxDoc);
+      ranks = new int[maxDoc];
+      for (int i = 0; i < maxDoc; i++) {
+        ranks[perm[i]] = i;
+      }
+      docByRank = perm;
+      idRank = ranks;
+      return ranks;
     }
   }
 
-  private Query query(String text, Map<String, Float> fieldMap) throws Exception {
-    if (fieldMap.isEmpty()) {
-      return (Query) buildField.invoke(generator, CONTENTS, analyzer, text);
+  /**
+   * One field: its statistics and norms (IndexSearcher.collectionStatistics, LeafSimScorer), read
+   * once, and, where they leave a quarter of the heap free (about 5 bytes a posting), every term's
+   * postings (doc numbers and frequencies) in arrays; otherwise each search reads them from the index.
+   */
+  private final class Field {
+    final String name;
+    final long docCount;
+    final float[] cache = new float[256];
+    final byte[] norms;
+    final boolean zeroPartsPossible;
+    final float maxCache; // the largest cache[norm] of the field's documents
+    final Map<BytesRef, Postings> postings;
+
+    Field(String name) throws IOException {
+      this.name = name;
+      long count = 0;
+      long sumTotalTermFreq = 0;
+      long sumDocFreq = 0;
+      long termCount = 0;
+      for (LeafReaderContext leaf : leaves) {
+        Terms terms = leaf.reader().terms(name);
+        if (terms != null) {
+          count += terms.getDocCount();
+          sumTotalTermFreq += terms.getSumTotalTermFreq();
+          sumDocFreq += terms.getSumDocFreq();
+          termCount += Math.max(0, terms.size());
+        }
+      }
+      docCount = count;
+      float avgdl = (float) (sumTotalTermFreq / (double) count);
+      for (int i = 0; i < 256; i++) {
+        cache[i] = 1f / (k1 * ((1 - b) + b * LENGTH_TABLE[i] / avgdl));
+      }
+      norms = new byte[maxDoc];
+      for (LeafReaderContext leaf : leaves) {
+        NumericDocValues values = leaf.reader().getNormValues(name);
+        if (values == null) {
+          java.util.Arrays.fill(norms, leaf.docBase, leaf.docBase + leaf.reader().maxDoc(), (byte) 1);
+          continue;
+        }
+        for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+          norms[leaf.docBase + doc] = (byte) values.longValue();
+        }
+      }
+      // A part is weight - weight / tfn with tfn = 1 + freq * cache[norm]: above 0 for any weight
+      // once tfn >= 1 + 2^-21. Only a document some 10^7 times longer than the average could fall
+      // below; then a score of 0 could mean a match, and the searches take the marking path.
+      boolean[] used = new boolean[256];
+      for (byte norm : norms) {
+        used[norm & 0xFF] = true;
+      }
+      boolean tiny = false;
+      float most = 0;
+      for (int i = 0; i < 256; i++) {
+        tiny |= used[i] && !(1f + cache[i] >= 1f + 0x1p-21f);
+        most = used[i] ? Math.max(most, cache[i]) : most;
+      }
+      zeroPartsPossible = tiny;
+      maxCache = most;
+      Runtime runtime = Runtime.getRuntime();
+      long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+      long needed = 5 * sumDocFreq + 120 * termCount;
+      boolean allowed = !"false".equals(System.getProperty(IN_MEMORY_PROPERTY));
+      postings = allowed && needed < free - runtime.maxMemory() / 4 ? load() : null;
     }
-    return (Query) buildFields.invoke(generator, fieldMap, analyzer, text);
+
+    private Map<BytesRef, Postings> load() throws IOException {
+      // Two passes over the segments' terms: the sizes (docFreq summed), then the postings, each
+      // segment's appended in doc-number order into arrays made once.
+      Map<BytesRef, Postings> out = new HashMap<>();
+      for (LeafReaderContext leaf : leaves) {
+        Terms terms = leaf.reader().terms(name);
+        if (terms == null) {
+          continue;
+        }
+        TermsEnum te = terms.iterator();
+        for (BytesRef term = te.next(); term != null; term = te.next()) {
+          Postings p = out.get(term);
+          if (p == null) {
+            p = new Postings();
+            out.put(BytesRef.deepCopyOf(term), p);
+          }
+          p.docFreq += te.docFreq();
+        }
+      }
+      PostingsEnum pe = null;
+      for (LeafReaderContext leaf : leaves) {
+        Terms terms = leaf.reader().terms(name);
+        if (terms == null) {
+          continue;
+        }
+        Bits live = leaf.reader().getLiveDocs();
+        TermsEnum te = terms.iterator();
+        for (BytesRef term = te.next(); term != null; term = te.next()) {
+          Postings p = out.get(term);
+          pe = te.postings(pe, PostingsEnum.FREQS);
+          for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
+            if (live == null || live.get(d)) {
+              p.add(leaf.docBase + d, pe.freq());
+            }
+          }
+        }
+      }
+      for (Postings p : out.values()) {
+        p.trim();
+      }
+      // A term the query holds once (nearly every term of nearly every query) adds the same part for
+      // a document every time: computed here, float for float as in add(), where 4 more bytes a
+      // posting leave a quarter of the heap free.
+      Runtime runtime = Runtime.getRuntime();
+      long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+      long postingCount = 0;
+      for (Postings p : out.values()) {
+        postingCount += p.docs.length;
+      }
+      if (4 * postingCount < free - runtime.maxMemory() / 4) {
+        for (Postings p : out.values()) {
+          float weight = idf(p.docFreq); // boost 1
+          float[] parts = new float[p.docs.length];
+          float most = 0;
+          for (int i = 0; i < parts.length; i++) {
+            parts[i] = weight - weight / (1f + p.freq(i) * cache[norms[p.docs[i]] & 0xFF]);
+            most = Math.max(most, parts[i]);
+          }
+          p.unitParts = parts;
+          p.maxUnitPart = most;
+        }
+      }
+      return out;
+    }
+
+    /** BM25Similarity.idf for a term in {@code docFreq} of this field's documents. */
+    float idf(long docFreq) {
+      return (float) Math.log(1 + (docCount - docFreq + 0.5D) / (docFreq + 0.5D));
+    }
   }
 
-  /** io.anserini.rerank.lib.ScoreTiesAdjusterReranker.rerank, on one query's hits in rank order. */
-  static float[] adjustTies(ScoreDoc[] hits) {
-    float[] scores = new float[hits.length];
+  /** One query's hits: doc numbers, best first, and their adjusted scores. */
+  private static final class Hits {
+    final int[] docs;
+    final float[] scores;
+
+    Hits(int[] docs, float[] scores) {
+      this.docs = docs;
+      this.scores = scores;
+    }
+  }
+
+  /** One term's postings in one field, over all segments: doc numbers ascending and their frequencies. */
+  private static final class Postings {
+    long docFreq; // as Lucene's statistics count it (deleted documents included)
+    int[] docs;
+    byte[] freqs; // unsigned; null once a frequency exceeds 255 (then wideFreqs)
+    int[] wideFreqs;
+    float[] unitParts; // each posting's part for a query holding the term once, or null
+    float maxUnitPart; // the largest of them
+    int maxFreq;
+    int size;
+
+    void add(int doc, int freq) {
+      if (docs == null) {
+        docs = new int[(int) docFreq];
+        freqs = new byte[(int) docFreq];
+      }
+      if (size == docs.length) { // not with docFreq counted as Lucene does; kept safe all the same
+        docs = java.util.Arrays.copyOf(docs, 2 * size + 1);
+        if (freqs != null) {
+          freqs = java.util.Arrays.copyOf(freqs, docs.length);
+        } else {
+          wideFreqs = java.util.Arrays.copyOf(wideFreqs, docs.length);
+        }
+      }
+      if (freqs != null && freq > 255) {
+        wideFreqs = new int[docs.length];
+        for (int i = 0; i < size; i++) {
+          wideFreqs[i] = freqs[i] & 0xFF;
+        }
+        freqs = null;
+      }
+      docs[size] = doc;
+      maxFreq = Math.max(maxFreq, freq);
+      if (freqs != null) {
+        freqs[size] = (byte) freq;
+      } else {
+        wideFreqs[size] = freq;
+      }
+      size++;
+    }
+
+    void trim() {
+      if (docs == null) {
+        docs = new int[0];
+        freqs = new byte[0];
+      } else if (size < docs.length) {
+        docs = java.util.Arrays.copyOf(docs, size);
+        if (freqs != null) {
+          freqs = java.util.Arrays.copyOf(freqs, size);
+        } else {
+          wideFreqs = java.util.Arrays.copyOf(wideFreqs, size);
+        }
+      }
+    }
+
+    int freq(int i) {
+      return freqs != null ? freqs[i] & 0xFF : wideFreqs[i];
+    }
+  }
+
+  /**
+   * One thread's scratch space. Two paths: postings in arrays go block at a time (searchBlocks);
+   * otherwise (postings read from the index, or a field where a match could score 0) a score and a
+   * match bit per document, both cleared as the hits are read out.
+   */
+  private final class Workspace {
+    // The general path's score per document and match bits (made on its first use).
+    double[] acc;
+    long[] matched;
+    final Map<String, TermsEnum[]> enums = new HashMap<>();
+    final TermsEnum[] found = new TermsEnum[leaves.length];
+    PostingsEnum postings;
+    long[] keys = new long[64];
+    float[] heapScores = new float[16];
+    int[] heapDocs = new int[16];
+
+    Hits search(String text, Field[] fields, int k, int[] rank) throws IOException {
+      boolean blocks = blockPath;
+      for (Field field : fields) {
+        blocks &= field.postings != null && !field.zeroPartsPossible;
+      }
+      if (blocks) {
+        return searchBlocks(text, fields, k, rank);
+      }
+      Map<String, Integer> counts = analyze(text);
+      if (acc == null) {
+        acc = new double[maxDoc];
+        matched = new long[(maxDoc + 63) >>> 6];
+      }
+      for (Field field : fields) {
+        add(field, counts);
+      }
+      int[] docs;
+      float[] scores;
+      if (k <= HEAP_MAX_HITS) {
+        int size = select(k, rank);
+        docs = new int[size];
+        scores = new float[size];
+        // Pop the heap, worst first, into the back of the arrays: best first, ties by id ascending.
+        for (int i = size - 1; i >= 0; i--) {
+          docs[i] = heapDocs[0];
+          scores[i] = heapScores[0];
+          heapScores[0] = heapScores[i];
+          heapDocs[0] = heapDocs[i];
+          siftDown(0, i, rank);
+        }
+      } else {
+        // Many hits: one long key per document (score descending, then id ascending), the best k
+        // selected, then sorted.
+        int count = keys(rank);
+        int size = Math.min(k, count);
+        if (size < count) {
+          selectSmallest(keys, count, size);
+        }
+        java.util.Arrays.sort(keys, 0, size);
+        docs = new int[size];
+        scores = new float[size];
+        int[] byRank = docByRank;
+        for (int i = 0; i < size; i++) {
+          docs[i] = byRank[(int) keys[i]];
+          scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
+        }
+      }
+      adjustTies(scores);
+      return new Hits(docs, scores);
+    }
+
+
+    // ---- the path for postings in arrays: block at a time -----------------------------------------
+    // The documents are taken BLOCK at a time: every query term adds its parts for the block into a
+    // score array of the block's size (in the CPU's cache however large the corpus), then the block's
+    // scores are read for the best hits and cleared. A matched document scores above 0 (Field's
+    // zeroPartsPossible), so no document is marked: an unmatched one scores 0 and never enters.
+    final org.apache.lucene.util.BytesRefBuilder tokenBytes = new org.apache.lucene.util.BytesRefBuilder();
+    Postings[] termPostings = new Postings[16];
+    Field[] termFields = new Field[16];
+    int[] termCounts = new int[16];
+    float[] termWeights = new float[16];
+    byte[][] termNorms = new byte[16][];
+    float[][] termCaches = new float[16][];
+    int[] termPos = new int[16];
+    float[] termBounds = new float[16];
+    Integer[] byBound = new Integer[0];
+    double[] boundSums = new double[17];
+    int[] candidates = new int[0];
+    double[] blockAcc;
+    int[] heapRanks = new int[16];
+
+    private Hits searchBlocks(String text, Field[] fields, int k, int[] rank) throws IOException {
+      int terms = resolveTerms(text, fields);
+      for (int t = 0; t < terms; t++) {
+        Postings p = termPostings[t];
+        Field field = termFields[t];
+        int count = termCounts[t];
+        // boost * idf, the boost being the count; NaN marks the precomputed parts (count 1)
+        float weight = (float) count * field.idf(p.docFreq);
+        boolean unit = count == 1 && p.unitParts != null;
+        termWeights[t] = unit ? Float.NaN : weight;
+        // the largest part the term can add (a part grows with freq * cache[norm])
+        termBounds[t] = unit ? p.maxUnitPart : weight - weight / (1f + p.maxFreq * field.maxCache);
+        termNorms[t] = field.norms;
+        termCaches[t] = field.cache;
+        termPos[t] = 0;
+      }
+      int blockSize = Math.min(blockDocs, Math.max(1, maxDoc));
+      if (blockAcc == null) {
+        blockAcc = new double[blockSize];
+      }
+      boolean heap = k <= HEAP_MAX_HITS;
+      int size = 0; // heap: entries in use (sentinels included); keys: keys collected
+      if (heap) {
+        if (heapDocs.length < k) {
+          heapDocs = new int[k];
+          heapScores = new float[k];
+          heapRanks = new int[k];
+        }
+        // k sentinels: score 0 and rank -1 rank below every matched document, and no unmatched one
+        // (score 0, rank >= 0) gets past them.
+        java.util.Arrays.fill(heapDocs, 0, k, -1);
+        java.util.Arrays.fill(heapScores, 0, k, 0f);
+        java.util.Arrays.fill(heapRanks, 0, k, -1);
+        size = k;
+      } else if (keys.length < KEYS_KEPT * (long) k + blockSize) {
+        keys = new long[(int) Math.min(Integer.MAX_VALUE - 8, KEYS_KEPT * (long) k + blockSize)];
+      }
+      double[] acc = blockAcc;
+      bar = Long.MAX_VALUE;
+      // MaxScore (Turtle and Flood): the terms by their largest part, and the sums of those bounds
+      // over the weakest terms first. Once the best k so far score theta, a document holding only
+      // terms whose bounds sum below theta cannot enter: a block then scores only the documents
+      // some other ("essential") term holds, and finds the weaker terms' postings for those alone.
+      if (byBound.length < terms) {
+        byBound = new Integer[Math.max(terms, 2 * byBound.length)];
+        boundSums = new double[byBound.length + 1];
+      }
+      for (int t = 0; t < terms; t++) {
+        byBound[t] = t;
+      }
+      final float[] bounds = termBounds;
+      java.util.Arrays.sort(byBound, 0, terms, (x, y) -> Float.compare(bounds[x], bounds[y]));
+      for (int t = 0; t < terms; t++) {
+        boundSums[t + 1] = boundSums[t] + bounds[byBound[t]];
+      }
+      if (candidates.length < blockSize) {
+        candidates = new int[blockSize];
+      }
+      for (int lo = 0; lo < maxDoc; lo += blockSize) {
+        int hi = Math.min(maxDoc, lo + blockSize);
+        int weak = weakTerms(terms, heap ? heapScores[0] : barScore());
+        if (weak > 0) {
+          size = pruneBlock(acc, lo, hi, terms, weak, heap, k, size, rank);
+          if (!heap && size > KEYS_KEPT * (long) k) {
+            selectSmallest(keys, size, k);
+            size = k;
+            bar = keys[k - 1];
+          }
+          continue;
+        }
+        boolean any = false;
+        for (int t = 0; t < terms; t++) {
+          Postings p = termPostings[t];
+          int[] docs = p.docs;
+          int i = termPos[t];
+          if (i == docs.length || docs[i] >= hi) {
+            continue;
+          }
+          any = true;
+          int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+          float weight = termWeights[t];
+          if (weight != weight) { // NaN: the term's precomputed parts
+            addParts(acc, lo, docs, p.unitParts, i, end);
+          } else if (p.freqs != null) {
+            addWeighted(acc, lo, docs, p.freqs, i, end, weight, termNorms[t], termCaches[t]);
+          } else {
+            addWeighted(acc, lo, docs, p.wideFreqs, i, end, weight, termNorms[t], termCaches[t]);
+          }
+          termPos[t] = end;
+        }
+        if (!any) {
+          continue;
+        }
+        if (heap) {
+          offerBlock(acc, lo, hi - lo, k, rank);
+        } else {
+          size = keyBlock(acc, lo, hi - lo, size, rank);
+          if (size > KEYS_KEPT * (long) k) {
+            selectSmallest(keys, size, k);
+            size = k;
+            bar = keys[k - 1]; // the k-th best so far: only a better key can be among the best k
+          }
+        }
+      }
+      int[] docs;
+      float[] scores;
+      if (heap) {
+        int real = 0;
+        for (int i = 0; i < k; i++) {
+          real += heapDocs[i] >= 0 ? 1 : 0;
+        }
+        docs = new int[real];
+        scores = new float[real];
+        // Pop the heap, worst first (sentinels first), into the back: best first, ties by id ascending.
+        for (int i = k - 1; i >= 0; i--) {
+          if (i < real) {
+            docs[i] = heapDocs[0];
+            scores[i] = heapScores[0];
+          }
+          heapDocs[0] = heapDocs[i];
+          heapScores[0] = heapScores[i];
+          heapRanks[0] = heapRanks[i];
+          siftDownRanked(0, i);
+        }
+      } else {
+        int kept = Math.min(k, size);
+        if (kept < size) {
+          selectSmallest(keys, size, kept);
+        }
+        java.util.Arrays.sort(keys, 0, kept);
+        docs = new int[kept];
+        scores = new float[kept];
+        int[] byRank = docByRank;
+        for (int i = 0; i < kept; i++) {
+          docs[i] = byRank[(int) keys[i]];
+          scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
+        }
+      }
+      adjustTies(scores);
+      return new Hits(docs, scores);
+    }
+
+    long bar; // the keys path: a key must be below this to be kept
+
+    /**
+     * The query's distinct terms found in each field, with their counts, into termPostings,
+     * termFields and termCounts (AnalyzerUtils.analyze and BagOfWordsQueryGenerator's counting, each
+     * token looked up by its UTF-8 bytes as Lucene's Term holds them, no String made); returns how
+     * many. A term no field holds adds nothing and is dropped here.
+     */
+    private int resolveTerms(String text, Field[] fields) throws IOException {
+      int terms = 0;
+      java.util.IdentityHashMap<Postings, Integer> seen = null; // past 32 terms: no linear search
+      try (TokenStream stream = analyzer.tokenStream(null, new StringReader(text))) {
+        CharTermAttribute term = stream.addAttribute(CharTermAttribute.class);
+        stream.reset();
+        while (stream.incrementToken()) {
+          if (term.length() == 0) {
+            continue;
+          }
+          tokenBytes.copyChars(term.buffer(), 0, term.length());
+          BytesRef key = tokenBytes.get();
+          for (Field field : fields) {
+            Postings p = field.postings.get(key);
+            if (p == null || p.docs.length == 0) {
+              continue;
+            }
+            int at = -1;
+            if (seen != null) {
+              Integer known = seen.get(p);
+              at = known == null ? -1 : known;
+            } else {
+              for (int t = 0; t < terms; t++) {
+                if (termPostings[t] == p) {
+                  at = t;
+                  break;
+                }
+              }
+            }
+            if (at >= 0) {
+              termCounts[at]++;
+              continue;
+            }
+            if (terms == termPostings.length) {
+              grow(2 * terms);
+            }
+            termPostings[terms] = p;
+            termFields[terms] = field;
+            termCounts[terms] = 1;
+            terms++;
+            if (seen == null && terms > 32) {
+              seen = new java.util.IdentityHashMap<>();
+              for (int t = 0; t < terms; t++) {
+                seen.put(termPostings[t], t);
+              }
+            } else if (seen != null) {
+              seen.put(p, terms - 1);
+            }
+          }
+        }
+        stream.end();
+      }
+      return terms;
+    }
+
+    private void grow(int size) {
+      termPostings = java.util.Arrays.copyOf(termPostings, size);
+      termFields = java.util.Arrays.copyOf(termFields, size);
+      termCounts = java.util.Arrays.copyOf(termCounts, size);
+      termWeights = java.util.Arrays.copyOf(termWeights, size);
+      termNorms = java.util.Arrays.copyOf(termNorms, size);
+      termCaches = java.util.Arrays.copyOf(termCaches, size);
+      termPos = java.util.Arrays.copyOf(termPos, size);
+      termBounds = java.util.Arrays.copyOf(termBounds, size);
+    }
+
+    /** The score of the bar (the k-th best key so far), or 0 while fewer than k are known. */
+    private float barScore() {
+      return bar == Long.MAX_VALUE ? 0f : Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (bar >>> 32));
+    }
+
+    /**
+     * How many of the weakest terms (byBound order) cannot lift a document to {@code theta} on their
+     * own: their bounds' sum, with room for rounding, stays below the float just under theta, so
+     * such a document's float score is below theta (not even a tie).
+     */
+    private int weakTerms(int terms, float theta) {
+      double below = Math.nextDown(theta);
+      int weak = 0;
+      while (weak < terms && boundSums[weak + 1] * (1 + 1e-9) < below) {
+        weak++;
+      }
+      return weak;
+    }
+
+    /**
+     * One block with its {@code weak} weakest terms pruned: the other terms' postings add their parts
+     * and name the candidates (a document's first part finds its score at 0), the weak terms add
+     * theirs to the candidates only (each list walked forward by galloping), then the candidates are
+     * offered and their scores cleared. Returns the keys path's new key count.
+     */
+    private int pruneBlock(double[] acc, int lo, int hi, int terms, int weak, boolean heap, int k, int size, int[] rank) {
+      int found = 0;
+      int[] cand = candidates;
+      for (int o = weak; o < terms; o++) {
+        int t = byBound[o];
+        Postings p = termPostings[t];
+        int[] docs = p.docs;
+        int i = termPos[t];
+        int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        float weight = termWeights[t];
+        byte[] norms = termNorms[t];
+        float[] cache = termCaches[t];
+        for (; i < end; i++) {
+          int j = docs[i] - lo;
+          if (acc[j] == 0) {
+            cand[found++] = j;
+          }
+          acc[j] += part(p, i, weight, norms, cache);
+        }
+        termPos[t] = end;
+      }
+      if (found > 1) {
+        java.util.Arrays.sort(cand, 0, found);
+      }
+      for (int o = 0; o < weak; o++) {
+        int t = byBound[o];
+        Postings p = termPostings[t];
+        int[] docs = p.docs;
+        int i = termPos[t];
+        int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        float weight = termWeights[t];
+        byte[] norms = termNorms[t];
+        float[] cache = termCaches[t];
+        if (found == 0) {
+          // nothing to add to
+        } else if ((long) found * 16 < end - i) {
+          // few candidates for many postings: find each candidate's posting
+          for (int c = 0; c < found && i < end; c++) {
+            int target = lo + cand[c];
+            i = gallop(docs, i, target);
+            if (i < end && docs[i] == target) {
+              acc[cand[c]] += part(p, i, weight, norms, cache);
+            }
+          }
+        } else if (weight != weight) {
+          addToCandidates(acc, lo, docs, p.unitParts, i, end);
+        } else {
+          for (; i < end; i++) {
+            int j = docs[i] - lo;
+            if (acc[j] != 0) {
+              acc[j] += part(p, i, weight, norms, cache);
+            }
+          }
+        }
+        termPos[t] = end;
+      }
+      for (int c = 0; c < found; c++) {
+        int j = cand[c];
+        double a = acc[j];
+        acc[j] = 0;
+        float score = (float) a;
+        int r = rank[lo + j];
+        if (heap) {
+          if (score > heapScores[0] || (score == heapScores[0] && r < heapRanks[0])) {
+            heapDocs[0] = lo + j;
+            heapScores[0] = score;
+            heapRanks[0] = r;
+            siftDownRanked(0, k);
+          }
+        } else {
+          long key = ((long) (POSITIVE_INFINITY_BITS - Float.floatToIntBits(score)) << 32) | r;
+          if (key < bar) {
+            keys[size++] = key;
+          }
+        }
+      }
+      return size;
+    }
+
+    /** Adds precomputed parts of postings [from, to) to the documents already scored (the candidates). */
+    private void addToCandidates(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+      for (int i = from; i < to; i++) {
+        int j = docs[i] - lo;
+        double a = acc[j];
+        if (a != 0) {
+          acc[j] = a + parts[i];
+        }
+      }
+    }
+
+    /** Posting i's part: precomputed (weight NaN) or computed as Lucene does. */
+    private float part(Postings p, int i, float weight, byte[] norms, float[] cache) {
+      if (weight != weight) {
+        return p.unitParts[i];
+      }
+      return weight - weight / (1f + p.freq(i) * cache[norms[p.docs[i]] & 0xFF]);
+    }
+
+
+    /** Adds a term's precomputed parts of postings [from, to) into the block's scores. */
+    private void addParts(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+      for (int i = from; i < to; i++) {
+        acc[docs[i] - lo] += parts[i];
+      }
+    }
+
+    /** Adds a term's parts of postings [from, to) into the block's scores, computed as Lucene does. */
+    private void addWeighted(
+        double[] acc, int lo, int[] docs, byte[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        acc[doc - lo] += weight - weight / (1f + (freqs[i] & 0xFF) * cache[norms[doc] & 0xFF]);
+      }
+    }
+
+    private void addWeighted(
+        double[] acc, int lo, int[] docs, int[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        acc[doc - lo] += weight - weight / (1f + freqs[i] * cache[norms[doc] & 0xFF]);
+      }
+    }
+
+    /** Offers the block's documents to the heap of k (its root the worst), clearing their scores. */
+    private void offerBlock(double[] acc, int lo, int len, int k, int[] rank) {
+      float rootScore = heapScores[0];
+      int rootRank = heapRanks[0];
+      for (int j = 0; j < len; j++) {
+        double a = acc[j];
+        // a double below the root's score rounds to a float at most equal to it: only a document
+        // at or above it needs the exact test
+        if (a >= rootScore) {
+          float score = (float) a;
+          int r = rank[lo + j];
+          if (score > rootScore || (score == rootScore && r < rootRank)) {
+            heapDocs[0] = lo + j;
+            heapScores[0] = score;
+            heapRanks[0] = r;
+            siftDownRanked(0, k);
+            rootScore = heapScores[0];
+            rootRank = heapRanks[0];
+          }
+        }
+      }
+      java.util.Arrays.fill(acc, 0, len, 0d); // one pass, vectorised
+    }
+
+    /** Appends the sort keys of the block's matched documents below the bar, clearing their scores. */
+    private int keyBlock(double[] acc, int lo, int len, int size, int[] rank) {
+      long[] out = keys;
+      long limit = bar;
+      for (int j = 0; j < len; j++) {
+        double a = acc[j];
+        acc[j] = 0;
+        long key = ((long) (POSITIVE_INFINITY_BITS - Float.floatToIntBits((float) a)) << 32) | rank[lo + j];
+        out[size] = key;
+        size += a != 0 && key < limit ? 1 : 0;
+      }
+      return size;
+    }
+
+    /** Heap sift on (score, rank) pairs kept beside the docs (sentinels have rank -1). */
+    private void siftDownRanked(int i, int size) {
+      while (true) {
+        int child = 2 * i + 1;
+        if (child >= size) {
+          return;
+        }
+        if (child + 1 < size && worseRanked(child + 1, child)) {
+          child++;
+        }
+        if (!worseRanked(child, i)) {
+          return;
+        }
+        float s = heapScores[i];
+        heapScores[i] = heapScores[child];
+        heapScores[child] = s;
+        int d = heapDocs[i];
+        heapDocs[i] = heapDocs[child];
+        heapDocs[child] = d;
+        int r = heapRanks[i];
+        heapRanks[i] = heapRanks[child];
+        heapRanks[child] = r;
+        i = child;
+      }
+    }
+
+    /** Whether heap entry i ranks below entry j: lower score, or equal score and a later id. */
+    private boolean worseRanked(int i, int j) {
+      float si = heapScores[i];
+      float sj = heapScores[j];
+      return si < sj || (si == sj && heapRanks[i] > heapRanks[j]);
+    }
+
+    /**
+     * Adds one field's part of every query term into the scores and marks the documents matched (no
+     * branch per posting: a first part adds to 0).
+     */
+    private void add(Field field, Map<String, Integer> counts) throws IOException {
+      double[] sums = acc;
+      long[] marks = matched;
+      float[] cache = field.cache;
+      byte[] norms = field.norms;
+      TermsEnum[] termsEnums = field.postings == null ? termsEnums(field.name) : null;
+      for (Map.Entry<String, Integer> entry : counts.entrySet()) {
+        BytesRef term = new BytesRef(entry.getKey());
+        Postings inMemory = null;
+        long docFreq = 0;
+        if (termsEnums == null) {
+          inMemory = field.postings.get(term);
+          docFreq = inMemory == null ? 0 : inMemory.docFreq;
+        } else {
+          for (int l = 0; l < leaves.length; l++) {
+            TermsEnum te = termsEnums[l];
+            found[l] = te != null && te.seekExact(term) ? te : null;
+            if (found[l] != null) {
+              docFreq += te.docFreq();
+            }
+          }
+        }
+        if (docFreq == 0) {
+          continue;
+        }
+        int count = entry.getValue();
+        float weight = (float) count * field.idf(docFreq); // boost * idf, the boost being the count
+        if (inMemory != null) {
+          int[] docs = inMemory.docs;
+          byte[] freqs = inMemory.freqs;
+          float[] parts = inMemory.unitParts;
+          if (count == 1 && parts != null) {
+            for (int i = 0; i < docs.length; i++) {
+              int doc = docs[i];
+              sums[doc] += parts[i];
+              marks[doc >>> 6] |= 1L << doc;
+            }
+          } else if (freqs != null) {
+            for (int i = 0; i < docs.length; i++) {
+              int doc = docs[i];
+              sums[doc] += weight - weight / (1f + (freqs[i] & 0xFF) * cache[norms[doc] & 0xFF]);
+              marks[doc >>> 6] |= 1L << doc;
+            }
+          } else {
+            int[] wide = inMemory.wideFreqs;
+            for (int i = 0; i < docs.length; i++) {
+              int doc = docs[i];
+              sums[doc] += weight - weight / (1f + wide[i] * cache[norms[doc] & 0xFF]);
+              marks[doc >>> 6] |= 1L << doc;
+            }
+          }
+          continue;
+        }
+        for (int l = 0; l < leaves.length; l++) {
+          if (found[l] == null) {
+            continue;
+          }
+          int base = leaves[l].docBase;
+          Bits live = leaves[l].reader().getLiveDocs();
+          PostingsEnum pe = found[l].postings(postings, PostingsEnum.FREQS);
+          postings = pe;
+          for (int d = pe.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = pe.nextDoc()) {
+            if (live != null && !live.get(d)) {
+              continue;
+            }
+            int doc = base + d;
+            sums[doc] += weight - weight / (1f + pe.freq() * cache[norms[doc] & 0xFF]);
+            marks[doc >>> 6] |= 1L << doc;
+          }
+        }
+      }
+    }
+
+    private TermsEnum[] termsEnums(String field) throws IOException {
+      TermsEnum[] out = enums.get(field);
+      if (out == null) {
+        out = new TermsEnum[leaves.length];
+        for (int l = 0; l < leaves.length; l++) {
+          Terms terms = leaves[l].reader().terms(field);
+          out[l] = terms == null ? null : terms.iterator();
+        }
+        enums.put(field, out);
+      }
+      return out;
+    }
+
+    /** The best {@code k} matched documents into the heap (worst at the root), the scores cleared; returns how many. */
+    private int select(int k, int[] rank) {
+      if (heapDocs.length < k) {
+        heapDocs = new int[k];
+        heapScores = new float[k];
+      }
+      int size = 0;
+      for (int w = 0; w < matched.length; w++) {
+        long word = matched[w];
+        if (word == 0) {
+          continue;
+        }
+        matched[w] = 0;
+        for (; word != 0; word &= word - 1) {
+          int doc = (w << 6) + Long.numberOfTrailingZeros(word);
+          float score = (float) acc[doc];
+          acc[doc] = 0;
+          if (size < k) {
+            heapDocs[size] = doc;
+            heapScores[size] = score;
+            siftUp(size++, rank);
+          } else if (k > 0 && (score > heapScores[0] || (score == heapScores[0] && rank[doc] < rank[heapDocs[0]]))) {
+            heapDocs[0] = doc;
+            heapScores[0] = score;
+            siftDown(0, size, rank);
+          }
+        }
+      }
+      return size;
+    }
+
+    /** Every matched document's sort key into {@code keys} (score descending, then id ascending), the scores cleared; returns how many. */
+    private int keys(int[] rank) {
+      int count = 0;
+      for (int w = 0; w < matched.length; w++) {
+        long word = matched[w];
+        if (word == 0) {
+          continue;
+        }
+        matched[w] = 0;
+        if (keys.length < count + 64) {
+          keys = java.util.Arrays.copyOf(keys, Math.max(count + 64, 2 * keys.length));
+        }
+        for (; word != 0; word &= word - 1) {
+          int doc = (w << 6) + Long.numberOfTrailingZeros(word);
+          float score = (float) acc[doc];
+          acc[doc] = 0;
+          if (!(score >= 0)) {
+            throw new IllegalStateException("BM25 score " + score + " for document " + doc);
+          }
+          keys[count++] = ((long) (POSITIVE_INFINITY_BITS - Float.floatToIntBits(score)) << 32) | rank[doc];
+        }
+      }
+      return count;
+    }
+
+    /** Whether heap entry i ranks below entry j (lower score, or equal score and a later id). */
+    private boolean worse(int i, int j, int[] rank) {
+      float si = heapScores[i];
+      float sj = heapScores[j];
+      return si < sj || (si == sj && rank[heapDocs[i]] > rank[heapDocs[j]]);
+    }
+
+    private void siftUp(int i, int[] rank) {
+      while (i > 0) {
+        int parent = (i - 1) >>> 1;
+        if (!worse(i, parent, rank)) {
+          return;
+        }
+        swap(i, parent);
+        i = parent;
+      }
+    }
+
+    private void siftDown(int i, int size, int[] rank) {
+      while (true) {
+        int child = 2 * i + 1;
+        if (child >= size) {
+          return;
+        }
+        if (child + 1 < size && worse(child + 1, child, rank)) {
+          child++;
+        }
+        if (!worse(child, i, rank)) {
+          return;
+        }
+        swap(i, child);
+        i = child;
+      }
+    }
+
+    private void swap(int i, int j) {
+      float s = heapScores[i];
+      heapScores[i] = heapScores[j];
+      heapScores[j] = s;
+      int d = heapDocs[i];
+      heapDocs[i] = heapDocs[j];
+      heapDocs[j] = d;
+    }
+  }
+
+  /** The query's distinct terms and their counts, as AnalyzerUtils.analyze + BagOfWordsQueryGenerator. */
+  private Map<String, Integer> analyze(String text) throws IOException {
+    Map<String, Integer> counts = new HashMap<>();
+    try (TokenStream stream = analyzer.tokenStream(null, new StringReader(text))) {
+      CharTermAttribute term = stream.addAttribute(CharTermAttribute.class);
+      stream.reset();
+      while (stream.incrementToken()) {
+        if (term.length() > 0) {
+          counts.merge(term.toString(), 1, Integer::sum);
+        }
+      }
+      stream.end();
+    }
+    return counts;
+  }
+
+  /** The first index from {@code from} on whose value in ascending {@code a} is at least {@code key}. */
+  static int gallop(int[] a, int from, int key) {
+    int n = a.length;
+    if (from >= n || a[from] >= key) {
+      return from;
+    }
+    int step = 1;
+    int lo = from; // a[lo] < key
+    int hi = from + 1;
+    while (hi < n && a[hi] < key) {
+      lo = hi;
+      step <<= 1;
+      hi = lo + step;
+    }
+    return lowerBound(a, lo + 1, Math.min(hi, n), key);
+  }
+
+  /** The first index in {@code a[from..to)} (ascending) whose value is at least {@code key}. */
+  static int lowerBound(int[] a, int from, int to, int key) {
+    int lo = from;
+    int hi = to;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (a[mid] < key) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  /** Moves the {@code k} smallest of {@code a[0..n)} (all distinct) into {@code a[0..k)}: Wirth's selection. */
+  static void selectSmallest(long[] a, int n, int k) {
+    int target = k - 1;
+    int lo = 0;
+    int hi = n - 1;
+    while (lo < hi) {
+      long pivot = a[target];
+      int i = lo;
+      int j = hi;
+      do {
+        while (a[i] < pivot) {
+          i++;
+        }
+        while (pivot < a[j]) {
+          j--;
+        }
+        if (i <= j) {
+          long t = a[i];
+          a[i] = a[j];
+          a[j] = t;
+          i++;
+          j--;
+        }
+      } while (i <= j);
+      if (j < target) {
+        lo = i;
+      }
+      if (target < i) {
+        hi = j;
+      }
+    }
+  }
+
+  /** io.anserini.rerank.lib.ScoreTiesAdjusterReranker.rerank, on one query's scores in rank order. */
+  static void adjustTies(float[] scores) {
     int dup = 0;
-    for (int i = 0; i < hits.length; i++) {
-      scores[i] = (float) (Math.round(hits[i].score * 1e4d) / 1e4d);
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = (float) (Math.round(scores[i] * 1e4d) / 1e4d);
       if (i == 0 || scores[i - 1] - scores[i] > 1e-4f) {
         dup = 0;
       } else {
@@ -187,7 +1392,6 @@ public final class BatchSearch {
         scores[i] -= 1e-6f * dup;
       }
     }
-    return scores;
   }
 
   private static List<String> splitLines(byte[] utf8) {
