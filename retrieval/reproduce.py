@@ -109,11 +109,13 @@ def command_for_system(
     else:
         base, options = split_spec(system.spec)
         # options with their own flags go to the flags; the rest (hits, index, ...) stay in the spec
-        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype")}
+        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype", "backend")}
         argv += ["--system", join_spec(base, kept)]
         if family == "reranker":
             argv += ["--first-stage", system.first_stage.spec, "--depth", str(system.depth)]
         argv += ["--dtype", recorded_dtype or system.dtype]
+        if family == "dense" and getattr(system, "backend", "torch") != "torch":
+            argv += ["--backend", system.backend]
         revision, why = _model_revision(system, recorded_revision)
         flag, more = _revision_flag(revision, system.info)
         argv += flag

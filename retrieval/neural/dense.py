@@ -24,9 +24,11 @@ import numpy as np
 
 from ..beir import BeirDataset
 from ..cache import MANIFEST, Cache, atomic_write_bytes, atomic_write_json
-from ..errors import UnknownSystem
+from ..errors import RetrievalError, UnknownSystem
 from ..run import Run
 from . import registry
+from .exported import RECIPE_VERSION, parse_backend
+from .exported import availability as backend_availability
 from .model_system import ModelSystem, doc_text, int_option, join_spec, model_options, spec_options
 
 EMBEDDINGS_CODE_VERSION = 1
@@ -224,11 +226,21 @@ class DenseRetriever(ModelSystem):
         hits: int = DEFAULT_HITS,
         index: str = "exact",
         chunk_size: int = DEFAULT_CHUNK,
+        backend: str | None = None,
         **model_options: Any,
     ) -> None:
         if index not in INDEXES:
             raise UnknownSystem(f"{info.spec}: index must be one of {INDEXES}, not {index!r}")
         super().__init__(info, **model_options)
+        self.backend_info = parse_backend(backend, info.spec)
+        self.backend = self.backend_info.name  # torch, onnx, onnx-int8, openvino, openvino-int8
+        if self.backend_info.exported:
+            from .dense_model import check_exported_options
+
+            try:
+                check_exported_options(self.backend_info, self.device_option, self.dtype_option)
+            except RetrievalError as exc:
+                raise UnknownSystem(f"{info.spec}: {exc}") from None
         self.hits = int(hits)
         self.index = index
         self.chunk_size = int(chunk_size)
@@ -238,6 +250,7 @@ class DenseRetriever(ModelSystem):
                 "hits": hits if hits != DEFAULT_HITS else None,
                 "index": index if index != "exact" else None,
                 "revision": self.revision_option or None,
+                "backend": self.backend if self.backend_info.exported else None,
             },
         )
         self.label = f"{info.id} (dense, {info.params_millions:g}M)"
@@ -247,10 +260,16 @@ class DenseRetriever(ModelSystem):
     def _is_t5(self) -> bool:
         return "t5" in self.info.hf_id.lower()
 
+    @property
+    def device(self) -> str:
+        """An exported backend runs on the CPU whatever the machine has."""
+        return "cpu" if self.backend_info.exported else super().device
+
     def model_key(self) -> dict[str, Any]:
-        """What changes the document vectors (the embeddings cache key)."""
+        """What changes the document vectors (the embeddings cache key); an exported backend adds its name, its
+        precision and the export recipe (the torch backend adds nothing, so its keys are what they always were)."""
         i = self.info
-        return {
+        key = {
             "model": i.hf_id,
             "revision": self.revision,
             "pooling": i.pooling,
@@ -259,6 +278,18 @@ class DenseRetriever(ModelSystem):
             "document_prompt": i.document_prompt,
             "dtype": self.dtype,
         }
+        if self.backend_info.exported:
+            key.update(backend=self.backend_info.runtime, precision=self.backend_info.precision, export_recipe=RECIPE_VERSION)
+        return key
+
+    def availability(self) -> tuple[bool, str]:
+        ok, why = super().availability()
+        if ok and self.backend_info.exported:
+            ready, missing = backend_availability(self.backend_info)
+            if not ready:
+                return False, missing
+            why += f"; runs through {self.backend}"
+        return ok, why
 
     def key_parts(self) -> dict[str, Any]:
         return {
@@ -282,7 +313,7 @@ class DenseRetriever(ModelSystem):
         if self._encoder is None:
             from .dense_model import DenseEncoder
 
-            self._encoder = DenseEncoder.from_pretrained(self.info.id, **self.load_options(cache))
+            self._encoder = DenseEncoder.from_pretrained(self.info.id, backend=self.backend, **self.load_options(cache))
         return self._encoder
 
     def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
@@ -335,5 +366,6 @@ def parse_dense(spec: str, **options: Any) -> DenseRetriever:
         hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec),
         index=str(opts.get("index", "exact")),
         chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec),
+        backend=opts.get("backend") or None,
         **model_options(opts, spec),
     )
