@@ -7,11 +7,16 @@ A dense system's ``backend`` option (``--backend`` on ``run``) picks how its tra
 ``onnx``                  ONNX Runtime, float32; the graph fused for its CPU kernels (attention, layer norms, GELU)
 ``onnx-int8``             the same graph with int8 linear layers: weights int8 per output channel, activations
                           quantised per batch as it runs (``onnxruntime.quantization.quantize_dynamic``), the
-                          embedding tables left in float32
+                          embedding tables left in float32; no calibration
 ``openvino``              OpenVINO, float32 (asked for explicitly: on CPUs with bfloat16 OpenVINO would pick it)
-``openvino-int8``         OpenVINO with int8 linear weights per output channel; the CPU plugin quantises their
-                          inputs as it runs (``DYNAMIC_QUANTIZATION_GROUP_SIZE``), everything else in float32
+``openvino-int8``         OpenVINO with int8 matrix products and static activation ranges (NNCF post-training
+                          quantisation, transformer preset, calibrated on :func:`calibration_texts`, the same for
+                          every dataset); what is left in floating point runs in float32
 ========================  ==========================================================================================
+
+Why these two int8 recipes: OpenVINO's CPU plugin ran a dynamically quantised model's matrix products in float32
+here (AMD EPYC, AVX-512 VNNI: ``FullyConnectedCompressed`` on ``brgemm_avx512_f32`` kernels), so its int8 needs
+static ranges; ONNX Runtime's dynamic int8 needs no calibration and is what sentence-transformers offers for ONNX.
 
 Only the transformer (the SentenceTransformer's first module: token ids in, token vectors out) is exported;
 pooling, any dense projection and normalisation stay the sentence-transformers modules they are, so a
@@ -20,14 +25,14 @@ backend changes how the token vectors are computed and nothing else. Tokenising 
 
 The models are built once per model into the cache (kind ``exported-model``), keyed by the model id, its
 revision, the checksum of its folder (weights, tokenizer, config), the backend, the ONNX opset, this module's
-recipe version and the versions of the tools that build them; nothing is downloaded: the export starts from
-the safetensors weights already loaded. Each step is its own entry: the plain ONNX export (``format: onnx-plain``),
-then what each backend runs, made from it. Before a model is committed to the cache it is checked against the
-torch model on :data:`CHECK_TEXTS` (short, long past the model's maximum length, non-ASCII; one at a time and
-as one padded batch): the pooled vectors of a float32 model within :data:`FLOAT32_TOLERANCE` (max abs
-difference), of an int8 model each with cosine at least :data:`INT8_MIN_COSINE` and on average
-:data:`INT8_MEAN_COSINE`. A model that fails is not
-kept and the error says by how much it missed; the numbers of a model that passes are in its manifest.
+recipe version, the versions of the tools that build them and (int8 with static ranges) the checksum of the
+calibration texts; nothing is downloaded: the export starts from the safetensors weights already loaded. Each
+step is its own entry: the plain ONNX export (``format: onnx-plain``), then what each backend runs, made from it.
+Before a model is committed to the cache it is checked against the torch model on :data:`CHECK_TEXTS` (short,
+long past the model's maximum length, non-ASCII; one at a time and as one padded batch): the pooled vectors of a
+float32 model within :data:`FLOAT32_TOLERANCE` (max abs difference), of an int8 model each with cosine at least
+:data:`INT8_MIN_COSINE` and on average :data:`INT8_MEAN_COSINE`. A model that fails is not kept and the error
+says by how much it missed; the numbers of a model that passes are in its manifest.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ FLOAT32_TOLERANCE = 1e-4
 # mixed batch of CHECK_TEXTS, 0.98-0.996 alone; its SciFact nDCG@10 is within 0.002 of float32's)
 INT8_MIN_COSINE = 0.95
 INT8_MEAN_COSINE = 0.99
-OPENVINO_GROUP_SIZE = 32  # activations quantised per 32 input features (the CPU plugin's default, pinned here)
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "calibration_texts.txt"
 MAX_EXPORT_BYTES = 1_900_000_000  # one ONNX protobuf holds at most 2 GB; larger models are not exported
 
 CHECK_TEXTS = (
@@ -94,7 +99,12 @@ BACKENDS: dict[str, Backend] = {
 }
 DEFAULT_BACKEND = "torch"
 # the packages each runtime needs: import name -> pip requirement (pinned in requirements.txt)
-_NEEDS = {"onnx": {"onnx": "onnx", "onnxruntime": "onnxruntime"}, "openvino": {"onnx": "onnx", "openvino": "openvino"}}
+_NEEDS = {
+    "onnx": {"onnx": "onnx", "onnxruntime": "onnxruntime"},
+    "onnx-int8": {"onnx": "onnx", "onnxruntime": "onnxruntime"},
+    "openvino": {"onnx": "onnx", "openvino": "openvino"},
+    "openvino-int8": {"onnx": "onnx", "openvino": "openvino", "nncf": "nncf"},
+}
 
 
 def parse_backend(name: str | None, spec: str = "") -> Backend:
@@ -110,7 +120,7 @@ def missing_packages(backend: Backend) -> list[str]:
     """The pip requirements ``backend`` needs that are not installed (nothing is imported to find out)."""
     import importlib.util
 
-    return [pip for module, pip in _NEEDS.get(backend.runtime, {}).items() if importlib.util.find_spec(module) is None]
+    return [pip for module, pip in _NEEDS.get(backend.name, {}).items() if importlib.util.find_spec(module) is None]
 
 
 def availability(backend: Backend) -> tuple[bool, str]:
@@ -181,7 +191,7 @@ def _openvino_config(backend: Backend, threads: int) -> dict[str, Any]:
         "INFERENCE_NUM_THREADS": threads,
         "NUM_STREAMS": 1,
         "PERFORMANCE_HINT": "LATENCY",
-        "DYNAMIC_QUANTIZATION_GROUP_SIZE": OPENVINO_GROUP_SIZE if backend.precision == "int8" else 0,
+        "DYNAMIC_QUANTIZATION_GROUP_SIZE": 0,  # no run-time quantisation: int8 comes from the model's own ranges
     }
 
 
@@ -234,15 +244,16 @@ def _first_module(st: Any):
     return first, model
 
 
-def _tool_versions(runtime: str) -> dict[str, str]:
+def _tool_versions(fmt: str) -> dict[str, str]:
     from importlib import metadata
 
-    names = ["torch", "onnx"] + (["onnxruntime"] if runtime == "onnx" else ["openvino"] if runtime == "openvino" else [])
-    return {n: metadata.version(n) for n in names}
+    names = ["torch", "onnx", *_NEEDS.get(fmt, {}).values()]
+    return {n: metadata.version(n) for n in dict.fromkeys(names)}
 
 
-def export_key(cache: Any, *, model: str, revision: str, folder_sha256: str, max_length: int, fmt: str, runtime: str):
+def export_key(cache: Any, *, model: str, revision: str, folder_sha256: str, max_length: int, fmt: str):
     """The cache key of one exported model (``fmt``: ``onnx-plain`` for the plain export, else a backend name)."""
+    extra = {"calibration_sha256": calibration_sha256()} if fmt == "openvino-int8" else {}
     return cache.key(
         "exported-model",
         model=model,
@@ -252,7 +263,8 @@ def export_key(cache: Any, *, model: str, revision: str, folder_sha256: str, max
         format=fmt,
         opset=OPSET,
         recipe=RECIPE_VERSION,
-        tools=_tool_versions(runtime),
+        tools=_tool_versions(fmt),
+        **extra,
     )
 
 
@@ -289,7 +301,7 @@ def build_exported(
 
     _first_module(st)
     parts = dict(model=model, revision=revision, folder_sha256=weights.folder_fingerprint(Path(folder)), max_length=max_length)
-    key = export_key(cache, **parts, fmt=backend.name, runtime=backend.runtime)
+    key = export_key(cache, **parts, fmt=backend.name)
     found = cache.lookup(key)
     if found is not None:
         return found
@@ -312,7 +324,7 @@ def plain_export(
 
     parts = dict(model=model, revision=revision, folder_sha256=weights.folder_fingerprint(Path(folder)), max_length=max_length)
     return cache.get_or_build(
-        export_key(cache, **parts, fmt="onnx-plain", runtime="torch"),
+        export_key(cache, **parts, fmt="onnx-plain"),
         lambda tmp: _build_plain(st, tmp / "model.onnx", max_length, backend),
         info={"model": model, "what": "plain ONNX export of the transformer (float32)"},
     )
@@ -435,49 +447,68 @@ def _build_onnx(st: Any, base, backend: Backend, max_length: int, tmp: Path) -> 
 
 
 def _build_openvino(st: Any, base, backend: Backend, max_length: int, tmp: Path) -> dict[str, Any]:
-    """OpenVINO IR from the plain export (float32 weights), int8 linear weights for ``openvino-int8``."""
+    """OpenVINO IR from the plain export: float32 weights for ``openvino``; for ``openvino-int8`` quantised by NNCF
+    with static activation ranges from :func:`calibration_texts`."""
     import openvino as ov
 
     started = time.time()
     # Core.read_model, not ov.convert_model: the converter (ovc) sends usage telemetry unless told not to
     model = ov.Core().read_model(str(base() / "model.onnx"))
-    compressed = compress_linear_weights(model) if backend.precision == "int8" else 0
+    info: dict[str, Any] = {}
+    if backend.precision == "int8":
+        model, info = quantize_static(model, st, max_length)
     ov.save_model(model, str(tmp / "model.xml"), compress_to_fp16=False)
     del model
     tolerance, min_cos = (None, INT8_MIN_COSINE) if backend.precision == "int8" else (FLOAT32_TOLERANCE, None)
     run, _ = _openvino_runner(tmp / "model.xml", backend, default_threads())
     check = check_model(st, run, tolerance, min_cos, max_length)
-    return {"int8_matmuls": compressed, "build_seconds": round(time.time() - started, 3), "check": check}
+    return {**info, "build_seconds": round(time.time() - started, 3), "check": check}
 
 
-def compress_linear_weights(model: Any) -> int:
-    """Replace every float32 constant weight of a MatMul in an OpenVINO model by int8 values times a float32 scale
-    per output channel (symmetric, ``round(w / scale)``, ``scale = max |w| / 127``): the decompression pattern the
-    CPU plugin runs as an int8 matrix product with its inputs quantised as it goes. Returns how many it replaced."""
-    import openvino as ov
-    from openvino import opset13 as ops
+def calibration_texts() -> list[str]:
+    """The texts whose activations set an int8 model's static ranges (``retrieval/data/calibration_texts.txt``:
+    passages and queries of many kinds, written for this project; the same for every dataset)."""
+    lines = CALIBRATION_FILE.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
 
-    count = 0
-    for node in model.get_ordered_ops():
-        if node.get_type_name() != "MatMul":
-            continue
-        weight = node.input_value(1)
-        const = weight.get_node()
-        if const.get_type_name() != "Constant" or const.get_element_type() != ov.Type.f32:
-            continue
-        values = const.get_data()
-        if values.ndim != 2:
-            continue
-        transpose_b = bool(node.get_attributes().get("transpose_b", False))
-        axis = 1 if transpose_b else 0  # reduce over the input features: one scale per output channel
-        scale = np.max(np.abs(values), axis=axis, keepdims=True).astype(np.float32) / 127.0
-        scale[scale == 0] = 1.0
-        q = np.clip(np.rint(values / scale), -127, 127).astype(np.int8)
-        decompressed = ops.multiply(ops.convert(ops.constant(q, ov.Type.i8), ov.Type.f32), ops.constant(scale, ov.Type.f32))
-        node.input(1).replace_source_output(decompressed.output(0))
-        count += 1
-    model.validate_nodes_and_infer_types()
-    return count
+
+def calibration_sha256() -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(calibration_texts()).encode("utf-8")).hexdigest()
+
+
+def _nncf():
+    """nncf, with its usage telemetry off (it would send events to Google Analytics from the user's machine; its
+    switch is the ``NNCF_CI`` variable, read when it is first imported, and the module-level object after that)."""
+    saved = os.environ.get("NNCF_CI")
+    os.environ["NNCF_CI"] = "1"
+    try:
+        import nncf
+        from nncf.telemetry import decorator, wrapper
+    finally:
+        if saved is None:
+            os.environ.pop("NNCF_CI", None)
+        else:
+            os.environ["NNCF_CI"] = saved
+    stub = wrapper.NNCFTelemetryStub()
+    wrapper.telemetry = decorator.telemetry = stub  # in case nncf was imported before, without the switch
+    return nncf
+
+
+def quantize_static(model: Any, st: Any, max_length: int) -> tuple[Any, dict[str, Any]]:
+    """``model`` (OpenVINO, float32) with int8 matrix products: NNCF post-training quantisation (its transformer
+    preset: SmoothQuant, then per-channel symmetric weights and per-tensor activation ranges measured on
+    :func:`calibration_texts`, one text per batch, as sentence-transformers' own static OpenVINO export does)."""
+    nncf = _nncf()
+    names = [i.get_any_name() for i in model.inputs]
+    items = []
+    for text in calibration_texts():
+        enc = st.tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
+        items.append({n: np.asarray(enc[n], dtype=np.int64) for n in names})
+    with _quiet():
+        quantized = nncf.quantize(model, nncf.Dataset(items), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(items))
+    return quantized, {"calibration_texts": len(items), "calibration_sha256": calibration_sha256()}
 
 
 @contextlib.contextmanager
@@ -501,13 +532,15 @@ class ExportCheckFailed(RetrievalError):
 
 
 def check_model(
-    st: Any, run: Any, tolerance: float | None, min_cosine: float | None, max_length: int, texts: Sequence[str] = CHECK_TEXTS
+    st: Any, run: Any, tolerance: float | None, min_cosine: float | None, max_length: int, texts: Sequence[str] | None = None
 ) -> dict[str, float]:
     """Pooled vectors of ``run`` (features -> token vectors) against the torch model ``st`` on ``texts``, one at a
     time and as one padded batch: raises :class:`ExportCheckFailed` past ``tolerance`` (max abs difference) or
     under ``min_cosine`` (or :data:`INT8_MEAN_COSINE` on average); returns the worst numbers and the mean cosine."""
     import torch
 
+    if texts is None:  # an int8 model is not held to the empty text (special tokens only: far from any calibrated range)
+        texts = CHECK_TEXTS if min_cosine is None else tuple(t for t in CHECK_TEXTS if t.strip())
     worst_diff, worst_cos, cosines = 0.0, 1.0, []
     batches = [[t] for t in texts] + [list(texts)]
     for batch in batches:
