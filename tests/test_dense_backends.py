@@ -277,3 +277,20 @@ def test_nncf_is_loaded_without_its_telemetry():
     from nncf.telemetry import decorator, wrapper
 
     assert isinstance(decorator.telemetry, wrapper.NNCFTelemetryStub) and nncf.quantize
+
+
+@pytest.mark.slow  # encodes SciFact (5,183 documents) once per backend, a few minutes each on 2 cores
+@pytest.mark.parametrize("backend", ["onnx-int8", "openvino-int8"])
+def test_int8_backend_keeps_scifact_ndcg_within_0005_of_float32(backend, scifact, session_cache):
+    """The acceptance line of the int8 backends: SciFact test nDCG@10 within 0.005 of the torch float32 run, queries
+    encoded by the same backend."""
+    from retrieval.evaluate import evaluate
+
+    _needs_minilm()
+    _needs(backend)
+    qrels = scifact.qrels("test")
+    base = evaluate(get_run(scifact, "test", parse_system(SPEC, device="cpu"), cache=session_cache), qrels)
+    run = get_run(scifact, "test", parse_system(SPEC, backend=backend), cache=session_cache)
+    got = evaluate(run, qrels)
+    assert len(run.qids) == 300 and run.depth() == 1000
+    assert abs(got.mean["nDCG@10"] - base.mean["nDCG@10"]) <= 0.005
