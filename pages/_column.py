@@ -307,8 +307,11 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
         return st.caption(f"No run of this system on {data.esc(ds_name)} here. {data.esc(judging.read_only())}")
     eta, how = builds.estimate(ds_name, split, spec)
     said = f"about {text.format_seconds(eta)} ({how})" if eta is not None else (how or "unknown")
+    system = data.choice(spec).system
+    faster = system is not None and len(system.build_choices().get("backend", ())) > 1
     st.info(
         f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {data.esc(said)}."
+        + (" Data & runs → Build a run can run it exported (ONNX Runtime, OpenVINO), faster on a CPU." if faster else "")
     )
     st.button(
         "Build the run now",

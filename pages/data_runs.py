@@ -125,6 +125,9 @@ def build_section() -> None:
     spec = c3.selectbox("System", specs, format_func=lambda s: f"{data.display_name(s)} ({s})", key="w_b_spec")
     folder = _models.session_folders().get(spec)
     system = data.system_for(spec, folder)
+    if system is not None and system.build_choices():
+        spec = builds.pick_choices(system, "w_b_")
+        system = data.system_for(spec, folder)
     ok, message = system.availability() if system is not None else (False, data.choice(spec).message)
     if folder:
         st.caption(f"Uses the local folder `{folder}` (model_path) given above.")

@@ -29,6 +29,7 @@ def _add_data_args(p: argparse.ArgumentParser, split: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .judgements.commands import add_parser as add_judgements_parser
     from .judgements.commands import add_qrels_args
+    from .neural.exported import BACKENDS
 
     parser = argparse.ArgumentParser(prog="python -m retrieval", description="Retrieval runs and evaluation on BEIR.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: fp32 on CPU, half precision on CUDA)")
+    p.add_argument(
+        "--backend",
+        default=None,
+        choices=list(BACKENDS),
+        help="dense systems: how the model runs (default torch); onnx / openvino (float32) and their -int8 forms run "
+        "an exported model on the CPU, built once into the cache",
+    )
     p.add_argument("--model-path", type=Path, default=None, help="local model folder (safetensors) instead of the hub")
     p.add_argument("--revision", default=None, help="model revision on the Hugging Face hub (default: the registry's)")
     p.add_argument(
@@ -238,10 +246,15 @@ def cmd_run(args) -> int:
         "device": args.device,
         "batch_size": args.batch_size,
         "dtype": args.dtype,
+        "backend": args.backend,
         "model_path": str(args.model_path) if args.model_path else None,
         "revision": args.revision,
     }
     systems = [parse_system(s, **options) for s in args.system]
+    if args.backend not in (None, "torch") and not any(getattr(s, "family", "") == "dense" for s in systems):
+        raise RetrievalError(
+            "--backend applies to dense systems (--system dense:<model>); a dense first stage takes it in its spec"
+        )
     if getattr(args, "ray", None) is not None:
         from .parallel import attach, executor_for
 

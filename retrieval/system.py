@@ -77,6 +77,17 @@ class System:
     def display_name(self) -> str:
         return self.label or self.spec
 
+    def build_choices(self) -> dict[str, tuple[str, ...]]:
+        """Spec options a user may pick when building a run, each with its values, the default first (e.g. a dense
+        model's ``backend``). Default: none."""
+        return {}
+
+    def spec_with(self, picked: Mapping[str, str]) -> str:
+        """This system's spec with ``picked`` build choices (:meth:`build_choices`) set; a default drops its option."""
+        if picked:
+            raise UnknownSystem(f"{self.spec} takes no build choices ({', '.join(picked)})")
+        return self.spec
+
     @property
     def parameters(self) -> float | None:
         """Parameters of the model, in millions (``None`` for a system without a neural model)."""

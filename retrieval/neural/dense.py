@@ -25,9 +25,11 @@ import numpy as np
 
 from ..beir import BeirDataset
 from ..cache import MANIFEST, Cache, atomic_write_bytes, atomic_write_json
-from ..errors import UnknownSystem
+from ..errors import RetrievalError, UnknownSystem
 from ..run import Run
 from . import registry
+from .exported import BACKENDS, RECIPE_VERSION, parse_backend
+from .exported import availability as backend_availability
 from .model_system import ModelSystem, doc_text, int_option, join_spec, model_options, spec_options
 
 EMBEDDINGS_CODE_VERSION = 1
@@ -251,11 +253,21 @@ class DenseRetriever(ModelSystem):
         hits: int = DEFAULT_HITS,
         index: str = "exact",
         chunk_size: int = DEFAULT_CHUNK,
+        backend: str | None = None,
         **model_options: Any,
     ) -> None:
         if index not in INDEXES:
             raise UnknownSystem(f"{info.spec}: index must be one of {INDEXES}, not {index!r}")
         super().__init__(info, **model_options)
+        self.backend_info = parse_backend(backend, info.spec)
+        self.backend = self.backend_info.name  # torch, onnx, onnx-int8, openvino, openvino-int8
+        if self.backend_info.exported:
+            from .dense_model import check_exported_options
+
+            try:
+                check_exported_options(self.backend_info, self.device_option, self.dtype_option)
+            except RetrievalError as exc:
+                raise UnknownSystem(f"{info.spec}: {exc}") from None
         self.hits = int(hits)
         self.index = index
         self.chunk_size = int(chunk_size)
@@ -265,19 +277,27 @@ class DenseRetriever(ModelSystem):
                 "hits": hits if hits != DEFAULT_HITS else None,
                 "index": index if index != "exact" else None,
                 "revision": self.revision_option or None,
+                "backend": self.backend if self.backend_info.exported else None,
             },
         )
-        self.label = f"{info.id} (dense, {info.params_millions:g}M)"
+        how = f", {self.backend}" if self.backend_info.exported else ""
+        self.label = f"{info.id} (dense, {info.params_millions:g}M{how})"
         self._encoder = None
 
     # ---- identity ---------------------------------------------------------------------------
     def _is_t5(self) -> bool:
         return "t5" in self.info.hf_id.lower()
 
+    @property
+    def device(self) -> str:
+        """An exported backend runs on the CPU whatever the machine has."""
+        return "cpu" if self.backend_info.exported else super().device
+
     def model_key(self) -> dict[str, Any]:
-        """What changes the document vectors (the embeddings cache key)."""
+        """What changes the document vectors (the embeddings cache key); an exported backend adds its name, its
+        precision and the export recipe (the torch backend adds nothing, so its keys are what they always were)."""
         i = self.info
-        return {
+        key = {
             "model": i.hf_id,
             "revision": self.revision,
             "pooling": i.pooling,
@@ -286,6 +306,18 @@ class DenseRetriever(ModelSystem):
             "document_prompt": i.document_prompt,
             "dtype": self.dtype,
         }
+        if self.backend_info.exported:
+            key.update(backend=self.backend_info.runtime, precision=self.backend_info.precision, export_recipe=RECIPE_VERSION)
+        return key
+
+    def availability(self) -> tuple[bool, str]:
+        ok, why = super().availability()
+        if ok and self.backend_info.exported:
+            ready, missing = backend_availability(self.backend_info)
+            if not ready:
+                return False, missing
+            why += f"; runs through {self.backend}"
+        return ok, why
 
     def key_parts(self) -> dict[str, Any]:
         return {
@@ -345,9 +377,18 @@ class DenseRetriever(ModelSystem):
 
         return explain_dense(dataset, self, query, docid, cache=cache)
 
+    def build_choices(self) -> dict[str, tuple[str, ...]]:
+        """The backends this machine can run (their packages installed), torch first."""
+        return {"backend": tuple(name for name, b in BACKENDS.items() if backend_availability(b)[0])}
+
+    def load_options(self, cache: Cache | None = None) -> dict[str, Any]:
+        """:meth:`ModelSystem.load_options` and the backend (an exported one is built into ``cache``)."""
+        return dict(super().load_options(cache), backend=self.backend)
+
     def reproduce_args(self, *, recorded=None) -> tuple[list[str], list[str]]:
-        """The model's flags (spec, ``--dtype``, ``--revision`` or a note on where the weights came from)."""
-        return self._model_args([], recorded)
+        """The model's flags (spec, ``--backend`` when exported, ``--dtype``, ``--revision`` or a note on where the
+        weights came from)."""
+        return self._model_args(["--backend", self.backend] if self.backend_info.exported else [], recorded)
 
     def corpus_embeddings(self, dataset: BeirDataset, *, cache: Cache, progress: bool = True):
         return corpus_embeddings(
@@ -399,5 +440,6 @@ def parse_dense(spec: str, **options: Any) -> DenseRetriever:
         hits=int_option(opts, "hits", DEFAULT_HITS, 1, 100_000, spec),
         index=str(opts.get("index", "exact")),
         chunk_size=int_option(opts, "chunk_size", DEFAULT_CHUNK, 1, 1 << 20, spec),
+        backend=opts.get("backend") or None,
         **model_options(opts, spec),
     )

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RetrievalError
 from . import weights
 from .batching import token_batches
 from .cpu_kernels import check_cpu_dtype
 from .device import dtype_name, resolve_device, resolve_dtype, torch_dtype
+from .exported import sentence_vectors
 
 
 class DenseEncoder:
@@ -46,11 +48,12 @@ class DenseEncoder:
         device: str | None = None,
         batch_tokens: int | None = None,
         pipeline: bool = True,
+        exported: Any = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
-        self.backend = "transformers" if tokenizer is not None else "sentence-transformers"
-        if self.backend == "sentence-transformers" and not hasattr(model, "encode"):
+        self.kind = "transformers" if tokenizer is not None else "sentence-transformers"  # what ``model`` is
+        if self.kind == "sentence-transformers" and not hasattr(model, "encode"):
             raise TypeError("DenseEncoder needs a SentenceTransformer, or a transformers model together with its tokenizer")
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be mean or cls, not {pooling!r}")
@@ -60,9 +63,15 @@ class DenseEncoder:
         self.document_prompt = document_prompt
         self.batch_size = int(batch_size)
         self.batch_tokens = batch_tokens  # transformers backend: padded tokens per batch (None: rows only)
-        self.pipeline = bool(pipeline) and (self.backend == "transformers" or hasattr(model, "preprocess"))
+        # the transformer through an exported model (retrieval.neural.exported): backend onnx, openvino, ... ; the
+        # SentenceTransformer's other modules (pooling, normalisation) run as they are
+        self.exported = exported
+        self.backend = exported.backend.name if exported is not None else "torch"
+        if exported is not None and self.kind != "sentence-transformers":
+            raise TypeError("an exported model runs inside a SentenceTransformer (its pooling and other modules)")
+        self.pipeline = exported is not None or (bool(pipeline) and (self.kind == "transformers" or hasattr(model, "preprocess")))
         self._rust: tuple[int | None, Any] = (None, None)  # (max_length, its Rust tokenizer): _rust_tokenizer
-        if self.backend == "sentence-transformers":
+        if self.kind == "sentence-transformers":
             if max_length:
                 model.max_seq_length = int(max_length)
             self.max_length = int(model.max_seq_length)
@@ -86,36 +95,63 @@ class DenseEncoder:
         revision: str | None = None,
         cache: Any = None,
         progress: bool = False,
+        backend: str | None = None,
     ) -> DenseEncoder:
-        """Load by registry id / Hugging Face id (through the loading order) or from a local folder."""
+        """Load by registry id / Hugging Face id (through the loading order) or from a local folder.
+
+        ``backend`` (:data:`retrieval.neural.exported.BACKENDS`): ``torch`` (default) or an exported model on the
+        CPU in float32 (``onnx``, ``openvino``) or int8 (``onnx-int8``, ``openvino-int8``), built into ``cache``
+        from these weights the first time and checked against them."""
+        from . import exported as exp
         from . import weights
 
+        chosen = exp.parse_backend(backend)
+        if chosen.exported:
+            ok, why = exp.availability(chosen)
+            if not ok:
+                raise RetrievalError(why)
         path, info = weights.model_folder(
             name_or_path, "dense", model_path=model_path, revision=revision, cache=cache, progress=progress
         )
-        dev = resolve_device(device)
-        dt = resolve_dtype(dtype, dev, t5=_is_t5(path))
+        if chosen.exported:
+            dev, dt = check_exported_options(chosen, device, dtype)
+        else:
+            dev = resolve_device(device)
+            dt = resolve_dtype(dtype, dev, t5=_is_t5(path))
         st = load_sentence_transformer(str(path), dev, dt, info.pooling if info else "mean", bool(info and info.normalize))
         if normalize is None:
             normalize = info.normalize if info else any(type(m).__name__ == "Normalize" for m in st)
+        max_length = info.max_length if info else None
+        runner = None
+        if chosen.exported:
+            runner = exp.exported_model(
+                st,
+                path,
+                chosen,
+                model=info.hf_id if info else str(path),
+                revision=revision or (info.revision if info else ""),
+                max_length=int(max_length or st.max_seq_length),
+                cache=cache,
+            )
         return cls(
             st,
             normalize=normalize,
             query_prompt=info.query_prompt if info else "",
             document_prompt=info.document_prompt if info else "",
-            max_length=info.max_length if info else None,
+            max_length=max_length,
             batch_size=batch_size or (128 if dev.startswith("cuda") else 32),
+            exported=runner,
         )
 
     @property
     def dim(self) -> int:
-        if self.backend == "sentence-transformers":
+        if self.kind == "sentence-transformers":
             return int(self.model.get_embedding_dimension())
         return int(self.model.config.hidden_size)
 
     @property
     def dtype(self) -> str:
-        model = self.model if self.backend == "transformers" else self.model[0].model
+        model = self.model if self.kind == "transformers" else self.model[0].model
         return dtype_name(next(model.parameters()).dtype)
 
     # ---- encoding -------------------------------------------------------------------------
@@ -192,7 +228,7 @@ class DenseEncoder:
         cuda = str(self.device).startswith("cuda")
         batches = (
             self._transformers_batches(texts, order, prompt, bs)
-            if self.backend == "transformers"
+            if self.kind == "transformers"
             else self._st_batches(texts, order, prompt, bs)
         )
         done: list[tuple[list[int], Any]] = []
@@ -243,7 +279,7 @@ class DenseEncoder:
                 yield [idx[j] for j in batch], ({k: v.pin_memory() for k, v in tensors.items()} if pin else tensors)
 
     def _tokenizer(self):
-        return self.tokenizer if self.backend == "transformers" else self.model.tokenizer
+        return self.tokenizer if self.kind == "transformers" else self.model.tokenizer
 
     def _token_ids(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]] | None]:
         """Token ids (special tokens added, truncated at ``max_length``, unpadded) and token type ids when the
@@ -307,7 +343,9 @@ class DenseEncoder:
         """float32 vectors (on the model's device) of one padded batch."""
         import torch
 
-        if self.backend == "sentence-transformers":
+        if self.exported is not None:
+            emb = sentence_vectors(self.model, features, self.exported(features))
+        elif self.kind == "sentence-transformers":
             emb = self.model(features)["sentence_embedding"].float()
         else:
             hidden = self.model(**features).last_hidden_state.float()  # pool in float32 whatever the compute dtype
@@ -322,7 +360,7 @@ class DenseEncoder:
 
     def _encode_batch(self, batch: list[str], prompt: str) -> np.ndarray:
         """One batch without the pipeline (``pipeline=False``): ``SentenceTransformer.encode`` or tokenise + forward."""
-        if self.backend == "sentence-transformers":
+        if self.kind == "sentence-transformers":
             emb = self.model.encode(
                 batch,
                 batch_size=len(batch),
@@ -339,6 +377,17 @@ class DenseEncoder:
         ).to(self.device)
         with torch.inference_mode():
             return self._forward(dict(enc)).cpu().numpy().astype(np.float32)
+
+
+def check_exported_options(backend: Any, device: str | None, dtype: str | None) -> tuple[str, str]:
+    """``("cpu", "float32")``: where an exported backend runs; a request for another device or dtype raises."""
+    if device not in (None, "", "auto") and str(device).strip().lower() != "cpu":
+        raise RetrievalError(f"backend {backend.name} runs on the CPU, not {device!r}: leave out --device or use --device cpu")
+    if dtype not in (None, "", "auto") and resolve_dtype(dtype, "cpu") != "float32":
+        raise RetrievalError(
+            f"backend {backend.name} computes in {backend.precision}, not {dtype!r}: leave out --dtype or use --dtype float32"
+        )
+    return "cpu", "float32"
 
 
 def prefetch(items: Iterator[Any], *, depth: int = 4) -> Iterator[Any]:

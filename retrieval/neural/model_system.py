@@ -132,6 +132,16 @@ class ModelSystem(System):
             cache=cache,
         )
 
+    def spec_with(self, picked: Mapping[str, str]) -> str:
+        """The spec with ``picked`` build choices set, a choice's default (its first value) dropped from the spec."""
+        offered = self.build_choices()
+        unknown = [k for k in picked if k not in offered or picked[k] not in offered[k]]
+        if unknown:
+            raise UnknownSystem(f"{self.spec}: no build choice {', '.join(f'{k}={picked.get(k)!r}' for k in unknown)}")
+        base, options = split_spec(self.spec)
+        options.update({k: None if v == offered[k][0] else v for k, v in picked.items()})
+        return join_spec(base, options)
+
     def availability(self) -> tuple[bool, str]:
         return weights.availability(self.info, model_path=self.model_path, revision=self.revision_option)
 
@@ -183,7 +193,7 @@ class ModelSystem(System):
         recorded = recorded or {}
         base, options = split_spec(self.spec)
         # options with their own flags go to the flags; the rest (hits, index, ...) stay in the spec
-        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype")}
+        kept = {k: v for k, v in options.items() if k not in ("first_stage", "depth", "revision", "dtype", "backend")}
         argv = ["--system", join_spec(base, kept), *extra, "--dtype", recorded.get("dtype") or self.dtype]
         revision, notes = _model_revision(self, recorded.get("revision"))
         flag, more = _revision_flag(revision, self.info)
