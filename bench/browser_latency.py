@@ -543,6 +543,28 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
                 f"target p50 <= 250, p95 <= 500 ms: {'met' if met else 'missed'}" + (f"; {errs} failed clicks" if errs else ""),
             )
         )
+    # The first click of each kind in a server is the first use of what it shows there (e.g. "add a system" reads a
+    # run no click had shown): the slowest of those is the first-use stall a user meets (issue 30: <= 500 ms).
+    firsts = {who: {k: res["clicks"][(k, who)][0] for k in kinds if res["clicks"].get((k, who))} for who in names}
+    if firsts.get(ours):
+        worst = max(firsts[ours], key=firsts[ours].get)
+        theirs = max(firsts[base].values()) if base and firsts.get(base) else None
+        section.rows.append(
+            Row(
+                "browser",
+                f"first use: the slowest first click of a kind ({worst})",
+                f"{firsts[ours][worst]:.0f} ms",
+                f"{theirs:.0f} ms" if theirs else "-",
+                theirs / firsts[ours][worst] if theirs else None,
+                "speed-up (base/ours)",
+                "",
+                "target <= 500 ms: " + ("met" if firsts[ours][worst] <= 500 else "missed"),
+            )
+        )
+        for who in names:
+            section.lines.append(
+                f"first click of each kind, {who}: " + ", ".join(f"{k} {v:.0f} ms" for k, v in firsts[who].items())
+            )
     for key, what in (("cold", "first visit: empty browser cache"), ("cold_returning", "returning: browser cache warm")):
         for who in names:
             if res[key].get(who):
@@ -562,7 +584,7 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
                     c_base / c_ours if c_base else None,
                     "speed-up (base/ours)",
                     "",
-                    "target <= 4 s: " + ("met" if c_ours <= 4 else "missed"),
+                    "target <= 2 s: " + ("met" if c_ours <= 2 else "missed"),
                 )
             )
     for who in names:
@@ -591,7 +613,7 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
                 percentile(tb, 95) / percentile(t, 95) if tb else None,
                 "speed-up (base/ours)",
                 "",
-                f"target <= 1000 ms, no errors: {'met' if percentile(t, 95) <= 1000 and not e else 'missed'} ({e} errors)",
+                f"target <= 500 ms, no errors: {'met' if percentile(t, 95) <= 500 and not e else 'missed'} ({e} errors)",
             )
         )
     section.lines.append(
