@@ -132,3 +132,33 @@ def test_highest_variance_across_systems(j) -> None:
     values = pd.DataFrame({name: ev.per_query["nDCG@10"] for name, ev in evals.items()})
     assert frame["variance"].to_dict() == pytest.approx(values.var(axis=1, ddof=0).to_dict())
     assert len(highest_variance(evals, n=2)) == 2
+
+
+def test_one_query_holes_are_the_pools_holes_of_that_query(tiny_ds) -> None:  # noqa: F811
+    """Compare's per-query holes (a plain-Python path, asked at every rerun) equal the split-wide pandas path
+    (``holes(pool(...))``) restricted to the query, filled flags and order included, at several depths; random runs
+    with many equal weights check the order rule on ties."""
+    import random
+
+    from retrieval.judgements.pooling import holes, query_holes
+
+    official = tiny_ds.qrels("test")
+    rng = random.Random(3)
+    docs = [f"d{i}" for i in range(1, 12)]
+    runs = dict(RUNS)
+    for name in ("r1", "r2", "r3", "r4"):
+        runs[name] = _run(name, {q: rng.sample(docs, 8) for q in ("q1", "q2", "q3", "q4", "q9")})
+    filled = pd.DataFrame([("q1", "d5"), ("q2", "d4"), ("q9", "d7")], columns=["qid", "docid"])
+    for k in (1, 3, 10):
+        whole = holes(pool(runs, k), official, filled)
+        for qid in ("q1", "q2", "q3", "q4", "q9", "nope"):
+            one = query_holes(qid, runs, official, filled, k)
+            expected = whole[whole["qid"] == qid].reset_index(drop=True)
+            assert list(one.columns) == list(expected.columns)
+            assert one[["qid", "docid", "systems", "best_rank", "filled"]].equals(
+                expected[["qid", "docid", "systems", "best_rank", "filled"]].astype({"filled": bool})
+            ), (k, qid)
+            assert one["weight"].tolist() == pytest.approx(expected["weight"].tolist(), abs=1e-12)
+            assert one["ranks"].tolist() == expected["ranks"].tolist()
+    with pytest.raises(ValueError):
+        query_holes("q1", runs, official, None, 0)
