@@ -46,16 +46,16 @@ def tools(b, systems: list[str]) -> None:
 def holes(b) -> list:
     """The query's unjudged documents in the shown columns' top k that nobody judged yet, most useful first
     (``retrieval.judgements.pooling``: more systems, higher ranks first)."""
-    from retrieval.judgements.pooling import query_holes
+    from retrieval.judgements.pooling import ranked_holes
 
-    runs = {s: lk.run for s, lk in b.lookups.items() if lk is not None}
-    if not runs:
+    tops = {s: lk.top(b.qid, b.k) for s, lk in b.lookups.items() if lk is not None}
+    if not tops:
         return []
     official = data.dataset(b.ds_name).qrels(b.split)
     filled = [(b.qid, d) for d, items in b.items.items() if items]
     import pandas as pd
 
-    frame = query_holes(b.qid, runs, official, pd.DataFrame(filled, columns=["qid", "docid"]), b.k)
+    frame = ranked_holes(b.qid, tops, official, pd.DataFrame(filled, columns=["qid", "docid"]), b.k)
     return frame[~frame["filled"]].to_dict("records")
 
 

@@ -21,7 +21,7 @@ Everything here is a pure function of runs and judgements; the store (:mod:`.sto
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,16 +149,30 @@ def query_holes(qid: str, runs: Mapping[str, Run], official, filled: pd.DataFram
     """One query's holes (filled or not), in queue order: what Compare marks as unjudged in the shown columns."""
     # What holes(pool(...)) gives for this one query, without pandas' grouping (Compare asks at every rerun: that path
     # took a third of a rerun's time); the weights summed exactly (fsum), so the order does not depend on the run order.
+    rankings = {
+        name: zip(top["docid"].tolist(), top["rank"].tolist())
+        for name, run in runs.items()
+        for top in [run.for_query(str(qid), k)]
+    }
+    return ranked_holes(qid, rankings, official, filled, k)
+
+
+def ranked_holes(
+    qid: str, rankings: Mapping[str, Iterable[tuple]], official, filled: pd.DataFrame | None = None, k: int = 10
+) -> pd.DataFrame:
+    """:func:`query_holes` from each run's ranking of the query, ``(docid, rank, ...)`` in rank order (what a page
+    already holds for the columns it shows)."""
     qid = str(qid)
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     judged = set(official.for_query(qid))
     done = set() if filled is None or not len(filled) else {d for q, d in zip(filled["qid"], filled["docid"]) if str(q) == qid}
     ranks: dict[str, dict[str, int]] = {}
-    for name, run in runs.items():
-        top = run.for_query(qid, k)
-        for docid, rank in zip(top["docid"].tolist(), top["rank"].tolist()):
-            if rank <= k and str(docid) not in judged:
+    for name, ranking in rankings.items():
+        for docid, rank, *_ in ranking:
+            if rank > k:
+                break
+            if str(docid) not in judged:
                 ranks.setdefault(str(docid), {})[name] = int(rank)
     rows = [
         (qid, d, len(r), math.fsum(1.0 / math.log2(x + 1.0) for x in r.values()), min(r.values()), r, d in done)
