@@ -77,8 +77,8 @@ def estimate(ds_name: str, split: str, spec: str) -> tuple[float | None, str]:
 
 _CHOICE_HELP = {
     "backend": "How the model runs: torch as trained, or exported to ONNX Runtime / OpenVINO on the CPU (float32, or "
-    "int8: several times faster, nDCG@10 within 0.005 on SciFact). Another backend is another run, kept beside the "
-    "torch one."
+    "int8: several times faster; an int8 model that strays from the torch one is refused). Another backend is another "
+    "run, kept beside the torch one."
 }
 
 
