@@ -634,19 +634,25 @@ public final class BatchSearch {
       } else {
         // Many hits: one long key per document (score descending, then id ascending), the best k
         // selected, then sorted.
-        int count = keys(rank);
-        int size = Math.min(k, count);
-        if (size < count) {
-          selectSmallest(keys, count, size);
-        }
-        java.util.Arrays.sort(keys, 0, size);
-        docs = new int[size];
-        scores = new float[size];
-        int[] byRank = docByRank;
-        for (int i = 0; i < size; i++) {
-          docs[i] = byRank[(int) keys[i]];
-          scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
-        }
+        return bestOfKeys(keys(rank), k);
+      }
+      adjustTies(scores);
+      return new Hits(docs, scores);
+    }
+
+    /** The best k of the first {@code count} sort keys, decoded to doc numbers and scores, ties adjusted. */
+    private Hits bestOfKeys(int count, int k) {
+      int size = Math.min(k, count);
+      if (size < count) {
+        selectSmallest(keys, count, size);
+      }
+      java.util.Arrays.sort(keys, 0, size);
+      int[] docs = new int[size];
+      float[] scores = new float[size];
+      int[] byRank = docByRank;
+      for (int i = 0; i < size; i++) {
+        docs[i] = byRank[(int) keys[i]];
+        scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
       }
       adjustTies(scores);
       return new Hits(docs, scores);
@@ -798,18 +804,7 @@ public final class BatchSearch {
           siftDownRanked(0, i);
         }
       } else {
-        int kept = Math.min(k, size);
-        if (kept < size) {
-          selectSmallest(keys, size, kept);
-        }
-        java.util.Arrays.sort(keys, 0, kept);
-        docs = new int[kept];
-        scores = new float[kept];
-        int[] byRank = docByRank;
-        for (int i = 0; i < kept; i++) {
-          docs[i] = byRank[(int) keys[i]];
-          scores[i] = Float.intBitsToFloat(POSITIVE_INFINITY_BITS - (int) (keys[i] >>> 32));
-        }
+        return bestOfKeys(size, k);
       }
       adjustTies(scores);
       return new Hits(docs, scores);
