@@ -220,3 +220,52 @@ def test_frame_for_the_split(j) -> None:
     assert frame["grade"].tolist()[0] == 1 and frame["grade"].isna().tolist() == [False, True]
     assert frame["cant_tell"].tolist() == [False, True] and frame["stale"].tolist() == [False, False]
     assert j.frame(judge="bob")["docid"].tolist() == ["d5"]
+
+
+def test_kept_reads_see_every_commit(j, db_url, tiny_ds) -> None:  # noqa: F811
+    """The app reads the shown query's judgements, notes and list names on every click. On SQLite a read is kept
+    until anything commits (this store, another store, another process) and then read again; on PostgreSQL every
+    read goes to the server."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import event
+
+    from .conftest import ROOT
+
+    statements = []
+    event.listen(j.db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert j.for_query("q1") == [] and j.lists() == [] and j.query_notes("q1") == []
+    j.set("q1", "d4", 2, judge="ann")  # this store writes
+    assert [x.grade for x in j.for_query("q1")] == [2] and j.lists() == []
+    statements.clear()
+    assert [x.grade for x in j.for_query("q1")] == [2] and j.lists() == []
+    assert (statements == []) == (j.db.backend == "sqlite"), statements  # kept on SQLite, read again on PostgreSQL
+
+    other = open_store(db_url).dataset(tiny_ds, "test")  # another store (its own connections)
+    other.set_query_note("q1", "hm", judge="bob")
+    other.create_list("later", ["q1"])
+    assert [n.text for n in j.query_notes("q1")] == ["hm"] and j.lists() == ["later"]
+    assert j.noted_queries() == ["q1"]
+
+    # another process: one read-then-write round of tests.judgements_worker ("a" writes grade 0)
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.judgements_worker",
+        "race",
+        db_url,
+        str(tiny_ds.path),
+        str(tiny_ds.cache.root),
+        "a",
+        "1",
+        "0",
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout.splitlines()[-1])["outcome"] == "applied", out.stderr
+    assert [(x.grade, x.source) for x in j.for_query("q1")] == [(0, "a")]
+
+    mine = j.for_query("q1")
+    mine.clear()  # what a read returns is the caller's own
+    assert len(j.for_query("q1")) == 1
+    other.store.close()

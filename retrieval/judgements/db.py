@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,8 @@ class Database:
         self.read_only_reason = read_only_reason
         self.path = path
         self._write_engine = engine.execution_options(judgements_begin="BEGIN IMMEDIATE") if backend == "sqlite" else engine
+        self._watch: sqlite3.Connection | None = None  # change_token's own connection (never writes)
+        self._watch_lock = threading.Lock()
 
     def __repr__(self) -> str:
         mode = f"read-only: {self.read_only_reason}" if self.read_only else "read-write"
@@ -109,7 +112,31 @@ class Database:
         with self.engine.connect() as conn:
             return _current_revision(conn)
 
+    def change_token(self) -> int | None:
+        """A number that changes whenever anything commits to this database, another process included, read in a
+        few microseconds, so readers can keep what they read until it changes: SQLite's ``PRAGMA data_version`` on
+        a connection of its own that never writes (it counts the commits of every other connection). ``None``
+        where there is no such check (PostgreSQL, a database in memory, a connection that fails): read again."""
+        if self.backend != "sqlite" or self.path is None:
+            return None
+        with self._watch_lock:
+            try:
+                if self._watch is None:
+                    self._watch = _connect_ro(self.path)
+                return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                self._close_watch()
+                return None
+
+    def _close_watch(self) -> None:
+        if self._watch is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._watch.close()
+            self._watch = None
+
     def close(self) -> None:
+        with self._watch_lock:
+            self._close_watch()
         self.engine.dispose()
 
 

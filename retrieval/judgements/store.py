@@ -10,7 +10,7 @@ current value in the same transaction, so a process killed at any point leaves e
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -167,9 +167,24 @@ class DatasetJudgements:
         self.official: Qrels = dataset.qrels(split)
         self.scale = grade_scale(self.official)
         self.checksum = corpus_checksum(dataset)
+        self._reads: dict[tuple, tuple[int, tuple]] = {}
 
     def __repr__(self) -> str:
         return f"DatasetJudgements({self.name!r}, {self.split!r}, {self.store.where})"
+
+    def _kept(self, key: tuple, read: Callable[[], Iterable]) -> list:
+        """``read()`` as a new list, or what it gave for ``key`` the last time while nothing was committed to the
+        database since (:meth:`~.db.Database.change_token`, any process's commit counts). The app reads the shown
+        query's judgements, notes and the list names on every click; most clicks write nothing."""
+        token = self.db.change_token()
+        if token is None:
+            return list(read())
+        hit = self._reads.get(key)
+        if hit is None or hit[0] != token:
+            if len(self._reads) >= 256:
+                self._reads.clear()
+            hit = self._reads[key] = (token, tuple(read()))
+        return list(hit[1])
 
     @functools.cached_property
     def qids(self) -> frozenset[str]:
@@ -207,9 +222,13 @@ class DatasetJudgements:
         )
 
     def for_query(self, qid: str, judge: str | None = None) -> list[Judgement]:
-        """Current judgements of one query (every judge, or one), by docid then judge: one indexed read."""
+        """Current judgements of one query (every judge, or one), by docid then judge: one indexed read (none while
+        the database has not changed, :meth:`_kept`)."""
+        return self._kept(("for_query", str(qid), judge), lambda: self._for_query(str(qid), judge))
+
+    def _for_query(self, qid: str, judge: str | None) -> list[Judgement]:
         r = JudgementRow
-        stmt = select(r).where(r.dataset == self.name, r.qid == str(qid))
+        stmt = select(r).where(r.dataset == self.name, r.qid == qid)
         if judge is not None:
             stmt = stmt.where(r.judge == judge)
         with self.db.session() as s:
@@ -267,6 +286,10 @@ class DatasetJudgements:
     def version(self) -> tuple[int, int]:
         """``(current judgements, last history event)`` of this dataset and split: changes with every write (set,
         clear, or a refused one), read in one cheap query, so callers can keep what they computed until it does."""
+        count, last = self._kept(("version",), self._version)
+        return count, last
+
+    def _version(self) -> tuple[int, int]:
         r, e = JudgementRow, EventRow
         with self.db.session() as s:
             count = s.execute(select(func.count()).where(r.dataset == self.name, r.split == self.split)).scalar_one()
@@ -579,9 +602,12 @@ class DatasetJudgements:
 
     # ---- notes on queries ---------------------------------------------------------------------
     def query_notes(self, qid: str) -> list[QueryNote]:
+        return self._kept(("query_notes", str(qid)), lambda: self._query_notes(str(qid)))
+
+    def _query_notes(self, qid: str) -> list[QueryNote]:
         n = QueryNoteRow
         with self.db.session() as s:
-            rows = s.execute(select(n).where(n.dataset == self.name, n.qid == str(qid)).order_by(n.judge)).scalars().all()
+            rows = s.execute(select(n).where(n.dataset == self.name, n.qid == qid).order_by(n.judge)).scalars().all()
             return [QueryNote(r.dataset, r.qid, r.judge, r.text, utc(r.updated_at)) for r in rows]
 
     def query_note(self, qid: str, judge: str) -> QueryNote | None:
@@ -611,6 +637,9 @@ class DatasetJudgements:
 
     def noted_queries(self, judge: str | None = None) -> list[str]:
         """The computed list "my notes": the split's queries with a note (of ``judge``, or anyone), latest first."""
+        return self._kept(("noted_queries", judge), lambda: self._noted_queries(judge))
+
+    def _noted_queries(self, judge: str | None) -> list[str]:
         n = QueryNoteRow
         stmt = select(n.qid, func.max(n.updated_at).label("t")).where(n.dataset == self.name)
         if judge is not None:
@@ -621,6 +650,9 @@ class DatasetJudgements:
 
     # ---- saved query lists --------------------------------------------------------------------
     def lists(self) -> list[str]:
+        return self._kept(("lists",), self._lists)
+
+    def _lists(self) -> list[str]:
         q = QueryListRow
         with self.db.session() as s:
             return list(s.execute(select(q.name).where(q.dataset == self.name, q.split == self.split).order_by(q.name)).scalars())
