@@ -45,18 +45,15 @@ def tools(b, systems: list[str]) -> None:
 
 def holes(b) -> list:
     """The query's unjudged documents in the shown columns' top k that nobody judged yet, most useful first
-    (``retrieval.judgements.pooling``: more systems, higher ranks first)."""
-    from retrieval.judgements.pooling import ranked_holes
+    (``retrieval.judgements.pooling``: more systems, higher ranks first), as ``pooling.Hole`` rows."""
+    from retrieval.judgements.pooling import hole_rows
 
     tops = {s: lk.top(b.qid, b.k) for s, lk in b.lookups.items() if lk is not None}
     if not tops:
         return []
     official = data.dataset(b.ds_name).qrels(b.split)
-    filled = [(b.qid, d) for d, items in b.items.items() if items]
-    import pandas as pd
-
-    frame = ranked_holes(b.qid, tops, official, pd.DataFrame(filled, columns=["qid", "docid"]), b.k)
-    return frame[~frame["filled"]].to_dict("records")
+    done = {d for d, items in b.items.items() if items}
+    return [h for h in hole_rows(b.qid, tops, official, done, b.k) if not h.filled]
 
 
 def holes_panel(b, open_holes: list) -> None:
@@ -76,8 +73,8 @@ def holes_panel(b, open_holes: list) -> None:
         corpus = data.dataset(b.ds_name).corpus
         rows = []
         for n, hole in enumerate(open_holes, start=1):
-            others = tuple(columns.OtherRank(s, hole["ranks"].get(s), b.k) for s in b.lookups if b.lookups[s] is not None)
-            doc = columns.RankedDoc(n, hole["docid"], float(hole["weight"]), columns.relevance_badge(None), others)
+            others = tuple(columns.OtherRank(s, hole.ranks.get(s), b.k) for s in b.lookups if b.lookups[s] is not None)
+            doc = columns.RankedDoc(n, hole.docid, hole.weight, columns.relevance_badge(None), others)
             rj = RowJudging(b.scale, None, (), b.off)
             rows.append(
                 cards.compact_row_html(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -163,10 +164,39 @@ def ranked_holes(
     """:func:`query_holes` from each run's ranking of the query, ``(docid, rank, ...)`` in rank order (what a page
     already holds for the columns it shows)."""
     qid = str(qid)
+    done = set() if filled is None or not len(filled) else {d for q, d in zip(filled["qid"], filled["docid"]) if str(q) == qid}
+    rows = hole_rows(qid, rankings, official, done, k)
+    return pd.DataFrame(
+        {
+            "qid": pd.Series([qid] * len(rows), dtype=str),
+            "docid": pd.Series([r.docid for r in rows], dtype=str),
+            "systems": pd.Series([r.systems for r in rows], dtype="int64"),
+            "weight": pd.Series([r.weight for r in rows], dtype="float64"),
+            "best_rank": pd.Series([r.best_rank for r in rows], dtype="int64"),
+            "ranks": pd.Series([r.ranks for r in rows], dtype=object),
+            "filled": pd.Series([r.filled for r in rows], dtype=bool),
+        }
+    )
+
+
+class Hole(NamedTuple):
+    """One unjudged document of a query's pool: how many systems put it in their top k, its weight (the sum of
+    1/log2(rank+1) over them), its best rank, its rank per system and whether a user judged it."""
+
+    docid: str
+    systems: int
+    weight: float
+    best_rank: int
+    ranks: dict[str, int]
+    filled: bool
+
+
+def hole_rows(qid: str, rankings: Mapping[str, Iterable[tuple]], official, done: set[str], k: int = 10) -> list[Hole]:
+    """:func:`ranked_holes` as plain rows, ``done`` the docids a user judged (Compare asks at every click: building
+    the frame was most of that)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
-    judged = set(official.for_query(qid))
-    done = set() if filled is None or not len(filled) else {d for q, d in zip(filled["qid"], filled["docid"]) if str(q) == qid}
+    judged = set(official.for_query(str(qid)))
     ranks: dict[str, dict[str, int]] = {}
     for name, ranking in rankings.items():
         for docid, rank, *_ in ranking:
@@ -175,21 +205,11 @@ def ranked_holes(
             if str(docid) not in judged:
                 ranks.setdefault(str(docid), {})[name] = int(rank)
     rows = [
-        (qid, d, len(r), math.fsum(1.0 / math.log2(x + 1.0) for x in r.values()), min(r.values()), r, d in done)
+        Hole(d, len(r), math.fsum(1.0 / math.log2(x + 1.0) for x in r.values()), min(r.values()), r, d in done)
         for d, r in ranks.items()
     ]
-    rows.sort(key=lambda row: (-row[2], -row[3], row[4], row[1]))
-    return pd.DataFrame(
-        {
-            "qid": pd.Series([r[0] for r in rows], dtype=str),
-            "docid": pd.Series([r[1] for r in rows], dtype=str),
-            "systems": pd.Series([r[2] for r in rows], dtype="int64"),
-            "weight": pd.Series([r[3] for r in rows], dtype="float64"),
-            "best_rank": pd.Series([r[4] for r in rows], dtype="int64"),
-            "ranks": pd.Series([r[5] for r in rows], dtype=object),
-            "filled": pd.Series([r[6] for r in rows], dtype=bool),
-        }
-    )
+    rows.sort(key=lambda h: (-h.systems, -h.weight, h.best_rank, h.docid))
+    return rows
 
 
 def most_unjudged(runs: Mapping[str, Run], official, filled: pd.DataFrame | None = None, k: int = 10) -> pd.DataFrame:
