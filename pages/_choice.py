@@ -31,10 +31,20 @@ CHOICE_JS = asset.read("choice.js")
 _CHOICE = _element.component("rk_choice", CHOICE_JS, {STYLE_ID: CHOICE_CSS})
 
 
-def select(label: str, options: Sequence[str], value: str, key: str, on_pick: Callable[[str], None], where=None) -> None:
-    """A select of ``options`` labelled ``label``, showing ``value``, in ``where``; a pick calls ``on_pick(option)``
-    before the rerun it causes (a value that is not an option is ignored)."""
-    data = {"kind": "select", "label": label, "options": [[o, o] for o in options], "value": value}
+def select(
+    label: str,
+    options: Sequence[str],
+    value: str,
+    key: str,
+    on_pick: Callable[[str], None],
+    where=None,
+    fmt: Callable[[str], str] = str,
+    hide_label: bool = False,
+) -> None:
+    """A select of ``options`` (shown as ``fmt(option)``) labelled ``label`` (for screen readers only with
+    ``hide_label``), showing ``value``, in ``where``; a pick calls ``on_pick(option)`` before the rerun it causes
+    (a value that is not an option is ignored)."""
+    data = {"kind": "select", "label": label, "options": [[o, fmt(o)] for o in options], "value": value, "hide": hide_label}
     with where if where is not None else nullcontext():
         _CHOICE(data=data, key=key, on_pick_change=lambda: _on_pick(key, {o: o for o in options}, on_pick))
 

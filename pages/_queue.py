@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import _cached as data
-from pages import _element, _nav
+from pages import _choice, _element, _nav
 from pages import _judging as judging
 from pages import _state as state
 from retrieval.errors import RetrievalError
@@ -153,8 +153,7 @@ def picker(ds_name: str, split: str, systems: list[str], qid: str, v: dict, wher
     if current not in options:
         options[current] = queues.parse(current).title({}) if queues.parse(current) else ""
 
-    def chosen() -> None:
-        text = st.session_state.get("w_queue") or ""
+    def chosen(text: str) -> None:
         queue = queues.parse(text)
         if queue is None:
             state.remember(queue=None)
@@ -162,12 +161,4 @@ def picker(ds_name: str, split: str, systems: list[str], qid: str, v: dict, wher
         listed = qids(ds_name, split, queue, systems)
         open_queue(queue, listed[0] if listed else None)
 
-    where.selectbox(
-        "Queue",
-        list(options),
-        index=list(options).index(current),
-        format_func=options.get,
-        key="w_queue",
-        on_change=chosen,
-        label_visibility="collapsed",
-    )
+    _choice.select("Queue", list(options), current, "w_queue", chosen, where=where, fmt=options.get, hide_label=True)

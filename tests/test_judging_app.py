@@ -205,6 +205,28 @@ def test_a_queue_steps_through_its_list_and_lives_in_the_url(env):
     assert at.query_params["qid"] == queues.step(listed, "q1", 1) and at.query_params["queue"] == "variance"
 
 
+def test_the_queue_picker_opens_a_list_at_its_first_query_and_closes_it(env):
+    from pages import _queue
+    from view import queues
+
+    from .conftest import choice, pick_choice
+
+    at = compare({"systems": "bm25-flat,bm25-multifield"})
+    picker = choice(at, "w_queue")
+    labels = dict(picker["options"])
+    assert picker["kind"] == "select" and picker["value"] == "" and picker["hide"] is True
+    assert labels["variance"] == "Highest variance across the columns" and labels["judge"] == "Judging queue"
+    assert labels[queues.Queue("lost", "bm25-flat", "bm25-multifield").text()] == "BM25 (multifield) loses to BM25 (flat)"
+    pick_choice(at, "w_queue", "variance")
+    listed = _queue.qids("tiny", "test", queues.parse("variance"), ["bm25-flat", "bm25-multifield"])
+    assert at.query_params["queue"] == "variance" and at.query_params["qid"] == listed[0]
+    assert choice(at, "w_queue")["value"] == "variance"
+    pick_choice(at, "w_queue", "no such list")  # not an option: nothing happens
+    assert at.query_params["queue"] == "variance"
+    pick_choice(at, "w_queue", "")
+    assert "queue" not in at.query_params
+
+
 def test_the_baseline_is_chosen_in_a_column_and_moves_are_against_it(env):
     at = compare({"systems": "bm25-flat,bm25-multifield,rrf:bm25-flat+bm25-multifield"})
     assert 'class="rk-base"' in compact_columns(at)[0]  # the first column, by default

@@ -28,6 +28,7 @@ function select(root, data) {
   box.className = "rk-sel";
   menu.id = label.htmlFor = "rk-sel-" + ++seq;
   label.textContent = data.label;
+  if (data.hide) label.className = "rk-vh";  // named for screen readers, not shown
   menu.addEventListener("change", () => root.__trigger("pick", menu.value));
   menu.append(...data.options.map(([value, text]) => {
     const o = document.createElement("option");
