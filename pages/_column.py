@@ -18,7 +18,7 @@ from pages import _repro, _rows
 from pages import _state as state
 from pages._document import open_document
 from view import cards, columns, text
-from view.judging import RowJudging
+from view.judging import RowJudging, column_attrs
 
 
 @dataclass
@@ -268,7 +268,7 @@ def compact_column(c, board: Board, column, caption: str) -> None:
             notes = f"This run was {imported}. The command builds the system's own run here. {notes}".strip()
         reproduce = cards.reproduce_html(command, notes)
     role = "" if board.live or len(board.lookups) < 2 else ("baseline" if spec == board.baseline else "other")
-    attrs = {"judge": "on" if not board.live and not board.off else "off", "scale": ",".join(map(str, board.scale))}
+    attrs = column_attrs(board.scale, not board.live and not board.off)
     if len(board.lookups) >= 3:  # narrow columns: titles on up to two lines (at least ~60 characters at 1500 px)
         attrs["narrow"] = "1"
     body = cards.board_column_html(spec, c.name, caption, metrics, slot, missed, reproduce, role=role, attrs=attrs)

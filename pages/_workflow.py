@@ -14,7 +14,7 @@ from pages import _cached as data
 from pages import _choice, _rows
 from pages import _judging as judging
 from view import cards, columns
-from view.judging import RowJudging
+from view.judging import RowJudging, column_attrs
 
 HOLES = "holes-panel"  # the holes panel's rows element (pages/_rows.py), keyed like a column
 
@@ -81,7 +81,7 @@ def holes_panel(b, open_holes: list) -> None:
                     doc, *cards.doc_fields(corpus, doc.docid), b.query, names, None, judging=rj, graded=b.graded
                 )
             )
-        attrs = {"judge": "on" if not b.off else "off", "scale": ",".join(map(str, b.scale))}
+        attrs = column_attrs(b.scale, not b.off)
         html = cards.board_column_html(
             HOLES,
             f"{len(open_holes)} to judge",

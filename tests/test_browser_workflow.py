@@ -51,6 +51,45 @@ def metric_line(page, column: int) -> str:
     return page.locator(".rk-colwrap").nth(column).locator(".rk-metrics").inner_text()
 
 
+def test_an_opened_row_is_judged_by_its_buttons_and_its_note_is_kept(tmp_path, browser):
+    """The judging bar is built in the page when a row is first opened (view/assets/rows.js fillBar): one button per
+    grade of tiny's 0-2 scale with its word, can't tell, a note box; a click judges, Enter saves the note, and both
+    come back from the database after a reload (a new session)."""
+    env = app_env(tmp_path)
+    with streamlit_server(env, log=tmp_path / "server.log") as srv:
+        context, page = new_page(browser)
+        context.add_init_script("localStorage.setItem('rk-judge', 'ann')")
+        url = srv.url + "/?dataset=tiny&split=test&qid=q1&systems=bm25-flat,bm25-multifield"
+        page.goto(url)
+        page.wait_for_selector('.rk-colwrap[data-judge="on"] details.rk-row', timeout=120_000)
+        settle(page)
+        row = page.locator(".rk-colwrap").first.locator("details.rk-row").first
+        docid = row.get_attribute("data-docid")
+        assert row.locator("button.rk-g").count() == 0  # closed rows carry no bar
+        row.locator("summary").click()
+        bar = row.locator(".rk-judge")
+        bar.locator("button.rk-g").first.wait_for(timeout=10_000)
+        assert bar.locator("button.rk-g").all_inner_texts() == ["0 not relevant", "1 relevant", "2 highly relevant", "can't tell"]
+        bar.get_by_role("button", name="2 highly relevant").click()
+        settle(page)
+        assert row.locator("summary .rk-ub").inner_text().startswith(("2", "≠2"))
+        if row.get_attribute("open") is None:  # the rerun drew the column again; an opened row stays open
+            row.locator("summary").click()
+        note = row.locator("input.rk-note")
+        note.fill("the abstract says so")
+        note.press("Enter")
+        settle(page)
+        page.reload()
+        page.wait_for_selector('.rk-colwrap[data-judge="on"] details.rk-row', timeout=60_000)
+        settle(page)
+        row = page.locator(f'.rk-colwrap >> nth=0 >> details.rk-row[data-docid="{docid}"]')
+        row.locator("summary").click()
+        assert row.locator("input.rk-note").input_value() == "the abstract says so"
+        assert row.locator('button.rk-g[aria-pressed="true"]').inner_text() == "2 highly relevant"
+        assert row.locator("button.rk-clear").count() == 1
+        context.close()
+
+
 def test_judge_three_documents_by_keyboard_step_a_queue_and_export(tmp_path, browser):
     import ir_measures
     from ir_measures import nDCG

@@ -125,7 +125,7 @@ def test_a_conflict_keeps_both_values_and_offers_to_save_ones_own(env):
     judge(b, "bm25-flat", "d5", "0")  # B writes first; A still shows no judgement
     judge(a, "bm25-flat", "d5", "1", "the abstract says so")
     assert [j.grade for j in store_judgements(env)] == [0]  # A's write was refused, not applied
-    assert 'value="the abstract says so"' in compact_columns(a)[0]  # nothing typed is lost: the note is still there
+    assert 'data-note="the abstract says so"' in compact_columns(a)[0]  # nothing typed is lost: the note box gets it back
     warning = " ".join(w.value for w in a.warning)
     assert "d5" in warning and "0" in warning
     a.button(key="force_q1_d5").click().run()

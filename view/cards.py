@@ -302,7 +302,7 @@ def board_column_html(
     ``name`` and ``caption`` are text (escaped here); ``metrics``, ``rows``, ``missed`` and ``reproduce`` are
     HTML from this module's functions. ``role``: "baseline" marks the column every other one is measured against,
     "other" offers to make it the baseline ("" neither). ``attrs`` become ``data-*`` attributes of the column
-    (the page's script reads ``judge`` and ``scale``).
+    (the page's script reads ``judge``, ``scale`` and ``words``: ``view.judging.column_attrs``).
     """
     import html
 

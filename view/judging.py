@@ -75,40 +75,33 @@ def user_badge_html(rj: RowJudging | None, official: int | None) -> str:
     return f'<span class="{" ".join(cls)}" title="{esc("; ".join(tips), quote=True)}">{esc(text)}{more}</span>'
 
 
+def column_attrs(scale: Sequence[int], on: bool) -> dict[str, str]:
+    """The ``data-*`` attributes of a column that can be judged (the page's script reads them to build an opened
+    row's judging bar and to take grade keys): ``judge`` on/off, the ``scale`` and each grade's ``words``."""
+    return {
+        "judge": "on" if on else "off",
+        "scale": ",".join(map(str, scale)),
+        "words": "|".join(grade_word(g, scale) for g in scale),
+    }
+
+
 def judge_bar_html(docid: str, rj: RowJudging | None) -> str:
-    """An opened row's judging bar: one button per grade of the scale (keys: the digits), "Can't tell" (u),
-    "Clear" (x), a short note (n), and the other judges' values."""
+    """An opened row's judging bar, as the seed the page's script fills when the row is first opened
+    (view/assets/rows.js ``fillBar``): one button per grade of the column's scale (keys: the digits), "Can't tell"
+    (u), "Clear" (x) once judged, a short note (n). The seed holds what the script cannot know: this judge's value
+    (``data-mine``) and note (``data-note``), and the other judges' values as text. (Built here for every row, the
+    bar was about half of a row's elements and bytes, at 100 rows per column, for the few rows anyone opens.)"""
     if rj is None:
         return ""
     esc = html.escape
-    d = esc(docid, quote=True)
     if rj.off:
         return f'<div class="rk-judge rk-off">{esc(rj.off)}</div>'
     current = None if rj.mine is None else ("cant" if rj.mine.cant_tell else str(rj.mine.grade))
-    buttons = []
-    for g in rj.scale:
-        on = ' aria-pressed="true"' if current == str(g) else ""
-        word = grade_word(g, rj.scale)
-        buttons.append(
-            f'<button type="button" class="rk-g" data-act="judge" data-value="{g}" data-docid="{d}"{on} '
-            f'title="{esc(word)} (key {g})">{g} <small>{esc(word)}</small></button>'
-        )
-    on = ' aria-pressed="true"' if current == "cant" else ""
-    buttons.append(
-        f'<button type="button" class="rk-g" data-act="judge" data-value="cant" data-docid="{d}"{on} title="key u">can\'t tell</button>'
-    )
-    if current is not None:
-        buttons.append(
-            f'<button type="button" class="rk-g rk-clear" data-act="judge" data-value="clear" data-docid="{d}" title="key x">clear</button>'
-        )
-    note = esc(rj.draft if rj.draft is not None else (rj.mine.note or "" if rj.mine is not None else ""), quote=True)
-    field_html = (
-        f'<input class="rk-note" type="text" maxlength="500" placeholder="note (n), Enter saves" value="{note}" '
-        f'data-docid="{d}" aria-label="note on this judgement">'
-    )
+    note = rj.draft if rj.draft is not None else (rj.mine.note or "" if rj.mine is not None else "")
+    seed = (f' data-mine="{current}"' if current is not None else "") + (f' data-note="{esc(note, quote=True)}"' if note else "")
     others = "".join(
         f'<span class="rk-who">{esc(i.judge)}: {esc(value_text(i))}{" · " + esc(i.note) if i.note else ""}'
         f"{' (stale)' if i.stale else ''}</span>"
         for i in rj.others
     )
-    return f'<div class="rk-judge" data-docid="{d}"><span class="rk-jl">Your judgement:</span>{"".join(buttons)}{field_html}{others}</div>'
+    return f'<div class="rk-judge" data-docid="{esc(docid, quote=True)}"{seed}>{others}</div>'

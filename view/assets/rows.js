@@ -29,11 +29,41 @@ function hover(on, keyboard) {
   };
 }
 
-// Judging (view/judging.py draws the bar): a grade by click or by key on a focused row, the note on Enter. The
-// user badge changes in the page at once (in every column); the server's rerun then draws what it stored.
+// Judging: a grade by click or by key on a focused row, the note on Enter. The user badge changes in the page at
+// once (in every column); the server's rerun then draws what it stored.
+// An opened row's bar is built here from its seed (view/judging.py judge_bar_html: this judge's value and note) and
+// the column's scale and grade words, the first time the row is opened: few rows are, and 100 rows per column
+// carried about half their elements in bars nobody saw.
+function fillBar(row) {
+  const bar = row.querySelector(":scope > .rk-body > .rk-judge:not(.rk-off)"), wrap = row.closest(".rk-colwrap");
+  if (!bar || bar.dataset.built || !wrap) return;
+  const scale = wrap.dataset.scale ? wrap.dataset.scale.split(",") : [], words = (wrap.dataset.words || "").split("|");
+  const mine = bar.dataset.mine || "";
+  const button = (value, text, word, title, cls) => {
+    const b = document.createElement("button");
+    Object.assign(b, { type: "button", className: cls, title: title, textContent: text });
+    Object.assign(b.dataset, { act: "judge", value: value, docid: row.dataset.docid });
+    b.setAttribute("aria-pressed", String(mine === value));
+    if (word) { const w = document.createElement("small"); w.textContent = word; b.append(" ", w); }
+    return b;
+  };
+  const label = document.createElement("span"), note = document.createElement("input");
+  label.className = "rk-jl";
+  label.textContent = "Your judgement:";
+  Object.assign(note, { className: "rk-note", type: "text", maxLength: 500, placeholder: "note (n), Enter saves", value: bar.dataset.note || "" });
+  note.dataset.docid = row.dataset.docid;
+  note.setAttribute("aria-label", "note on this judgement");
+  const parts = scale.map((g, i) => button(g, g, words[i] || "", `${words[i] || "grade " + g} (key ${g})`, "rk-g"));
+  parts.push(button("cant", "can't tell", "", "key u", "rk-g"));
+  if (mine) parts.push(button("clear", "clear", "", "key x", "rk-g rk-clear"));
+  bar.prepend(label, ...parts, note);  // the other judges' values (text from the server) stay after
+  bar.dataset.built = "1";
+}
 function optimistic(row, value) {
   const c = docClass(row);
   for (const r of document.querySelectorAll("details.rk-row." + c)) {
+    const bar = r.querySelector(".rk-judge");
+    if (bar && !bar.dataset.built) bar.dataset.mine = value === "clear" ? "" : value;
     let b = r.querySelector("summary .rk-ub");
     if (value === "clear") { if (b) b.remove(); continue; }
     if (!b) { b = document.createElement("span"); const o = r.querySelector("summary .rk-b"); if (o) o.after(b); else continue; }
@@ -55,7 +85,7 @@ function refocus(root) {  // after the column was drawn again: focus where the j
   root.__focus = null;
   const row = Array.from(root.querySelectorAll("details.rk-row")).find(r => r.dataset.docid === want.docid);
   if (!row) return;
-  if (want.note) { row.open = true; const n = row.querySelector("input.rk-note"); if (n) n.focus(); }
+  if (want.note) { row.open = true; fillBar(row); const n = row.querySelector("input.rk-note"); if (n) n.focus(); }
   else { const s = summaryOf(row); if (s) s.focus({ preventScroll: false }); }
 }
 function onKey(root) {
@@ -85,6 +115,7 @@ function onKey(root) {
     else if (e.key === "n") {
       e.preventDefault(); e.stopPropagation();
       row.open = true;
+      fillBar(row);
       const n = row.querySelector("input.rk-note");
       if (n) n.focus();
       return;
@@ -106,6 +137,7 @@ const SLOT = __ROWS_SLOT__;
 const same = (a, b) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 function reopen(where, open) {
   for (const d of where.querySelectorAll("details")) if (!d.open && open.has(keyOf(d))) d.open = true;
+  for (const d of where.querySelectorAll("details.rk-row[open]")) fillBar(d);
 }
 
 export default function ({ data, parentElement: root, setTriggerValue }) {
@@ -135,7 +167,11 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     root.addEventListener("mouseout", hover(false));
     root.addEventListener("focusin", hover(true, true));
     root.addEventListener("focusout", hover(false, true));
-    root.addEventListener("toggle", e => { if (e.target.matches && e.target.matches("details.rk-row")) relink(); }, true);
+    root.addEventListener("toggle", e => {
+      if (!(e.target.matches && e.target.matches("details.rk-row"))) return;
+      if (e.target.open) fillBar(e.target);
+      relink();
+    }, true);
     root.addEventListener("keydown", onKey(root));
     root.addEventListener("click", e => {
       const g = e.target.closest("button.rk-g");
