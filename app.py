@@ -11,11 +11,17 @@ import streamlit as st
 
 from pages import _nav
 
-_nav.quiet_repl_probe()
-# The browser loads the code of st.html (which carries the page's CSS) only when the first one arrives, and then
-# needs a while on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to
-# Streamlit's event container) asks for that code first thing, so the browser prepares it while the page imports
-# pandas and reads the runs (issue 12, cold start). The navigation, too, is sent before that import: _nav.run.
-st.html("<style></style>")
-_nav.page_config()
-_nav.run()
+if _nav.in_session_run():  # a session's run of this file
+    _nav.quiet_repl_probe()
+    # The browser loads the code of st.html (which carries the page's CSS) only when the first one arrives, and then
+    # needs a while on a busy 2-core machine to fetch and compile it. An empty style block (invisible: it goes to
+    # Streamlit's event container) asks for that code first thing, so the browser prepares it while the page imports
+    # pandas and reads the runs (issue 12, cold start). The navigation, too, is sent before that import: _nav.run.
+    st.html("<style></style>")
+    _nav.page_config()
+    _nav.run()
+else:
+    # `streamlit run app.py` imports this file first, to look for an app: it finds this one (st.App), which serves
+    # this same file to every session and, at the server's start, makes the first page's imports and cached data
+    # ready while the browser loads Streamlit's own scripts (_nav.lifespan).
+    app = st.App(__file__, lifespan=_nav.lifespan)

@@ -9,11 +9,16 @@ declares the app's navigation (``st.navigation`` ends the pages-folder mode and 
 names) and reruns (``st.rerun``, which keeps the URL and widget states), so app.py takes over on the same
 page. A page file run on its own (AppTest on a page file) has no ``pages/`` beside it, so the
 navigation cannot be declared and the page simply renders.
+
+``streamlit run app.py`` finds app.py's ``st.App``, whose :func:`lifespan` starts :func:`warm_first_page` with the
+server: the first page's imports and cached data are ready by the time the browser, done loading Streamlit's own
+scripts, asks for its first run.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import threading
 import urllib.parse
@@ -110,32 +115,67 @@ def quiet_repl_probe() -> None:
         delta_generator._use_warning_has_been_displayed = True
 
 
-_warmed = threading.Event()
+_warm = threading.Lock()
+_warm_started = False
+_warm_done = threading.Event()
 
 
-def warm_up() -> None:
-    """Once per server, in a background thread: import what the first page needs later in its run (SQLAlchemy and
-    its SQLite dialect for the judgements store, ~0.3 s cold), while the page's own thread reads the dataset and
-    the runs; the store itself opens (from the cache) in the run, then without the import."""
-    if _warmed.is_set():
-        return
-    _warmed.set()
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """The server's start (app.py's st.App): :func:`start_warm_up`, while the browser loads Streamlit's own scripts
+    (about a second here before its first script run asks for anything)."""
+    start_warm_up()
+    yield
 
-    def work() -> None:
-        try:
-            import sqlalchemy.dialects.sqlite  # noqa: F401
-            import sqlalchemy.orm  # noqa: F401
-        except Exception:  # noqa: BLE001 - a warm-up: the run imports (and reports) what it needs itself
-            pass
 
-    threading.Thread(target=work, daemon=True, name="warm-up").start()
+def start_warm_up() -> None:
+    """Once per server: :func:`warm_first_page` in a background thread."""
+    global _warm_started
+    with _warm:
+        if _warm_started:
+            return
+        _warm_started = True
+    threading.Thread(target=warm_first_page, daemon=True, name="warm-up").start()
+
+
+def warm_first_page() -> None:
+    """What the first page's run needs, made ready before it asks: the pages' modules (pandas, pyarrow and
+    SQLAlchemy among their imports, ~0.7 s cold), the judgements store, and the default dataset with its default
+    systems' cached runs and metrics (what Compare opens on). Nothing is built: a run that is not cached is left to
+    the page. A failure is the page's to meet and report again, not this thread's."""
+    import logging
+
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "missing ScriptRunContext", once for each cached call of this thread
+    try:
+        from pages import _builds, _column, _query, _queue, _sidebar, _workflow  # noqa: F401
+        from pages import _cached as data
+        from pages import _judging as judging
+        from pages._state import DEFAULT_DATASET, DEFAULT_SPLIT
+
+        judging.store()
+        if DEFAULT_DATASET in data.local_datasets():
+            data.dataset(DEFAULT_DATASET).qrels(DEFAULT_SPLIT)
+            for spec in data.default_systems(DEFAULT_DATASET, DEFAULT_SPLIT):
+                if data.has_run(DEFAULT_DATASET, DEFAULT_SPLIT, spec):
+                    data.run_lookup(DEFAULT_DATASET, DEFAULT_SPLIT, spec)
+                    data.evaluation(DEFAULT_DATASET, DEFAULT_SPLIT, spec)
+    except Exception:  # noqa: BLE001 - a warm-up: the page does all of it again (from the caches) and reports
+        pass
+    finally:
+        quiet.setLevel(level)
+        _warm_done.set()
 
 
 def run() -> None:
-    """app.py: run the page the URL names. The navigation goes to the browser before the pages' modules are
-    imported (pandas among them, ~0.6 s at a cold start), so the browser draws the sidebar meanwhile."""
+    """app.py: run the page the URL names. The navigation goes to the browser first, so it draws the sidebar while
+    the page waits for the warm-up (started with the server; under AppTest, now): two threads importing one
+    package at once can see it half made ("module 'sqlalchemy' has no attribute 'dialects'"), and the warm-up's
+    work is the page's own, from the caches it fills."""
     page = st.navigation(pages())
-    warm_up()
+    start_warm_up()
+    _warm_done.wait()
     from pages import _state as state
 
     _local.inside = True
@@ -144,6 +184,13 @@ def run() -> None:
             page.run()
     finally:
         _local.inside = False
+
+
+def in_session_run() -> bool:
+    """Whether app.py runs as a session's script, not imported by ``streamlit run`` looking for its app."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return get_script_run_ctx(suppress_warning=True) is not None
 
 
 def enter() -> None:
