@@ -24,8 +24,6 @@ def tools(b, systems: list[str]) -> None:
     if b.live:
         return
     c2, c3, c4, c5 = st.columns([2, 1, 1.4, 1.2], vertical_alignment="center")
-    with c5.popover("Export", icon=":material/download:", help="This view with its notes and judgements, as a file"):
-        export_buttons(b, systems)
     open_holes = holes(b)
     shown = _choice.toggle(
         f"Judge the holes ({len(open_holes)} open)",
@@ -35,6 +33,11 @@ def tools(b, systems: list[str]) -> None:
     )
     noted = _choice.toggle("Note", "w_note", "Your note on this query (kept in the judgements database)", c3)
     listed = _choice.toggle("Add to list", "w_lists", "Keep this query in a saved list (lists open as queues)", c4)
+    # A switch, not a popover: a popover's content (two download buttons) is built and sent on every rerun, closed.
+    exporting = _choice.toggle("Export", "w_export", "This view with its notes and judgements, as a file", c5)
+    if exporting:
+        with st.container(horizontal=True):
+            export_buttons(b, systems)
     if shown:
         holes_panel(b, open_holes)
     if noted:

@@ -227,6 +227,17 @@ def test_the_queue_picker_opens_a_list_at_its_first_query_and_closes_it(env):
     assert "queue" not in at.query_params
 
 
+def test_export_is_a_switch_and_its_buttons_are_sent_only_when_on(env):
+    from .conftest import pick_choice
+
+    at = compare({"systems": "bm25-flat,bm25-multifield"})
+    assert [b.label for b in at.get("download_button")] == []  # closed: nothing of it travels with each click
+    pick_choice(at, "w_export", True)
+    assert [b.label for b in at.get("download_button")] == ["HTML", "Markdown"]
+    pick_choice(at, "w_export", False)
+    assert [b.label for b in at.get("download_button")] == []
+
+
 def test_the_baseline_is_chosen_in_a_column_and_moves_are_against_it(env):
     at = compare({"systems": "bm25-flat,bm25-multifield,rrf:bm25-flat+bm25-multifield"})
     assert 'class="rk-base"' in compact_columns(at)[0]  # the first column, by default
