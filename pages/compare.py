@@ -156,8 +156,11 @@ def board(ds_name, split, systems, qid, query, judged, lookups, live, compact) -
     # across columns (pages/_rows.py).
     st.html(f"<style>{cards.PAGE_CSS}{_query.HIDDEN_CSS}{cards.COMPACT_CSS}</style>")
     b = column.make_board(ds_name, split, systems, qid, query, k, lookups, judged, live, compact, v)
-    workflow.tools(b, systems)
-    judging.said()
+    # One container, whatever it holds (the tools' open panels, a write's message): the columns after it keep their
+    # place in the page. An element put before them made the browser mount them again, closing the rows opened in them.
+    with st.container():
+        workflow.tools(b, systems)
+        judging.said()
     for col, spec in zip(st.columns(len(systems), gap="medium"), systems):
         with col:
             column.render_safely(spec, b)

@@ -70,6 +70,9 @@ def test_an_opened_row_is_judged_by_its_buttons_and_its_note_is_kept(tmp_path, b
         bar = row.locator(".rk-judge")
         bar.locator("button.rk-g").first.wait_for(timeout=10_000)
         assert bar.locator("button.rk-g").all_inner_texts() == ["0 not relevant", "1 relevant", "2 highly relevant", "can't tell"]
+        page.get_by_role("switch", name="Export").check()  # a panel opens above the columns: the row stays open
+        settle(page)
+        assert row.get_attribute("open") is not None and bar.locator("button.rk-g").count() == 4
         bar.get_by_role("button", name="2 highly relevant").click()
         settle(page)
         assert row.locator("summary .rk-ub").inner_text().startswith(("2", "≠2"))
