@@ -113,3 +113,28 @@ def test_card_markdown_escapes_data_and_keeps_our_markup(tiny_dir: Path):
     )
     assert cards.ranks_md({"BM25 (flat)": "#3"}) == f"{text.escape_markdown('BM25 (flat)')} #3"
     assert cards.snippet_chars(2) == 320 and cards.snippet_chars(3) < 320
+
+
+def test_run_lookup_reads_each_query_as_the_run_does() -> None:
+    """RunLookup's slices of the run's columns give what the run's own per-query frame gives: the top k in rank
+    order (ties by the run contract), {docid: rank}, nothing for an absent query; also for a frame whose queries'
+    rows are apart (looked up through the run)."""
+    frame = pd.DataFrame(
+        {
+            "qid": ["q2", "q2", "q1", "q1", "q1", "q3"],
+            "docid": ["d9", "d1", "d2", "d3", "d1", "d5"],
+            "score": [2.0, 2.0, 5.0, 1.0, 3.0, 0.5],
+        }
+    )
+    ranked = Run.from_frame(frame, "r")
+    apart = Run(ranked.frame.iloc[[0, 3, 1, 4, 2, 5]].reset_index(drop=True), "r")  # built by hand, rows apart
+    for run in (ranked, apart):
+        lookup = columns.RunLookup(run)
+        for qid in ("q1", "q2", "q3"):
+            rows = run.for_query(qid)
+            want = list(zip(rows["docid"], rows["rank"], rows["score"]))
+            assert [tuple(r) for r in lookup.top(qid, 10)] == want
+            assert list(lookup.top(qid, 1)) == want[:1]
+            assert lookup.ranks(qid) == {d: r for d, r, _ in want}
+        assert lookup.top("q1", 10)[0][0] == "d2" and [d for d, _, _ in lookup.top("q2", 2)] == ["d9", "d1"]
+        assert lookup.top("nope", 5) == () and lookup.ranks("nope") == {}

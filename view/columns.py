@@ -41,27 +41,66 @@ def relevance_badge(grade: int | None) -> Badge:
 
 
 class RunLookup:
-    """Per-query views of a run, computed once per query and kept (the run is immutable)."""
+    """Per-query views of a run (the run is immutable). Each query's rows are a slice of the run's columns (its docids
+    as Arrow keeps them, ranks and scores as arrays, no copies): a query's top k and its ``{docid: rank}`` are read
+    from those slices, not from a pandas slice and three column conversions per query (~1-2 ms each on every click
+    that shows a new query, on the server's busy thread). A frame whose queries' rows are not together (built by
+    hand) is looked up through the run instead."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.depth = run.depth()
         self._ranks: dict[str, dict[str, int]] = {}
         self._rows: dict[str, tuple[tuple[str, int, float], ...]] = {}
+        self._cols: tuple | None = None
 
     @property
     def name(self) -> str:
         return self.run.name
 
+    def _columns(self) -> tuple | None:
+        """``({qid: (start, end)}, docids, ranks, scores)`` of the whole run, read once; None when a query's rows are
+        not together."""
+        if self._cols is None:
+            import numpy as np
+            import pandas as pd
+            import pyarrow as pa
+
+            frame = self.run.frame
+            codes, uniques = pd.factorize(frame["qid"], sort=False)
+            bounds = np.flatnonzero(np.diff(codes, prepend=-1, append=-1))
+            if len(bounds) - 1 != len(uniques):
+                self._cols = ()
+            else:
+                spans = {str(q): (int(a), int(b)) for q, a, b in zip(uniques, bounds[:-1], bounds[1:])}
+                docids = pa.array(frame["docid"])
+                self._cols = (spans, docids, frame["rank"].to_numpy(dtype="int64"), frame["score"].to_numpy(dtype="float64"))
+        return self._cols or None
+
+    def _span(self, qid: str, k: int | None = None) -> tuple[list, list, list] | None:
+        """The query's first ``k`` (or all) rows as ``(docids, ranks, scores)`` lists; None: look up through the run."""
+        cols = self._columns()
+        if cols is None:
+            return None
+        spans, docids, ranks, scores = cols
+        a, b = spans.get(str(qid), (0, 0))
+        if k is not None:
+            b = min(b, a + max(k, 0))
+        return docids.slice(a, b - a).to_pylist(), ranks[a:b].tolist(), scores[a:b].tolist()
+
     def ranks(self, qid: str) -> dict[str, int]:
         """``{docid: rank}`` for one query (ranks from the run's ``rank`` column)."""
         found = self._ranks.get(qid)
         if found is None:
-            found = self._ranks[qid] = self.run.rank_lookup(qid)
+            span = self._span(qid)
+            found = self._ranks[qid] = dict(zip(span[0], span[1])) if span is not None else self.run.rank_lookup(qid)
         return found
 
     def top(self, qid: str, k: int) -> tuple[tuple[str, int, float], ...]:
         """``(docid, rank, score)`` of the first ``k`` documents, in rank order."""
+        span = self._span(qid, k)
+        if span is not None:
+            return tuple(zip(*span))
         rows = self._rows.get(qid)
         if rows is None:
             frame = self.run.for_query(qid)
