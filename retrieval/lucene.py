@@ -61,7 +61,24 @@ def prepare_jvm() -> str:
         heap = os.environ.get("RETRIEVAL_JVM_HEAP", DEFAULT_HEAP)
         if heap and not any(o.startswith("-Xmx") for o in jnius_config.options):
             jnius_config.add_options(f"-Xmx{heap}")
+        if not any(o.startswith("-XX:ErrorFile=") for o in jnius_config.options):
+            jnius_config.add_options(f"-XX:ErrorFile={_error_file()}")
     return os.environ.get("JAVA_HOME", "")
+
+
+def _error_file() -> str:
+    """Where a crashing JVM writes its report: under the cache (``jvm/``), not in the working directory (a server
+    stopped while its JVM's threads still ran once left an ``hs_err_pid*.log`` in the repository's root)."""
+    from .cache import default_cache_root
+
+    folder = Path(default_cache_root()) / "jvm"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only cache: the system's temporary folder
+        import tempfile
+
+        folder = Path(tempfile.gettempdir())
+    return str(folder / "hs_err_pid%p.log")
 
 
 def _imported() -> set[str]:
