@@ -237,8 +237,12 @@ def test_a_model_that_fails_the_check_is_not_kept(torch_minilm, tmp_path, monkey
     cache = Cache(tmp_path / "cache")
     real = exported.quantize_static
 
-    def zeroing(model, st, max_length):
+    tried = []
+
+    def zeroing(model, st, max_length, smooth_quant):
         from openvino import opset13 as ops
+
+        tried.append(smooth_quant)
 
         for node in model.get_ordered_ops():
             if node.get_type_name() == "MatMul" and node.input_value(1).get_node().get_type_name() == "Constant":
@@ -250,6 +254,7 @@ def test_a_model_that_fails_the_check_is_not_kept(torch_minilm, tmp_path, monkey
     monkeypatch.setattr(exported, "quantize_static", zeroing)
     with pytest.raises(exported.ExportCheckFailed, match=r"cosine .* under 0.95 \(mean 0.99\); it was not kept"):
         _encoder("openvino-int8", cache)
+    assert tried == list(exported.SMOOTH_QUANT_MATMUL)  # each SmoothQuant strength in turn, then refused
     formats = [m["key"]["parts"]["format"] for _, m in cache.entries("exported-model")]
     assert formats == ["onnx-plain"]
     assert not [p for p in (cache.root / "exported-model").iterdir() if p.name.startswith(".tmp-")]
@@ -289,6 +294,21 @@ def test_calibration_texts_are_part_of_the_int8_key(tmp_path, monkeypatch, cache
     assert exported.calibration_texts() == ["one text", "another text"]
     assert exported.export_key(cache, **parts, fmt="openvino-int8").digest != before["openvino-int8"]
     assert exported.export_key(cache, **parts, fmt="onnx-int8").digest == before["onnx-int8"]  # no calibration there
+
+
+def test_smooth_quant_setting_is_part_of_the_int8_keys(monkeypatch, cache, tiny_dir):
+    """The SmoothQuant strengths tried change an openvino-int8 model's vectors: its export key and its embeddings key."""
+    parts = dict(model="m", revision="r", folder_sha256="sha256:x", max_length=256)
+    ds = BeirDataset(tiny_dir, "tiny")
+    systems = {b: parse_system(SPEC, backend=b, device="cpu") for b in ("openvino", "openvino-int8")}
+    before = {f: exported.export_key(cache, **parts, fmt=f).digest for f in ("openvino", "openvino-int8")}
+    emb = {b: embeddings_key(cache, ds, s.model_key()).digest for b, s in systems.items()}
+    assert systems["openvino-int8"].model_key()["smooth_quant_matmul"] == list(exported.SMOOTH_QUANT_MATMUL)
+    monkeypatch.setattr(exported, "SMOOTH_QUANT_MATMUL", (0.5,))
+    assert exported.export_key(cache, **parts, fmt="openvino-int8").digest != before["openvino-int8"]
+    assert exported.export_key(cache, **parts, fmt="openvino").digest == before["openvino"]
+    assert embeddings_key(cache, ds, systems["openvino-int8"].model_key()).digest != emb["openvino-int8"]
+    assert embeddings_key(cache, ds, systems["openvino"].model_key()).digest == emb["openvino"]
 
 
 def test_nncf_is_loaded_without_its_telemetry():

@@ -28,7 +28,7 @@ from ..cache import MANIFEST, Cache, atomic_write_bytes, atomic_write_json
 from ..errors import RetrievalError, UnknownSystem
 from ..run import Run
 from . import registry
-from .exported import BACKENDS, RECIPE_VERSION, parse_backend
+from .exported import BACKENDS, RECIPE_VERSION, parse_backend, static_int8_parts
 from .exported import availability as backend_availability
 from .model_system import ModelSystem, doc_text, int_option, join_spec, model_options, spec_options
 
@@ -308,6 +308,8 @@ class DenseRetriever(ModelSystem):
         }
         if self.backend_info.exported:
             key.update(backend=self.backend_info.runtime, precision=self.backend_info.precision, export_recipe=RECIPE_VERSION)
+            if self.backend_info.name == "openvino-int8":  # static ranges: calibration and SmoothQuant change the vectors
+                key.update(static_int8_parts())
         return key
 
     def availability(self) -> tuple[bool, str]:
