@@ -542,9 +542,7 @@ def quantize_static(model: Any, st: Any, max_length: int, smooth_quant: float) -
     for text in calibration_texts():
         enc = st.tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
         items.append({n: np.asarray(enc[n], dtype=np.int64) for n in names})
-    advanced = nncf.AdvancedQuantizationParameters(
-        smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=smooth_quant)
-    )
+    advanced = nncf.AdvancedQuantizationParameters(smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=smooth_quant))
     with _quiet():
         quantized = nncf.quantize(
             model.clone(),
