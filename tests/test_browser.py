@@ -157,7 +157,7 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
 def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     page.goto(server["url"] + "/?dataset=tiny&qid=q3&systems=bm25-flat&view=cards")
     card(page, "bm25-flat", "d3").wait_for(timeout=120_000)
-    assert "qid=q3" in page.url and "systems=bm25-flat" in page.url
+    wait_url(page, "qid=q3", "systems=bm25-flat")
     page.reload()
     card(page, "bm25-flat", "d3").wait_for(timeout=60_000)
     page.get_by_text("Query q3:").wait_for(timeout=30_000)  # the header is a page element: drawn by its script
@@ -193,6 +193,12 @@ def test_url_restores_the_view_and_uploads_add_a_column(server, page, tmp_path):
     assert_nothing_ran(page)
 
 
+def wait_url(pg, *parts: str, timeout: int = 10_000) -> None:
+    """Waits until the address bar holds every one of ``parts``: the app writes its state there from the run that
+    draws the page, but the browser can paint that run's elements a frame or more before it updates the URL."""
+    pg.wait_for_function("parts => parts.every(p => location.href.includes(p))", arg=list(parts), timeout=timeout)
+
+
 def row(pg, column: int, docid: str):
     """The compact row of ``docid`` in the ``column``-th column (0-based)."""
     return pg.locator(".rk-col").nth(column).locator(f'details.rk-row[data-docid="{docid}"]')
@@ -201,7 +207,7 @@ def row(pg, column: int, docid: str):
 def test_compact_view_is_the_default_and_links_a_document_across_columns(server, page):
     page.goto(server["url"] + "/?dataset=tiny&qid=q1&systems=bm25-flat,bm25-multifield")
     page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
-    assert "view=compact" in page.url and "k=10" in page.url
+    wait_url(page, "view=compact", "k=10")
     top = core_top(server, "bm25-flat", "q1")
     rows = page.locator(".rk-col").first.locator("details.rk-row")
     assert rows.count() == len(top)
@@ -245,8 +251,12 @@ def test_compact_view_is_the_default_and_links_a_document_across_columns(server,
     opened.locator(":scope > summary").click()
     assert opened.locator(".rk-full").count() == 0 and "the end." not in opened.inner_text()
     opened.get_by_role("button", name="Full text").click()
-    opened.locator(".rk-full").wait_for(timeout=30_000)
-    assert "<img src=y onerror=\"window.__pwned='full'\"> the end." in opened.locator(".rk-full").inner_text()
+    # Waits until the full text is painted in the open row (a closed row's text reads as empty): the rerun that
+    # sends it can replace the column more than once on a busy machine.
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect(opened.locator(".rk-full")).to_contain_text(
+        "<img src=y onerror=\"window.__pwned='full'\"> the end.", timeout=30_000
+    )
     assert opened.locator("img, svg, script").count() == 0
     assert opened.evaluate("e => e.open") and row(page, 0, "d5").evaluate("e => e.open")
     # "Why here?" opens the document's dialog, with a tab per column's explanation.
@@ -273,7 +283,7 @@ def test_compact_badges_are_the_qrels_in_the_browser(server, page):
     for qid in ("q1", "q3"):
         page.goto(server["url"] + f"/?dataset=tiny&qid={qid}&systems=bm25-flat,bm25-multifield")
         page.locator(".rk-col").nth(1).locator("details.rk-row").first.wait_for(timeout=120_000)
-        assert "view=compact" in page.url
+        wait_url(page, "view=compact")
         top = core_top(server, "bm25-flat", qid)
         assert page.locator(".rk-col").first.locator("details.rk-row").count() == len(top)
         for column in range(2):
@@ -309,7 +319,8 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     assert options.first.inner_text().startswith("q3 · ")
     page.keyboard.press("Enter")
     page.get_by_text("Query q3:").wait_for(timeout=30_000)
-    assert "qid=q3" in page.url and box.input_value().startswith("q3 · ")
+    wait_url(page, "qid=q3")
+    assert box.input_value().startswith("q3 · ")
     # Words of the text, in any order; Escape gives the box its query back and changes nothing.
     box.click()
     box.fill("disease coffee")
@@ -331,7 +342,8 @@ def test_query_picker_searches_by_id_or_text_and_picks_with_keys_or_a_click(serv
     box.fill("heart")
     options.first.click()
     page.get_by_text("Query q2:").wait_for(timeout=30_000)
-    assert "qid=q2" in page.url and box.input_value() == "q2 · coffee heart disease"
+    wait_url(page, "qid=q2")
+    assert box.input_value() == "q2 · coffee heart disease"
     assert fetched == []
     assert_nothing_ran(page)
 
@@ -494,7 +506,7 @@ def test_a_bookmarked_page_url_opens_that_page_in_the_apps_navigation(tmp_path, 
         nav.get_by_text("Data & runs").wait_for(timeout=30_000)
         links = [t.strip() for t in nav.get_by_role("link").all_inner_texts()]
         assert [ln.splitlines()[-1].strip() for ln in links] == ["Compare", "Model size", "Failure cases", "Data & runs"], links
-        assert "/failures?" in page.url and "dataset=tiny" in page.url
+        wait_url(page, "/failures?", "dataset=tiny")
         page.get_by_text("Needs cached runs of at least two systems on tiny (test)").wait_for(timeout=30_000)
         assert outside == []
         assert page.evaluate("document.querySelector(\"link[rel='shortcut icon']\").href").startswith("data:image/png;base64,")
