@@ -24,4 +24,5 @@ else:
     # `streamlit run app.py` imports this file first, to look for an app: it finds this one (st.App), which serves
     # this same file to every session and, at the server's start, makes the first page's imports and cached data
     # ready while the browser loads Streamlit's own scripts (_nav.lifespan).
+    _nav.quick_component_scan()  # before the runtime is made, on the server's first call
     app = st.App(__file__, lifespan=_nav.lifespan)
