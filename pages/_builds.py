@@ -82,6 +82,19 @@ _CHOICE_HELP = {
 }
 
 
+# What each build choice buys, for a missing run's note in Compare (:func:`choice_hint`).
+_CHOICE_HINT = {"backend": "run it exported (ONNX Runtime, OpenVINO), faster on a CPU"}
+
+
+def choice_hint(system) -> str:
+    """One sentence on what Data & runs → Build a run offers ``system`` beyond its default build ("" when it offers
+    nothing): each build choice with more than one value, said by :data:`_CHOICE_HINT`, else by its name."""
+    offered = [name for name, values in system.build_choices().items() if len(values) > 1]
+    if not offered:
+        return ""
+    return " Data & runs → Build a run can " + "; ".join(_CHOICE_HINT.get(n, f"set its {n}") for n in offered) + "."
+
+
 def pick_choices(system, key: str) -> str:
     """A select box per build choice of ``system`` (a dense model's backend, ...); the spec of what was picked."""
     offered = system.build_choices()

@@ -308,10 +308,9 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
     eta, how = builds.estimate(ds_name, split, spec)
     said = f"about {text.format_seconds(eta)} ({how})" if eta is not None else (how or "unknown")
     system = data.choice(spec).system
-    faster = system is not None and len(system.build_choices().get("backend", ())) > 1
     st.info(
         f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {data.esc(said)}."
-        + (" Data & runs → Build a run can run it exported (ONNX Runtime, OpenVINO), faster on a CPU." if faster else "")
+        + (builds.choice_hint(system) if system is not None else "")
     )
     st.button(
         "Build the run now",

@@ -222,3 +222,22 @@ def test_on_a_first_start_bm25_shows_when_built_while_the_dense_column_still_enc
     while len(columns(at)) < 2 and time.monotonic() < deadline:
         at.run()
     assert columns(at)[1] == ["d6", "d2", "d1"] and not progress_texts(at)
+
+
+def test_a_missing_runs_note_names_the_build_choices_its_system_offers():
+    """Compare's note under a missing run says what Data & runs → Build a run offers beyond the default, from the
+    system's own build choices (none for BM25; a dense model's exported backends)."""
+    from pages._builds import choice_hint
+    from retrieval.systems import parse_system
+
+    assert choice_hint(parse_system("bm25-flat")) == ""
+    dense = parse_system("dense:all-MiniLM-L6-v2")
+    exported = " Data & runs → Build a run can run it exported (ONNX Runtime, OpenVINO), faster on a CPU."
+    # the backends offered are those whose packages are installed (requirements.txt has them)
+    assert choice_hint(dense) == (exported if len(dense.build_choices()["backend"]) > 1 else "")
+
+    class Other:  # a choice the hints do not know is said by its name
+        def build_choices(self):
+            return {"precision": ("float32", "bfloat16"), "fixed": ("one",)}
+
+    assert choice_hint(Other()) == " Data & runs → Build a run can set its precision."
