@@ -308,8 +308,9 @@ def build_button(spec: str, ds_name: str, split: str) -> None:
     eta, how = builds.estimate(ds_name, split, spec)
     said = f"about {text.format_seconds(eta)} ({how})" if eta is not None else (how or "unknown")
     system = data.choice(spec).system
+    stop = "" if said.endswith(("…", ".")) else "."  # "measuring on a few documents…" ends its own sentence
     st.info(
-        f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {data.esc(said)}."
+        f"No cached run of this system on {data.esc(ds_name)} ({data.esc(split)}) yet. Estimated build time: {data.esc(said)}{stop}"
         + (builds.choice_hint(system) if system is not None else "")
     )
     st.button(
