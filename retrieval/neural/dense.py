@@ -308,8 +308,7 @@ class DenseRetriever(ModelSystem):
         }
         if self.backend_info.exported:
             key.update(backend=self.backend_info.runtime, precision=self.backend_info.precision, export_recipe=RECIPE_VERSION)
-            if self.backend_info.name == "openvino-int8":  # static ranges: calibration and SmoothQuant change the vectors
-                key.update(static_int8_parts())
+            key.update(static_int8_parts(self.backend_info.name))  # static ranges: calibration and SmoothQuant
         return key
 
     def availability(self) -> tuple[bool, str]:

@@ -258,7 +258,7 @@ def _tool_versions(fmt: str) -> dict[str, str]:
 
 def export_key(cache: Any, *, model: str, revision: str, folder_sha256: str, max_length: int, fmt: str):
     """The cache key of one exported model (``fmt``: ``onnx-plain`` for the plain export, else a backend name)."""
-    extra = static_int8_parts() if fmt == "openvino-int8" else {}
+    extra = static_int8_parts(fmt)
     return cache.key(
         "exported-model",
         model=model,
@@ -513,9 +513,12 @@ def _nncf():
     return nncf
 
 
-def static_int8_parts() -> dict[str, Any]:
-    """What an ``openvino-int8`` model's numbers depend on beyond the weights and tools: the calibration texts and
-    the quantisation settings (part of its export key and of its document vectors' cache key)."""
+def static_int8_parts(fmt: str) -> dict[str, Any]:
+    """What a model exported as ``fmt`` (a backend name, or ``onnx-plain``) depends on beyond the weights and tools:
+    for ``openvino-int8``'s static ranges, the calibration texts and the quantisation settings; nothing for the
+    others. Part of its export key and of its document vectors' cache key."""
+    if fmt != "openvino-int8":
+        return {}
     return {"calibration_sha256": calibration_sha256(), "smooth_quant_matmul": list(SMOOTH_QUANT_MATMUL)}
 
 
