@@ -18,11 +18,9 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,41 +81,22 @@ PAGE = """() => {
 async def trace(browser, env: dict, app: Path, wrapper: Path) -> dict[str, float]:
     """One cold start of ``app``: seconds from the launch to each phase (and the number of static files)."""
     from bench import browser_latency as bl
-    from bench.live_app import free_port
+    from bench.live_app import streamlit_server
 
     bl.compile_bytecode(app)
     context = await bl._stamped_context(browser)
     page = await context.new_page()
-    port, out = free_port(), Path(tempfile.mkdtemp()) / "trace.json"
-    flags = [f"--server.port={port}", "--server.headless=true", "--browser.gatherUsageStats=false"]
+    out = Path(tempfile.mkdtemp()) / "trace.json"
     launched = time.time()
-    log = open(out.with_suffix(".log"), "w")  # noqa: SIM115 - closed below, after the server stops
-    proc = subprocess.Popen(
-        [sys.executable, str(wrapper), str(app), *flags, "--server.fileWatcherType=none"],
-        env={**env, "TRACE_OUT": str(out)},
-        cwd=app.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the server exited ({proc.returncode}); see {log.name}") from None
+        with streamlit_server({**env, "TRACE_OUT": str(out)}, app=app, launcher=[str(wrapper)]) as server:
+            healthy = time.time()
+            await page.goto(f"{server.url}/?dataset=scifact&split=test&systems={bl.SYSTEMS}", wait_until="commit")
+            painted = float(await (await page.wait_for_function("window.__firstRow", timeout=180_000)).json_value()) / 1000
+            while not out.exists():
                 await asyncio.sleep(0.02)
-        healthy = time.time()
-        await page.goto(f"http://127.0.0.1:{port}/?dataset=scifact&split=test&systems={bl.SYSTEMS}", wait_until="commit")
-        painted = float(await (await page.wait_for_function("window.__firstRow", timeout=180_000)).json_value()) / 1000
-        while not out.exists():
-            await asyncio.sleep(0.02)
-        stamps = {**json.loads(out.read_text()), "healthy": healthy, **await page.evaluate(PAGE), "painted": painted}
+            stamps = {**json.loads(out.read_text()), "healthy": healthy, **await page.evaluate(PAGE), "painted": painted}
     finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
         await context.close()
     files = stamps.pop("static files")
     return {**{k: v - launched for k, v in stamps.items()}, "static files": files}

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,7 @@ def streamlit_server(
     app: Path | None = None,
     started: float | None = None,
     port: int | None = None,
+    launcher: Sequence[str] = ("-m", "streamlit", "run"),
 ) -> Iterator[Server]:
     """A headless ``streamlit run app.py`` on a free port, stopped when the block ends.
 
@@ -60,7 +61,8 @@ def streamlit_server(
     (a temporary file when not given), never to a pipe nobody reads. A server that exits or is not healthy
     within ``timeout`` seconds raises ``RuntimeError`` with the end of its log. ``app`` runs another checkout's
     ``app.py`` (the browser benchmark's baseline); ``started`` is a ``time.perf_counter()`` to count from; ``port`` is
-    the port to serve on (a free one when not given).
+    the port to serve on (a free one when not given); ``launcher``, what runs ``app`` after the interpreter (a script
+    that wraps ``streamlit run``, as ``bench/cold_start_trace.py`` does to stamp its phases).
     """
     app = Path(app) if app is not None else REPO / "app.py"
     port = port or free_port()
@@ -70,7 +72,7 @@ def streamlit_server(
         "browser.gatherUsageStats": "false",
         "server.fileWatcherType": "none",
     }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), *(f"--{k}={v}" for k, v in flags.items())]
+    cmd = [sys.executable, *launcher, str(app), *(f"--{k}={v}" for k, v in flags.items())]
     with contextlib.ExitStack() as stack:
         if log is None:
             log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="streamlit-"))) / "server.log"
