@@ -676,6 +676,7 @@ public final class BatchSearch {
     Integer[] byBound = new Integer[0];
     double[] boundSums = new double[17];
     int[] candidates = new int[0];
+    long[] candBits = new long[0]; // pruneBlock's candidates, a bit per document of the block
     double[] blockAcc;
     int[] heapRanks = new int[16];
 
@@ -736,12 +737,14 @@ public final class BatchSearch {
       }
       if (candidates.length < blockSize) {
         candidates = new int[blockSize];
+        candBits = new long[(blockSize + 63) >>> 6];
       }
       for (int lo = 0; lo < maxDoc; lo += blockSize) {
         int hi = Math.min(maxDoc, lo + blockSize);
-        int weak = weakTerms(terms, heap ? heapScores[0] : barScore());
+        float theta = heap ? heapScores[0] : barScore();
+        int weak = weakTerms(terms, theta);
         if (weak > 0) {
-          size = pruneBlock(acc, lo, hi, terms, weak, heap, k, size, rank);
+          size = pruneBlock(acc, lo, hi, terms, weak, theta, heap, k, size, rank);
           if (!heap && size > KEYS_KEPT * (long) k) {
             selectSmallest(keys, size, k);
             size = k;
@@ -905,13 +908,14 @@ public final class BatchSearch {
 
     /**
      * One block with its {@code weak} weakest terms pruned: the other terms' postings add their parts
-     * and name the candidates (a document's first part finds its score at 0), the weak terms add
-     * theirs to the candidates only (each list walked forward by galloping), then the candidates are
-     * offered and their scores cleared. Returns the keys path's new key count.
+     * and mark their documents in a bitmap of the block (the candidates), the candidates are read
+     * from it in ascending order, the weak terms add their parts to the candidates only (each list
+     * walked forward by galloping, or scanned against the bitmap), then the candidates are offered
+     * and their scores cleared. Returns the keys path's new key count.
      */
-    private int pruneBlock(double[] acc, int lo, int hi, int terms, int weak, boolean heap, int k, int size, int[] rank) {
-      int found = 0;
-      int[] cand = candidates;
+    private int pruneBlock(
+        double[] acc, int lo, int hi, int terms, int weak, float theta, boolean heap, int k, int size, int[] rank) {
+      long[] bits = candBits;
       for (int o = weak; o < terms; o++) {
         int t = byBound[o];
         Postings p = termPostings[t];
@@ -919,32 +923,47 @@ public final class BatchSearch {
         int i = termPos[t];
         int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
         float weight = termWeights[t];
-        byte[] norms = termNorms[t];
-        float[] cache = termCaches[t];
-        for (; i < end; i++) {
-          int j = docs[i] - lo;
-          if (acc[j] == 0) {
-            cand[found++] = j;
-          }
-          acc[j] += part(p, i, weight, norms, cache);
+        if (weight != weight) {
+          markParts(acc, bits, lo, docs, p.unitParts, i, end);
+        } else if (p.freqs != null) {
+          markWeighted(acc, bits, lo, docs, p.freqs, i, end, weight, termNorms[t], termCaches[t]);
+        } else {
+          markWeighted(acc, bits, lo, docs, p.wideFreqs, i, end, weight, termNorms[t], termCaches[t]);
         }
         termPos[t] = end;
       }
-      if (found > 1) {
-        java.util.Arrays.sort(cand, 0, found);
+      // the candidates in ascending order, from the bitmap (no sort)
+      int words = (hi - lo + 63) >>> 6;
+      int found = 0;
+      int[] cand = candidates;
+      for (int w = 0; w < words; w++) {
+        long word = bits[w];
+        while (word != 0) {
+          cand[found++] = (w << 6) + Long.numberOfTrailingZeros(word);
+          word &= word - 1;
+        }
       }
-      for (int o = 0; o < weak; o++) {
+      double below = Math.nextDown(theta);
+      // The weak terms from the strongest down. Before a term with more postings in the block than
+      // there are candidates, a candidate whose score so far plus the bounds of the weak terms still
+      // to come stays below theta (with room for rounding, as in weakTerms) is dropped: it cannot
+      // enter, and its score and bit are cleared. Few candidates left, a term's postings are found
+      // by galloping instead of a scan.
+      for (int o = weak - 1; o >= 0; o--) {
         int t = byBound[o];
         Postings p = termPostings[t];
         int[] docs = p.docs;
         int i = termPos[t];
         int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        if (found > 0 && found <= end - i) { // a pass over the candidates, worth it before more postings
+          found = dropHopeless(acc, bits, cand, found, boundSums[o + 1], below);
+        }
         float weight = termWeights[t];
         byte[] norms = termNorms[t];
         float[] cache = termCaches[t];
         if (found == 0) {
           // nothing to add to
-        } else if ((long) found * 16 < end - i) {
+        } else if ((long) found * 32 < end - i) {
           // few candidates for many postings: find each candidate's posting
           for (int c = 0; c < found && i < end; c++) {
             int target = lo + cand[c];
@@ -954,17 +973,18 @@ public final class BatchSearch {
             }
           }
         } else if (weight != weight) {
-          addToCandidates(acc, lo, docs, p.unitParts, i, end);
+          addToCandidates(acc, bits, lo, docs, p.unitParts, i, end);
         } else {
           for (; i < end; i++) {
             int j = docs[i] - lo;
-            if (acc[j] != 0) {
+            if ((bits[j >>> 6] & (1L << j)) != 0) {
               acc[j] += part(p, i, weight, norms, cache);
             }
           }
         }
         termPos[t] = end;
       }
+      java.util.Arrays.fill(bits, 0, words, 0L);
       for (int c = 0; c < found; c++) {
         int j = cand[c];
         double a = acc[j];
@@ -988,14 +1008,61 @@ public final class BatchSearch {
       return size;
     }
 
-    /** Adds precomputed parts of postings [from, to) to the documents already scored (the candidates). */
-    private void addToCandidates(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+    /**
+     * Drops the candidates whose score so far plus {@code rest} (the bounds of the terms still to
+     * add) stays below {@code below} with room for rounding, clearing their scores and bits; keeps
+     * the others' order. Returns how many are kept.
+     */
+    private int dropHopeless(double[] acc, long[] bits, int[] cand, int found, double rest, double below) {
+      int kept = 0;
+      for (int c = 0; c < found; c++) { // no branch
+        int j = cand[c];
+        double a = acc[j];
+        boolean keep = (a + rest) * (1 + 1e-9) >= below;
+        acc[j] = keep ? a : 0;
+        bits[j >>> 6] &= keep ? -1L : ~(1L << j);
+        cand[kept] = j;
+        kept += keep ? 1 : 0;
+      }
+      return kept;
+    }
+
+    /** Adds precomputed parts of postings [from, to) to the candidates (their bits set) alone. */
+    private void addToCandidates(double[] acc, long[] bits, int lo, int[] docs, float[] parts, int from, int to) {
       for (int i = from; i < to; i++) {
         int j = docs[i] - lo;
-        double a = acc[j];
-        if (a != 0) {
-          acc[j] = a + parts[i];
-        }
+        // no branch: a document not a candidate adds 0 (its score stays 0)
+        acc[j] += parts[i] * (double) ((bits[j >>> 6] >>> j) & 1L);
+      }
+    }
+
+    /** addParts, each document also marked a candidate. */
+    private void markParts(double[] acc, long[] bits, int lo, int[] docs, float[] parts, int from, int to) {
+      for (int i = from; i < to; i++) {
+        int j = docs[i] - lo;
+        acc[j] += parts[i];
+        bits[j >>> 6] |= 1L << j;
+      }
+    }
+
+    /** addWeighted, each document also marked a candidate. */
+    private void markWeighted(
+        double[] acc, long[] bits, int lo, int[] docs, byte[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        int j = doc - lo;
+        acc[j] += weight - weight / (1f + (freqs[i] & 0xFF) * cache[norms[doc] & 0xFF]);
+        bits[j >>> 6] |= 1L << j;
+      }
+    }
+
+    private void markWeighted(
+        double[] acc, long[] bits, int lo, int[] docs, int[] freqs, int from, int to, float weight, byte[] norms, float[] cache) {
+      for (int i = from; i < to; i++) {
+        int doc = docs[i];
+        int j = doc - lo;
+        acc[j] += weight - weight / (1f + freqs[i] * cache[norms[doc] & 0xFF]);
+        bits[j >>> 6] |= 1L << j;
       }
     }
 
