@@ -336,14 +336,17 @@ def test_batch_search_output_does_not_depend_on_threads_or_where_postings_are_re
     """The same bytes from one thread and from four (each query's hits in its own slot), from postings
     held in arrays and read from the index at every search (what a corpus too large for the JVM heap
     gets), block at a time (small blocks: pruning on) and document at a time, at k=10 (heap) and
-    k=1000 (sort keys)."""
+    k=1000 (sort keys), with queries that repeat their words."""
     from retrieval import lucene
 
     folder, _ = _long_query_folder(tmp_path, distinct=200)
     ds = BeirDataset(folder)
     index = str(build_index(ds, "multifield", cache=cache, progress=False))
     rng_words = [d.text.split() for d in list(ds.corpus.values())[:150]]
-    block = bytearray("".join(" ".join(w[i : i + 5]) + "\n" for w in rng_words for i in (0, 10)), "utf-8")
+    lines = [" ".join(w[i : i + 5]) for w in rng_words for i in (0, 10)]
+    # words repeated 2, 3 and 4 times: a query's count of a term is its boost (2 and 4 scale the precomputed parts)
+    lines += [" ".join(w[i : i + 3] * r) for w in rng_words[:60] for i in (0, 10) for r in (2, 3, 4)]
+    block = bytearray("".join(f"{line}\n" for line in lines), "utf-8")
     fields, boosts = ["contents", "title"], [1.0, 1.0]
     in_memory = lucene.batch_searcher(index, 0.9, 0.4)
     assert all(in_memory.postingsInMemory(f) for f in fields)

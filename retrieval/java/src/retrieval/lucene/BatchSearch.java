@@ -673,6 +673,7 @@ public final class BatchSearch {
     float[][] termCaches = new float[16][];
     int[] termPos = new int[16];
     float[] termBounds = new float[16];
+    float[] termScales = new float[16]; // the query's count of the term (its precomputed parts' factor)
     Integer[] byBound = new Integer[0];
     double[] boundSums = new double[17];
     int[] candidates = new int[0];
@@ -686,12 +687,15 @@ public final class BatchSearch {
         Postings p = termPostings[t];
         Field field = termFields[t];
         int count = termCounts[t];
-        // boost * idf, the boost being the count; NaN marks the precomputed parts (count 1)
+        // boost * idf, the boost being the count; NaN marks the precomputed parts, scaled by the
+        // count. That is exact for a count that is a power of two: count * idf, its quotient and the
+        // difference are each the count-1 value times that power (float rounding commutes with it).
         float weight = (float) count * field.idf(p.docFreq);
-        boolean unit = count == 1 && p.unitParts != null;
+        boolean unit = p.unitParts != null && (count & (count - 1)) == 0;
         termWeights[t] = unit ? Float.NaN : weight;
+        termScales[t] = count;
         // the largest part the term can add (a part grows with freq * cache[norm])
-        termBounds[t] = unit ? p.maxUnitPart : weight - weight / (1f + p.maxFreq * field.maxCache);
+        termBounds[t] = unit ? p.maxUnitPart * count : weight - weight / (1f + p.maxFreq * field.maxCache);
         termNorms[t] = field.norms;
         termCaches[t] = field.cache;
         termPos[t] = 0;
@@ -764,7 +768,7 @@ public final class BatchSearch {
           int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
           float weight = termWeights[t];
           if (weight != weight) { // NaN: the term's precomputed parts
-            addParts(acc, lo, docs, p.unitParts, i, end);
+            addParts(acc, lo, docs, p.unitParts, termScales[t], i, end);
           } else if (p.freqs != null) {
             addWeighted(acc, lo, docs, p.freqs, i, end, weight, termNorms[t], termCaches[t]);
           } else {
@@ -885,6 +889,7 @@ public final class BatchSearch {
       termCaches = java.util.Arrays.copyOf(termCaches, size);
       termPos = java.util.Arrays.copyOf(termPos, size);
       termBounds = java.util.Arrays.copyOf(termBounds, size);
+      termScales = java.util.Arrays.copyOf(termScales, size);
     }
 
     /** The score of the bar (the k-th best key so far), or 0 while fewer than k are known. */
@@ -924,7 +929,7 @@ public final class BatchSearch {
         int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
         float weight = termWeights[t];
         if (weight != weight) {
-          markParts(acc, bits, lo, docs, p.unitParts, i, end);
+          markParts(acc, bits, lo, docs, p.unitParts, termScales[t], i, end);
         } else if (p.freqs != null) {
           markWeighted(acc, bits, lo, docs, p.freqs, i, end, weight, termNorms[t], termCaches[t]);
         } else {
@@ -959,6 +964,7 @@ public final class BatchSearch {
           found = dropHopeless(acc, bits, cand, found, boundSums[o + 1], below);
         }
         float weight = termWeights[t];
+        float scale = termScales[t];
         byte[] norms = termNorms[t];
         float[] cache = termCaches[t];
         if (found == 0) {
@@ -969,16 +975,16 @@ public final class BatchSearch {
             int target = lo + cand[c];
             i = gallop(docs, i, target);
             if (i < end && docs[i] == target) {
-              acc[cand[c]] += part(p, i, weight, norms, cache);
+              acc[cand[c]] += part(p, i, weight, scale, norms, cache);
             }
           }
         } else if (weight != weight) {
-          addToCandidates(acc, bits, lo, docs, p.unitParts, i, end);
+          addToCandidates(acc, bits, lo, docs, p.unitParts, scale, i, end);
         } else {
           for (; i < end; i++) {
             int j = docs[i] - lo;
             if ((bits[j >>> 6] & (1L << j)) != 0) {
-              acc[j] += part(p, i, weight, norms, cache);
+              acc[j] += part(p, i, weight, scale, norms, cache);
             }
           }
         }
@@ -1027,20 +1033,21 @@ public final class BatchSearch {
       return kept;
     }
 
-    /** Adds precomputed parts of postings [from, to) to the candidates (their bits set) alone. */
-    private void addToCandidates(double[] acc, long[] bits, int lo, int[] docs, float[] parts, int from, int to) {
+    /** Adds precomputed parts of postings [from, to), times the scale, to the candidates (their bits set) alone. */
+    private void addToCandidates(
+        double[] acc, long[] bits, int lo, int[] docs, float[] parts, float scale, int from, int to) {
       for (int i = from; i < to; i++) {
         int j = docs[i] - lo;
         // no branch: a document not a candidate adds 0 (its score stays 0)
-        acc[j] += parts[i] * (double) ((bits[j >>> 6] >>> j) & 1L);
+        acc[j] += parts[i] * scale * (double) ((bits[j >>> 6] >>> j) & 1L);
       }
     }
 
     /** addParts, each document also marked a candidate. */
-    private void markParts(double[] acc, long[] bits, int lo, int[] docs, float[] parts, int from, int to) {
+    private void markParts(double[] acc, long[] bits, int lo, int[] docs, float[] parts, float scale, int from, int to) {
       for (int i = from; i < to; i++) {
         int j = docs[i] - lo;
-        acc[j] += parts[i];
+        acc[j] += parts[i] * scale;
         bits[j >>> 6] |= 1L << j;
       }
     }
@@ -1066,19 +1073,19 @@ public final class BatchSearch {
       }
     }
 
-    /** Posting i's part: precomputed (weight NaN) or computed as Lucene does. */
-    private float part(Postings p, int i, float weight, byte[] norms, float[] cache) {
+    /** Posting i's part: precomputed (weight NaN) times the scale, or computed as Lucene does. */
+    private float part(Postings p, int i, float weight, float scale, byte[] norms, float[] cache) {
       if (weight != weight) {
-        return p.unitParts[i];
+        return p.unitParts[i] * scale;
       }
       return weight - weight / (1f + p.freq(i) * cache[norms[p.docs[i]] & 0xFF]);
     }
 
 
-    /** Adds a term's precomputed parts of postings [from, to) into the block's scores. */
-    private void addParts(double[] acc, int lo, int[] docs, float[] parts, int from, int to) {
+    /** Adds a term's precomputed parts of postings [from, to), times the scale, into the block's scores. */
+    private void addParts(double[] acc, int lo, int[] docs, float[] parts, float scale, int from, int to) {
       for (int i = from; i < to; i++) {
-        acc[docs[i] - lo] += parts[i];
+        acc[docs[i] - lo] += parts[i] * scale;
       }
     }
 
