@@ -118,6 +118,12 @@ public final class BatchSearch {
   /** The keys path keeps at most this many times k keys between blocks (then selects the best k). */
   private static final int KEYS_KEPT = 4;
 
+  /** A term in 1/DENSE_SHARE of the documents or more may hold its parts by doc number (Field.denseParts). */
+  private static final int DENSE_SHARE = 8;
+
+  /** pruneBlock reads a dense term's parts of the candidates where they are fewer than 1/DENSE_BELOW of its postings. */
+  private static final int DENSE_BELOW = 4;
+
   private static final int POSITIVE_INFINITY_BITS = Float.floatToIntBits(Float.POSITIVE_INFINITY);
 
   private final int blockDocs = Integer.getInteger(BLOCK_PROPERTY, BLOCK);
@@ -504,8 +510,39 @@ public final class BatchSearch {
           p.unitParts = parts;
           p.maxUnitPart = most;
         }
+        denseParts(out.values());
       }
       return out;
+    }
+
+    /**
+     * The most frequent terms (in an eighth of the documents or more) also get their precomputed
+     * parts by doc number (0 where the term is absent), most frequent first, in at most half of the
+     * heap above its free quarter: pruneBlock then finds such a weak term's part of a candidate
+     * directly, instead of walking the term's postings through the block.
+     */
+    private void denseParts(java.util.Collection<Postings> all) {
+      List<Postings> frequent = new ArrayList<>();
+      for (Postings p : all) {
+        if (p.docs.length >= Math.max(1, maxDoc / DENSE_SHARE)) {
+          frequent.add(p);
+        }
+      }
+      frequent.sort((x, y) -> Integer.compare(y.docs.length, x.docs.length));
+      Runtime runtime = Runtime.getRuntime();
+      long free = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+      long budget = (free - runtime.maxMemory() / 4) / 2; // half the room: another field's postings may need the rest
+      for (Postings p : frequent) {
+        budget -= 4L * maxDoc;
+        if (budget < 0) {
+          return;
+        }
+        float[] dense = new float[maxDoc];
+        for (int i = 0; i < p.docs.length; i++) {
+          dense[p.docs[i]] = p.unitParts[i];
+        }
+        p.denseParts = dense;
+      }
     }
 
     /** BM25Similarity.idf for a term in {@code docFreq} of this field's documents. */
@@ -533,6 +570,7 @@ public final class BatchSearch {
     int[] wideFreqs;
     float[] unitParts; // each posting's part for a query holding the term once, or null
     float maxUnitPart; // the largest of them
+    float[] denseParts; // unitParts by doc number (0 where absent), for the most frequent terms, or null
     int maxFreq;
     int size;
 
@@ -960,11 +998,16 @@ public final class BatchSearch {
         int[] docs = p.docs;
         int i = termPos[t];
         int end = hi == maxDoc ? docs.length : lowerBound(docs, i, docs.length, hi);
+        float weight = termWeights[t];
+        float scale = termScales[t];
+        if (p.denseParts != null && weight != weight && (long) found * DENSE_BELOW < end - i) { // one pass: drop, add
+          found = dropHopelessAddDense(acc, bits, cand, found, boundSums[o + 1], below, p.denseParts, lo, scale);
+          termPos[t] = end;
+          continue;
+        }
         if (found > 0 && found <= end - i) { // a pass over the candidates, worth it before more postings
           found = dropHopeless(acc, bits, cand, found, boundSums[o + 1], below);
         }
-        float weight = termWeights[t];
-        float scale = termScales[t];
         byte[] norms = termNorms[t];
         float[] cache = termCaches[t];
         if (found == 0) {
@@ -1026,6 +1069,25 @@ public final class BatchSearch {
         double a = acc[j];
         boolean keep = (a + rest) * (1 + 1e-9) >= below;
         acc[j] = keep ? a : 0;
+        bits[j >>> 6] &= keep ? -1L : ~(1L << j);
+        cand[kept] = j;
+        kept += keep ? 1 : 0;
+      }
+      return kept;
+    }
+
+    /**
+     * dropHopeless, then each kept candidate's part of a term by doc number ({@code dense}, 0 where
+     * the term is absent: the score stays as it is), times the scale, in the same pass.
+     */
+    private int dropHopelessAddDense(
+        double[] acc, long[] bits, int[] cand, int found, double rest, double below, float[] dense, int lo, float scale) {
+      int kept = 0;
+      for (int c = 0; c < found; c++) { // no branch
+        int j = cand[c];
+        double a = acc[j];
+        boolean keep = (a + rest) * (1 + 1e-9) >= below;
+        acc[j] = keep ? a + dense[lo + j] * scale : 0;
         bits[j >>> 6] &= keep ? -1L : ~(1L << j);
         cand[kept] = j;
         kept += keep ? 1 : 0;
