@@ -116,7 +116,7 @@ public final class BatchSearch {
   public static final String BLOCK_PROPERTY = "retrieval.bm25.blockSize";
 
   /** The keys path keeps at most this many times k keys between blocks (then selects the best k). */
-  private static final int KEYS_KEPT = 4;
+  private static final int KEYS_KEPT = 2;
 
   /** A term in 1/DENSE_SHARE of the documents or more may hold its parts by doc number (Field.denseParts). */
   private static final int DENSE_SHARE = 8;
