@@ -988,10 +988,10 @@ public final class BatchSearch {
       }
       double below = Math.nextDown(theta);
       // The weak terms from the strongest down. Before a term with more postings in the block than
-      // there are candidates, a candidate whose score so far plus the bounds of the weak terms still
-      // to come stays below theta (with room for rounding, as in weakTerms) is dropped: it cannot
-      // enter, and its score and bit are cleared. Few candidates left, a term's postings are found
-      // by galloping instead of a scan.
+      // candidates, a candidate whose score so far plus the bounds of the weak terms still to come
+      // stays below theta (with room for rounding, as in weakTerms) cannot enter: dropped, score and
+      // bit cleared. Then the term's parts by doc number (few candidates, a dense term), galloping
+      // (few candidates), or a scan of its postings against the bitmap.
       for (int o = weak - 1; o >= 0; o--) {
         int t = byBound[o];
         Postings p = termPostings[t];
