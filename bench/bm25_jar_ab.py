@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.run_all import default_data_dir
     from retrieval.beir import BeirDataset
-    from retrieval.bm25 import _clean_queries, build_index
+    from retrieval.bm25 import build_index, query_block
     from retrieval.cache import Cache
     from retrieval.java.build import JAR
     from retrieval.lucene import anserini_jar_path, java_command_bare
@@ -57,12 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or default_data_dir()
     dataset = BeirDataset(data_dir / args.dataset, args.dataset)
     index = build_index(dataset, "flat", cache=Cache(args.cache), progress=True)
-    texts = _clean_queries(dataset.split_queries(args.split))
-    qids = sorted(texts)  # code point order, as the run's (retrieval.run.string_order)
+    qids, _, block = query_block(dataset.split_queries(args.split))  # as BM25._search_batch sends them
     with tempfile.TemporaryDirectory(prefix="bench-jar-ab-") as tmp:
         tmp = Path(tmp)
         queries = tmp / "queries.txt"
-        queries.write_text("".join(f"{texts[q]}\n" for q in qids), encoding="utf-8")
+        queries.write_bytes(block)
         jars = []
         for rev in args.base:
             jar = tmp / f"{rev.replace('/', '_')}.jar"

@@ -338,22 +338,12 @@ class BM25(System):
         found = _batch_searcher(str(index), k1, b)
         if found is None:
             return self._search_pyserini(index, queries, hits, progress)
-        texts = _clean_queries(queries)
-        if not texts:
+        qids, qid_keys, block = query_block(queries)
+        if not len(qids):
             return Run.from_records([], self.spec, family=self.family)
-        # Queries in qid order, so that the hits come back in the run's order (no re-sort needed).
-        qids = np.array(list(texts), dtype=object)
-        if len(qids) > 1:
-            qid_keys = string_order(qids)
-            by_key = np.argsort(qid_keys, kind="stable")
-            qids, qid_keys = qids[by_key], qid_keys[by_key]
-        else:
-            qid_keys = np.zeros(1, dtype=np.int64)
         fields = CONDITIONS[self.condition]["fields"] or {}
         if progress:
-            print(f"{self.spec}: searching {len(texts):,} queries with Lucene...", file=sys.stderr)
-        # (a bytearray crosses pyjnius as one copy; bytes went element by element: ~80 us more per call)
-        block = bytearray("".join([f"{texts[q]}\n" for q in qids]), "utf-8", "replace")
+            print(f"{self.spec}: searching {len(qids):,} queries with Lucene...", file=sys.stderr)
         clock.lap("prepare")
         with _engine_errors(f"search of {len(qids):,} quer{'y' if len(qids) == 1 else 'ies'} in {index}"):
             packed = found.searcher.search(
@@ -444,6 +434,24 @@ def _threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def query_block(queries: Mapping[str, str]):
+    """What BatchSearch is sent for ``queries``: the qids with text left (:func:`_clean_queries`) in qid order, so
+    that the hits come back in the run's order (no re-sort needed), their sort keys, and their texts as one
+    newline-separated UTF-8 block (a bytearray crosses pyjnius as one copy; bytes went element by element: ~80 us
+    more per call)."""
+    import numpy as np
+
+    texts = _clean_queries(queries)
+    qids = np.array(list(texts), dtype=object)
+    if len(qids) > 1:
+        qid_keys = string_order(qids)
+        by_key = np.argsort(qid_keys, kind="stable")
+        qids, qid_keys = qids[by_key], qid_keys[by_key]
+    else:
+        qid_keys = np.zeros(len(qids), dtype=np.int64)
+    return qids, qid_keys, bytearray("".join([f"{texts[q]}\n" for q in qids]), "utf-8", "replace")
 
 
 def _clean_queries(queries: Mapping[str, str]) -> dict[str, str]:
