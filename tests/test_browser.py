@@ -130,6 +130,8 @@ def test_compare_renders_rankings_badges_and_hostile_text_as_text(server, page):
     assert "<img src=x onerror=alert(2)>" in d5.inner_text()
     assert "<script>window.__pwned='script'</script>" in card(page, "bm25-flat", "d7").inner_text()
     assert card(page, "bm25-flat", "d7").locator("a").count() == 0  # no links made from text
+    # The browser benchmark clicks Random through this locator (bench/browser_latency.py: random_click): one match.
+    assert page.locator("button", has_text="Random").count() == 1
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "compare-tiny.png"), full_page=True)
     assert_nothing_ran(page)
