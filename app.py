@@ -23,6 +23,11 @@ if _nav.in_session_run():  # a session's run of this file
 else:
     # `streamlit run app.py` imports this file first, to look for an app: it finds this one (st.App), which serves
     # this same file to every session and, at the server's start, makes the first page's imports and cached data
-    # ready while the browser loads Streamlit's own scripts (_nav.lifespan).
+    # ready while the browser loads Streamlit's own scripts (_nav.lifespan), which are sent in one piece each
+    # (pages/_static.py: the warm-up holds the GIL then, and Streamlit's static files wait on it once per 64 KiB).
     _nav.quick_component_scan()  # before the runtime is made, on the server's first call
-    app = st.App(__file__, lifespan=_nav.lifespan)
+    from starlette.middleware import Middleware
+
+    from pages._static import StaticAssets
+
+    app = st.App(__file__, lifespan=_nav.lifespan, middleware=[Middleware(StaticAssets)])
