@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import datetime as dt
 
-    from bench.common import machine_info, ratio_table, render_report, results_path, write_report
+    from bench.common import machine_info, ratio_table, write_results
 
     global EXTRA_URL, ONLY
     EXTRA_URL, ONLY = args.extra_url, {k.strip() for k in args.only.split(",") if k.strip()}
@@ -714,10 +714,8 @@ def main(argv: list[str] | None = None) -> int:
     print(ratio_table(section.rows))
     print("\n".join(section.lines))
     if not args.no_write:
-        info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         command = "python bench/browser_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        out = write_report(render_report([section], info, command, started), results_path(info, started.date(), tag=args.tag))
-        print(f"written: {out}")
+        print(f"written: {write_results([section], info, command, started, args.tag)}")
     return 0
 
 

@@ -247,6 +247,20 @@ def write_report(text: str, path: Path) -> Path:
     return path
 
 
+def write_results(
+    sections: Sequence[Section],
+    info: dict[str, str],
+    command: str,
+    started: _dt.datetime,
+    tag: str = "",
+    folder: Path = RESULTS_DIR,
+) -> Path:
+    """A script's report into ``folder`` (:func:`results_path`), with the load average at its end added to ``info``
+    (read by :func:`machine_info` before the run)."""
+    info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return write_report(render_report(sections, info, command, started), results_path(info, started.date(), folder, tag))
+
+
 def results_path(info: Mapping[str, str], day: _dt.date | None = None, folder: Path = RESULTS_DIR, tag: str = "") -> Path:
     """``<folder>/<YYYY-MM-DD>-<machine>[-<tag>].md``."""
     day = day or _dt.date.today()

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import datetime as dt
 
-    from bench.common import machine_info, ratio_table, render_report, results_path, write_report
+    from bench.common import machine_info, ratio_table, write_results
 
     begun = dt.datetime.now()
     info = machine_info()
@@ -106,10 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print(ratio_table(section.rows))
     print("\n".join(section.lines))
     if not args.no_write:
-        info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         command = "python bench/judging_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        out = write_report(render_report([section], info, command, begun), results_path(info, begun.date(), tag=args.tag))
-        print(f"written: {out}")
+        print(f"written: {write_results([section], info, command, begun, args.tag)}")
     return 0
 
 

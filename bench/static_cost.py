@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Row, Section, machine_info, median, render_report, results_path, write_report  # noqa: E402
+from bench.common import Row, Section, machine_info, median, ratio_table, write_results  # noqa: E402
 from bench.live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 STREAMLIT = {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}  # not ours to answer: Streamlit's StaticFiles
@@ -105,16 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now()
     info = machine_info()
     section = measure(args.rounds)
-    from bench.common import ratio_table
-
     print(ratio_table(section.rows))
     if not args.no_write:
-        info["load average at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         command = "python -m bench.static_cost " + " ".join(argv if argv is not None else sys.argv[1:])
-        print(
-            "written:",
-            write_report(render_report([section], info, command, started), results_path(info, started.date(), tag="static")),
-        )
+        print(f"written: {write_results([section], info, command, started, 'static')}")
     return 0
 
 

@@ -19,6 +19,7 @@ from bench.common import (
     render_report,
     results_path,
     write_report,
+    write_results,
 )
 
 
@@ -87,6 +88,15 @@ def test_report_is_written_atomically_with_machine_and_sections(tmp_path):
     assert "| bm25 | queries/s | 10 | 20 | 0.50 |" in written
     assert "- cpu: c" in written and "- a detail" in written and "skipped: app not found" in written
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]  # no temporary file left behind
+
+
+def test_results_go_to_the_dated_machine_file_with_the_end_load(tmp_path):
+    info = {"hostname": "h", "cpu": "AMD EPYC", "cores": "2"}
+    started = dt.datetime(2026, 1, 2, 3, 4, 5)
+    path = write_results([Section("S", [Row("b", "m", "1", "2", 2.0, "x")])], info, "python x.py", started, "t-1", tmp_path)
+    assert path == results_path(info, started.date(), tmp_path, "t-1") and path.name.startswith("2026-01-02-")
+    written = path.read_text(encoding="utf-8")
+    assert "Command: `python x.py`" in written and "- load average at end: " in written and "| b | m | 1 | 2 |" in written
 
 
 def test_percentile_interpolates_linearly_between_ranks():
