@@ -441,7 +441,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 
 async def concurrent(
     pw_browser, url: str, sessions: int, clicks_each: int, server_pid: int = 0
-) -> tuple[list[float], int, int, dict]:
+) -> tuple[list[float], int, int, dict, list[float]]:
     """``sessions`` browser sessions clicking Random at once; latencies (ms), errors, how many clicks ended by
     TIMER_JS's quiet rule (no "running" state seen), CPU ms per click of the server and of Chromium
     (:func:`cpu_seconds`), and the latencies of each session's first click: those start at the same instant, the
@@ -614,8 +614,9 @@ def report(res: dict, names: list[str], sessions: int) -> Section:
         if times:
             section.lines.append(
                 f"{sessions} sessions clicking Random at once, {who}: p50 {percentile(times, 50):.0f} ms, "
-                f"p95 {percentile(times, 95):.0f} ms, max {max(times):.0f} ms over {len(times)} clicks "
-                f"(the first clicks, all at the same instant: {min(firsts):.0f}-{max(firsts):.0f} ms), {errors} errors, "
+                f"p95 {percentile(times, 95):.0f} ms, max {max(times):.0f} ms over {len(times)} clicks"
+                + (f" (the first clicks, all at the same instant: {min(firsts):.0f}-{max(firsts):.0f} ms)" if firsts else "")
+                + f", {errors} errors, "
                 f"{quiet} ended by the quiet rule (no 'running' state seen)"
                 + (
                     f"; CPU per click: server {cpu['server']:.0f} ms, Chromium {cpu['chromium']:.0f} ms ("
@@ -681,7 +682,10 @@ def run(
     if base is not None:
         apps["base"] = Path(base) / "app.py"
     started = time.perf_counter()
-    log = lambda m: print("  " + m, file=sys.stderr, flush=True)  # noqa: E731
+
+    def log(message: str) -> None:
+        print("  " + message, file=sys.stderr, flush=True)
+
     res = asyncio.run(measure(apps, n, cold_rounds, sessions, log, session_clicks, floor))
     section = report(res, list(apps), sessions)
     section.seconds = time.perf_counter() - started
