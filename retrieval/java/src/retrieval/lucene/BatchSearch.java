@@ -124,6 +124,12 @@ public final class BatchSearch {
   /** pruneBlock reads a dense term's parts of the candidates where they are fewer than 1/DENSE_BELOW of its postings. */
   private static final int DENSE_BELOW = 4;
 
+  /**
+   * The room for rounding in every pruning test (weakTerms, dropHopeless, dropHopelessAddDense): a
+   * sum of bounds in double, times this, must stay below the float just under theta.
+   */
+  private static final double ROUNDING = 1 + 1e-9;
+
   private static final int POSITIVE_INFINITY_BITS = Float.floatToIntBits(Float.POSITIVE_INFINITY);
 
   private final int blockDocs = Integer.getInteger(BLOCK_PROPERTY, BLOCK);
@@ -943,7 +949,7 @@ public final class BatchSearch {
     private int weakTerms(int terms, float theta) {
       double below = Math.nextDown(theta);
       int weak = 0;
-      while (weak < terms && boundSums[weak + 1] * (1 + 1e-9) < below) {
+      while (weak < terms && boundSums[weak + 1] * ROUNDING < below) {
         weak++;
       }
       return weak;
@@ -1067,7 +1073,7 @@ public final class BatchSearch {
       for (int c = 0; c < found; c++) { // no branch
         int j = cand[c];
         double a = acc[j];
-        boolean keep = (a + rest) * (1 + 1e-9) >= below;
+        boolean keep = (a + rest) * ROUNDING >= below;
         acc[j] = keep ? a : 0;
         bits[j >>> 6] &= keep ? -1L : ~(1L << j);
         cand[kept] = j;
@@ -1086,7 +1092,7 @@ public final class BatchSearch {
       for (int c = 0; c < found; c++) { // no branch
         int j = cand[c];
         double a = acc[j];
-        boolean keep = (a + rest) * (1 + 1e-9) >= below;
+        boolean keep = (a + rest) * ROUNDING >= below;
         acc[j] = keep ? a + dense[lo + j] * scale : 0;
         bits[j >>> 6] &= keep ? -1L : ~(1L << j);
         cand[kept] = j;
