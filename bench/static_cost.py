@@ -26,16 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.browser_latency import cpu_seconds  # noqa: E402
 from bench.common import Row, Section, machine_info, median, ratio_table, write_results  # noqa: E402
 from bench.live_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 STREAMLIT = {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}  # not ours to answer: Streamlit's StaticFiles
-
-
-def cpu_seconds(pid: int) -> float:
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def first_visit_files(url: str) -> list[str]:
@@ -74,10 +69,10 @@ def measure(rounds: int) -> Section:
         wall: dict[str, list[float]] = {"ours": [], "streamlit": []}
         for r in range(rounds):
             for who in ("ours", "streamlit") if r % 2 == 0 else ("streamlit", "ours"):
-                c0, t0 = cpu_seconds(server.pid), time.perf_counter()
+                c0, t0 = cpu_seconds(server.pid)["server"], time.perf_counter()
                 visit(files, {} if who == "ours" else STREAMLIT)
                 wall[who].append(time.perf_counter() - t0)
-                cpu[who].append(cpu_seconds(server.pid) - c0)
+                cpu[who].append(cpu_seconds(server.pid)["server"] - c0)
     size = f"{len(files)} files, {len(ours_bytes) / 1e6:.1f} MB"
     for what, values in (("server CPU", cpu), ("wall time, one request at a time", wall)):
         mine, theirs = median(values["ours"]), median(values["streamlit"])
