@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import _imp
 import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from streamlit.runtime.scriptrunner import exec_code, script_runner
 
 from pages import _nav
 
 # Every AppTest scans the installed packages for Streamlit components once, as a server does at its start: the
 # quick way app.py puts in place there (the same packages kept; tests/test_cold_start.py) makes it 0.03 s, not 0.22.
 _nav.quick_component_scan()
+
+
+class LockedScriptSysPath(exec_code.modified_sys_path):
+    """Streamlit's ``modified_sys_path``, with its ``sys.path`` edits made under the import system's global lock.
+
+    An AppTest runs a page whose folder is not on ``sys.path``, so every run of it puts that folder at
+    ``sys.path[0]`` and takes it out again. ``importlib`` walks ``sys.path`` holding the import lock, and a
+    ``list.remove`` at index 0 beside that walk shifts the list under it: the walk skips an entry, site-packages
+    among them, and ``find_spec`` answers None for an installed package. Background threads of earlier runs (the
+    warm-up, a model's speed probe) import transformers then, which asks ``find_spec`` about ~100 packages once
+    and keeps the answer: one CI run lost ``tokenizers`` that way (``NameError: EncodingFast``, 74 tests). A
+    served app never edits ``sys.path`` here (``streamlit run`` puts app.py's folder on it for good), so only the
+    tests need this; tests/test_harness.py checks that it is in place."""
+
+    def __enter__(self) -> None:
+        with _import_lock():
+            super().__enter__()
+
+    def __exit__(self, *exc) -> Literal[False]:
+        with _import_lock():
+            return super().__exit__(*exc)
+
+
+@contextlib.contextmanager
+def _import_lock() -> Iterator[None]:
+    _imp.acquire_lock()
+    try:
+        yield
+    finally:
+        _imp.release_lock()
+
+
+script_runner.modified_sys_path = LockedScriptSysPath
 
 ROOT = Path(__file__).resolve().parent.parent
 
