@@ -25,8 +25,13 @@ def datasets_section() -> None:
         f"Data folder: `{ddir or 'unset'}` (environment variable BEIR_DATA_DIR). 'here' = a local copy exists; "
         "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_counts("documents", "test queries"))
     firststart.download_form(frame[frame["status"] == "downloadable"].sort_values("documents")["dataset"].tolist())  # small first
+
+
+def _counts(*names: str) -> dict:
+    """Counts with the reader's thousands separators (8,841,823 documents, not 8841823)."""
+    return {n: st.column_config.NumberColumn(format="localized") for n in names}
 
 
 def runs_section() -> None:
@@ -55,6 +60,7 @@ def runs_section() -> None:
         selection_mode="single-row",
         key="w_d_runs",
         column_config={
+            **_counts("queries", "rows"),
             "build_seconds": st.column_config.NumberColumn("build (s)", format="%.1f"),
             "command": st.column_config.TextColumn("command (reproduces the run and its metrics)", width="large"),
         },

@@ -294,6 +294,8 @@ def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp
     assert not at.exception
     datasets = at.dataframe[0].value.set_index("dataset")
     assert datasets.loc["tiny", "status"].startswith("here")
+    config = json.loads(at.dataframe[0].proto.columns)  # counts read 8,841,823, not 8841823
+    assert config["documents"]["type_config"]["format"] == config["test queries"]["type_config"]["format"] == "localized"
     assert datasets.loc["scifact", "status"] in {"downloadable", "here"}
     models = at.dataframe[1].value.set_index("system")
     assert models.loc["bm25-flat", "available here"] == "yes"
@@ -308,6 +310,7 @@ def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp
     assert not at.exception
     assert any("Cached BM25 (multifield) on tiny (test): built here in" in unescape(s.value) for s in at.success)
     runs = at.dataframe[2].value  # fresh at once: the job's end refreshed the list
+    assert all(json.loads(at.dataframe[2].proto.columns)[c]["type_config"]["format"] == "localized" for c in ("queries", "rows"))
     assert runs[["dataset", "split", "system"]].values.tolist() == [["tiny", "test", "bm25-multifield"]]
     (command,) = runs["command"].tolist()  # not left empty after a build
     assert command.startswith("python -m retrieval run --dataset tiny --data-dir ") and command.endswith(
