@@ -216,6 +216,9 @@ def test_scatter_chart_plots_every_query_with_a_query_selection(two_systems):
     assert q1["query"] == ("first query" if q1["count"] == 1 else f"{q1['count']} queries here (a click opens {q1['qid']})")
     params = spec.get("params", []) + [p for layer in spec["layer"] for p in layer.get("params", [])]
     assert [p["name"] for p in params] == ["query"] and params[0]["select"]["fields"] == ["qid"]
+    # both axes tick every 0.1, so a distance from the diagonal reads the same across and up
+    ticks = [layer["encoding"][axis]["axis"]["values"] for layer in spec["layer"] for axis in ("x", "y")]
+    assert len(ticks) == 4 and all(t == ticks[0] for t in ticks) and ticks[0][1] == 0.1 and len(ticks[0]) == 11
 
 
 def test_scatter_chart_fails_soft_without_queries():

@@ -708,8 +708,11 @@ def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] |
         return None, "No queries to plot: the two evaluations share no queries."
     data = tied_points(comparison, query_texts)
     m = comparison.measure
-    x = alt.X("a:Q", title=f"A: {comparison.a}  ({m})", scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("b:Q", title=f"B: {comparison.b}  ({m})", scale=alt.Scale(domain=[0, 1]))
+    # The same ticks on both axes (every 0.1): left to itself, Vega put a label every 0.05 across the wide x axis
+    # and every 0.2 up the short y axis, which made a point's distance from the diagonal hard to read.
+    ticks = alt.Axis(values=[i / 10 for i in range(11)], format=".1f")
+    x = alt.X("a:Q", title=f"A: {comparison.a}  ({m})", scale=alt.Scale(domain=[0, 1]), axis=ticks)
+    y = alt.Y("b:Q", title=f"B: {comparison.b}  ({m})", scale=alt.Scale(domain=[0, 1]), axis=ticks)
     tooltip = [
         alt.Tooltip("count:Q", title="queries at this point"),
         alt.Tooltip("qids:N", title="query id(s)"),
@@ -743,7 +746,7 @@ def scatter_chart(comparison: PairedComparison, query_texts: Mapping[str, str] |
     diagonal = (
         alt.Chart(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0]}))
         .mark_line(color="#bbbbbb", strokeDash=[4, 4])
-        .encode(x="a:Q", y="b:Q")
+        .encode(x=x, y=y)  # the points' axes: a layer with axes of its own merged into them lost the y ticks
     )
     return (diagonal + points).properties(height=420), ""
 
