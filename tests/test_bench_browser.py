@@ -69,3 +69,22 @@ def test_no_floor_row_without_a_floor_measurement():
     section = bl.report(res, ["ours"], 8)
     assert not [r for r in section.rows if "floor" in r.metric]
     assert "met" in next(r for r in section.rows if r.metric == "8 sessions at once: p95").note
+
+
+def test_two_rounds_of_sessions_pool_into_one_result():
+    first = ([100.0] * 8, 1, 2, {"server": 30.0, "chromium": 150.0}, [100.0] * 2)
+    second = ([200.0] * 24, 0, 1, {"server": 50.0, "chromium": 250.0, "renderer": 1.0}, [300.0] * 2)
+    assert bl.pool(None, first) is first
+    times, errors, quiet, cpu, firsts = bl.pool(first, second)
+    assert times == [100.0] * 8 + [200.0] * 24 and (errors, quiet) == (1, 3)
+    assert cpu == {"server": 45.0, "chromium": 225.0}  # per click over all 32 (a kind one round lacks is left out)
+    assert firsts == [100.0, 100.0, 300.0, 300.0]
+    res = {
+        "load": [(0.5, 0.5, 0.5)],
+        "clicks": {},
+        "cold": {},
+        "cold_returning": {},
+        "concurrent": {"ours": (times, errors, quiet, cpu, firsts)},
+    }
+    (line,) = [line for line in bl.report(res, ["ours"], 2).lines if "sessions clicking Random" in line]
+    assert "all at the same instant in each of 2 rounds, the contenders' order swapped: 100-300 ms" in line
