@@ -541,7 +541,7 @@ async def measure(
                 res["clicks"] = await clicks(pages, url, n, log)
                 res["load"].append(os.getloadavg())
                 # Two contenders: two rounds, each first once (A B, then B A), pooled. In one round the one measured
-                # second used 8-13% more CPU per click in both orders, whichever it was (two runs, 2026-12-07).
+                # second used 5-13% more CPU per click in both orders, whichever it was (two runs, 2026-12-07).
                 for r in range(2 if sessions and len(names) > 1 else 1 if sessions else 0):
                     for who in names if r % 2 == 0 else names[::-1]:
                         got = await concurrent(browser, url[who], sessions, session_clicks, servers[who].pid)
