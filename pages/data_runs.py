@@ -21,9 +21,10 @@ def datasets_section() -> None:
     st.subheader("Datasets")
     ddir = data.data_dir()
     frame = dataset_table(ddir, Path(data.cache_root()), data.local_datasets()).drop(columns=["task"])
+    frame = frame.sort_values("status", key=lambda s: ~s.str.startswith("here"), kind="stable")  # local copies first
     st.caption(
-        f"Data folder: `{ddir or 'unset'}` (environment variable BEIR_DATA_DIR). 'here' = a local copy exists; "
-        "'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
+        f"Data folder: `{ddir or 'unset'}` (environment variable BEIR_DATA_DIR). 'here' = a local copy exists (listed "
+        "first); 'downloadable' = `python -m retrieval download <name>` fetches it (needs internet)."
     )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=_counts("documents", "test queries"))
     firststart.download_form(frame[frame["status"] == "downloadable"].sort_values("documents")["dataset"].tolist())  # small first

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retrieval import failures, published, stats
+from retrieval import beir, failures, published, stats
 from retrieval.evaluate import evaluate
 
 from .conftest import env_restored, needs_scifact, open_link, page_tables, query_picker, sidebar_select
@@ -294,6 +294,10 @@ def test_data_runs_lists_datasets_models_runs_and_builds_a_missing_run(envs, tmp
     assert not at.exception
     datasets = at.dataframe[0].value.set_index("dataset")
     assert datasets.loc["tiny", "status"].startswith("here")
+    here = datasets["status"].str.startswith("here").tolist()  # local copies first, then the catalogue's order
+    assert here == sorted(here, reverse=True) and not all(here)
+    rest = [d for d, h in zip(datasets.index, here) if not h]
+    assert rest == [d for d in beir.catalogue() if d in rest]
     config = json.loads(at.dataframe[0].proto.columns)  # counts read 8,841,823, not 8841823
     assert config["documents"]["type_config"]["format"] == config["test queries"]["type_config"]["format"] == "localized"
     assert datasets.loc["scifact", "status"] in {"downloadable", "here"}
